@@ -1,0 +1,281 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+    Builds, tests, demonstrates and benchmarks MailAccessForensics.
+
+.DESCRIPTION
+    The one entry point for the project:
+      Build      cargo builds the native engine, dotnet builds the cmdlet assembly (net8.0 and
+                 net472), and both are assembled with module/ into out/MailAccessForensics/.
+      Test       Build, then every suite: cargo tests, .NET tests, the .NET/Rust layout check,
+                 and Pester in a child pwsh (a loaded native library cannot be unloaded).
+                 Ends with one line "N passed, N failed".
+      Demo       Build, then the module's main job on the bundled sample investigation.
+      Bench      Build, then the benchmark (see -BenchRecords).
+      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed.
+      Clean      Removes every build output.
+
+.EXAMPLE
+    ./build.ps1              # Build
+    ./build.ps1 Demo         # build and run the demo
+    ./build.ps1 Test         # build and run every test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Bootstrap', 'Clean')]
+    [string[]] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Number of records the benchmark generates.
+    [int] $BenchRecords = 100000
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$Root = $PSScriptRoot
+$OutModule = Join-Path $Root 'out/MailAccessForensics'
+$ToolsDir = Join-Path $Root '.tools'
+$PesterVersion = '5.7.1'
+$ModuleName = 'MailAccessForensics'
+
+function Write-Step([string] $Message) {
+    Write-Host "==> $Message" -ForegroundColor Cyan
+}
+
+function Assert-Tool([string] $Name, [string] $Hint) {
+    if (-not (Get-Command $Name -ErrorAction SilentlyContinue)) {
+        throw "'$Name' was not found on PATH. $Hint"
+    }
+}
+
+function Invoke-Native([string] $Description, [scriptblock] $Command) {
+    & $Command
+    if ($LASTEXITCODE -ne 0) {
+        throw "$Description failed (exit code $LASTEXITCODE)."
+    }
+}
+
+function Get-RuntimeIdentifier {
+    $ri = [System.Runtime.InteropServices.RuntimeInformation]
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    $arch = $ri::ProcessArchitecture.ToString().ToLowerInvariant()
+    "$os-$arch"
+}
+
+function Get-NativeFileName {
+    if ($IsWindows) { 'maf_native.dll' } elseif ($IsMacOS) { 'libmaf_native.dylib' } else { 'libmaf_native.so' }
+}
+
+function Get-CargoProfileDir {
+    $target = if ($env:CARGO_TARGET_DIR) { $env:CARGO_TARGET_DIR } else { Join-Path $Root 'target' }
+    Join-Path $target ($Configuration -eq 'Release' ? 'release' : 'debug')
+}
+
+function Get-CargoProfileArgs {
+    if ($Configuration -eq 'Release') { @('--release') } else { @() }
+}
+
+function Invoke-Build {
+    Assert-Tool cargo 'Install Rust (stable) from https://rustup.rs.'
+    Assert-Tool dotnet 'Install the .NET SDK 8 or later from https://dot.net.'
+
+    Write-Step "cargo build ($Configuration)"
+    Invoke-Native 'cargo build' { cargo build @(Get-CargoProfileArgs) --locked -p maf-native -p maf-fake-native }
+
+    Write-Step "dotnet build dotnet-shim ($Configuration)"
+    Invoke-Native 'dotnet build' { dotnet build (Join-Path $Root 'dotnet-shim/MailAccessForensics.csproj') -c $Configuration --nologo -v quiet }
+
+    Write-Step "assemble $OutModule"
+    if (Test-Path $OutModule) { Remove-Item $OutModule -Recurse -Force }
+    New-Item -ItemType Directory -Path $OutModule | Out-Null
+    Copy-Item -Path (Join-Path $Root 'module/*') -Destination $OutModule -Recurse
+    foreach ($framework in 'net8.0', 'net472') {
+        $bin = Join-Path $OutModule "bin/$framework"
+        New-Item -ItemType Directory -Path $bin -Force | Out-Null
+        $built = Join-Path $Root "dotnet-shim/bin/$Configuration/$framework"
+        Copy-Item (Join-Path $built "$ModuleName.dll"), (Join-Path $built "$ModuleName.pdb") -Destination $bin
+    }
+    $native = Join-Path $OutModule "runtimes/$(Get-RuntimeIdentifier)/native"
+    New-Item -ItemType Directory -Path $native -Force | Out-Null
+    Copy-Item (Join-Path (Get-CargoProfileDir) (Get-NativeFileName)) -Destination $native
+    Write-Host "Built $OutModule"
+}
+
+function Get-PesterModulePath {
+    $local = Join-Path $ToolsDir "nuget/pester/$PesterVersion/tools/Pester.psd1"
+    if (Test-Path $local) { return $local }
+    $installed = Get-Module -ListAvailable Pester | Where-Object { $_.Version -ge [version]'5.0' -and $_.Version -lt [version]'6.0' } |
+        Sort-Object Version -Descending | Select-Object -First 1
+    if ($installed) { return $installed.Path }
+    return $null
+}
+
+function Invoke-Bootstrap {
+    if (Get-PesterModulePath) {
+        Write-Host "Pester 5 available: $(Get-PesterModulePath)"
+        return
+    }
+    Assert-Tool dotnet 'Install the .NET SDK 8 or later from https://dot.net.'
+    Write-Step "fetch Pester $PesterVersion from the NuGet feed into $ToolsDir"
+    # A project that only downloads the package: the NuGet feed is all that is needed (no
+    # PowerShell Gallery).
+    $project = Join-Path $ToolsDir 'pester.proj'
+    New-Item -ItemType Directory -Path $ToolsDir -Force | Out-Null
+    Set-Content -Path $project -Value @"
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageDownload Include="Pester" Version="[$PesterVersion]" /></ItemGroup>
+</Project>
+"@
+    Invoke-Native 'dotnet restore (Pester)' { dotnet restore $project --packages (Join-Path $ToolsDir 'nuget') --nologo -v quiet }
+    if (-not (Get-PesterModulePath)) {
+        throw "Pester $PesterVersion was restored but its module was not found under $ToolsDir/nuget/pester."
+    }
+    Write-Host "Pester 5 available: $(Get-PesterModulePath)"
+}
+
+# One result line per suite; the run ends with their sum.
+$script:SuiteResults = [System.Collections.Generic.List[object]]::new()
+
+function Add-SuiteResult([string] $Suite, [int] $Passed, [int] $Failed) {
+    $script:SuiteResults.Add([pscustomobject]@{ Suite = $Suite; Passed = $Passed; Failed = $Failed })
+}
+
+function Invoke-CargoTests {
+    Write-Step 'cargo test'
+    $output = & cargo test @(Get-CargoProfileArgs) --locked --workspace 2>&1 | ForEach-Object { "$_" } | Tee-Object -Variable lines
+    $exit = $LASTEXITCODE
+    $lines | Write-Host
+    $passed = 0; $failed = 0
+    foreach ($line in $lines) {
+        if ($line -match 'test result: \w+\. (\d+) passed; (\d+) failed') {
+            $passed += [int]$Matches[1]; $failed += [int]$Matches[2]
+        }
+    }
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }  # a build failure is a failure
+    Add-SuiteResult 'cargo' $passed $failed
+}
+
+function Invoke-DotnetTests {
+    Write-Step 'dotnet test'
+    $sdk = [version]((dotnet --version) -replace '-.*$', '')
+    if ($sdk.Major -lt 10) {
+        Write-Warning ".NET tests need the .NET SDK 10 (they host PowerShell 7.6); found $sdk. Skipped."
+        return
+    }
+    $project = Join-Path $Root 'dotnet-shim/tests/MailAccessForensics.Tests.csproj'
+    $env:MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
+    try {
+        $lines = & dotnet test $project -c $Configuration --nologo 2>&1 | ForEach-Object { "$_" }
+        $exit = $LASTEXITCODE
+    }
+    finally {
+        Remove-Item Env:MAILACCESSFORENSICS_NATIVE_LIBRARY
+    }
+    $lines | Write-Host
+    $passed = 0; $failed = 0
+    foreach ($line in $lines) {
+        if ($line -match 'Failed:\s*(\d+),\s*Passed:\s*(\d+)') {
+            $failed += [int]$Matches[1]; $passed += [int]$Matches[2]
+        }
+    }
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Add-SuiteResult 'dotnet' $passed $failed
+}
+
+function Invoke-LayoutCheck {
+    Write-Step 'ABI layout check (Rust hosts .NET through netcorehost)'
+    $env:MAF_SHIM_ASSEMBLY = Join-Path $Root "dotnet-shim/bin/$Configuration/net8.0/$ModuleName.dll"
+    try {
+        $lines = & cargo test @(Get-CargoProfileArgs) --locked -p maf-dotnet-check 2>&1 | ForEach-Object { "$_" }
+        $exit = $LASTEXITCODE
+    }
+    finally {
+        Remove-Item Env:MAF_SHIM_ASSEMBLY
+    }
+    $lines | Write-Host
+    $passed = 0; $failed = 0
+    foreach ($line in $lines) {
+        if ($line -match 'test result: \w+\. (\d+) passed; (\d+) failed') {
+            $passed += [int]$Matches[1]; $failed += [int]$Matches[2]
+        }
+    }
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Add-SuiteResult 'abi-layout' $passed $failed
+}
+
+function Invoke-PesterTests {
+    Write-Step 'Pester (child pwsh -NoProfile)'
+    $pester = Get-PesterModulePath
+    if (-not $pester) {
+        Invoke-Bootstrap
+        $pester = Get-PesterModulePath
+    }
+    $resultFile = Join-Path ([System.IO.Path]::GetTempPath()) "maf-pester-$PID.json"
+    $runner = Join-Path $Root 'tests/Invoke-PesterSuite.ps1'
+    $pwsh = (Get-Process -Id $PID).Path
+    & $pwsh -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath $OutModule -ResultFile $resultFile -FakeNativeLibrary (Join-Path (Get-CargoProfileDir) ($IsWindows ? 'maf_fake_native.dll' : ($IsMacOS ? 'libmaf_fake_native.dylib' : 'libmaf_fake_native.so')))
+    if (Test-Path $resultFile) {
+        $result = Get-Content $resultFile -Raw | ConvertFrom-Json
+        Remove-Item $resultFile
+        Add-SuiteResult 'pester' $result.Passed $result.Failed
+    }
+    else {
+        Add-SuiteResult 'pester' 0 1
+    }
+}
+
+function Invoke-Test {
+    Invoke-Build
+    Invoke-CargoTests
+    Invoke-DotnetTests
+    Invoke-LayoutCheck
+    Invoke-PesterTests
+    Write-Host ''
+    $script:SuiteResults | Format-Table -AutoSize | Out-String | Write-Host
+    $passed = ($script:SuiteResults | Measure-Object Passed -Sum).Sum
+    $failed = ($script:SuiteResults | Measure-Object Failed -Sum).Sum
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Write-Step 'demo: the bundled sample investigation'
+    $pwsh = (Get-Process -Id $PID).Path
+    & $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'demo/Invoke-Demo.ps1') -ModulePath $OutModule
+    if ($LASTEXITCODE -ne 0) { throw "The demo failed (exit code $LASTEXITCODE)." }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    Write-Step "benchmark ($BenchRecords records)"
+    $pwsh = (Get-Process -Id $PID).Path
+    & $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Invoke-Benchmark.ps1') -ModulePath $OutModule -Records $BenchRecords -Root $Root
+    if ($LASTEXITCODE -ne 0) { throw "The benchmark failed (exit code $LASTEXITCODE)." }
+}
+
+function Invoke-Clean {
+    foreach ($path in 'out', 'target', 'dotnet-shim/bin', 'dotnet-shim/obj', 'dotnet-shim/tests/bin', 'dotnet-shim/tests/obj', '.tools') {
+        $full = Join-Path $Root $path
+        if (Test-Path $full) {
+            Write-Step "remove $path"
+            Remove-Item $full -Recurse -Force
+        }
+    }
+}
+
+foreach ($step in $Task) {
+    switch ($step) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Bootstrap' { Invoke-Bootstrap }
+        'Clean' { Invoke-Clean }
+    }
+}

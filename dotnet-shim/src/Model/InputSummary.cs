@@ -1,0 +1,41 @@
+using System.Collections.Specialized;
+
+namespace MailAccessForensics
+{
+    /// <summary>
+    /// The accounting of one command: every record read was analysed, skipped (another
+    /// operation), a duplicate, outside the filters, or an error.
+    /// Read = Analysed + Skipped + Duplicates + Filtered + Errors.
+    /// </summary>
+    public sealed class InputSummary
+    {
+        internal InputSummary()
+        {
+        }
+
+        public long Read { get; internal set; }
+        public long Analysed { get; internal set; }
+        public long Skipped { get; internal set; }
+        public long Duplicates { get; internal set; }
+        public long Filtered { get; internal set; }
+        public long Errors { get; internal set; }
+        /// <summary>Analysed records an earlier tool had degraded (part of Analysed).</summary>
+        public long Degraded { get; internal set; }
+        public long Throttled { get; internal set; }
+        public long NotThrottled { get; internal set; }
+        /// <summary>Analysed records that do not say whether they were throttled.</summary>
+        public long ThrottlingUnknown { get; internal set; }
+        /// <summary>Skipped records by operation name.</summary>
+        public OrderedDictionary SkippedOperations { get; internal set; }
+
+        /// <summary>True when the counts add up (they always should).</summary>
+        public bool IsBalanced => Read == Analysed + Skipped + Duplicates + Filtered + Errors
+            && Analysed == Throttled + NotThrottled + ThrottlingUnknown;
+
+        public override string ToString()
+        {
+            return $"Read {Read}: analysed {Analysed} (degraded {Degraded}; throttled {Throttled}, not throttled {NotThrottled}, unknown {ThrottlingUnknown}), " +
+                $"skipped {Skipped} of other operations, duplicates {Duplicates}, outside the filters {Filtered}, errors {Errors}";
+        }
+    }
+}

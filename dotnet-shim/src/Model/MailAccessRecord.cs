@@ -1,0 +1,83 @@
+using System;
+
+namespace MailAccessForensics
+{
+    /// <summary>MailAccessType of a MailItemsAccessed record.</summary>
+    public enum MailAccessType
+    {
+        /// <summary>The record does not say, or says something unknown.</summary>
+        Unknown = 0,
+        /// <summary>Individual messages were read; the record lists them.</summary>
+        Bind = 1,
+        /// <summary>A client downloaded a whole folder.</summary>
+        Sync = 2,
+    }
+
+    /// <summary>One message named by a Bind record.</summary>
+    public sealed class MailAccessItem
+    {
+        internal MailAccessItem(string internetMessageId, string folderPath, long? sizeInBytes)
+        {
+            InternetMessageId = internetMessageId;
+            FolderPath = folderPath;
+            SizeInBytes = sizeInBytes;
+        }
+
+        /// <summary>The message id in its &lt;...&gt; form.</summary>
+        public string InternetMessageId { get; }
+        public string FolderPath { get; }
+        /// <summary>Null when the record does not give the size.</summary>
+        public long? SizeInBytes { get; }
+
+        public override string ToString() => InternetMessageId;
+    }
+
+    /// <summary>One analysed MailItemsAccessed audit record, whatever shape it came in.</summary>
+    public sealed class MailAccessRecord
+    {
+        internal MailAccessRecord()
+        {
+        }
+
+        /// <summary>When the access happened, UTC.</summary>
+        public DateTime CreationTime { get; internal set; }
+        /// <summary>The audit record's Id.</summary>
+        public string RecordId { get; internal set; }
+        /// <summary>The mailbox that was read (MailboxOwnerUPN).</summary>
+        public string Mailbox { get; internal set; }
+        public string MailboxGuid { get; internal set; }
+        /// <summary>The account that read it (differs from Mailbox for delegate access).</summary>
+        public string UserId { get; internal set; }
+        public MailAccessType AccessType { get; internal set; }
+        /// <summary>True, False, or null when the record does not say.</summary>
+        public bool? IsThrottled { get; internal set; }
+        /// <summary>The client address, normalised (one address is always written one way).</summary>
+        public string ClientIPAddress { get; internal set; }
+        /// <summary>The client address exactly as the record wrote it.</summary>
+        public string ClientIPAddressOriginal { get; internal set; }
+        /// <summary>The port, when the record's address carried one.</summary>
+        public int? ClientPort { get; internal set; }
+        public string ClientInfoString { get; internal set; }
+        public string SessionId { get; internal set; }
+        public string AppId { get; internal set; }
+        public string ClientAppId { get; internal set; }
+        /// <summary>Owner, Admin, Delegated, Transport, SystemService, BestAccess, DelegatedAdmin.</summary>
+        public string LogonType { get; internal set; }
+        public bool? ExternalAccess { get; internal set; }
+        /// <summary>Number of accesses aggregated into the record.</summary>
+        public long? OperationCount { get; internal set; }
+        public string OriginatingServer { get; internal set; }
+        /// <summary>Paths of the folders the record names.</summary>
+        public string[] Folders { get; internal set; }
+        /// <summary>The messages a Bind record lists.</summary>
+        public MailAccessItem[] Items { get; internal set; }
+        /// <summary>True when an earlier tool lost part of the record (see DegradedReason).</summary>
+        public bool IsDegraded { get; internal set; }
+        public string DegradedReason { get; internal set; }
+        /// <summary>Where the record came from: a file and line, or the pipeline position.</summary>
+        public string Source { get; internal set; }
+
+        /// <summary>0-based position in the command's input, for ordering output with errors.</summary>
+        internal long InputIndex { get; set; }
+    }
+}

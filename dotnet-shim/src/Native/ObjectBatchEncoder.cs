@@ -1,0 +1,329 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using System.Text;
+
+namespace MailAccessForensics.Native
+{
+    /// <summary>
+    /// Writes pipeline objects in the engine's neutral object-batch encoding (see
+    /// rust/engine/src/tree.rs): values, lists and maps, no JSON and no knowledge of record
+    /// shapes. The engine decides what each object is.
+    /// </summary>
+    internal sealed class ObjectBatchEncoder
+    {
+        private const byte TagNull = 0, TagFalse = 1, TagTrue = 2, TagInt = 3, TagFloat = 4, TagString = 5,
+            TagDateTime = 6, TagList = 7, TagMap = 8, TagUnreadable = 9;
+
+        /// <summary>Deeper values are sent as unreadable (an object graph, not a record).</summary>
+        internal const int MaxDepth = 32;
+
+        /// <summary>
+        /// An object carrying its record in this property (Search-UnifiedAuditLog output, CSV
+        /// rows of its exports) is sent as that property alone: reading one property costs a
+        /// fraction of walking them all, and the AuditData holds every field of the record.
+        /// </summary>
+        internal const string RecordProperty = "AuditData";
+
+        // Lone surrogates are invalid UTF-16: an error for the record, not a silent U+FFFD.
+        private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
+
+        private byte[] _buffer;
+        private int _length;
+
+        internal ObjectBatchEncoder(int initialCapacity = 1 << 16)
+        {
+            _buffer = new byte[initialCapacity];
+        }
+
+        internal byte[] Buffer => _buffer;
+        internal int Length => _length;
+        internal int Count { get; private set; }
+
+        internal void Clear()
+        {
+            _length = 0;
+            Count = 0;
+        }
+
+        /// <summary>Adds one pipeline object as one top-level node.</summary>
+        internal void AddObject(object input)
+        {
+            Count++;
+            if (input is PSObject pso && pso.BaseObject is PSCustomObject)
+            {
+                PSPropertyInfo recordProperty = pso.Properties[RecordProperty];
+                if (recordProperty != null && Unwrap(SafeValue(recordProperty, out _)) is string text)
+                {
+                    WriteTag(TagMap);
+                    WriteInt32(1);
+                    WriteKey(RecordProperty);
+                    WriteString(text, RecordProperty);
+                    return;
+                }
+            }
+            WriteValue(input, 0, "the object", topLevel: true);
+        }
+
+        /// <summary>A map of options for the engine (session settings).</summary>
+        internal void AddMap(IDictionary values)
+        {
+            Count++;
+            WriteValue(values, 0, "options", topLevel: true);
+        }
+
+        private static object Unwrap(object value)
+        {
+            // A PSObject around a PSCustomObject is the object; around anything else, a wrapper.
+            if (value is PSObject pso && !(pso.BaseObject is PSCustomObject))
+            {
+                return pso.BaseObject;
+            }
+            return value;
+        }
+
+        private static object SafeValue(PSPropertyInfo property, out string failure)
+        {
+            try
+            {
+                failure = null;
+                return property.Value;
+            }
+            catch (Exception e) when (e is GetValueException || e is ExtendedTypeSystemException || e is InvalidOperationException)
+            {
+                failure = e.Message;
+                return null;
+            }
+        }
+
+        private void WriteValue(object raw, int depth, string path, bool topLevel = false)
+        {
+            if (depth > MaxDepth)
+            {
+                WriteUnreadable($"{path} is nested deeper than {MaxDepth} levels");
+                return;
+            }
+            object value = Unwrap(raw);
+            switch (value)
+            {
+                case null:
+                    WriteTag(TagNull);
+                    return;
+                case string s:
+                    WriteString(s, path);
+                    return;
+                case bool b:
+                    WriteTag(b ? TagTrue : TagFalse);
+                    return;
+                case int i: WriteInt(i); return;
+                case long l: WriteInt(l); return;
+                case short sh: WriteInt(sh); return;
+                case sbyte sb: WriteInt(sb); return;
+                case byte by: WriteInt(by); return;
+                case ushort us: WriteInt(us); return;
+                case uint ui: WriteInt(ui); return;
+                case ulong ul:
+                    if (ul <= long.MaxValue) WriteInt((long)ul); else WriteFloat(ul);
+                    return;
+                case double d: WriteFloat(d); return;
+                case float f: WriteFloat(f); return;
+                case decimal m: WriteFloat((double)m); return;
+                case DateTime dt:
+                    // Local times are converted; Unspecified is taken as UTC, as audit tools mean it.
+                    WriteDateTime(dt.Kind == DateTimeKind.Local ? dt.ToUniversalTime().Ticks : dt.Ticks);
+                    return;
+                case DateTimeOffset dto:
+                    WriteDateTime(dto.UtcTicks);
+                    return;
+                case char c: WriteString(c.ToString(), path); return;
+                case Guid g: WriteString(g.ToString(), path); return;
+                case Enum e: WriteString(e.ToString(), path); return;
+                case IDictionary dictionary:
+                    WriteDictionary(dictionary, depth, path);
+                    return;
+                case PSObject customObject:
+                    WriteProperties(customObject, depth, path);
+                    return;
+                case IEnumerable sequence:
+                    WriteList(sequence, depth, path);
+                    return;
+                default:
+                    if (topLevel)
+                    {
+                        WriteProperties(PSObject.AsPSObject(value), depth, path);
+                    }
+                    else
+                    {
+                        WriteString(value.ToString(), path);
+                    }
+                    return;
+            }
+        }
+
+        private void WriteDictionary(IDictionary dictionary, int depth, string path)
+        {
+            WriteTag(TagMap);
+            int countAt = Reserve(4);
+            int count = 0;
+            foreach (DictionaryEntry entry in dictionary)
+            {
+                string key = entry.Key?.ToString() ?? string.Empty;
+                WriteKey(key);
+                WriteValue(entry.Value, depth + 1, key);
+                count++;
+            }
+            Patch(countAt, count);
+        }
+
+        private void WriteProperties(PSObject pso, int depth, string path)
+        {
+            WriteTag(TagMap);
+            int countAt = Reserve(4);
+            int count = 0;
+            foreach (PSPropertyInfo property in pso.Properties)
+            {
+                WriteKey(property.Name);
+                object value = SafeValue(property, out string failure);
+                if (failure != null)
+                {
+                    WriteUnreadable($"property {property.Name} could not be read: {failure}");
+                }
+                else
+                {
+                    WriteValue(value, depth + 1, property.Name);
+                }
+                count++;
+            }
+            Patch(countAt, count);
+        }
+
+        private void WriteList(IEnumerable sequence, int depth, string path)
+        {
+            WriteTag(TagList);
+            int countAt = Reserve(4);
+            int count = 0;
+            foreach (object item in sequence)
+            {
+                WriteValue(item, depth + 1, path);
+                count++;
+            }
+            Patch(countAt, count);
+        }
+
+        private void WriteString(string value, string path)
+        {
+            // Worst case 3 bytes per UTF-16 unit; the length is written after the bytes.
+            EnsureCapacity(5 + value.Length * 3);
+            int start = _length;
+            _buffer[_length++] = TagString;
+            _length += 4;
+            try
+            {
+                int written = StrictUtf8.GetBytes(value, 0, value.Length, _buffer, _length);
+                WriteInt32At(start + 1, written);
+                _length += written;
+            }
+            catch (EncoderFallbackException e)
+            {
+                _length = start;
+                WriteUnreadable($"invalid UTF-16 in {path}: unpaired surrogate at character {e.Index}");
+            }
+        }
+
+        private void WriteKey(string key)
+        {
+            // Keys are only matched against names the engine knows: a replaced character in
+            // a key only makes it not match.
+            EnsureCapacity(4 + key.Length * 3);
+            int lengthAt = _length;
+            _length += 4;
+            int written = Encoding.UTF8.GetBytes(key, 0, key.Length, _buffer, _length);
+            WriteInt32At(lengthAt, written);
+            _length += written;
+        }
+
+        private void WriteUnreadable(string reason)
+        {
+            EnsureCapacity(5 + reason.Length * 3);
+            _buffer[_length++] = TagUnreadable;
+            int lengthAt = _length;
+            _length += 4;
+            int written = Encoding.UTF8.GetBytes(reason, 0, reason.Length, _buffer, _length);
+            WriteInt32At(lengthAt, written);
+            _length += written;
+        }
+
+        private void WriteInt(long value)
+        {
+            WriteTag(TagInt);
+            WriteInt64(value);
+        }
+
+        private void WriteFloat(double value)
+        {
+            WriteTag(TagFloat);
+            WriteInt64(BitConverter.DoubleToInt64Bits(value));
+        }
+
+        private void WriteDateTime(long ticks)
+        {
+            WriteTag(TagDateTime);
+            WriteInt64(ticks);
+        }
+
+        private void WriteTag(byte tag)
+        {
+            EnsureCapacity(1);
+            _buffer[_length++] = tag;
+        }
+
+        private int Reserve(int bytes)
+        {
+            EnsureCapacity(bytes);
+            int at = _length;
+            _length += bytes;
+            return at;
+        }
+
+        private void Patch(int at, int count) => WriteInt32At(at, count);
+
+        private void WriteInt32(int value)
+        {
+            EnsureCapacity(4);
+            WriteInt32At(_length, value);
+            _length += 4;
+        }
+
+        private void WriteInt32At(int at, int value)
+        {
+            _buffer[at] = (byte)value;
+            _buffer[at + 1] = (byte)(value >> 8);
+            _buffer[at + 2] = (byte)(value >> 16);
+            _buffer[at + 3] = (byte)(value >> 24);
+        }
+
+        private void WriteInt64(long value)
+        {
+            EnsureCapacity(8);
+            for (int i = 0; i < 8; i++)
+            {
+                _buffer[_length++] = (byte)(value >> (8 * i));
+            }
+        }
+
+        private void EnsureCapacity(int extra)
+        {
+            long needed = (long)_length + extra;
+            if (needed <= _buffer.Length)
+            {
+                return;
+            }
+            if (needed > int.MaxValue - 64)
+            {
+                throw new InvalidOperationException("a batch of pipeline objects exceeds 2 GB");
+            }
+            long size = Math.Max(needed, (long)_buffer.Length * 2);
+            Array.Resize(ref _buffer, (int)Math.Min(size, int.MaxValue - 64));
+        }
+    }
+}

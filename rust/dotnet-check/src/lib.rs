@@ -1,0 +1,1 @@
+//! See tests/: this crate only holds the check that hosts .NET.

@@ -1,0 +1,590 @@
+//! From raw fields to a [`MailAccessRecord`]: decides the shape (AuditData alone, a wrapper
+//! around AuditData, a flattened row), takes each field from the record first and from its
+//! wrapper second, and recovers what stringified ("degraded") records still hold.
+
+use std::borrow::Cow;
+
+use crate::address::ClientAddress;
+use crate::error::{ErrorKind, RecordError};
+use crate::model::{
+    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType,
+    MailAccessRecord, MessageItem, SourcePosition,
+};
+use crate::raw::{
+    parse_bool_text, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
+    Scalar,
+};
+use crate::time::{parse_timestamp, DateOrder};
+
+/// The first non-blank value among the named fields, looking through the record before its
+/// wrapper.
+macro_rules! pick {
+    ($levels:expr; $($field:ident),+) => {{
+        let mut found = None;
+        for level in $levels.iter().flatten() {
+            $(
+                if found.is_none() {
+                    if let Some(value) = level.$field.as_ref() {
+                        if !is_blank(value) {
+                            found = Some(value);
+                        }
+                    }
+                }
+            )+
+            if found.is_some() {
+                break;
+            }
+        }
+        found
+    }};
+}
+
+pub const MAIL_ITEMS_ACCESSED: &str = "MailItemsAccessed";
+
+/// What one input record turned out to be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Record(Box<MailAccessRecord>),
+    /// A record of another operation; the operation name is kept for the tally.
+    Skipped { operation: String },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct InterpretOptions {
+    /// How to read all-numeric dates (culture-formatted CSV exports).
+    pub date_order: DateOrder,
+    /// Records larger than this are refused (no real AuditData comes near it).
+    pub max_record_bytes: usize,
+}
+
+impl Default for InterpretOptions {
+    fn default() -> Self {
+        InterpretOptions {
+            date_order: DateOrder::MonthFirst,
+            max_record_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// A record given as JSON text: AuditData, or any wrapper of it, serialised as JSON.
+pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    check_size("the record", text.len(), options)?;
+    let raw: RawFields = serde_json::from_str(text).map_err(|e| RecordError::from_json("the record is not valid JSON", &e))?;
+    interpret_fields(&raw, options)
+}
+
+/// A record whose fields were already read (from JSON, a pipeline object or a CSV row).
+pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    let nested = raw.audit_data.as_ref().or(raw.raw_event_data.as_ref());
+    match nested {
+        None => build(raw, None, options),
+        Some(NestedRecord::Fields(inner)) => build(inner, Some(raw), options),
+        Some(NestedRecord::Text(text)) => {
+            // Skipping other operations without parsing them keeps mixed exports fast. Only
+            // when the wrapper names another operation and the text cannot be a
+            // MailItemsAccessed record.
+            if let Some(operation) = pick!([Some(raw)]; operation, operations, action_type) {
+                let operation = scalar_text(operation);
+                if !operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED)
+                    && memchr::memmem::find(text.as_bytes(), MAIL_ITEMS_ACCESSED.as_bytes()).is_none()
+                {
+                    return Ok(Outcome::Skipped { operation: operation.into_owned() });
+                }
+            }
+            check_size("AuditData", text.len(), options)?;
+            let inner: RawFields = serde_json::from_str(text)
+                .map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
+            build(&inner, Some(raw), options)
+        }
+    }
+}
+
+fn check_size(what: &str, len: usize, options: &InterpretOptions) -> Result<(), RecordError> {
+    if len > options.max_record_bytes {
+        return Err(RecordError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "{what} is {} bytes, more than the {} bytes allowed for one record",
+                len, options.max_record_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An error in AuditData still names the record when its wrapper carries the id.
+fn with_wrapper_id(mut error: RecordError, wrapper: &RawFields<'_>) -> RecordError {
+    if let Some(id) = pick!([Some(wrapper)]; id, record_id, identity, office_id) {
+        error.record_id = Some(scalar_text(id).into_owned());
+    }
+    error
+}
+
+fn is_blank(value: &Scalar<'_>) -> bool {
+    match value {
+        Scalar::Null => true,
+        Scalar::Str(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn scalar_text<'a>(value: &'a Scalar<'_>) -> Cow<'a, str> {
+    value.text().unwrap_or(Cow::Borrowed(""))
+}
+
+
+/// Collects why a record is degraded: every note is one thing a reader can check.
+#[derive(Default)]
+struct Degradation {
+    notes: Vec<String>,
+}
+
+impl Degradation {
+    fn note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    fn into_reason(self) -> Option<String> {
+        if self.notes.is_empty() {
+            None
+        } else {
+            Some(self.notes.join("; "))
+        }
+    }
+}
+
+fn build<'a>(
+    primary: &RawFields<'a>,
+    wrapper: Option<&RawFields<'a>>,
+    options: &InterpretOptions,
+) -> Result<Outcome, RecordError> {
+    let levels = [Some(primary), wrapper];
+    let record_id = pick!(levels; id, record_id, identity, office_id).map(|v| scalar_text(v).into_owned());
+    let fail = |kind, message: String| RecordError {
+        kind,
+        message,
+        record_id: record_id.clone(),
+        position: SourcePosition::default(),
+    };
+
+    let operation = match pick!(levels; operation, operations, action_type) {
+        Some(op) => scalar_text(op),
+        None => {
+            return Err(fail(
+                ErrorKind::NotAnAuditRecord,
+                "the record has no Operation (nor Operations, nor AuditData holding one)".to_string(),
+            ))
+        }
+    };
+    if !operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
+        return Ok(Outcome::Skipped { operation: operation.into_owned() });
+    }
+
+    let creation_time = match pick!(levels; creation_time, creation_date, created_date_time, time_generated, timestamp, last_accessed) {
+        Some(Scalar::Str(text)) => parse_timestamp(text, options.date_order)
+            .map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?,
+        Some(other) => {
+            return Err(fail(
+                ErrorKind::InvalidValue,
+                format!("CreationTime: {:?} is not a timestamp", other),
+            ))
+        }
+        None => return Err(fail(ErrorKind::MissingField, "the record has no CreationTime".to_string())),
+    };
+
+    let mut degradation = Degradation::default();
+    let text_of = |value: Option<&Scalar<'_>>| value.and_then(|v| v.text()).map(Cow::into_owned);
+
+    let (access_type, is_throttled) = match pick_list(primary.operation_properties.as_ref(), wrapper.and_then(|w| w.operation_properties.as_ref())) {
+        Some(list) => read_operation_properties(list, &mut degradation).map_err(|e| fail(e.kind, e.message))?,
+        None => (AccessType::Unknown, None),
+    };
+
+    let mut folders = Vec::new();
+    let mut items = Vec::new();
+    let folder_list = primary.folders.as_ref().or(primary.aggregated_folders.as_ref());
+    if let Some(list) = folder_list {
+        read_folders(list, &mut folders, &mut items, &mut degradation, 0).map_err(|e| fail(e.kind, e.message))?;
+    }
+    if let Some(item) = primary.item.as_ref() {
+        read_exchange_item(item, &mut folders, &mut items, &mut degradation);
+    }
+
+    let operation_count = match pick!(levels; operation_count, aggregated_count) {
+        Some(value) => match value.whole_number() {
+            Ok(count) => count,
+            Err(()) => {
+                degradation.note(format!("OperationCount '{}' is not a whole number", scalar_text(value)));
+                None
+            }
+        },
+        None => None,
+    };
+
+    let external_access = match pick!(levels; external_access) {
+        Some(value) => value.boolean().unwrap_or_else(|()| {
+            degradation.note(format!("ExternalAccess '{}' is not True or False", scalar_text(value)));
+            None
+        }),
+        None => None,
+    };
+
+    let logon_type = pick!(levels; logon_type, sentinel_logon_type).and_then(|value| match value {
+        Scalar::Int(code) => Some(LogonType::from_code(*code)),
+        Scalar::UInt(code) => Some(LogonType::from_code(i64::try_from(*code).unwrap_or(i64::MAX))),
+        other => other.text().map(|t| LogonType::from_text(&t)),
+    });
+
+    let client_address = pick!(levels; client_ip_address, sentinel_client_ip_address, client_ip, ip_address)
+        .and_then(|v| v.text())
+        .and_then(|t| ClientAddress::parse(&t));
+
+    let originating_server = text_of(pick!(levels; originating_server));
+
+    let record = MailAccessRecord {
+        record_id: record_id.clone(),
+        creation_time,
+        mailbox: text_of(pick!(levels; mailbox_owner_upn)),
+        mailbox_guid: text_of(pick!(levels; mailbox_guid)),
+        // Graph's envelope `userId` is the UserKey; its UPN is `userPrincipalName`.
+        user_id: text_of(pick!(levels; user_principal_name, user_ids, user_id)),
+        access_type,
+        is_throttled,
+        client_address,
+        client_info_string: text_of(pick!(levels; client_info_string)),
+        session_id: text_of(pick!(levels; session_id)),
+        app_id: text_of(pick!(levels; app_id)),
+        client_app_id: text_of(pick!(levels; client_app_id)),
+        logon_type,
+        external_access,
+        operation_count,
+        originating_server,
+        folders,
+        items,
+        degraded: degradation.into_reason(),
+        source: SourcePosition::default(),
+    };
+    Ok(Outcome::Record(Box::new(record)))
+}
+
+fn pick_list<'x, T>(first: Option<&'x T>, second: Option<&'x T>) -> Option<&'x T> {
+    first.or(second)
+}
+
+/// Reads `MailAccessType` and `IsThrottled` from OperationProperties in any of its forms.
+fn read_operation_properties(
+    list: &ListOrText<'_, PropertyEntry<'_>>,
+    degradation: &mut Degradation,
+) -> Result<(AccessType, Option<bool>), RecordError> {
+    let mut access_type = AccessType::Unknown;
+    let mut is_throttled = None;
+    let mut apply = |name: &str, value: &str, degradation: &mut Degradation| {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("MailAccessType") {
+            access_type = AccessType::parse(value);
+        } else if name.eq_ignore_ascii_case("IsThrottled") {
+            match parse_bool_text(value) {
+                Ok(v) => is_throttled = v,
+                Err(()) => degradation.note(format!("IsThrottled '{}' is not True or False", value.trim())),
+            }
+        }
+    };
+    match list {
+        ListOrText::List(entries) => {
+            for entry in entries {
+                match entry {
+                    PropertyEntry::Pair { name, value } => {
+                        let name = name.as_ref().and_then(|n| n.text()).unwrap_or_default();
+                        let value = value.as_ref().and_then(|v| v.text()).unwrap_or_default();
+                        apply(&name, &value, degradation);
+                    }
+                    PropertyEntry::Text(text) => {
+                        if let Some(pairs) = parse_stringified_object(text) {
+                            degradation.note("OperationProperties were turned into text (@{...}) by an earlier tool; values recovered from the text");
+                            let name = lookup(&pairs, "Name").unwrap_or_default();
+                            let value = lookup(&pairs, "Value").unwrap_or_default();
+                            apply(name, value, degradation);
+                        } else if let Some((name, value)) = text.split_once(':') {
+                            // Search-MailboxAuditLog writes `MailAccessType:Bind`.
+                            apply(name, value, degradation);
+                        } else {
+                            degradation.note(format!("OperationProperties entry '{}' could not be read", shorten(text)));
+                        }
+                    }
+                }
+            }
+        }
+        ListOrText::Text(text) => {
+            let trimmed = text.trim_start();
+            if trimmed.starts_with('[') || trimmed.starts_with('{') {
+                let parsed: ListOrText<PropertyEntry> = serde_json::from_str(trimmed)
+                    .map_err(|e| RecordError::from_json("OperationProperties is text but not valid JSON", &e))?;
+                if let ListOrText::Text(_) = parsed {
+                    return Ok((AccessType::Unknown, None));
+                }
+                return read_operation_properties(&parsed, degradation);
+            }
+            // Joined `Name:Value` text, as a flattened Search-MailboxAuditLog export writes it.
+            let mut found = false;
+            for token in text.split(|c: char| c.is_whitespace() || c == ';' || c == ',') {
+                if let Some((name, value)) = token.split_once(':') {
+                    found = true;
+                    apply(name, value, degradation);
+                }
+            }
+            if !found {
+                degradation.note(format!("OperationProperties '{}' could not be read", shorten(text)));
+            }
+        }
+    }
+    Ok((access_type, is_throttled))
+}
+
+/// Reads Folders (or AggregatedRecordFoldersData) in any of its forms.
+fn read_folders(
+    list: &ListOrText<'_, FolderEntry<'_>>,
+    folders: &mut Vec<FolderAccess>,
+    items: &mut Vec<MessageItem>,
+    degradation: &mut Degradation,
+    depth: u8,
+) -> Result<(), RecordError> {
+    match list {
+        ListOrText::List(entries) => {
+            for entry in entries {
+                match entry {
+                    FolderEntry::Folder { id, path, items: folder_items } => {
+                        let path = path.as_ref().and_then(|p| p.text()).and_then(|p| normalize_folder_path(&p));
+                        let id = id.as_ref().and_then(|i| i.text()).map(Cow::into_owned);
+                        let item_count = match folder_items {
+                            None => None,
+                            Some(list) => read_folder_items(list, path.as_deref(), items, degradation)?,
+                        };
+                        folders.push(FolderAccess { path, id, item_count });
+                    }
+                    FolderEntry::Text(text) => read_stringified_folder(text, folders, items, degradation),
+                }
+            }
+            Ok(())
+        }
+        ListOrText::Text(text) => {
+            let trimmed = text.trim_start();
+            if (trimmed.starts_with('[') || trimmed.starts_with('{')) && depth == 0 {
+                let parsed: ListOrText<FolderEntry> = serde_json::from_str(trimmed)
+                    .map_err(|e| RecordError::from_json("Folders is text but not valid JSON", &e))?;
+                read_folders(&parsed, folders, items, degradation, depth + 1)
+            } else if trimmed.starts_with("@{") {
+                read_stringified_folder(text, folders, items, degradation);
+                Ok(())
+            } else if trimmed.is_empty() {
+                Ok(())
+            } else {
+                degradation.note(format!("Folders '{}' is text an earlier tool left; the folders and items it held are lost", shorten(text)));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Returns the number of items the folder lists, None when the list itself was lost.
+fn read_folder_items(
+    list: &ListOrText<'_, ItemEntry<'_>>,
+    folder_path: Option<&str>,
+    items: &mut Vec<MessageItem>,
+    degradation: &mut Degradation,
+) -> Result<Option<u64>, RecordError> {
+    match list {
+        ListOrText::List(entries) => {
+            for entry in entries {
+                match entry {
+                    ItemEntry::Item { internet_message_id, size_in_bytes, .. } => {
+                        push_item(internet_message_id.as_ref(), size_in_bytes.as_ref(), folder_path, items, degradation);
+                    }
+                    ItemEntry::Text(text) => {
+                        degradation.note("FolderItems were turned into text by an earlier tool");
+                        match parse_stringified_object(text) {
+                            Some(pairs) => {
+                                let id = lookup(&pairs, "InternetMessageId").map(|s| Scalar::Str(Cow::Borrowed(s)));
+                                let size = lookup(&pairs, "SizeInBytes").map(|s| Scalar::Str(Cow::Borrowed(s)));
+                                push_item(id.as_ref(), size.as_ref(), folder_path, items, degradation);
+                            }
+                            None => degradation.note(format!("FolderItems entry '{}' could not be read; its message id is lost", shorten(text))),
+                        }
+                    }
+                }
+            }
+            Ok(Some(entries.len() as u64))
+        }
+        ListOrText::Text(text) => {
+            let trimmed = text.trim_start();
+            if trimmed.starts_with('[') {
+                let parsed: ListOrText<ItemEntry> = serde_json::from_str(trimmed)
+                    .map_err(|e| RecordError::from_json("FolderItems is text but not valid JSON", &e))?;
+                if let ListOrText::List(_) = parsed {
+                    return read_folder_items(&parsed, folder_path, items, degradation);
+                }
+            }
+            degradation.note(format!(
+                "FolderItems of folder '{}' is '{}': the message ids were lost by an earlier tool",
+                folder_path.unwrap_or("?"),
+                shorten(text)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+fn push_item(
+    internet_message_id: Option<&Scalar<'_>>,
+    size_in_bytes: Option<&Scalar<'_>>,
+    folder_path: Option<&str>,
+    items: &mut Vec<MessageItem>,
+    degradation: &mut Degradation,
+) {
+    let Some(id) = internet_message_id.and_then(|v| v.text()).and_then(|t| normalize_message_id(&t)) else {
+        degradation.note("an item has no InternetMessageId");
+        return;
+    };
+    let size_in_bytes = match size_in_bytes {
+        None => None,
+        Some(size) => size.whole_number().unwrap_or_else(|()| {
+            degradation.note(format!("SizeInBytes '{}' is not a whole number", scalar_text(size)));
+            None
+        }),
+    };
+    items.push(MessageItem {
+        internet_message_id: id,
+        folder_path: folder_path.map(str::to_string),
+        size_in_bytes,
+    });
+}
+
+/// `@{Id=LgAAAA...; Path=\Inbox; FolderItems=System.Object[]}`: the path and id survive, the
+/// items do not.
+fn read_stringified_folder(
+    text: &str,
+    folders: &mut Vec<FolderAccess>,
+    items: &mut Vec<MessageItem>,
+    degradation: &mut Degradation,
+) {
+    let Some(pairs) = parse_stringified_object(text) else {
+        degradation.note(format!("Folders entry '{}' could not be read; its folder and items are lost", shorten(text)));
+        return;
+    };
+    let path = lookup(&pairs, "Path").and_then(normalize_folder_path);
+    let id = lookup(&pairs, "Id").map(str::to_string);
+    let item_count = match lookup(&pairs, "FolderItems") {
+        None => None,
+        Some(items_text) => {
+            let trimmed = items_text.trim_start();
+            if trimmed.starts_with('[') {
+                // Rare: the item list survived as JSON inside the text.
+                if let Ok(ListOrText::List(entries)) = serde_json::from_str::<ListOrText<ItemEntry>>(trimmed) {
+                    let list = ListOrText::List(entries);
+                    read_folder_items(&list, path.as_deref(), items, degradation).ok().flatten()
+                } else {
+                    None
+                }
+            } else {
+                degradation.note(format!(
+                    "Folders were turned into text by an earlier tool: FolderItems of folder '{}' is '{}', the message ids are lost",
+                    path.as_deref().unwrap_or("?"),
+                    shorten(items_text)
+                ));
+                None
+            }
+        }
+    };
+    if item_count.is_some() {
+        degradation.note("Folders were turned into text by an earlier tool");
+    }
+    folders.push(FolderAccess { path, id, item_count });
+}
+
+/// The ExchangeItem form: `Item.ParentFolder` names the folder.
+fn read_exchange_item(
+    item: &ItemEntry<'_>,
+    folders: &mut Vec<FolderAccess>,
+    items: &mut Vec<MessageItem>,
+    degradation: &mut Degradation,
+) {
+    match item {
+        ItemEntry::Item { internet_message_id, size_in_bytes, parent_folder } => {
+            let path = parent_folder.as_ref().and_then(|p| {
+                p.path
+                    .as_ref()
+                    .and_then(|v| v.text())
+                    .or_else(|| p.name.as_ref().and_then(|v| v.text()))
+                    .and_then(|t| normalize_folder_path(&t))
+            });
+            let id = parent_folder.as_ref().and_then(|p| p.id.as_ref()).and_then(|v| v.text()).map(Cow::into_owned);
+            let has_message = internet_message_id.as_ref().is_some_and(|v| !is_blank(v));
+            if has_message {
+                push_item(internet_message_id.as_ref(), size_in_bytes.as_ref(), path.as_deref(), items, degradation);
+            }
+            if path.is_some() || id.is_some() {
+                folders.push(FolderAccess { path, id, item_count: has_message.then_some(1) });
+            }
+        }
+        ItemEntry::Text(text) => {
+            degradation.note(format!("Item '{}' is text an earlier tool left", shorten(text)));
+        }
+    }
+}
+
+/// Reads PowerShell's string form of an object, `@{Key=Value; Key=Value}`. A value may itself
+/// contain `; ` (folder names can), so a piece only starts a new pair when it begins with a
+/// known key.
+fn parse_stringified_object(text: &str) -> Option<Vec<(&str, &str)>> {
+    const KEYS: [&str; 7] = ["Id", "Path", "FolderItems", "Name", "Value", "InternetMessageId", "SizeInBytes"];
+    let body = text.trim().strip_prefix("@{")?.strip_suffix('}')?;
+    // (key, value start, value end) as offsets into body
+    let mut pairs: Vec<(&str, usize, usize)> = Vec::new();
+    let mut offset = 0;
+    for piece in body.split("; ") {
+        let (piece_start, piece_end) = (offset, offset + piece.len());
+        offset = piece_end + 2;
+        match piece.split_once('=') {
+            Some((key, _)) if KEYS.iter().any(|k| k.eq_ignore_ascii_case(key.trim())) => {
+                pairs.push((key.trim(), piece_start + key.len() + 1, piece_end));
+            }
+            _ => pairs.last_mut()?.2 = piece_end,
+        }
+    }
+    Some(pairs.into_iter().map(|(key, start, end)| (key, &body[start..end])).collect())
+}
+
+fn lookup<'t>(pairs: &[(&str, &'t str)], key: &str) -> Option<&'t str> {
+    pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| *v)
+}
+
+fn shorten(text: &str) -> String {
+    let trimmed = text.trim();
+    if trimmed.chars().count() <= 80 {
+        trimmed.to_string()
+    } else {
+        let mut out: String = trimmed.chars().take(80).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stringified_objects() {
+        let pairs = parse_stringified_object("@{Value=Bind; Name=MailAccessType}").unwrap();
+        assert_eq!(lookup(&pairs, "Value"), Some("Bind"));
+        assert_eq!(lookup(&pairs, "Name"), Some("MailAccessType"));
+        let pairs = parse_stringified_object("@{Id=LgAA; Path=\\Inbox; Odd; FolderItems=System.Object[]}").unwrap();
+        assert_eq!(lookup(&pairs, "Id"), Some("LgAA"));
+        assert_eq!(lookup(&pairs, "Path"), Some("\\Inbox; Odd"));
+        assert_eq!(lookup(&pairs, "FolderItems"), Some("System.Object[]"));
+        assert_eq!(parse_stringified_object("not one"), None);
+        assert_eq!(parse_stringified_object("@{nokey}"), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! MailAccessForensics engine.
+//!
+//! Reads MailItemsAccessed audit records in every shape investigators hold them
+//! ([`raw`], [`interpret`], [`tree`]), accounts for each one ([`session`], [`tally`]) and
+//! answers Microsoft's four forensic questions over them.
+//!
+//! Nothing here knows about FFI or PowerShell: the `maf_native` crate is the C ABI over it.
+
+pub mod address;
+pub mod error;
+pub mod interpret;
+pub mod model;
+pub mod raw;
+pub mod session;
+pub mod tally;
+pub mod time;
+pub mod tree;
+
+pub use address::ClientAddress;
+pub use error::{ErrorKind, RecordError};
+pub use interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition};
+pub use session::{BatchOutput, Session, SessionOptions};
+pub use tally::Tally;

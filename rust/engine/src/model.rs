@@ -1,0 +1,233 @@
+//! The record model: one analysed MailItemsAccessed record, whatever shape it came in.
+
+use chrono::{DateTime, Utc};
+
+use crate::address::ClientAddress;
+
+/// `MailAccessType` of the record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccessType {
+    Bind,
+    Sync,
+    /// The record does not say, or says something we do not know.
+    Unknown,
+}
+
+impl AccessType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessType::Bind => "Bind",
+            AccessType::Sync => "Sync",
+            AccessType::Unknown => "Unknown",
+        }
+    }
+
+    pub fn parse(text: &str) -> AccessType {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("bind") {
+            AccessType::Bind
+        } else if text.eq_ignore_ascii_case("sync") {
+            AccessType::Sync
+        } else {
+            AccessType::Unknown
+        }
+    }
+}
+
+/// Exchange `LogonType` (Management Activity API enum), by name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LogonType {
+    Owner,
+    Admin,
+    Delegated,
+    Transport,
+    SystemService,
+    BestAccess,
+    DelegatedAdmin,
+    /// A value outside the documented enum, kept as it was written.
+    Other(String),
+}
+
+impl LogonType {
+    pub fn from_code(code: i64) -> LogonType {
+        match code {
+            0 => LogonType::Owner,
+            1 => LogonType::Admin,
+            2 => LogonType::Delegated,
+            3 => LogonType::Transport,
+            4 => LogonType::SystemService,
+            5 => LogonType::BestAccess,
+            6 => LogonType::DelegatedAdmin,
+            other => LogonType::Other(other.to_string()),
+        }
+    }
+
+    pub fn from_text(text: &str) -> LogonType {
+        let text = text.trim();
+        if let Ok(code) = text.parse::<i64>() {
+            return LogonType::from_code(code);
+        }
+        const NAMES: [(&str, LogonType); 7] = [
+            ("Owner", LogonType::Owner),
+            ("Admin", LogonType::Admin),
+            ("Delegated", LogonType::Delegated),
+            ("Transport", LogonType::Transport),
+            ("SystemService", LogonType::SystemService),
+            ("BestAccess", LogonType::BestAccess),
+            ("DelegatedAdmin", LogonType::DelegatedAdmin),
+        ];
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
+            .map(|(_, value)| value.clone())
+            .unwrap_or_else(|| LogonType::Other(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            LogonType::Owner => "Owner",
+            LogonType::Admin => "Admin",
+            LogonType::Delegated => "Delegated",
+            LogonType::Transport => "Transport",
+            LogonType::SystemService => "SystemService",
+            LogonType::BestAccess => "BestAccess",
+            LogonType::DelegatedAdmin => "DelegatedAdmin",
+            LogonType::Other(text) => text,
+        }
+    }
+}
+
+/// A folder named by the record: for Sync, the folder that was synchronised; for Bind, the
+/// folder holding the items that were read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderAccess {
+    /// Normalised path (always starts with a backslash), or None when the record has none.
+    pub path: Option<String>,
+    /// Store folder id (`LgAAAA...`), when present.
+    pub id: Option<String>,
+    /// Number of items the record lists for this folder; None when the list was lost or absent.
+    pub item_count: Option<u64>,
+}
+
+/// One message named by a Bind record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageItem {
+    /// Normalised `<...>` form (see [`normalize_message_id`]).
+    pub internet_message_id: String,
+    pub folder_path: Option<String>,
+    pub size_in_bytes: Option<u64>,
+}
+
+/// Where a record came from, for error messages and provenance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourcePosition {
+    /// 0-based ordinal of the record in its input (pipeline object or record in a file).
+    pub index: u64,
+    /// Index into the session's list of files; None for pipeline input.
+    pub file: Option<u32>,
+    /// 1-based line where the record starts, for text files.
+    pub line: Option<u64>,
+}
+
+/// One analysed MailItemsAccessed record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MailAccessRecord {
+    pub record_id: Option<String>,
+    pub creation_time: DateTime<Utc>,
+    /// MailboxOwnerUPN: the mailbox that was read.
+    pub mailbox: Option<String>,
+    pub mailbox_guid: Option<String>,
+    /// The acting account (differs from `mailbox` for delegate access).
+    pub user_id: Option<String>,
+    pub access_type: AccessType,
+    /// `IsThrottled`; None when the record does not say.
+    pub is_throttled: Option<bool>,
+    pub client_address: Option<ClientAddress>,
+    pub client_info_string: Option<String>,
+    pub session_id: Option<String>,
+    pub app_id: Option<String>,
+    pub client_app_id: Option<String>,
+    pub logon_type: Option<LogonType>,
+    pub external_access: Option<bool>,
+    pub operation_count: Option<u64>,
+    pub originating_server: Option<String>,
+    pub folders: Vec<FolderAccess>,
+    pub items: Vec<MessageItem>,
+    /// Why the record is degraded (an earlier tool lost part of it); None when it is whole.
+    pub degraded: Option<String>,
+    pub source: SourcePosition,
+}
+
+/// Message ids are compared in their `<local@domain>` form: records carry them with or
+/// without the angle brackets.
+pub fn normalize_message_id(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    let inner = trimmed
+        .strip_prefix('<')
+        .map(|rest| rest.strip_suffix('>').unwrap_or(rest))
+        .unwrap_or_else(|| trimmed.strip_suffix('>').unwrap_or(trimmed))
+        .trim();
+    if inner.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(inner.len() + 2);
+    out.push('<');
+    out.push_str(inner);
+    out.push('>');
+    Some(out)
+}
+
+/// Folder paths are compared with a leading backslash: some records omit it.
+pub fn normalize_folder_path(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if trimmed.starts_with('\\') {
+        Some(trimmed.to_string())
+    } else {
+        let mut out = String::with_capacity(trimmed.len() + 1);
+        out.push('\\');
+        out.push_str(trimmed);
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_compare_with_or_without_brackets() {
+        assert_eq!(normalize_message_id("<a@b>").as_deref(), Some("<a@b>"));
+        assert_eq!(normalize_message_id("a@b").as_deref(), Some("<a@b>"));
+        assert_eq!(normalize_message_id(" <a@b> ").as_deref(), Some("<a@b>"));
+        assert_eq!(normalize_message_id("<>"), None);
+        assert_eq!(normalize_message_id(""), None);
+    }
+
+    #[test]
+    fn folder_paths_get_a_leading_backslash() {
+        assert_eq!(normalize_folder_path("\\Inbox").as_deref(), Some("\\Inbox"));
+        assert_eq!(
+            normalize_folder_path("Boite de reception").as_deref(),
+            Some("\\Boite de reception")
+        );
+        assert_eq!(normalize_folder_path("  "), None);
+    }
+
+    #[test]
+    fn logon_type_from_code_and_name() {
+        assert_eq!(LogonType::from_code(0), LogonType::Owner);
+        assert_eq!(LogonType::from_text("Delegated"), LogonType::Delegated);
+        assert_eq!(LogonType::from_text("2"), LogonType::Delegated);
+        assert_eq!(LogonType::from_text("42").as_str(), "42");
+    }
+
+    #[test]
+    fn access_type_is_case_insensitive() {
+        assert_eq!(AccessType::parse("bind"), AccessType::Bind);
+        assert_eq!(AccessType::parse(" Sync"), AccessType::Sync);
+        assert_eq!(AccessType::parse("Other"), AccessType::Unknown);
+    }
+}

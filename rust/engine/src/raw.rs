@@ -1,0 +1,677 @@
+//! The raw fields of one record, read by a single serde visitor from any map-shaped source:
+//! AuditData JSON, a Search-UnifiedAuditLog object or CSV row (with AuditData inside), a
+//! Search-MailboxAuditLog object, a Graph record, a Sentinel or Defender row.
+//!
+//! Keys are matched trimmed and case-insensitively (real records carry `"ExternalAccess "`, and
+//! Graph writes camelCase). Values are kept loosely typed here; [`crate::interpret`] decides
+//! what they mean. Nested JSON held in strings (AuditData, Sentinel's Folders) is kept as text
+//! and parsed by the interpreter, so one bad field names itself in the error.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A loosely typed scalar: audit tools write numbers as strings and booleans as "False".
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar<'de> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(Cow<'de, str>),
+}
+
+impl Scalar<'_> {
+    /// The value as text; None for null and for empty or blank strings.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Scalar::Null => None,
+            Scalar::Bool(b) => Some(Cow::Borrowed(if *b { "True" } else { "False" })),
+            Scalar::Int(i) => Some(Cow::Owned(i.to_string())),
+            Scalar::UInt(u) => Some(Cow::Owned(u.to_string())),
+            Scalar::Float(f) => Some(Cow::Owned(f.to_string())),
+            Scalar::Str(s) => {
+                let trimmed = s.trim();
+                if trimmed.is_empty() {
+                    None
+                } else {
+                    Some(Cow::Borrowed(trimmed))
+                }
+            }
+        }
+    }
+
+    /// A non-negative whole number: `7`, `"7"`, `7.0`, `"1352491.00"`.
+    /// Err(()) when present but not such a number; Ok(None) when absent.
+    pub fn whole_number(&self) -> Result<Option<u64>, ()> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::Int(i) => u64::try_from(*i).map(Some).map_err(|_| ()),
+            Scalar::UInt(u) => Ok(Some(*u)),
+            Scalar::Float(f) => float_to_whole(*f).map(Some),
+            Scalar::Bool(_) => Err(()),
+            Scalar::Str(s) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                if let Ok(u) = t.parse::<u64>() {
+                    return Ok(Some(u));
+                }
+                match t.parse::<f64>() {
+                    Ok(f) => float_to_whole(f).map(Some),
+                    Err(_) => Err(()),
+                }
+            }
+        }
+    }
+
+    /// A boolean: `true`, `"False"`, `"true"`, `1`, `0`. Err(()) when present but not boolean.
+    pub fn boolean(&self) -> Result<Option<bool>, ()> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(b) => Ok(Some(*b)),
+            Scalar::Int(0) | Scalar::UInt(0) => Ok(Some(false)),
+            Scalar::Int(1) | Scalar::UInt(1) => Ok(Some(true)),
+            Scalar::Str(s) => parse_bool_text(s),
+            _ => Err(()),
+        }
+    }
+}
+
+pub(crate) fn parse_bool_text(text: &str) -> Result<Option<bool>, ()> {
+    let t = text.trim();
+    if t.is_empty() {
+        Ok(None)
+    } else if t.eq_ignore_ascii_case("true") || t == "1" {
+        Ok(Some(true))
+    } else if t.eq_ignore_ascii_case("false") || t == "0" {
+        Ok(Some(false))
+    } else {
+        Err(())
+    }
+}
+
+fn float_to_whole(f: f64) -> Result<u64, ()> {
+    if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 {
+        Ok(f as u64)
+    } else {
+        Err(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number, boolean or null")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::UInt(v))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                Scalar::deserialize(d)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A list written as a list, as one object, or as text (JSON or a PowerShell stringification)
+/// to be read later.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ListOrText<'de, T> {
+    List(Vec<T>),
+    Text(Cow<'de, str>),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListOrText<'de, T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+            type Value = ListOrText<'de, T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list, an object or text")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(ListOrText::List(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let one = T::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(ListOrText::List(vec![one]))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(ListOrText::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ListOrText::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ListOrText::Text(Cow::Owned(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(ListOrText::List(Vec::new()))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(ListOrText::List(Vec::new()))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        deserializer.deserialize_any(ListVisitor(std::marker::PhantomData))
+    }
+}
+
+/// An AuditData value: JSON text (Search-UnifiedAuditLog, CSV exports) or an object (Graph,
+/// Defender, ConvertFrom-Json output).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NestedRecord<'de> {
+    Text(Cow<'de, str>),
+    Fields(Box<RawFields<'de>>),
+}
+
+impl<'de> Deserialize<'de> for NestedRecord<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NestedVisitor;
+        impl<'de> Visitor<'de> for NestedVisitor {
+            type Value = NestedRecord<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("AuditData as JSON text or as an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Ok(NestedRecord::Fields(Box::new(RawFields::from_map(map)?)))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(NestedRecord::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(NestedRecord::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(NestedRecord::Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_any(NestedVisitor)
+    }
+}
+
+/// One `OperationProperties` entry: `{"Name":..,"Value":..}`, or text: `Name:Value`
+/// (Search-MailboxAuditLog) or `@{Value=Bind; Name=MailAccessType}` (stringified).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PropertyEntry<'de> {
+    Pair { name: Option<Scalar<'de>>, value: Option<Scalar<'de>> },
+    Text(Cow<'de, str>),
+}
+
+/// One `Folders` entry, or its stringified text (`@{Id=..; Path=..; FolderItems=System.Object[]}`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum FolderEntry<'de> {
+    Folder {
+        id: Option<Scalar<'de>>,
+        path: Option<Scalar<'de>>,
+        /// None when the folder has no `FolderItems` key (a Sync folder).
+        items: Option<ListOrText<'de, ItemEntry<'de>>>,
+    },
+    Text(Cow<'de, str>),
+}
+
+/// One `FolderItems` entry (also the ExchangeItem `Item`), or its stringified text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemEntry<'de> {
+    Item {
+        internet_message_id: Option<Scalar<'de>>,
+        size_in_bytes: Option<Scalar<'de>>,
+        parent_folder: Option<ParentFolder<'de>>,
+    },
+    Text(Cow<'de, str>),
+}
+
+/// `Item.ParentFolder` of the ExchangeItem form.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ParentFolder<'de> {
+    pub id: Option<Scalar<'de>>,
+    pub name: Option<Scalar<'de>>,
+    pub path: Option<Scalar<'de>>,
+}
+
+/// Every key any supported shape uses. Keys not listed are skipped without being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    // AuditData (Management Activity API schema)
+    Id,
+    CreationTime,
+    Operation,
+    UserId,
+    MailboxOwnerUpn,
+    MailboxGuid,
+    ClientIpAddress,
+    ClientIp,
+    ClientInfoString,
+    SessionId,
+    AppId,
+    ClientAppId,
+    LogonType,
+    ExternalAccess,
+    OperationProperties,
+    OperationCount,
+    Folders,
+    Item,
+    OriginatingServer,
+    // Wrappers
+    AuditData,
+    RawEventData,
+    Identity,
+    RecordId,
+    CreationDate,
+    CreatedDateTime,
+    Operations,
+    UserIds,
+    UserPrincipalName,
+    AuditLogRecordType,
+    OfficeId,
+    SentinelClientIpAddress,
+    SentinelLogonType,
+    TimeGenerated,
+    ActionType,
+    Timestamp,
+    IpAddress,
+    LastAccessed,
+    AggregatedCount,
+    AggregatedFolders,
+    // FolderItems / Item / ParentFolder / OperationProperties entries
+    Path,
+    Name,
+    Value,
+    FolderItems,
+    InternetMessageId,
+    SizeInBytes,
+    ParentFolder,
+    Unknown,
+}
+
+impl Key {
+    fn from_text(raw: &str) -> Key {
+        let key = raw.trim();
+        if key.len() > 40 {
+            return Key::Unknown;
+        }
+        let mut buf = [0u8; 40];
+        let lower = &mut buf[..key.len()];
+        lower.copy_from_slice(key.as_bytes());
+        lower.make_ascii_lowercase();
+        match &*lower {
+            b"id" => Key::Id,
+            b"creationtime" => Key::CreationTime,
+            b"operation" => Key::Operation,
+            b"userid" => Key::UserId,
+            b"mailboxownerupn" => Key::MailboxOwnerUpn,
+            b"mailboxguid" => Key::MailboxGuid,
+            b"clientipaddress" => Key::ClientIpAddress,
+            b"clientip" => Key::ClientIp,
+            b"clientinfostring" => Key::ClientInfoString,
+            b"sessionid" => Key::SessionId,
+            b"appid" => Key::AppId,
+            b"clientappid" => Key::ClientAppId,
+            b"logontype" => Key::LogonType,
+            b"externalaccess" => Key::ExternalAccess,
+            b"operationproperties" => Key::OperationProperties,
+            b"operationcount" => Key::OperationCount,
+            b"folders" => Key::Folders,
+            b"item" => Key::Item,
+            b"originatingserver" => Key::OriginatingServer,
+            b"auditdata" => Key::AuditData,
+            b"raweventdata" => Key::RawEventData,
+            b"identity" => Key::Identity,
+            b"recordid" => Key::RecordId,
+            b"creationdate" => Key::CreationDate,
+            b"createddatetime" => Key::CreatedDateTime,
+            b"operations" => Key::Operations,
+            b"userids" => Key::UserIds,
+            b"userprincipalname" => Key::UserPrincipalName,
+            b"auditlogrecordtype" => Key::AuditLogRecordType,
+            b"officeid" => Key::OfficeId,
+            b"client_ipaddress" => Key::SentinelClientIpAddress,
+            b"logon_type" => Key::SentinelLogonType,
+            b"timegenerated" => Key::TimeGenerated,
+            b"actiontype" => Key::ActionType,
+            b"timestamp" => Key::Timestamp,
+            b"ipaddress" => Key::IpAddress,
+            b"lastaccessed" => Key::LastAccessed,
+            b"auditoperationscountinaggregatedrecord" => Key::AggregatedCount,
+            b"aggregatedrecordfoldersdata" => Key::AggregatedFolders,
+            b"path" => Key::Path,
+            b"name" => Key::Name,
+            b"value" => Key::Value,
+            b"folderitems" => Key::FolderItems,
+            b"internetmessageid" => Key::InternetMessageId,
+            b"sizeinbytes" => Key::SizeInBytes,
+            b"parentfolder" => Key::ParentFolder,
+            _ => Key::Unknown,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a property name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(Key::from_text(v))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The raw fields of a record or of its wrapper. Both levels use the same struct: which
+/// fields are set tells the interpreter the shape.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawFields<'de> {
+    pub id: Option<Scalar<'de>>,
+    pub creation_time: Option<Scalar<'de>>,
+    pub operation: Option<Scalar<'de>>,
+    pub user_id: Option<Scalar<'de>>,
+    pub mailbox_owner_upn: Option<Scalar<'de>>,
+    pub mailbox_guid: Option<Scalar<'de>>,
+    pub client_ip_address: Option<Scalar<'de>>,
+    pub client_ip: Option<Scalar<'de>>,
+    pub client_info_string: Option<Scalar<'de>>,
+    pub session_id: Option<Scalar<'de>>,
+    pub app_id: Option<Scalar<'de>>,
+    pub client_app_id: Option<Scalar<'de>>,
+    pub logon_type: Option<Scalar<'de>>,
+    pub external_access: Option<Scalar<'de>>,
+    pub operation_properties: Option<ListOrText<'de, PropertyEntry<'de>>>,
+    pub operation_count: Option<Scalar<'de>>,
+    pub folders: Option<ListOrText<'de, FolderEntry<'de>>>,
+    pub item: Option<ItemEntry<'de>>,
+    pub originating_server: Option<Scalar<'de>>,
+
+    pub audit_data: Option<NestedRecord<'de>>,
+    pub raw_event_data: Option<NestedRecord<'de>>,
+    pub identity: Option<Scalar<'de>>,
+    pub record_id: Option<Scalar<'de>>,
+    pub creation_date: Option<Scalar<'de>>,
+    pub created_date_time: Option<Scalar<'de>>,
+    pub operations: Option<Scalar<'de>>,
+    pub user_ids: Option<Scalar<'de>>,
+    pub user_principal_name: Option<Scalar<'de>>,
+    pub audit_log_record_type: Option<Scalar<'de>>,
+    pub office_id: Option<Scalar<'de>>,
+    pub sentinel_client_ip_address: Option<Scalar<'de>>,
+    pub sentinel_logon_type: Option<Scalar<'de>>,
+    pub time_generated: Option<Scalar<'de>>,
+    pub action_type: Option<Scalar<'de>>,
+    pub timestamp: Option<Scalar<'de>>,
+    pub ip_address: Option<Scalar<'de>>,
+    pub last_accessed: Option<Scalar<'de>>,
+    /// Search-MailboxAuditLog `AuditOperationsCountInAggregatedRecord`.
+    pub aggregated_count: Option<Scalar<'de>>,
+    /// Search-MailboxAuditLog `AggregatedRecordFoldersData` (JSON text).
+    pub aggregated_folders: Option<ListOrText<'de, FolderEntry<'de>>>,
+}
+
+impl<'de> RawFields<'de> {
+    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut raw = RawFields::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => raw.id = map.next_value()?,
+                Key::CreationTime => raw.creation_time = map.next_value()?,
+                Key::Operation => raw.operation = map.next_value()?,
+                Key::UserId => raw.user_id = map.next_value()?,
+                Key::MailboxOwnerUpn => raw.mailbox_owner_upn = map.next_value()?,
+                Key::MailboxGuid => raw.mailbox_guid = map.next_value()?,
+                Key::ClientIpAddress => raw.client_ip_address = map.next_value()?,
+                Key::ClientIp => raw.client_ip = map.next_value()?,
+                Key::ClientInfoString => raw.client_info_string = map.next_value()?,
+                Key::SessionId => raw.session_id = map.next_value()?,
+                Key::AppId => raw.app_id = map.next_value()?,
+                Key::ClientAppId => raw.client_app_id = map.next_value()?,
+                Key::LogonType => raw.logon_type = map.next_value()?,
+                Key::ExternalAccess => raw.external_access = map.next_value()?,
+                Key::OperationProperties => raw.operation_properties = map.next_value()?,
+                Key::OperationCount => raw.operation_count = map.next_value()?,
+                Key::Folders => raw.folders = map.next_value()?,
+                Key::Item => raw.item = map.next_value()?,
+                Key::OriginatingServer => raw.originating_server = map.next_value()?,
+                Key::AuditData => raw.audit_data = map.next_value()?,
+                Key::RawEventData => raw.raw_event_data = map.next_value()?,
+                Key::Identity => raw.identity = map.next_value()?,
+                Key::RecordId => raw.record_id = map.next_value()?,
+                Key::CreationDate => raw.creation_date = map.next_value()?,
+                Key::CreatedDateTime => raw.created_date_time = map.next_value()?,
+                Key::Operations => raw.operations = map.next_value()?,
+                Key::UserIds => raw.user_ids = map.next_value()?,
+                Key::UserPrincipalName => raw.user_principal_name = map.next_value()?,
+                Key::AuditLogRecordType => raw.audit_log_record_type = map.next_value()?,
+                Key::OfficeId => raw.office_id = map.next_value()?,
+                Key::SentinelClientIpAddress => raw.sentinel_client_ip_address = map.next_value()?,
+                Key::SentinelLogonType => raw.sentinel_logon_type = map.next_value()?,
+                Key::TimeGenerated => raw.time_generated = map.next_value()?,
+                Key::ActionType => raw.action_type = map.next_value()?,
+                Key::Timestamp => raw.timestamp = map.next_value()?,
+                Key::IpAddress => raw.ip_address = map.next_value()?,
+                Key::LastAccessed => raw.last_accessed = map.next_value()?,
+                Key::AggregatedCount => raw.aggregated_count = map.next_value()?,
+                Key::AggregatedFolders => raw.aggregated_folders = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(raw)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = RawFields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an audit record (an object)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawFields::from_map(map)
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+/// Shared by the entry types: a map read into `T`, or text kept as it is.
+macro_rules! map_or_text {
+    ($ty:ident, $expecting:literal, |$map:ident| $from_map:expr) => {
+        impl<'de> Deserialize<'de> for $ty<'de> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct EntryVisitor;
+                impl<'de> Visitor<'de> for EntryVisitor {
+                    type Value = $ty<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, $map: A) -> Result<Self::Value, A::Error> {
+                        $from_map
+                    }
+                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                        Ok($ty::Text(Cow::Borrowed(v)))
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                        Ok($ty::Text(Cow::Owned(v.to_string())))
+                    }
+                    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                        Ok($ty::Text(Cow::Owned(v)))
+                    }
+                }
+                deserializer.deserialize_any(EntryVisitor)
+            }
+        }
+    };
+}
+
+map_or_text!(PropertyEntry, "a {Name, Value} object or text", |map| {
+    let mut map = map;
+    let (mut name, mut value) = (None, None);
+    while let Some(key) = map.next_key::<Key>()? {
+        match key {
+            Key::Name => name = map.next_value()?,
+            Key::Value => value = map.next_value()?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(PropertyEntry::Pair { name, value })
+});
+
+map_or_text!(FolderEntry, "a folder object or text", |map| {
+    let mut map = map;
+    let (mut id, mut path, mut items) = (None, None, None);
+    while let Some(key) = map.next_key::<Key>()? {
+        match key {
+            Key::Id => id = map.next_value()?,
+            Key::Path => path = map.next_value()?,
+            Key::FolderItems => items = map.next_value()?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(FolderEntry::Folder { id, path, items })
+});
+
+map_or_text!(ItemEntry, "an item object or text", |map| {
+    let mut map = map;
+    let (mut internet_message_id, mut size_in_bytes, mut parent_folder) = (None, None, None);
+    while let Some(key) = map.next_key::<Key>()? {
+        match key {
+            Key::InternetMessageId => internet_message_id = map.next_value()?,
+            Key::SizeInBytes => size_in_bytes = map.next_value()?,
+            Key::ParentFolder => parent_folder = map.next_value()?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(ItemEntry::Item { internet_message_id, size_in_bytes, parent_folder })
+});
+
+impl<'de> Deserialize<'de> for ParentFolder<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParentVisitor;
+        impl<'de> Visitor<'de> for ParentVisitor {
+            type Value = ParentFolder<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a ParentFolder object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut parent = ParentFolder::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Id => parent.id = map.next_value()?,
+                        Key::Name => parent.name = map.next_value()?,
+                        Key::Path => parent.path = map.next_value()?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(parent)
+            }
+        }
+        deserializer.deserialize_map(ParentVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_match_trimmed_and_case_insensitively() {
+        let raw: RawFields = serde_json::from_str(
+            r#"{"ExternalAccess ": false, "mailboxOwnerUPN": "a@b", " Operation": "MailItemsAccessed"}"#,
+        )
+        .unwrap();
+        assert_eq!(raw.external_access, Some(Scalar::Bool(false)));
+        assert_eq!(raw.mailbox_owner_upn, Some(Scalar::Str("a@b".into())));
+        assert_eq!(raw.operation, Some(Scalar::Str("MailItemsAccessed".into())));
+    }
+
+    #[test]
+    fn strings_borrow_from_the_input_when_they_can() {
+        let text = r#"{"UserId":"plain","ClientInfoString":"with \"escape\""}"#;
+        let raw: RawFields = serde_json::from_str(text).unwrap();
+        assert!(matches!(raw.user_id, Some(Scalar::Str(Cow::Borrowed("plain")))));
+        assert!(matches!(raw.client_info_string, Some(Scalar::Str(Cow::Owned(_)))));
+    }
+
+    #[test]
+    fn lists_may_be_text_or_one_object() {
+        let raw: RawFields = serde_json::from_str(
+            r#"{"Folders":"[{\"Path\":\"\\\\Inbox\"}]","OperationProperties":{"Name":"MailAccessType","Value":"Sync"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(raw.folders, Some(ListOrText::Text(_))));
+        match raw.operation_properties {
+            Some(ListOrText::List(entries)) => assert_eq!(entries.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn scalar_numbers_and_booleans() {
+        assert_eq!(Scalar::Str("7".into()).whole_number(), Ok(Some(7)));
+        assert_eq!(Scalar::Float(1352491.0).whole_number(), Ok(Some(1352491)));
+        assert_eq!(Scalar::Str("1352491.00".into()).whole_number(), Ok(Some(1352491)));
+        assert_eq!(Scalar::Float(1.5).whole_number(), Err(()));
+        assert_eq!(Scalar::Int(-1).whole_number(), Err(()));
+        assert_eq!(Scalar::Str("False".into()).boolean(), Ok(Some(false)));
+        assert_eq!(Scalar::Str("maybe".into()).boolean(), Err(()));
+        assert_eq!(Scalar::Null.boolean(), Ok(None));
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        let err = serde_json::from_str::<RawFields>(r#"{"CreationTime":{"a":1}}"#).unwrap_err();
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
+}

@@ -1,0 +1,162 @@
+//! A session reads records from any number of inputs, removes duplicates, keeps the tally and
+//! hands each analysed record on.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use serde::Deserialize;
+
+use crate::error::{ErrorKind, RecordError};
+use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+use crate::model::{MailAccessRecord, SourcePosition};
+use crate::raw::RawFields;
+use crate::tally::Tally;
+use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
+
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    pub interpret: InterpretOptions,
+    /// Hand analysed records back to the caller (ConvertFrom-MailItemsAccessed); analysis
+    /// cmdlets leave this off and keep only aggregates.
+    pub return_records: bool,
+}
+
+/// What one batch produced, in input order.
+#[derive(Debug, Default)]
+pub struct BatchOutput {
+    pub records: Vec<MailAccessRecord>,
+    pub errors: Vec<RecordError>,
+}
+
+pub struct Session {
+    options: SessionOptions,
+    tally: Tally,
+    /// 128-bit digests of (Id, CreationTime, mailbox) of every record seen: 16 bytes a record.
+    seen: HashSet<u128>,
+}
+
+impl Session {
+    pub fn new(options: SessionOptions) -> Session {
+        Session {
+            options,
+            tally: Tally::default(),
+            seen: HashSet::new(),
+        }
+    }
+
+    pub fn options(&self) -> &SessionOptions {
+        &self.options
+    }
+
+    pub fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    /// Reads a batch of pipeline objects in the shim's encoding. `first_index` is the
+    /// pipeline position of the first object. A malformed batch is refused whole (the records
+    /// before the fault are already counted, so nothing is lost silently).
+    pub fn ingest_objects(&mut self, batch: &[u8], first_index: u64) -> Result<BatchOutput, BatchFormatError> {
+        let mut output = BatchOutput::default();
+        let mut reader = BatchReader::new(batch);
+        let mut index = first_index;
+        while !reader.is_empty() {
+            let node = reader.next_node()?;
+            let outcome = interpret_node(&node, &self.options.interpret);
+            let position = SourcePosition { index, file: None, line: None };
+            self.accept(outcome, position, &mut output);
+            index += 1;
+        }
+        Ok(output)
+    }
+
+    /// Counts one input record and passes it on.
+    pub fn accept(&mut self, outcome: Result<Outcome, RecordError>, position: SourcePosition, output: &mut BatchOutput) {
+        self.tally.read += 1;
+        match outcome {
+            Err(mut error) => {
+                self.tally.errors += 1;
+                error.position = position;
+                output.errors.push(error);
+            }
+            Ok(Outcome::Skipped { operation }) => {
+                self.tally.skipped += 1;
+                *self.tally.skipped_operations.entry(operation).or_insert(0) += 1;
+            }
+            Ok(Outcome::Record(mut record)) => {
+                if let Some(digest) = duplicate_digest(&record) {
+                    if !self.seen.insert(digest) {
+                        self.tally.duplicates += 1;
+                        return;
+                    }
+                }
+                self.tally.analysed += 1;
+                if record.degraded.is_some() {
+                    self.tally.degraded += 1;
+                }
+                match record.is_throttled {
+                    Some(true) => self.tally.throttled += 1,
+                    Some(false) => self.tally.not_throttled += 1,
+                    None => self.tally.throttling_unknown += 1,
+                }
+                record.source = position;
+                if self.options.return_records {
+                    output.records.push(*record);
+                }
+            }
+        }
+    }
+}
+
+/// Reads one top-level pipeline object: JSON text, or an object's properties.
+pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    match node {
+        Node::Str(text) => interpret_json(text, options),
+        Node::Map(_) => {
+            let raw = RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
+                let kind = if e.0.contains("invalid UTF-16") {
+                    ErrorKind::InvalidEncoding
+                } else if e.0.contains("nested deeper") {
+                    ErrorKind::TooDeep
+                } else {
+                    ErrorKind::InvalidValue
+                };
+                RecordError::new(kind, e.0)
+            })?;
+            interpret_fields(&raw, options)
+        }
+        Node::Unreadable(reason) => Err(RecordError::new(ErrorKind::InvalidEncoding, format!("the object could not be read: {reason}"))),
+        other => Err(RecordError::new(
+            ErrorKind::NotAnAuditRecord,
+            format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
+        )),
+    }
+}
+
+fn describe(node: &Node<'_>) -> &'static str {
+    match node {
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Int(_) | Node::Float(_) => "a number",
+        Node::DateTime(_) => "a date",
+        Node::List(_) => "a list",
+        Node::Str(_) => "text",
+        Node::Map(_) => "an object",
+        Node::Unreadable(_) => "an unreadable value",
+    }
+}
+
+/// Two copies of one record share Id, time and mailbox. The Id alone is not enough: some
+/// sanitised exports give every record the same placeholder Id.
+fn duplicate_digest(record: &MailAccessRecord) -> Option<u128> {
+    let id = record.record_id.as_deref()?;
+    let half = |salt: u8| {
+        let mut hasher = DefaultHasher::new();
+        salt.hash(&mut hasher);
+        id.hash(&mut hasher);
+        record.creation_time.hash(&mut hasher);
+        record.mailbox.as_deref().map(str::to_ascii_lowercase).hash(&mut hasher);
+        hasher.finish()
+    };
+    Some((u128::from(half(1)) << 64) | u128::from(half(2)))
+}

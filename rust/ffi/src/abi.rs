@@ -1,0 +1,165 @@
+//! The types that cross the C ABI. All are `#[repr(C)]`; csbindgen generates their C# twins.
+//!
+//! Text is UTF-8 in one byte arena per result, referenced by [`MafText`] (offset, length):
+//! the rows hold no pointers into the arena, so it may grow while rows are written.
+
+/// Bumped on every change to an export's signature or to a type in this file. The shim
+/// refuses to load a library with another version.
+pub const MAF_ABI_VERSION: u32 = 1;
+
+/// Result of every fallible export.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MafStatus {
+    Ok = 0,
+    /// A null pointer, bad options or text that is not UTF-8: a fault in the caller.
+    InvalidArgument = 1,
+    /// An internal fault (a panic) was caught; the message says where.
+    Panic = 2,
+    /// The object batch is malformed: a fault in the shim's encoder.
+    BadBatch = 3,
+    /// The session was cancelled (Ctrl+C).
+    Cancelled = 4,
+    /// A file could not be opened or read.
+    Io = 5,
+}
+
+/// Text in the result's arena; `len < 0` means absent (null), `len == 0` empty.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafText {
+    pub offset: u32,
+    pub len: i32,
+}
+
+/// Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
+pub const MAF_FALSE: u8 = 0;
+pub const MAF_TRUE: u8 = 1;
+pub const MAF_UNKNOWN: u8 = 2;
+
+/// `AccessType` codes.
+pub const MAF_ACCESS_UNKNOWN: u8 = 0;
+pub const MAF_ACCESS_BIND: u8 = 1;
+pub const MAF_ACCESS_SYNC: u8 = 2;
+
+/// Where a record came from. `file < 0` for pipeline input; `line == 0` when not known.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafSource {
+    pub index: u64,
+    pub line: u64,
+    pub file: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafFolder {
+    pub path: MafText,
+    pub id: MafText,
+    /// -1 when the record lists no items for the folder or the list was lost.
+    pub item_count: i64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafItem {
+    pub internet_message_id: MafText,
+    pub folder_path: MafText,
+    /// -1 when unknown.
+    pub size_in_bytes: i64,
+}
+
+/// One analysed MailItemsAccessed record. Its folders and items are the ranges
+/// `[folders_start, folders_start + folders_len)` of the result's folder and item arrays.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafRecord {
+    pub source: MafSource,
+    /// .NET ticks, UTC.
+    pub creation_time: i64,
+    /// -1 when the record does not say.
+    pub operation_count: i64,
+    pub folders_start: u32,
+    pub folders_len: u32,
+    pub items_start: u32,
+    pub items_len: u32,
+    /// -1 when the address carried no port.
+    pub client_port: i32,
+    pub access_type: u8,
+    pub is_throttled: u8,
+    pub external_access: u8,
+    pub is_degraded: u8,
+    pub record_id: MafText,
+    pub mailbox: MafText,
+    pub mailbox_guid: MafText,
+    pub user_id: MafText,
+    /// Normalised address text (RFC 5952 for IPv6; IPv4 for `::ffff:` mapped addresses).
+    pub client_ip_address: MafText,
+    /// The address as the record wrote it.
+    pub client_ip_address_original: MafText,
+    pub client_info_string: MafText,
+    pub session_id: MafText,
+    pub app_id: MafText,
+    pub client_app_id: MafText,
+    pub logon_type: MafText,
+    pub originating_server: MafText,
+    pub degraded_reason: MafText,
+}
+
+/// A record that could not be analysed.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafRecordError {
+    pub source: MafSource,
+    /// `mailaccess_engine::ErrorKind` as a number.
+    pub kind: u32,
+    pub kind_name: MafText,
+    /// The record's Id when it was read before the error.
+    pub record_id: MafText,
+    pub message: MafText,
+}
+
+/// What one ingest call produced, in input order. Owned by the library: free with
+/// `maf_batch_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafBatch {
+    pub arena: *const u8,
+    pub arena_len: u64,
+    pub records: *const MafRecord,
+    pub records_len: u64,
+    pub folders: *const MafFolder,
+    pub folders_len: u64,
+    pub items: *const MafItem,
+    pub items_len: u64,
+    pub errors: *const MafRecordError,
+    pub errors_len: u64,
+}
+
+/// Skipped records of one operation.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafOperationCount {
+    pub operation: MafText,
+    pub count: u64,
+}
+
+/// The session's accounting. Owned by the library: free with `maf_tally_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafTally {
+    pub read: u64,
+    pub analysed: u64,
+    pub skipped: u64,
+    pub duplicates: u64,
+    pub filtered: u64,
+    pub errors: u64,
+    pub degraded: u64,
+    pub throttled: u64,
+    pub not_throttled: u64,
+    pub throttling_unknown: u64,
+    pub arena: *const u8,
+    pub arena_len: u64,
+    pub skipped_operations: *const MafOperationCount,
+    pub skipped_operations_len: u64,
+}

@@ -1,0 +1,260 @@
+//! `maf_native`: the C ABI over the MailAccessForensics engine, for the PowerShell shim.
+//!
+//! Conventions (after rustls-ffi):
+//! - every export is named `maf_*`; fallible ones return [`MafStatus`], with the message
+//!   available from `maf_last_error` on the calling thread;
+//! - no panic crosses the boundary: every body runs inside [`boundary::guard`];
+//! - pointer arguments are borrowed for the duration of the call unless the export says
+//!   otherwise; everything handed out is owned by the caller and released with the matching
+//!   `*_free`, exactly once. `*_free` accepts null.
+//!
+//! The C# declarations in `dotnet-shim/src/Native/NativeMethods.g.cs` are generated from this
+//! file and `abi.rs` by `build.rs`.
+
+pub mod abi;
+mod boundary;
+mod rows;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use mailaccess_engine::time::DateOrder;
+use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
+use mailaccess_engine::{InterpretOptions, Session, SessionOptions};
+use serde::Deserialize;
+
+use abi::*;
+use boundary::{guard, guard_void, FfiError};
+use rows::{BatchOwner, TallyOwner};
+
+/// An analysis session: records go in by batches, results come out. Opaque to the caller.
+pub struct MafSession {
+    session: Mutex<Session>,
+    cancelled: AtomicBool,
+}
+
+impl MafSession {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Session>, FfiError> {
+        self.session.lock().map_err(|_| {
+            FfiError::new(
+                MafStatus::Panic,
+                "the session is unusable after an earlier internal error; start the command again",
+            )
+        })
+    }
+}
+
+/// Session options as the shim sends them: a map in the object-batch encoding.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct OptionsWire {
+    return_records: Option<bool>,
+    /// The culture writes the day before the month (`13/05/2020`).
+    day_first_dates: Option<bool>,
+    max_record_bytes: Option<u64>,
+}
+
+impl OptionsWire {
+    fn into_options(self) -> Result<SessionOptions, FfiError> {
+        let mut interpret = InterpretOptions::default();
+        if self.day_first_dates == Some(true) {
+            interpret.date_order = DateOrder::DayFirst;
+        }
+        if let Some(max) = self.max_record_bytes {
+            interpret.max_record_bytes = usize::try_from(max)
+                .ok()
+                .filter(|m| *m > 0)
+                .ok_or_else(|| FfiError::invalid_argument("MaxRecordBytes must be positive"))?;
+        }
+        Ok(SessionOptions { interpret, return_records: self.return_records.unwrap_or(false) })
+    }
+}
+
+/// # Safety
+/// `ptr` must be null (with `len` 0) or valid for `len` bytes.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], FfiError> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(FfiError::invalid_argument("null buffer with a non-zero length"));
+    }
+    Ok(std::slice::from_raw_parts(ptr, len))
+}
+
+/// # Safety
+/// `session` must be null or a live pointer from `maf_session_new`.
+unsafe fn session_ref<'a>(session: *const MafSession) -> Result<&'a MafSession, FfiError> {
+    session.as_ref().ok_or_else(|| FfiError::invalid_argument("null session"))
+}
+
+fn out_ptr<T>(out: *mut *mut T) -> Result<&'static mut *mut T, FfiError> {
+    // SAFETY: checked for null; the caller provides a writable slot for the call's duration.
+    unsafe { out.as_mut() }.ok_or_else(|| FfiError::invalid_argument("null output pointer"))
+}
+
+/// The ABI version this library implements ([`MAF_ABI_VERSION`]).
+#[no_mangle]
+pub extern "C" fn maf_abi_version() -> u32 {
+    MAF_ABI_VERSION
+}
+
+/// Copies the calling thread's last error message (UTF-8, not NUL-terminated) into `buf`, up
+/// to `cap` bytes, and returns the message's full length: call again with a larger buffer
+/// when it exceeds `cap`.
+///
+/// # Safety
+/// `buf` must be null (with `cap` 0) or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn maf_last_error(buf: *mut u8, cap: usize) -> usize {
+    let mut full = 0;
+    guard_void(|| {
+        boundary::with_last_error(|message| {
+            full = message.len();
+            if !buf.is_null() && cap > 0 {
+                let n = message.len().min(cap);
+                std::ptr::copy_nonoverlapping(message.as_ptr(), buf, n);
+            }
+        })
+    });
+    full
+}
+
+/// Creates a session. `options` is a map in the object-batch encoding (keys: ReturnRecords,
+/// DayFirstDates, MaxRecordBytes); empty for defaults. On success `*out` owns the session:
+/// free it with `maf_session_free`.
+///
+/// # Safety
+/// `options` must be valid for `options_len` bytes; `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize, out: *mut *mut MafSession) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let buf = bytes(options, options_len)?;
+        let wire = if buf.is_empty() {
+            OptionsWire::default()
+        } else {
+            let node = BatchReader::new(buf)
+                .next_node()
+                .map_err(|e| FfiError::invalid_argument(format!("session options: {e}")))?;
+            OptionsWire::deserialize(NodeDeserializer::new(&node))
+                .map_err(|e| FfiError::invalid_argument(format!("session options: {e}")))?
+        };
+        let session = MafSession {
+            session: Mutex::new(Session::new(wire.into_options()?)),
+            cancelled: AtomicBool::new(false),
+        };
+        *out = Box::into_raw(Box::new(session));
+        Ok(())
+    })
+}
+
+/// Frees a session. Null is ignored.
+///
+/// # Safety
+/// `session` must be null or from `maf_session_new`, not freed before, and not in use by
+/// another thread.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_free(session: *mut MafSession) {
+    guard_void(|| {
+        if !session.is_null() {
+            drop(Box::from_raw(session));
+        }
+    })
+}
+
+/// Asks a session to stop at the next record boundary (safe from any thread, also while
+/// another call runs on the session). Later calls on it return `MafStatus::Cancelled`.
+///
+/// # Safety
+/// `session` must be null or live.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_cancel(session: *const MafSession) {
+    guard_void(|| {
+        if let Some(session) = session.as_ref() {
+            session.cancelled.store(true, Ordering::SeqCst);
+        }
+    })
+}
+
+/// Reads a batch of pipeline objects (the object-batch encoding, one top-level node per
+/// object; `first_index` is the 0-based pipeline position of the first). On success `*out`
+/// owns the batch result (records when the session returns records, and the errors of
+/// malformed records): free it with `maf_batch_free`.
+///
+/// # Safety
+/// `session` must be live; `batch` valid for `batch_len` bytes; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_ingest_objects(
+    session: *const MafSession,
+    batch: *const u8,
+    batch_len: usize,
+    first_index: u64,
+    out: *mut *mut MafBatch,
+) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let session = session_ref(session)?;
+        if session.cancelled.load(Ordering::SeqCst) {
+            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
+        }
+        let buf = bytes(batch, batch_len)?;
+        let output = session
+            .lock()?
+            .ingest_objects(buf, first_index)
+            .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
+        *out = BatchOwner::build(&output).into_raw();
+        Ok(())
+    })
+}
+
+/// Frees a batch result. Null is ignored.
+///
+/// # Safety
+/// `batch` must be null or from an ingest call, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_batch_free(batch: *mut MafBatch) {
+    guard_void(|| {
+        if !batch.is_null() {
+            BatchOwner::free(batch);
+        }
+    })
+}
+
+/// The session's accounting so far. On success `*out` owns it: free with `maf_tally_free`.
+///
+/// # Safety
+/// `session` must be live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_tally(session: *const MafSession, out: *mut *mut MafTally) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let session = session_ref(session)?;
+        let tally = session.lock()?.tally().clone();
+        *out = TallyOwner::build(&tally).into_raw();
+        Ok(())
+    })
+}
+
+/// Frees a tally. Null is ignored.
+///
+/// # Safety
+/// `tally` must be null or from `maf_session_tally`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_tally_free(tally: *mut MafTally) {
+    guard_void(|| {
+        if !tally.is_null() {
+            TallyOwner::free(tally);
+        }
+    })
+}
+
+/// Panics inside the boundary and returns what the boundary made of it: lets tests (and a
+/// user in doubt) check that a fault in the engine comes back as an error, not a crash.
+#[no_mangle]
+pub extern "C" fn maf_selftest_panic() -> MafStatus {
+    guard(|| panic!("self-test panic"))
+}

@@ -1,0 +1,230 @@
+//! Engine results written as ABI rows. Each result owns its rows and its text arena; the
+//! header is the first field, so the pointer handed out is the pointer freed.
+
+use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally};
+
+use crate::abi::*;
+
+/// The text arena of one result.
+#[derive(Default)]
+pub struct Arena {
+    bytes: Vec<u8>,
+}
+
+impl Arena {
+    pub fn text(&mut self, text: &str) -> MafText {
+        // A result larger than 2 GiB cannot be described; batches are far smaller.
+        let offset = u32::try_from(self.bytes.len()).expect("result arena exceeds 4 GiB");
+        let len = i32::try_from(text.len()).expect("text exceeds 2 GiB");
+        self.bytes.extend_from_slice(text.as_bytes());
+        MafText { offset, len }
+    }
+
+    pub fn opt(&mut self, text: Option<&str>) -> MafText {
+        match text {
+            Some(t) => self.text(t),
+            None => MafText { offset: 0, len: -1 },
+        }
+    }
+
+    pub fn as_ptr(&self) -> *const u8 {
+        self.bytes.as_ptr()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+}
+
+fn tri(value: Option<bool>) -> u8 {
+    match value {
+        Some(false) => MAF_FALSE,
+        Some(true) => MAF_TRUE,
+        None => MAF_UNKNOWN,
+    }
+}
+
+fn source(position: &SourcePosition) -> MafSource {
+    MafSource {
+        index: position.index,
+        line: position.line.unwrap_or(0),
+        file: position.file.map(|f| f as i32).unwrap_or(-1),
+    }
+}
+
+#[repr(C)]
+pub struct BatchOwner {
+    header: MafBatch,
+    arena: Arena,
+    records: Vec<MafRecord>,
+    folders: Vec<MafFolder>,
+    items: Vec<MafItem>,
+    errors: Vec<MafRecordError>,
+}
+
+impl BatchOwner {
+    pub fn build(output: &BatchOutput) -> Box<BatchOwner> {
+        let mut owner = BatchOwner {
+            header: MafBatch {
+                arena: std::ptr::null(),
+                arena_len: 0,
+                records: std::ptr::null(),
+                records_len: 0,
+                folders: std::ptr::null(),
+                folders_len: 0,
+                items: std::ptr::null(),
+                items_len: 0,
+                errors: std::ptr::null(),
+                errors_len: 0,
+            },
+            arena: Arena::default(),
+            records: Vec::with_capacity(output.records.len()),
+            folders: Vec::new(),
+            items: Vec::new(),
+            errors: Vec::with_capacity(output.errors.len()),
+        };
+        for record in &output.records {
+            owner.push_record(record);
+        }
+        for error in &output.errors {
+            owner.push_error(error);
+        }
+        let mut owner = Box::new(owner);
+        owner.header = MafBatch {
+            arena: owner.arena.as_ptr(),
+            arena_len: owner.arena.len(),
+            records: owner.records.as_ptr(),
+            records_len: owner.records.len() as u64,
+            folders: owner.folders.as_ptr(),
+            folders_len: owner.folders.len() as u64,
+            items: owner.items.as_ptr(),
+            items_len: owner.items.len() as u64,
+            errors: owner.errors.as_ptr(),
+            errors_len: owner.errors.len() as u64,
+        };
+        owner
+    }
+
+    fn push_record(&mut self, r: &MailAccessRecord) {
+        let a = &mut self.arena;
+        let folders_start = self.folders.len() as u32;
+        for folder in &r.folders {
+            self.folders.push(MafFolder {
+                path: a.opt(folder.path.as_deref()),
+                id: a.opt(folder.id.as_deref()),
+                item_count: folder.item_count.map(|c| c as i64).unwrap_or(-1),
+            });
+        }
+        let items_start = self.items.len() as u32;
+        for item in &r.items {
+            self.items.push(MafItem {
+                internet_message_id: a.text(&item.internet_message_id),
+                folder_path: a.opt(item.folder_path.as_deref()),
+                size_in_bytes: item.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+            });
+        }
+        let address = r.client_address.as_ref();
+        let canonical = address.map(|c| c.canonical());
+        let row = MafRecord {
+            source: source(&r.source),
+            creation_time: mailaccess_engine::time::to_dotnet_ticks(&r.creation_time),
+            operation_count: r.operation_count.map(|c| c as i64).unwrap_or(-1),
+            folders_start,
+            folders_len: r.folders.len() as u32,
+            items_start,
+            items_len: r.items.len() as u32,
+            client_port: address.and_then(|c| c.port).map(i32::from).unwrap_or(-1),
+            access_type: match r.access_type {
+                AccessType::Bind => MAF_ACCESS_BIND,
+                AccessType::Sync => MAF_ACCESS_SYNC,
+                AccessType::Unknown => MAF_ACCESS_UNKNOWN,
+            },
+            is_throttled: tri(r.is_throttled),
+            external_access: tri(r.external_access),
+            is_degraded: u8::from(r.degraded.is_some()),
+            record_id: a.opt(r.record_id.as_deref()),
+            mailbox: a.opt(r.mailbox.as_deref()),
+            mailbox_guid: a.opt(r.mailbox_guid.as_deref()),
+            user_id: a.opt(r.user_id.as_deref()),
+            client_ip_address: a.opt(canonical.as_deref()),
+            client_ip_address_original: a.opt(address.map(|c| c.original.as_str())),
+            client_info_string: a.opt(r.client_info_string.as_deref()),
+            session_id: a.opt(r.session_id.as_deref()),
+            app_id: a.opt(r.app_id.as_deref()),
+            client_app_id: a.opt(r.client_app_id.as_deref()),
+            logon_type: a.opt(r.logon_type.as_ref().map(|l| l.as_str())),
+            originating_server: a.opt(r.originating_server.as_deref()),
+            degraded_reason: a.opt(r.degraded.as_deref()),
+        };
+        self.records.push(row);
+    }
+
+    fn push_error(&mut self, e: &RecordError) {
+        let a = &mut self.arena;
+        self.errors.push(MafRecordError {
+            source: source(&e.position),
+            kind: e.kind as u32,
+            kind_name: a.text(e.kind.name()),
+            record_id: a.opt(e.record_id.as_deref()),
+            message: a.text(&e.message),
+        });
+    }
+
+    pub fn into_raw(self: Box<Self>) -> *mut MafBatch {
+        // header is the first field of a repr(C) struct: same address as the owner.
+        Box::into_raw(self) as *mut MafBatch
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`BatchOwner::into_raw`] and not have been freed.
+    pub unsafe fn free(ptr: *mut MafBatch) {
+        drop(Box::from_raw(ptr as *mut BatchOwner));
+    }
+}
+
+#[repr(C)]
+pub struct TallyOwner {
+    header: MafTally,
+    arena: Arena,
+    operations: Vec<MafOperationCount>,
+}
+
+impl TallyOwner {
+    pub fn build(tally: &Tally) -> Box<TallyOwner> {
+        let mut arena = Arena::default();
+        let operations: Vec<MafOperationCount> = tally
+            .skipped_operations
+            .iter()
+            .map(|(operation, count)| MafOperationCount { operation: arena.text(operation), count: *count })
+            .collect();
+        let header = MafTally {
+            read: tally.read,
+            analysed: tally.analysed,
+            skipped: tally.skipped,
+            duplicates: tally.duplicates,
+            filtered: tally.filtered,
+            errors: tally.errors,
+            degraded: tally.degraded,
+            throttled: tally.throttled,
+            not_throttled: tally.not_throttled,
+            throttling_unknown: tally.throttling_unknown,
+            arena: arena.as_ptr(),
+            arena_len: arena.len(),
+            skipped_operations: operations.as_ptr(),
+            skipped_operations_len: operations.len() as u64,
+        };
+        // Moving the Vecs into the box moves their handles, not their heap buffers: the
+        // pointers taken above stay valid.
+        Box::new(TallyOwner { header, arena, operations })
+    }
+
+    pub fn into_raw(self: Box<Self>) -> *mut MafTally {
+        Box::into_raw(self) as *mut MafTally
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`TallyOwner::into_raw`] and not have been freed.
+    pub unsafe fn free(ptr: *mut MafTally) {
+        drop(Box::from_raw(ptr as *mut TallyOwner));
+    }
+}

@@ -1,0 +1,192 @@
+//! Loads the built `maf_native` library by path, as the shim does, and calls its exports:
+//! the round trip of a batch, and calls made to fail (the error comes back, the process lives).
+
+use std::path::PathBuf;
+
+use libloading::{Library, Symbol};
+use maf_native::abi::*;
+use mailaccess_engine::tree::BatchWriter;
+
+/// The cdylib cargo built beside this test executable (target/<profile>/).
+fn library_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    profile_dir.join(libloading::library_filename("maf_native"))
+}
+
+struct Native {
+    lib: Library,
+}
+
+type SessionPtr = *mut std::ffi::c_void;
+
+impl Native {
+    fn load() -> Native {
+        let path = library_path();
+        // SAFETY: loading our own library, whose initialisers are Rust's and harmless.
+        let lib = unsafe { Library::new(&path) }.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Native { lib }
+    }
+
+    fn sym<T>(&self, name: &str) -> Symbol<'_, T> {
+        // SAFETY: the signatures below match the exports in src/lib.rs.
+        unsafe { self.lib.get(name.as_bytes()) }.unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn last_error(&self) -> String {
+        let f: Symbol<unsafe extern "C" fn(*mut u8, usize) -> usize> = self.sym("maf_last_error");
+        let needed = unsafe { f(std::ptr::null_mut(), 0) };
+        let mut buf = vec![0u8; needed];
+        let written = unsafe { f(buf.as_mut_ptr(), buf.len()) };
+        assert_eq!(written, needed);
+        String::from_utf8(buf).unwrap()
+    }
+
+    fn session_new(&self, options: &[u8]) -> (MafStatus, SessionPtr) {
+        let f: Symbol<unsafe extern "C" fn(*const u8, usize, *mut SessionPtr) -> MafStatus> = self.sym("maf_session_new");
+        let mut out: SessionPtr = std::ptr::null_mut();
+        let status = unsafe { f(options.as_ptr(), options.len(), &mut out) };
+        (status, out)
+    }
+
+    fn ingest(&self, session: SessionPtr, batch: &[u8], first: u64) -> (MafStatus, *mut MafBatch) {
+        let f: Symbol<unsafe extern "C" fn(SessionPtr, *const u8, usize, u64, *mut *mut MafBatch) -> MafStatus> =
+            self.sym("maf_session_ingest_objects");
+        let mut out = std::ptr::null_mut();
+        let status = unsafe { f(session, batch.as_ptr(), batch.len(), first, &mut out) };
+        (status, out)
+    }
+
+    fn batch_free(&self, batch: *mut MafBatch) {
+        let f: Symbol<unsafe extern "C" fn(*mut MafBatch)> = self.sym("maf_batch_free");
+        unsafe { f(batch) }
+    }
+
+    fn session_free(&self, session: SessionPtr) {
+        let f: Symbol<unsafe extern "C" fn(SessionPtr)> = self.sym("maf_session_free");
+        unsafe { f(session) }
+    }
+}
+
+fn text(arena: *const u8, t: MafText) -> Option<String> {
+    if t.len < 0 {
+        return None;
+    }
+    let bytes = unsafe { std::slice::from_raw_parts(arena.add(t.offset as usize), t.len as usize) };
+    Some(String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+const GOOD: &str = r#"{"CreationTime":"2023-09-15T18:16:53","Id":"461a38ce-fc36-4a4d-b73e-643262cc063f","Operation":"MailItemsAccessed","UserId":"user1","ClientIPAddress":"FE80::","MailboxOwnerUPN":"user1","OperationProperties":[{"Name":"MailAccessType","Value":"Bind"},{"Name":"IsThrottled","Value":"False"}],"Folders":[{"FolderItems":[{"InternetMessageId":"a@b","SizeInBytes":3476}],"Path":"\\Inbox"}],"OperationCount":1}"#;
+
+#[test]
+fn version_matches_the_crate_constant() {
+    let native = Native::load();
+    let f: Symbol<extern "C" fn() -> u32> = native.sym("maf_abi_version");
+    assert_eq!(f(), MAF_ABI_VERSION);
+}
+
+#[test]
+fn a_batch_round_trips_with_records_errors_and_tally() {
+    let native = Native::load();
+    let mut options = BatchWriter::default();
+    options.map(1).key("ReturnRecords").bool(true);
+    let (status, session) = native.session_new(&options.buf);
+    assert_eq!(status, MafStatus::Ok);
+
+    let mut batch = BatchWriter::default();
+    batch.string(GOOD);
+    batch.string("{\"CreationTime\": \"2023-09-15T18:16:53\", \"Operation\": "); // truncated
+    batch.map(2).key("Operation").string("HardDelete").key("CreationTime").string("2023-09-15T18:16:53");
+    let (status, result) = native.ingest(session, &batch.buf, 10);
+    assert_eq!(status, MafStatus::Ok);
+    let result_ref = unsafe { &*result };
+    assert_eq!(result_ref.records_len, 1);
+    assert_eq!(result_ref.errors_len, 1);
+    let record = unsafe { &*result_ref.records };
+    assert_eq!(record.source.index, 10);
+    assert_eq!(record.source.file, -1);
+    assert_eq!(record.access_type, MAF_ACCESS_BIND);
+    assert_eq!(record.is_throttled, MAF_FALSE);
+    assert_eq!(text(result_ref.arena, record.client_ip_address).as_deref(), Some("fe80::"));
+    assert_eq!(text(result_ref.arena, record.client_ip_address_original).as_deref(), Some("FE80::"));
+    assert_eq!(text(result_ref.arena, record.session_id), None);
+    assert_eq!(record.items_len, 1);
+    let item = unsafe { &*result_ref.items.add(record.items_start as usize) };
+    assert_eq!(text(result_ref.arena, item.internet_message_id).as_deref(), Some("<a@b>"));
+    assert_eq!(item.size_in_bytes, 3476);
+    let error = unsafe { &*result_ref.errors };
+    assert_eq!(error.source.index, 11);
+    assert_eq!(text(result_ref.arena, error.kind_name).as_deref(), Some("InvalidJson"));
+    assert!(text(result_ref.arena, error.message).unwrap().contains("EOF"));
+    native.batch_free(result);
+
+    let tally_fn: Symbol<unsafe extern "C" fn(SessionPtr, *mut *mut MafTally) -> MafStatus> = native.sym("maf_session_tally");
+    let mut tally = std::ptr::null_mut();
+    assert_eq!(unsafe { tally_fn(session, &mut tally) }, MafStatus::Ok);
+    let t = unsafe { &*tally };
+    assert_eq!((t.read, t.analysed, t.skipped, t.errors, t.duplicates), (3, 1, 1, 1, 0));
+    assert_eq!(t.skipped_operations_len, 1);
+    let op = unsafe { &*t.skipped_operations };
+    assert_eq!(text(t.arena, op.operation).as_deref(), Some("HardDelete"));
+    let tally_free: Symbol<unsafe extern "C" fn(*mut MafTally)> = native.sym("maf_tally_free");
+    unsafe { tally_free(tally) };
+    native.session_free(session);
+}
+
+#[test]
+fn a_malformed_batch_is_an_error_not_a_crash() {
+    let native = Native::load();
+    let (_, session) = native.session_new(&[]);
+    let (status, result) = native.ingest(session, &[8, 5, 0, 0, 0], 0);
+    assert_eq!(status, MafStatus::BadBatch);
+    assert!(result.is_null());
+    assert!(native.last_error().contains("malformed object batch"), "{}", native.last_error());
+    // The session is still usable.
+    let mut batch = BatchWriter::default();
+    batch.string(GOOD);
+    let (status, result) = native.ingest(session, &batch.buf, 0);
+    assert_eq!(status, MafStatus::Ok);
+    native.batch_free(result);
+    native.session_free(session);
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    let native = Native::load();
+    let (status, _) = native.ingest(std::ptr::null_mut(), &[], 0);
+    assert_eq!(status, MafStatus::InvalidArgument);
+    assert_eq!(native.last_error(), "null session");
+
+    let mut options = BatchWriter::default();
+    options.map(1).key("NoSuchOption").bool(true);
+    let (status, session) = native.session_new(&options.buf);
+    assert_eq!(status, MafStatus::InvalidArgument);
+    assert!(session.is_null());
+    assert!(native.last_error().contains("NoSuchOption"), "{}", native.last_error());
+
+    // Null is accepted by every _free.
+    native.batch_free(std::ptr::null_mut());
+    native.session_free(std::ptr::null_mut());
+}
+
+#[test]
+fn a_panic_comes_back_as_an_error_and_the_process_lives() {
+    let native = Native::load();
+    let f: Symbol<extern "C" fn() -> MafStatus> = native.sym("maf_selftest_panic");
+    assert_eq!(f(), MafStatus::Panic);
+    let message = native.last_error();
+    assert!(message.contains("self-test panic") && message.contains("lib.rs"), "{message}");
+    // And again: the boundary holds every time.
+    assert_eq!(f(), MafStatus::Panic);
+}
+
+#[test]
+fn a_cancelled_session_refuses_more_work() {
+    let native = Native::load();
+    let (_, session) = native.session_new(&[]);
+    let cancel: Symbol<unsafe extern "C" fn(SessionPtr)> = native.sym("maf_session_cancel");
+    unsafe { cancel(session) };
+    let (status, _) = native.ingest(session, &[], 0);
+    assert_eq!(status, MafStatus::Cancelled);
+    native.session_free(session);
+}
