@@ -48,6 +48,8 @@ namespace MailAccessForensics
         public string MailboxGuid { get; internal set; }
         /// <summary>The account that read it (differs from Mailbox for delegate access).</summary>
         public string UserId { get; internal set; }
+        /// <summary>Regular, Admin, Application, ServicePrincipal, ... (who acted).</summary>
+        public string UserType { get; internal set; }
         public MailAccessType AccessType { get; internal set; }
         /// <summary>True, False, or null when the record does not say.</summary>
         public bool? IsThrottled { get; internal set; }

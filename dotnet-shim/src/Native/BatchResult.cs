@@ -85,6 +85,7 @@ namespace MailAccessForensics.Native
                 Mailbox = NativeCall.Text(arena, r->mailbox),
                 MailboxGuid = NativeCall.Text(arena, r->mailbox_guid),
                 UserId = NativeCall.Text(arena, r->user_id),
+                UserType = NativeCall.Text(arena, r->user_type),
                 AccessType = (MailAccessType)r->access_type,
                 IsThrottled = TriState(r->is_throttled),
                 ClientIPAddress = NativeCall.Text(arena, r->client_ip_address),

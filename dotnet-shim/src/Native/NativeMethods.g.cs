@@ -215,6 +215,7 @@ namespace MailAccessForensics.Native
         public MafText mailbox;
         public MafText mailbox_guid;
         public MafText user_id;
+        public MafText user_type;
         /// <summary>
         ///  Normalised address text (RFC 5952 for IPv6; IPv4 for `::ffff:` mapped addresses).
         /// </summary>

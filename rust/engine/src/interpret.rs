@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
 use crate::model::{
-    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType,
+    normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType,
     MailAccessRecord, MessageItem, SourcePosition,
 };
 use crate::raw::{
@@ -251,6 +251,7 @@ fn build<'a>(
         mailbox_guid: text_of(pick!(levels; mailbox_guid)),
         // Graph's envelope `userId` is the UserKey; its UPN is `userPrincipalName`.
         user_id: text_of(pick!(levels; user_principal_name, user_ids, user_id)),
+        user_type: pick!(levels; user_type).and_then(|v| v.text()).map(|t| user_type_name(&t)),
         access_type,
         is_throttled,
         client_address,

@@ -97,6 +97,24 @@ impl LogonType {
     }
 }
 
+/// Exchange `UserType` (Management Activity API enum), by name; Graph and Sentinel write the
+/// names, AuditData the numbers.
+pub fn user_type_name(text: &str) -> String {
+    const NAMES: [&str; 11] = [
+        "Regular", "Reserved", "Admin", "DcAdmin", "System", "Application", "ServicePrincipal",
+        "CustomPolicy", "SystemPolicy", "PartnerTechnician", "Guest",
+    ];
+    let text = text.trim();
+    if let Ok(code) = text.parse::<usize>() {
+        return NAMES.get(code).map(|n| n.to_string()).unwrap_or_else(|| text.to_string());
+    }
+    NAMES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(text))
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| text.to_string())
+}
+
 /// A folder named by the record: for Sync, the folder that was synchronised; for Bind, the
 /// folder holding the items that were read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +157,8 @@ pub struct MailAccessRecord {
     pub mailbox_guid: Option<String>,
     /// The acting account (differs from `mailbox` for delegate access).
     pub user_id: Option<String>,
+    /// `UserType` by name (Regular, Admin, Application, ...).
+    pub user_type: Option<String>,
     pub access_type: AccessType,
     /// `IsThrottled`; None when the record does not say.
     pub is_throttled: Option<bool>,
@@ -222,6 +242,13 @@ mod tests {
         assert_eq!(LogonType::from_text("Delegated"), LogonType::Delegated);
         assert_eq!(LogonType::from_text("2"), LogonType::Delegated);
         assert_eq!(LogonType::from_text("42").as_str(), "42");
+    }
+
+    #[test]
+    fn user_type_from_code_and_name() {
+        assert_eq!(user_type_name("5"), "Application");
+        assert_eq!(user_type_name("regular"), "Regular");
+        assert_eq!(user_type_name("42"), "42");
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub struct MafRecord {
     pub mailbox: MafText,
     pub mailbox_guid: MafText,
     pub user_id: MafText,
+    pub user_type: MafText,
     /// Normalised address text (RFC 5952 for IPv6; IPv4 for `::ffff:` mapped addresses).
     pub client_ip_address: MafText,
     /// The address as the record wrote it.

@@ -146,6 +146,7 @@ impl BatchOwner {
             mailbox: a.opt(r.mailbox.as_deref()),
             mailbox_guid: a.opt(r.mailbox_guid.as_deref()),
             user_id: a.opt(r.user_id.as_deref()),
+            user_type: a.opt(r.user_type.as_deref()),
             client_ip_address: a.opt(canonical.as_deref()),
             client_ip_address_original: a.opt(address.map(|c| c.original.as_str())),
             client_info_string: a.opt(r.client_info_string.as_deref()),

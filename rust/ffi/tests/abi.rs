@@ -7,11 +7,11 @@ use libloading::{Library, Symbol};
 use maf_native::abi::*;
 use mailaccess_engine::tree::BatchWriter;
 
-/// The cdylib cargo built beside this test executable (target/<profile>/).
+/// The cdylib cargo built for this test run: `cargo test` leaves it beside the test executable
+/// in target/<profile>/deps/ (the copy in target/<profile>/ is only refreshed by `cargo build`).
 fn library_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    profile_dir.join(libloading::library_filename("maf_native"))
+    exe.parent().unwrap().join(libloading::library_filename("maf_native"))
 }
 
 struct Native {
