@@ -59,6 +59,15 @@ function Invoke-Native([string] $Description, [scriptblock] $Command) {
     }
 }
 
+# The pwsh running this script, for child processes. (Installed as a dotnet tool, the process
+# itself is `dotnet`, so the process path is not it.)
+function Get-PwshPath {
+    $name = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
+    $beside = Join-Path $PSHOME $name
+    if (Test-Path $beside) { return $beside }
+    (Get-Command pwsh -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
+}
+
 function Get-RuntimeIdentifier {
     $ri = [System.Runtime.InteropServices.RuntimeInformation]
     $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
@@ -217,7 +226,7 @@ function Invoke-PesterTests {
     }
     $resultFile = Join-Path ([System.IO.Path]::GetTempPath()) "maf-pester-$PID.json"
     $runner = Join-Path $Root 'tests/Invoke-PesterSuite.ps1'
-    $pwsh = (Get-Process -Id $PID).Path
+    $pwsh = Get-PwshPath
     & $pwsh -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath $OutModule -ResultFile $resultFile -FakeNativeLibrary (Join-Path (Get-CargoProfileDir) ($IsWindows ? 'maf_fake_native.dll' : ($IsMacOS ? 'libmaf_fake_native.dylib' : 'libmaf_fake_native.so')))
     if (Test-Path $resultFile) {
         $result = Get-Content $resultFile -Raw | ConvertFrom-Json
@@ -229,12 +238,7 @@ function Invoke-PesterTests {
     }
 }
 
-function Invoke-Test {
-    Invoke-Build
-    Invoke-CargoTests
-    Invoke-DotnetTests
-    Invoke-LayoutCheck
-    Invoke-PesterTests
+function Write-TestSummary {
     Write-Host ''
     $script:SuiteResults | Format-Table -AutoSize | Out-String | Write-Host
     $passed = ($script:SuiteResults | Measure-Object Passed -Sum).Sum
@@ -243,10 +247,26 @@ function Invoke-Test {
     if ($failed -gt 0) { exit 1 }
 }
 
+function Invoke-Test {
+    try {
+        Invoke-Build
+    }
+    catch {
+        Write-Host "Build failed: $_" -ForegroundColor Red
+        Add-SuiteResult 'build' 0 1
+        Write-TestSummary
+    }
+    Invoke-CargoTests
+    Invoke-DotnetTests
+    Invoke-LayoutCheck
+    Invoke-PesterTests
+    Write-TestSummary
+}
+
 function Invoke-Demo {
     Invoke-Build
     Write-Step 'demo: the bundled sample investigation'
-    $pwsh = (Get-Process -Id $PID).Path
+    $pwsh = Get-PwshPath
     & $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'demo/Invoke-Demo.ps1') -ModulePath $OutModule
     if ($LASTEXITCODE -ne 0) { throw "The demo failed (exit code $LASTEXITCODE)." }
 }
@@ -254,7 +274,7 @@ function Invoke-Demo {
 function Invoke-Bench {
     Invoke-Build
     Write-Step "benchmark ($BenchRecords records)"
-    $pwsh = (Get-Process -Id $PID).Path
+    $pwsh = Get-PwshPath
     & $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Invoke-Benchmark.ps1') -ModulePath $OutModule -Records $BenchRecords -Root $Root
     if ($LASTEXITCODE -ne 0) { throw "The benchmark failed (exit code $LASTEXITCODE)." }
 }

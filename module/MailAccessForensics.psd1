@@ -12,6 +12,12 @@
     FormatsToProcess     = @('MailAccessForensics.Format.ps1xml')
     CmdletsToExport      = @(
         'ConvertFrom-MailItemsAccessed'
+        'Get-MailAccessThrottling'
+        'Get-MailAccessSync'
+        'Get-MailAccessContext'
+        'Get-MailAccessBind'
+        'Find-MailAccessMessage'
+        'Get-CompromisedMailAccess'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -15,4 +15,5 @@ else {
 
 $assemblyPath = [System.IO.Path]::Combine($PSScriptRoot, 'bin', $framework, 'MailAccessForensics.dll')
 $binaryModule = Import-Module -Name $assemblyPath -PassThru
-Export-ModuleMember -Cmdlet $binaryModule.ExportedCmdlets.Keys
+# (A KeyCollection does not convert to [string[]] element by element: copy it to an array.)
+Export-ModuleMember -Cmdlet @($binaryModule.ExportedCmdlets.Keys)

@@ -78,13 +78,38 @@ namespace MailAccessForensics.Commands
             AddSessionOptions(options);
             var encoder = new ObjectBatchEncoder(256);
             encoder.AddMap(options);
-            _session = SessionHandle.Create(encoder.Buffer, encoder.Length);
+            try
+            {
+                _session = SessionHandle.Create(encoder.Buffer, encoder.Length);
+            }
+            catch (NativeCallException e)
+            {
+                // Bad parameter values (an address that is not one, dates in the wrong order).
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException(e.Message, e), "MailAccessForensics.InvalidArgument", ErrorCategory.InvalidArgument, null));
+            }
         }
 
         protected override void ProcessRecord()
         {
-            _filling.AddObject(InputObject);
-            _fillingInputs.Add(InputObject);
+            // -InputObject $records binds the whole collection at once: read its elements, as
+            // the pipeline would have delivered them. (A collection is never a record itself.)
+            if (InputObject?.BaseObject is IList list && !(InputObject.BaseObject is IDictionary))
+            {
+                foreach (object element in list)
+                {
+                    AddInput(element == null ? null : PSObject.AsPSObject(element));
+                }
+            }
+            else
+            {
+                AddInput(InputObject);
+            }
+        }
+
+        private void AddInput(PSObject input)
+        {
+            _filling.AddObject(input);
+            _fillingInputs.Add(input);
             if (_filling.Count >= BatchObjectLimit || _filling.Length >= BatchByteLimit)
             {
                 SubmitFilling();

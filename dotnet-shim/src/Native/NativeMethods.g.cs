@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 1;
+        internal const uint MAF_ABI_VERSION = 2;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -121,6 +121,26 @@ namespace MailAccessForensics.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "maf_tally_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void maf_tally_free(MafTally* tally);
+
+        /// <summary>
+        ///  Ends the session's analysis and hands out its results: `*out` owns them (free with
+        ///  `maf_analysis_free`). Call once, after every input was read; a second call, or a session
+        ///  without an analysis, is an InvalidArgument error.
+        ///
+        ///  # Safety
+        ///  `session` must be live; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_session_finish", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_session_finish(MafSession* session, MafAnalysis** @out);
+
+        /// <summary>
+        ///  Frees analysis results. Null is ignored.
+        ///
+        ///  # Safety
+        ///  `analysis` must be null or from `maf_session_finish`, not freed before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_analysis_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_analysis_free(MafAnalysis* analysis);
 
         /// <summary>
         ///  Panics inside the boundary and returns what the boundary made of it: lets tests (and a
@@ -301,6 +321,180 @@ namespace MailAccessForensics.Native
         public ulong arena_len;
         public MafOperationCount* skipped_operations;
         public ulong skipped_operations_len;
+    }
+
+    /// <summary>
+    ///  A list of texts: `len` entries of the result's `texts` array from `start`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafTextList
+    {
+        public uint start;
+        public uint len;
+    }
+
+    /// <summary>
+    ///  A record's context written out.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafContextText
+    {
+        public MafText client_ip_address;
+        public MafText client_info_string;
+        public MafText session_id;
+        public MafText user_id;
+    }
+
+    /// <summary>
+    ///  Get-MailAccessThrottling: an unaudited window of a mailbox.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafUnauditedWindow
+    {
+        public MafText mailbox;
+        public long start;
+        public long end;
+        public ulong throttled_record_count;
+        public MafTextList record_ids;
+    }
+
+    /// <summary>
+    ///  Get-MailAccessSync: syncs of one folder of one mailbox from one context.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafSyncGroup
+    {
+        public MafText mailbox;
+        public MafText folder_path;
+        public long start;
+        public long end;
+        public ulong sync_count;
+        public MafContextText context;
+        public MafTextList record_ids;
+    }
+
+    /// <summary>
+    ///  Get-MailAccessContext: one access context.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafContextSummary
+    {
+        public MafContextText context;
+        public MafTextList app_ids;
+        public MafTextList client_app_ids;
+        public MafTextList mailboxes;
+        public MafTextList signals;
+        public long start;
+        public long end;
+        public ulong record_count;
+        public ulong bind_count;
+        public ulong sync_count;
+        public ulong message_count;
+        public ulong bytes;
+        public uint score;
+    }
+
+    /// <summary>
+    ///  Get-MailAccessBind: one message read. Its contexts are `contexts_len` entries of the
+    ///  result's `contexts` array from `contexts_start`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafMessageRead
+    {
+        public MafText mailbox;
+        public MafText internet_message_id;
+        public MafText folder_path;
+        /// <summary>
+        ///  -1 when unknown.
+        /// </summary>
+        public long size_in_bytes;
+        public long start;
+        public long end;
+        public ulong access_count;
+        public uint contexts_start;
+        public uint contexts_len;
+    }
+
+    /// <summary>
+    ///  Find-MailAccessMessage: one access to a given message.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafMessageAccess
+    {
+        public MafText internet_message_id;
+        public MafText mailbox;
+        public long creation_time;
+        public MafText folder_path;
+        /// <summary>
+        ///  -1 when unknown.
+        /// </summary>
+        public long size_in_bytes;
+        public MafContextText context;
+        public MafText app_id;
+        public MafText client_app_id;
+        public MafText record_id;
+    }
+
+    /// <summary>
+    ///  Get-CompromisedMailAccess: one finding.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafFinding
+    {
+        /// <summary>
+        ///  `mailaccess_engine::analysis::FindingKind` as a number.
+        /// </summary>
+        public uint kind;
+        public MafText kind_name;
+        public MafText mailbox;
+        public MafText folder_path;
+        public MafText internet_message_id;
+        /// <summary>
+        ///  -1 when unknown.
+        /// </summary>
+        public long size_in_bytes;
+        public long start;
+        public long end;
+        /// <summary>
+        ///  -1 when unknown.
+        /// </summary>
+        public long access_count;
+        public MafTextList client_ip_addresses;
+        public MafTextList session_ids;
+        public MafTextList client_info_strings;
+        public MafText reason;
+        public MafTextList evidence_record_ids;
+    }
+
+    /// <summary>
+    ///  An analysis' results; only the arrays of its kind are filled. Owned by the library: free
+    ///  with `maf_analysis_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafAnalysis
+    {
+        public byte* arena;
+        public ulong arena_len;
+        public MafText* texts;
+        public ulong texts_len;
+        public MafContextText* contexts;
+        public ulong contexts_len;
+        public MafUnauditedWindow* windows;
+        public ulong windows_len;
+        public MafSyncGroup* syncs;
+        public ulong syncs_len;
+        public MafContextSummary* context_summaries;
+        public ulong context_summaries_len;
+        public MafMessageRead* reads;
+        public ulong reads_len;
+        public MafMessageAccess* accesses;
+        public ulong accesses_len;
+        public MafFinding* findings;
+        public ulong findings_len;
+        /// <summary>
+        ///  Sentences for the user (WriteWarning).
+        /// </summary>
+        public MafTextList warnings;
     }
 
 

@@ -7,6 +7,7 @@
 //! Nothing here knows about FFI or PowerShell: the `maf_native` crate is the C ABI over it.
 
 pub mod address;
+pub mod analysis;
 pub mod error;
 pub mod interpret;
 pub mod model;

@@ -7,6 +7,7 @@ use std::hash::{Hash, Hasher};
 
 use serde::Deserialize;
 
+use crate::analysis::{Analysis, AnalysisResult, RecordFilter};
 use crate::error::{ErrorKind, RecordError};
 use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
 use crate::model::{MailAccessRecord, SourcePosition};
@@ -14,12 +15,16 @@ use crate::raw::RawFields;
 use crate::tally::Tally;
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct SessionOptions {
     pub interpret: InterpretOptions,
     /// Hand analysed records back to the caller (ConvertFrom-MailItemsAccessed); analysis
     /// cmdlets leave this off and keep only aggregates.
     pub return_records: bool,
+    /// Records outside the filter are counted as Filtered and go no further.
+    pub filter: RecordFilter,
+    /// The analysis every accepted record feeds.
+    pub analysis: Option<Box<dyn Analysis>>,
 }
 
 /// What one batch produced, in input order.
@@ -45,8 +50,10 @@ impl Session {
         }
     }
 
-    pub fn options(&self) -> &SessionOptions {
-        &self.options
+    /// Ends the analysis and returns its results; None when the session has no analysis (or
+    /// it was already finished).
+    pub fn finish_analysis(&mut self) -> Option<AnalysisResult> {
+        self.options.analysis.take().map(|analysis| analysis.finish())
     }
 
     pub fn tally(&self) -> &Tally {
@@ -90,6 +97,10 @@ impl Session {
                         return;
                     }
                 }
+                if !self.options.filter.accepts(&record) {
+                    self.tally.filtered += 1;
+                    return;
+                }
                 self.tally.analysed += 1;
                 if record.degraded.is_some() {
                     self.tally.degraded += 1;
@@ -100,6 +111,9 @@ impl Session {
                     None => self.tally.throttling_unknown += 1,
                 }
                 record.source = position;
+                if let Some(analysis) = self.options.analysis.as_mut() {
+                    analysis.add(&record);
+                }
                 if self.options.return_records {
                     output.records.push(*record);
                 }
@@ -155,7 +169,9 @@ fn duplicate_digest(record: &MailAccessRecord) -> Option<u128> {
         salt.hash(&mut hasher);
         id.hash(&mut hasher);
         record.creation_time.hash(&mut hasher);
-        record.mailbox.as_deref().map(str::to_ascii_lowercase).hash(&mut hasher);
+        for byte in record.mailbox.as_deref().unwrap_or("").bytes() {
+            hasher.write_u8(byte.to_ascii_lowercase());
+        }
         hasher.finish()
     };
     Some((u128::from(half(1)) << 64) | u128::from(half(2)))

@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 1;
+pub const MAF_ABI_VERSION: u32 = 2;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -163,4 +163,148 @@ pub struct MafTally {
     pub arena_len: u64,
     pub skipped_operations: *const MafOperationCount,
     pub skipped_operations_len: u64,
+}
+
+/// A list of texts: `len` entries of the result's `texts` array from `start`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafTextList {
+    pub start: u32,
+    pub len: u32,
+}
+
+/// A record's context written out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafContextText {
+    pub client_ip_address: MafText,
+    pub client_info_string: MafText,
+    pub session_id: MafText,
+    pub user_id: MafText,
+}
+
+/// Get-MailAccessThrottling: an unaudited window of a mailbox.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafUnauditedWindow {
+    pub mailbox: MafText,
+    pub start: i64,
+    pub end: i64,
+    pub throttled_record_count: u64,
+    pub record_ids: MafTextList,
+}
+
+/// Get-MailAccessSync: syncs of one folder of one mailbox from one context.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafSyncGroup {
+    pub mailbox: MafText,
+    pub folder_path: MafText,
+    pub start: i64,
+    pub end: i64,
+    pub sync_count: u64,
+    pub context: MafContextText,
+    pub record_ids: MafTextList,
+}
+
+/// Get-MailAccessContext: one access context.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafContextSummary {
+    pub context: MafContextText,
+    pub app_ids: MafTextList,
+    pub client_app_ids: MafTextList,
+    pub mailboxes: MafTextList,
+    pub signals: MafTextList,
+    pub start: i64,
+    pub end: i64,
+    pub record_count: u64,
+    pub bind_count: u64,
+    pub sync_count: u64,
+    pub message_count: u64,
+    pub bytes: u64,
+    pub score: u32,
+}
+
+/// Get-MailAccessBind: one message read. Its contexts are `contexts_len` entries of the
+/// result's `contexts` array from `contexts_start`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafMessageRead {
+    pub mailbox: MafText,
+    pub internet_message_id: MafText,
+    pub folder_path: MafText,
+    /// -1 when unknown.
+    pub size_in_bytes: i64,
+    pub start: i64,
+    pub end: i64,
+    pub access_count: u64,
+    pub contexts_start: u32,
+    pub contexts_len: u32,
+}
+
+/// Find-MailAccessMessage: one access to a given message.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafMessageAccess {
+    pub internet_message_id: MafText,
+    pub mailbox: MafText,
+    pub creation_time: i64,
+    pub folder_path: MafText,
+    /// -1 when unknown.
+    pub size_in_bytes: i64,
+    pub context: MafContextText,
+    pub app_id: MafText,
+    pub client_app_id: MafText,
+    pub record_id: MafText,
+}
+
+/// Get-CompromisedMailAccess: one finding.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafFinding {
+    /// `mailaccess_engine::analysis::FindingKind` as a number.
+    pub kind: u32,
+    pub kind_name: MafText,
+    pub mailbox: MafText,
+    pub folder_path: MafText,
+    pub internet_message_id: MafText,
+    /// -1 when unknown.
+    pub size_in_bytes: i64,
+    pub start: i64,
+    pub end: i64,
+    /// -1 when unknown.
+    pub access_count: i64,
+    pub client_ip_addresses: MafTextList,
+    pub session_ids: MafTextList,
+    pub client_info_strings: MafTextList,
+    pub reason: MafText,
+    pub evidence_record_ids: MafTextList,
+}
+
+/// An analysis' results; only the arrays of its kind are filled. Owned by the library: free
+/// with `maf_analysis_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafAnalysis {
+    pub arena: *const u8,
+    pub arena_len: u64,
+    pub texts: *const MafText,
+    pub texts_len: u64,
+    pub contexts: *const MafContextText,
+    pub contexts_len: u64,
+    pub windows: *const MafUnauditedWindow,
+    pub windows_len: u64,
+    pub syncs: *const MafSyncGroup,
+    pub syncs_len: u64,
+    pub context_summaries: *const MafContextSummary,
+    pub context_summaries_len: u64,
+    pub reads: *const MafMessageRead,
+    pub reads_len: u64,
+    pub accesses: *const MafMessageAccess,
+    pub accesses_len: u64,
+    pub findings: *const MafFinding,
+    pub findings_len: u64,
+    /// Sentences for the user (WriteWarning).
+    pub warnings: MafTextList,
 }

@@ -18,14 +18,18 @@ mod rows;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use mailaccess_engine::time::DateOrder;
+use mailaccess_engine::analysis::{
+    Analysis, AddressRange, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter,
+    SyncAnalysis, ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
+};
+use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::{InterpretOptions, Session, SessionOptions};
 use serde::Deserialize;
 
 use abi::*;
 use boundary::{guard, guard_void, FfiError};
-use rows::{BatchOwner, TallyOwner};
+use rows::{AnalysisOwner, BatchOwner, TallyOwner};
 
 /// An analysis session: records go in by batches, results come out. Opaque to the caller.
 pub struct MafSession {
@@ -44,7 +48,8 @@ impl MafSession {
     }
 }
 
-/// Session options as the shim sends them: a map in the object-batch encoding.
+/// Session options as the shim sends them: a map in the object-batch encoding, keyed by the
+/// cmdlet parameter names (dates arrive as ISO 8601 UTC text).
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct OptionsWire {
@@ -52,6 +57,53 @@ struct OptionsWire {
     /// The culture writes the day before the month (`13/05/2020`).
     day_first_dates: Option<bool>,
     max_record_bytes: Option<u64>,
+    /// Throttling, Sync, Context, Bind, Find or Verdict; absent for none.
+    analysis: Option<String>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    mailbox: Option<Vec<String>>,
+    user_ids: Option<Vec<String>>,
+    #[serde(rename = "ClientIPAddress")]
+    client_ip_address: Option<Vec<String>>,
+    session_id: Option<Vec<String>>,
+    suspicious: Option<bool>,
+    baseline_end_date: Option<String>,
+    internet_message_id: Option<Vec<String>>,
+    #[serde(rename = "AttackerIPAddress")]
+    attacker_ip_address: Option<Vec<String>>,
+    attacker_session_id: Option<Vec<String>>,
+    attacker_client_info_string: Option<Vec<String>>,
+    attacker_app_id: Option<Vec<String>>,
+    no_context_expansion: Option<bool>,
+}
+
+fn wire_time(parameter: &str, text: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>, FfiError> {
+    match text {
+        None => Ok(None),
+        Some(text) => time::parse_timestamp(text, DateOrder::MonthFirst)
+            .map(Some)
+            .map_err(|reason| FfiError::invalid_argument(format!("-{parameter}: {reason}"))),
+    }
+}
+
+fn wire_wildcards(parameter: &str, values: &Option<Vec<String>>) -> Result<Vec<Wildcard>, FfiError> {
+    values
+        .iter()
+        .flatten()
+        .map(|v| Wildcard::new(v).map_err(|reason| FfiError::invalid_argument(format!("-{parameter}: {reason}"))))
+        .collect()
+}
+
+fn wire_ranges(parameter: &str, values: &Option<Vec<String>>) -> Result<Vec<AddressRange>, FfiError> {
+    values
+        .iter()
+        .flatten()
+        .map(|v| AddressRange::parse(v).map_err(|reason| FfiError::invalid_argument(format!("-{parameter}: {reason}"))))
+        .collect()
+}
+
+fn wire_texts(values: &Option<Vec<String>>) -> Vec<String> {
+    values.iter().flatten().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
 }
 
 impl OptionsWire {
@@ -66,7 +118,63 @@ impl OptionsWire {
                 .filter(|m| *m > 0)
                 .ok_or_else(|| FfiError::invalid_argument("MaxRecordBytes must be positive"))?;
         }
-        Ok(SessionOptions { interpret, return_records: self.return_records.unwrap_or(false) })
+        let start = wire_time("StartDate", &self.start_date)?;
+        let end = wire_time("EndDate", &self.end_date)?;
+        if let (Some(s), Some(e)) = (start, end) {
+            if s >= e {
+                return Err(FfiError::invalid_argument(format!(
+                    "-StartDate ({}) must be before -EndDate ({})",
+                    time::format_iso(&s),
+                    time::format_iso(&e)
+                )));
+            }
+        }
+        let mut filter = RecordFilter {
+            start,
+            end,
+            mailboxes: wire_wildcards("Mailbox", &self.mailbox)?,
+            users: wire_wildcards("UserIds", &self.user_ids)?,
+        };
+        let analysis: Option<Box<dyn Analysis>> = match self.analysis.as_deref() {
+            None => None,
+            Some("Throttling") => Some(Box::new(ThrottlingAnalysis::new())),
+            Some("Sync") => Some(Box::new(SyncAnalysis::new())),
+            Some("Context") => Some(Box::new(ContextAnalysis::new(ContextOptions {
+                addresses: wire_ranges("ClientIPAddress", &self.client_ip_address)?,
+                sessions: wire_texts(&self.session_id),
+                suspicious: self.suspicious.unwrap_or(false),
+                baseline_end: wire_time("BaselineEndDate", &self.baseline_end_date)?,
+            }))),
+            Some("Bind") => Some(Box::new(ReadAnalysis::new())),
+            Some("Find") => {
+                let ids = wire_texts(&self.internet_message_id);
+                Some(Box::new(FindAnalysis::new(ids.iter().map(String::as_str))))
+            }
+            Some("Verdict") => {
+                // The dates bound the period of attacker access; they do not filter records
+                // (a throttled record before the period can open a window into it).
+                filter.start = None;
+                filter.end = None;
+                Some(Box::new(VerdictAnalysis::new(VerdictOptions {
+                    indicators: Indicators {
+                        addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
+                        sessions: wire_texts(&self.attacker_session_id),
+                        client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
+                        app_ids: wire_texts(&self.attacker_app_id),
+                    },
+                    expand: !self.no_context_expansion.unwrap_or(false),
+                    period_start: start,
+                    period_end: end,
+                })))
+            }
+            Some(other) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
+        };
+        Ok(SessionOptions {
+            interpret,
+            return_records: self.return_records.unwrap_or(false),
+            filter,
+            analysis,
+        })
     }
 }
 
@@ -248,6 +356,43 @@ pub unsafe extern "C" fn maf_tally_free(tally: *mut MafTally) {
     guard_void(|| {
         if !tally.is_null() {
             TallyOwner::free(tally);
+        }
+    })
+}
+
+/// Ends the session's analysis and hands out its results: `*out` owns them (free with
+/// `maf_analysis_free`). Call once, after every input was read; a second call, or a session
+/// without an analysis, is an InvalidArgument error.
+///
+/// # Safety
+/// `session` must be live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mut *mut MafAnalysis) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let session = session_ref(session)?;
+        if session.cancelled.load(Ordering::SeqCst) {
+            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
+        }
+        let result = session
+            .lock()?
+            .finish_analysis()
+            .ok_or_else(|| FfiError::invalid_argument("the session has no analysis to finish"))?;
+        *out = AnalysisOwner::build(&result).into_raw();
+        Ok(())
+    })
+}
+
+/// Frees analysis results. Null is ignored.
+///
+/// # Safety
+/// `analysis` must be null or from `maf_session_finish`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_analysis_free(analysis: *mut MafAnalysis) {
+    guard_void(|| {
+        if !analysis.is_null() {
+            AnalysisOwner::free(analysis);
         }
     })
 }

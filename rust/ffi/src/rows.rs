@@ -1,6 +1,7 @@
 //! Engine results written as ABI rows. Each result owns its rows and its text arena; the
 //! header is the first field, so the pointer handed out is the pointer freed.
 
+use mailaccess_engine::analysis::{AnalysisResult, ContextText};
 use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally};
 
 use crate::abi::*;
@@ -127,7 +128,7 @@ impl BatchOwner {
         let canonical = address.map(|c| c.canonical());
         let row = MafRecord {
             source: source(&r.source),
-            creation_time: mailaccess_engine::time::to_dotnet_ticks(&r.creation_time),
+            creation_time: ticks(&r.creation_time),
             operation_count: r.operation_count.map(|c| c as i64).unwrap_or(-1),
             folders_start,
             folders_len: r.folders.len() as u32,
@@ -228,4 +229,203 @@ impl TallyOwner {
     pub unsafe fn free(ptr: *mut MafTally) {
         drop(Box::from_raw(ptr as *mut TallyOwner));
     }
+}
+
+#[repr(C)]
+pub struct AnalysisOwner {
+    header: MafAnalysis,
+    arena: Arena,
+    texts: Vec<MafText>,
+    contexts: Vec<MafContextText>,
+    windows: Vec<MafUnauditedWindow>,
+    syncs: Vec<MafSyncGroup>,
+    context_summaries: Vec<MafContextSummary>,
+    reads: Vec<MafMessageRead>,
+    accesses: Vec<MafMessageAccess>,
+    findings: Vec<MafFinding>,
+}
+
+impl AnalysisOwner {
+    pub fn build(result: &AnalysisResult) -> Box<AnalysisOwner> {
+        let mut o = AnalysisOwner {
+            header: MafAnalysis {
+                arena: std::ptr::null(),
+                arena_len: 0,
+                texts: std::ptr::null(),
+                texts_len: 0,
+                contexts: std::ptr::null(),
+                contexts_len: 0,
+                windows: std::ptr::null(),
+                windows_len: 0,
+                syncs: std::ptr::null(),
+                syncs_len: 0,
+                context_summaries: std::ptr::null(),
+                context_summaries_len: 0,
+                reads: std::ptr::null(),
+                reads_len: 0,
+                accesses: std::ptr::null(),
+                accesses_len: 0,
+                findings: std::ptr::null(),
+                findings_len: 0,
+                warnings: MafTextList { start: 0, len: 0 },
+            },
+            arena: Arena::default(),
+            texts: Vec::new(),
+            contexts: Vec::new(),
+            windows: Vec::new(),
+            syncs: Vec::new(),
+            context_summaries: Vec::new(),
+            reads: Vec::new(),
+            accesses: Vec::new(),
+            findings: Vec::new(),
+        };
+        for w in &result.windows {
+            let row = MafUnauditedWindow {
+                mailbox: o.arena.opt(w.mailbox.as_deref()),
+                start: ticks(&w.start),
+                end: ticks(&w.end),
+                throttled_record_count: w.throttled_record_count,
+                record_ids: o.list(&w.record_ids),
+            };
+            o.windows.push(row);
+        }
+        for s in &result.syncs {
+            let row = MafSyncGroup {
+                mailbox: o.arena.opt(s.mailbox.as_deref()),
+                folder_path: o.arena.opt(s.folder_path.as_deref()),
+                start: ticks(&s.start),
+                end: ticks(&s.end),
+                sync_count: s.sync_count,
+                context: o.context(&s.context),
+                record_ids: o.list(&s.record_ids),
+            };
+            o.syncs.push(row);
+        }
+        for c in &result.contexts {
+            let row = MafContextSummary {
+                context: o.context(&c.context),
+                app_ids: o.list(&c.app_ids),
+                client_app_ids: o.list(&c.client_app_ids),
+                mailboxes: o.list(&c.mailboxes),
+                signals: o.list(&c.signals),
+                start: ticks(&c.start),
+                end: ticks(&c.end),
+                record_count: c.record_count,
+                bind_count: c.bind_count,
+                sync_count: c.sync_count,
+                message_count: c.message_count,
+                bytes: c.bytes,
+                score: c.score,
+            };
+            o.context_summaries.push(row);
+        }
+        for r in &result.reads {
+            let contexts_start = o.contexts.len() as u32;
+            for context in &r.contexts {
+                let text = o.context(context);
+                o.contexts.push(text);
+            }
+            let row = MafMessageRead {
+                mailbox: o.arena.opt(r.mailbox.as_deref()),
+                internet_message_id: o.arena.text(&r.internet_message_id),
+                folder_path: o.arena.opt(r.folder_path.as_deref()),
+                size_in_bytes: r.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                start: ticks(&r.start),
+                end: ticks(&r.end),
+                access_count: r.access_count,
+                contexts_start,
+                contexts_len: r.contexts.len() as u32,
+            };
+            o.reads.push(row);
+        }
+        for a in &result.accesses {
+            let row = MafMessageAccess {
+                internet_message_id: o.arena.text(&a.internet_message_id),
+                mailbox: o.arena.opt(a.mailbox.as_deref()),
+                creation_time: ticks(&a.creation_time),
+                folder_path: o.arena.opt(a.folder_path.as_deref()),
+                size_in_bytes: a.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                context: o.context(&a.context),
+                app_id: o.arena.opt(a.app_id.as_deref()),
+                client_app_id: o.arena.opt(a.client_app_id.as_deref()),
+                record_id: o.arena.opt(a.record_id.as_deref()),
+            };
+            o.accesses.push(row);
+        }
+        for f in &result.findings {
+            let row = MafFinding {
+                kind: f.kind as u32,
+                kind_name: o.arena.text(f.kind.name()),
+                mailbox: o.arena.opt(f.mailbox.as_deref()),
+                folder_path: o.arena.opt(f.folder_path.as_deref()),
+                internet_message_id: o.arena.opt(f.internet_message_id.as_deref()),
+                size_in_bytes: f.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                start: ticks(&f.start),
+                end: ticks(&f.end),
+                access_count: f.access_count.map(|c| c as i64).unwrap_or(-1),
+                client_ip_addresses: o.list(&f.client_ip_addresses),
+                session_ids: o.list(&f.session_ids),
+                client_info_strings: o.list(&f.client_info_strings),
+                reason: o.arena.text(&f.reason),
+                evidence_record_ids: o.list(&f.evidence_record_ids),
+            };
+            o.findings.push(row);
+        }
+        let warnings = o.list(&result.warnings);
+        let mut o = Box::new(o);
+        o.header = MafAnalysis {
+            arena: o.arena.as_ptr(),
+            arena_len: o.arena.len(),
+            texts: o.texts.as_ptr(),
+            texts_len: o.texts.len() as u64,
+            contexts: o.contexts.as_ptr(),
+            contexts_len: o.contexts.len() as u64,
+            windows: o.windows.as_ptr(),
+            windows_len: o.windows.len() as u64,
+            syncs: o.syncs.as_ptr(),
+            syncs_len: o.syncs.len() as u64,
+            context_summaries: o.context_summaries.as_ptr(),
+            context_summaries_len: o.context_summaries.len() as u64,
+            reads: o.reads.as_ptr(),
+            reads_len: o.reads.len() as u64,
+            accesses: o.accesses.as_ptr(),
+            accesses_len: o.accesses.len() as u64,
+            findings: o.findings.as_ptr(),
+            findings_len: o.findings.len() as u64,
+            warnings,
+        };
+        o
+    }
+
+    fn list(&mut self, values: &[String]) -> MafTextList {
+        let start = self.texts.len() as u32;
+        for value in values {
+            let text = self.arena.text(value);
+            self.texts.push(text);
+        }
+        MafTextList { start, len: values.len() as u32 }
+    }
+
+    fn context(&mut self, c: &ContextText) -> MafContextText {
+        MafContextText {
+            client_ip_address: self.arena.opt(c.client_ip_address.as_deref()),
+            client_info_string: self.arena.opt(c.client_info_string.as_deref()),
+            session_id: self.arena.opt(c.session_id.as_deref()),
+            user_id: self.arena.opt(c.user_id.as_deref()),
+        }
+    }
+
+    pub fn into_raw(self: Box<Self>) -> *mut MafAnalysis {
+        Box::into_raw(self) as *mut MafAnalysis
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`AnalysisOwner::into_raw`] and not have been freed.
+    pub unsafe fn free(ptr: *mut MafAnalysis) {
+        drop(Box::from_raw(ptr as *mut AnalysisOwner));
+    }
+}
+
+fn ticks(time: &chrono::DateTime<chrono::Utc>) -> i64 {
+    mailaccess_engine::time::to_dotnet_ticks(time)
 }

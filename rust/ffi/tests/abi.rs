@@ -190,3 +190,58 @@ fn a_cancelled_session_refuses_more_work() {
     assert_eq!(status, MafStatus::Cancelled);
     native.session_free(session);
 }
+
+#[test]
+fn an_analysis_session_returns_findings() {
+    let native = Native::load();
+    let mut options = BatchWriter::default();
+    options.map(2).key("Analysis").string("Verdict").key("AttackerIPAddress").list(1).string("fe80::/16");
+    let (status, session) = native.session_new(&options.buf);
+    assert_eq!(status, MafStatus::Ok, "{}", native.last_error());
+    let mut batch = BatchWriter::default();
+    batch.string(GOOD);
+    let (status, result) = native.ingest(session, &batch.buf, 0);
+    assert_eq!(status, MafStatus::Ok);
+    native.batch_free(result);
+
+    let finish: Symbol<unsafe extern "C" fn(SessionPtr, *mut *mut MafAnalysis) -> MafStatus> = native.sym("maf_session_finish");
+    let free: Symbol<unsafe extern "C" fn(*mut MafAnalysis)> = native.sym("maf_analysis_free");
+    let mut analysis = std::ptr::null_mut();
+    assert_eq!(unsafe { finish(session, &mut analysis) }, MafStatus::Ok, "{}", native.last_error());
+    let a = unsafe { &*analysis };
+    // The address indicator and the message read from it.
+    assert_eq!(a.findings_len, 2);
+    let findings = unsafe { std::slice::from_raw_parts(a.findings, a.findings_len as usize) };
+    let kinds: Vec<_> = findings.iter().map(|f| text(a.arena, f.kind_name).unwrap()).collect();
+    assert_eq!(kinds, ["AttackerIndicator", "AccessedMessage"]);
+    let message = &findings[1];
+    assert_eq!(text(a.arena, message.internet_message_id).as_deref(), Some("<a@b>"));
+    assert_eq!(message.access_count, 1);
+    assert_eq!(message.evidence_record_ids.len, 1);
+    let evidence = unsafe { *a.texts.add(message.evidence_record_ids.start as usize) };
+    assert_eq!(text(a.arena, evidence).as_deref(), Some("461a38ce-fc36-4a4d-b73e-643262cc063f"));
+    unsafe { free(analysis) };
+
+    // Finishing twice is an error, not a crash.
+    let mut again = std::ptr::null_mut();
+    assert_eq!(unsafe { finish(session, &mut again) }, MafStatus::InvalidArgument);
+    assert!(again.is_null());
+    native.session_free(session);
+}
+
+#[test]
+fn bad_analysis_options_name_the_parameter() {
+    let native = Native::load();
+    let mut options = BatchWriter::default();
+    options.map(2).key("Analysis").string("Verdict").key("AttackerIPAddress").list(1).string("300.1.1.1");
+    let (status, session) = native.session_new(&options.buf);
+    assert_eq!(status, MafStatus::InvalidArgument);
+    assert!(session.is_null());
+    assert_eq!(native.last_error(), "-AttackerIPAddress: '300.1.1.1' is not an IP address or a CIDR range (such as 203.0.113.0/24)");
+
+    let mut options = BatchWriter::default();
+    options.map(2).key("StartDate").string("2024-05-02T00:00:00Z").key("EndDate").string("2024-05-01T00:00:00Z");
+    let (status, _) = native.session_new(&options.buf);
+    assert_eq!(status, MafStatus::InvalidArgument);
+    assert!(native.last_error().contains("-StartDate"), "{}", native.last_error());
+}

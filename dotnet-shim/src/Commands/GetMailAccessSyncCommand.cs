@@ -1,0 +1,14 @@
+using System.Management.Automation;
+
+namespace MailAccessForensics.Commands
+{
+    /// <summary>
+    /// Get-MailAccessSync (step 2): every Sync access, one object per mailbox, folder and context.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "MailAccessSync", DefaultParameterSetName = InputObjectSet)]
+    [OutputType(typeof(SyncActivity))]
+    public sealed class GetMailAccessSyncCommand : MailAccessAnalysisCommand
+    {
+        private protected override string AnalysisName => "Sync";
+    }
+}

@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+
+namespace MailAccessForensics.Native
+{
+    /// <summary>An analysis' results as managed objects, in the engine's order.</summary>
+    internal sealed class AnalysisOutput
+    {
+        internal readonly List<object> Results = new List<object>();
+        internal readonly List<string> Warnings = new List<string>();
+    }
+
+    /// <summary>Reads MafAnalysis rows into the module's result types.</summary>
+    internal static unsafe class AnalysisReader
+    {
+        internal static AnalysisOutput Finish(SessionHandle session)
+        {
+            return session.Use(h =>
+            {
+                MafAnalysis* analysis = null;
+                NativeCall.Check(NativeMethods.maf_session_finish((MafSession*)h, &analysis));
+                try
+                {
+                    return Read(analysis);
+                }
+                finally
+                {
+                    NativeMethods.maf_analysis_free(analysis);
+                }
+            });
+        }
+
+        private static DateTime Time(long ticks) => new DateTime(ticks, DateTimeKind.Utc);
+
+        private static long? Optional(long value) => value < 0 ? (long?)null : value;
+
+        private static AnalysisOutput Read(MafAnalysis* a)
+        {
+            byte* arena = a->arena;
+            string Text(MafText t) => NativeCall.Text(arena, t);
+            string[] List(MafTextList list)
+            {
+                var values = new string[list.len];
+                for (uint i = 0; i < list.len; i++)
+                {
+                    values[i] = NativeCall.Text(arena, a->texts[list.start + i]);
+                }
+                return values;
+            }
+
+            var output = new AnalysisOutput();
+            output.Warnings.AddRange(List(a->warnings));
+            for (ulong i = 0; i < a->windows_len; i++)
+            {
+                MafUnauditedWindow* w = &a->windows[i];
+                output.Results.Add(new UnauditedWindow
+                {
+                    Mailbox = Text(w->mailbox),
+                    Start = Time(w->start),
+                    End = Time(w->end),
+                    ThrottledRecordCount = (long)w->throttled_record_count,
+                    RecordIds = List(w->record_ids),
+                });
+            }
+            for (ulong i = 0; i < a->syncs_len; i++)
+            {
+                MafSyncGroup* s = &a->syncs[i];
+                output.Results.Add(new SyncActivity
+                {
+                    Mailbox = Text(s->mailbox),
+                    FolderPath = Text(s->folder_path),
+                    Start = Time(s->start),
+                    End = Time(s->end),
+                    SyncCount = (long)s->sync_count,
+                    ClientIPAddress = Text(s->context.client_ip_address),
+                    ClientInfoString = Text(s->context.client_info_string),
+                    SessionId = Text(s->context.session_id),
+                    UserId = Text(s->context.user_id),
+                    RecordIds = List(s->record_ids),
+                });
+            }
+            for (ulong i = 0; i < a->context_summaries_len; i++)
+            {
+                MafContextSummary* c = &a->context_summaries[i];
+                output.Results.Add(new AccessContext
+                {
+                    ClientIPAddress = Text(c->context.client_ip_address),
+                    ClientInfoString = Text(c->context.client_info_string),
+                    SessionId = Text(c->context.session_id),
+                    UserId = Text(c->context.user_id),
+                    AppId = List(c->app_ids),
+                    ClientAppId = List(c->client_app_ids),
+                    Mailboxes = List(c->mailboxes),
+                    Start = Time(c->start),
+                    End = Time(c->end),
+                    RecordCount = (long)c->record_count,
+                    BindCount = (long)c->bind_count,
+                    SyncCount = (long)c->sync_count,
+                    MessageCount = (long)c->message_count,
+                    Bytes = (long)c->bytes,
+                    Signals = List(c->signals),
+                    Score = (int)c->score,
+                });
+            }
+            for (ulong i = 0; i < a->reads_len; i++)
+            {
+                MafMessageRead* r = &a->reads[i];
+                var contexts = new ClientContext[r->contexts_len];
+                for (uint k = 0; k < r->contexts_len; k++)
+                {
+                    MafContextText* c = &a->contexts[r->contexts_start + k];
+                    contexts[k] = new ClientContext(Text(c->client_ip_address), Text(c->client_info_string), Text(c->session_id), Text(c->user_id));
+                }
+                output.Results.Add(new MessageRead
+                {
+                    Mailbox = Text(r->mailbox),
+                    InternetMessageId = Text(r->internet_message_id),
+                    FolderPath = Text(r->folder_path),
+                    SizeInBytes = Optional(r->size_in_bytes),
+                    Start = Time(r->start),
+                    End = Time(r->end),
+                    AccessCount = (long)r->access_count,
+                    Contexts = contexts,
+                });
+            }
+            for (ulong i = 0; i < a->accesses_len; i++)
+            {
+                MafMessageAccess* m = &a->accesses[i];
+                output.Results.Add(new MessageAccess
+                {
+                    InternetMessageId = Text(m->internet_message_id),
+                    Mailbox = Text(m->mailbox),
+                    CreationTime = Time(m->creation_time),
+                    FolderPath = Text(m->folder_path),
+                    SizeInBytes = Optional(m->size_in_bytes),
+                    ClientIPAddress = Text(m->context.client_ip_address),
+                    ClientInfoString = Text(m->context.client_info_string),
+                    SessionId = Text(m->context.session_id),
+                    UserId = Text(m->context.user_id),
+                    AppId = Text(m->app_id),
+                    ClientAppId = Text(m->client_app_id),
+                    RecordId = Text(m->record_id),
+                });
+            }
+            for (ulong i = 0; i < a->findings_len; i++)
+            {
+                MafFinding* f = &a->findings[i];
+                output.Results.Add(new CompromiseFinding
+                {
+                    Kind = (CompromiseKind)f->kind,
+                    Mailbox = Text(f->mailbox),
+                    FolderPath = Text(f->folder_path),
+                    InternetMessageId = Text(f->internet_message_id),
+                    SizeInBytes = Optional(f->size_in_bytes),
+                    Start = Time(f->start),
+                    End = Time(f->end),
+                    AccessCount = Optional(f->access_count),
+                    ClientIPAddress = List(f->client_ip_addresses),
+                    SessionId = List(f->session_ids),
+                    ClientInfoString = List(f->client_info_strings),
+                    Reason = Text(f->reason),
+                    EvidenceRecordIds = List(f->evidence_record_ids),
+                });
+            }
+            return output;
+        }
+    }
+}

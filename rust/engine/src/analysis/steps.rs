@@ -1,0 +1,645 @@
+//! Steps 2 to 4 of the guidance, and the search for accesses to given messages.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, ContextText,
+    RecordRef, Strings,
+};
+use super::pattern::AddressRange;
+use crate::model::{normalize_message_id, AccessType, MailAccessRecord};
+
+/// Widens a first/last pair with one more time.
+fn widen(span: &mut (DateTime<Utc>, DateTime<Utc>), time: DateTime<Utc>) {
+    span.0 = span.0.min(time);
+    span.1 = span.1.max(time);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 2: Sync
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub mailbox: Option<String>,
+    pub folder_path: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub sync_count: u64,
+    pub context: ContextText,
+    pub record_ids: Vec<String>,
+}
+
+struct SyncState {
+    mailbox: Option<String>,
+    folder: Option<String>,
+    span: (DateTime<Utc>, DateTime<Utc>),
+    refs: Vec<RecordRef>,
+}
+
+#[derive(Default)]
+pub struct SyncAnalysis {
+    strings: Strings,
+    groups: HashMap<(String, Option<String>, ContextKey), SyncState>,
+}
+
+impl SyncAnalysis {
+    pub fn new() -> SyncAnalysis {
+        SyncAnalysis::default()
+    }
+}
+
+impl Analysis for SyncAnalysis {
+    fn add(&mut self, record: &MailAccessRecord) {
+        if record.access_type != AccessType::Sync {
+            return;
+        }
+        let context = ContextKey::of(record, &mut self.strings);
+        let reference = record_ref(record, &mut self.strings);
+        for folder in folder_paths(record) {
+            let key = (mailbox_sort_key(record.mailbox.as_deref()), folder.map(str::to_string), context);
+            let state = self.groups.entry(key).or_insert_with(|| SyncState {
+                mailbox: record.mailbox.clone(),
+                folder: folder.map(str::to_string),
+                span: (record.creation_time, record.creation_time),
+                refs: Vec::new(),
+            });
+            widen(&mut state.span, record.creation_time);
+            state.refs.push(reference);
+        }
+    }
+
+    fn finish(self: Box<Self>) -> AnalysisResult {
+        let strings = &self.strings;
+        let mut groups: Vec<_> = self.groups.iter().collect();
+        groups.sort_by(|(ka, a), (kb, b)| {
+            (&ka.0, a.span.0, &ka.1, ka.2.sort_key(strings)).cmp(&(&kb.0, b.span.0, &kb.1, kb.2.sort_key(strings)))
+        });
+        let syncs = groups
+            .into_iter()
+            .map(|((_, _, context), state)| SyncGroup {
+                mailbox: state.mailbox.clone(),
+                folder_path: state.folder.clone(),
+                start: state.span.0,
+                end: state.span.1,
+                sync_count: state.refs.len() as u64,
+                context: context.describe(strings),
+                record_ids: evidence_ids(&state.refs, strings),
+            })
+            .collect();
+        AnalysisResult { syncs, ..Default::default() }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 3: contexts
+
+#[derive(Clone, Debug, Default)]
+pub struct ContextOptions {
+    /// Keep only contexts whose address is in one of these ranges.
+    pub addresses: Vec<AddressRange>,
+    /// Keep only contexts with one of these sessions (case-insensitive).
+    pub sessions: Vec<String>,
+    /// Rank contexts by suspicion signals instead of listing them all.
+    pub suspicious: bool,
+    /// Records before this time are the baseline of normal activity.
+    pub baseline_end: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextSummary {
+    pub context: ContextText,
+    pub app_ids: Vec<String>,
+    pub client_app_ids: Vec<String>,
+    pub mailboxes: Vec<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub record_count: u64,
+    pub bind_count: u64,
+    pub sync_count: u64,
+    pub message_count: u64,
+    pub bytes: u64,
+    /// With `suspicious`: the signals that fired, and their number.
+    pub signals: Vec<String>,
+    pub score: u32,
+}
+
+struct ContextState {
+    ip: Option<IpAddr>,
+    app_ids: BTreeSet<u32>,
+    client_app_ids: BTreeSet<u32>,
+    mailboxes: BTreeSet<u32>,
+    span: (DateTime<Utc>, DateTime<Utc>),
+    records: u64,
+    binds: u64,
+    syncs: u64,
+    /// Distinct (mailbox, message) read, with the largest size known.
+    messages: HashMap<(u32, u32), Option<u64>>,
+    records_before_baseline: u64,
+    synced_before_baseline: HashSet<u32>,
+    synced_after_baseline: HashSet<u32>,
+    application: bool,
+    other_mailbox: bool,
+}
+
+#[derive(Default)]
+pub struct ContextAnalysis {
+    options: ContextOptions,
+    strings: Strings,
+    contexts: HashMap<ContextKey, ContextState>,
+    /// Records per mailbox, and per (mailbox, client), for RareClient.
+    mailbox_records: HashMap<u32, u64>,
+    mailbox_client_records: HashMap<(u32, Option<u32>), u64>,
+}
+
+/// A client string seen in fewer than this share of a mailbox's records is rare for it.
+const RARE_CLIENT_SHARE: f64 = 0.05;
+
+impl ContextAnalysis {
+    pub fn new(options: ContextOptions) -> ContextAnalysis {
+        ContextAnalysis { options, ..Default::default() }
+    }
+
+    fn signals(&self, key: &ContextKey, state: &ContextState) -> Vec<String> {
+        let mut signals = Vec::new();
+        if let Some(baseline_end) = self.options.baseline_end {
+            if state.span.0 >= baseline_end && state.records_before_baseline == 0 {
+                signals.push("NewInPeriod".to_string());
+            }
+            if state.synced_after_baseline.iter().any(|m| !state.synced_before_baseline.contains(m)) {
+                signals.push("NewSync".to_string());
+            }
+        }
+        let rare = state.mailboxes.iter().any(|mailbox| {
+            let total = self.mailbox_records.get(mailbox).copied().unwrap_or(0);
+            let with_client = self.mailbox_client_records.get(&(*mailbox, key.client)).copied().unwrap_or(0);
+            total > 0 && (with_client as f64) < RARE_CLIENT_SHARE * total as f64
+        });
+        if rare {
+            signals.push("RareClient".to_string());
+        }
+        if state.application {
+            signals.push("ApplicationOnly".to_string());
+        }
+        if state.other_mailbox {
+            signals.push("OtherMailbox".to_string());
+        }
+        signals
+    }
+
+    fn keeps(&self, key: &ContextKey, state: &ContextState) -> bool {
+        let address_ok = self.options.addresses.is_empty()
+            || state.ip.is_some_and(|ip| self.options.addresses.iter().any(|r| r.contains(&ip)));
+        let session_ok = self.options.sessions.is_empty()
+            || key.session.is_some_and(|s| {
+                let session = self.strings.key(s);
+                self.options.sessions.iter().any(|wanted| wanted.eq_ignore_ascii_case(session))
+            });
+        address_ok && session_ok
+    }
+}
+
+impl Analysis for ContextAnalysis {
+    fn add(&mut self, record: &MailAccessRecord) {
+        let key = ContextKey::of(record, &mut self.strings);
+        let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
+        let app = record.app_id.as_deref().map(|a| self.strings.intern(a));
+        let client_app = record.client_app_id.as_deref().map(|a| self.strings.intern(a));
+        let items: Vec<(u32, Option<u64>)> = if record.access_type == AccessType::Sync {
+            Vec::new()
+        } else {
+            distinct_items(record)
+                .into_iter()
+                .map(|item| (self.strings.intern(&item.internet_message_id), item.size_in_bytes))
+                .collect()
+        };
+        let baseline_end = self.options.baseline_end;
+        let state = self.contexts.entry(key).or_insert_with(|| ContextState {
+            ip: record.client_address.as_ref().and_then(|a| a.ip),
+            app_ids: BTreeSet::new(),
+            client_app_ids: BTreeSet::new(),
+            mailboxes: BTreeSet::new(),
+            span: (record.creation_time, record.creation_time),
+            records: 0,
+            binds: 0,
+            syncs: 0,
+            messages: HashMap::new(),
+            records_before_baseline: 0,
+            synced_before_baseline: HashSet::new(),
+            synced_after_baseline: HashSet::new(),
+            application: false,
+            other_mailbox: false,
+        });
+        widen(&mut state.span, record.creation_time);
+        state.records += 1;
+        state.app_ids.extend(app);
+        state.client_app_ids.extend(client_app);
+        state.mailboxes.extend(mailbox);
+        let before_baseline = baseline_end.is_some_and(|end| record.creation_time < end);
+        if before_baseline {
+            state.records_before_baseline += 1;
+        }
+        match record.access_type {
+            AccessType::Bind => state.binds += 1,
+            AccessType::Sync => {
+                state.syncs += 1;
+                if let Some(m) = mailbox {
+                    if before_baseline {
+                        state.synced_before_baseline.insert(m);
+                    } else {
+                        state.synced_after_baseline.insert(m);
+                    }
+                }
+            }
+            AccessType::Unknown => {}
+        }
+        if let Some(m) = mailbox {
+            for (message, size) in items {
+                let known = state.messages.entry((m, message)).or_insert(None);
+                *known = (*known).max(size);
+            }
+        }
+        if matches!(record.user_type.as_deref(), Some("Application") | Some("ServicePrincipal")) {
+            state.application = true;
+        }
+        if let (Some(mailbox), Some(user)) = (record.mailbox.as_deref(), record.user_id.as_deref()) {
+            if !mailbox.eq_ignore_ascii_case(user) {
+                state.other_mailbox = true;
+            }
+        }
+        if let Some(m) = mailbox {
+            *self.mailbox_records.entry(m).or_insert(0) += 1;
+            *self.mailbox_client_records.entry((m, key.client)).or_insert(0) += 1;
+        }
+    }
+
+    fn finish(self: Box<Self>) -> AnalysisResult {
+        let strings = &self.strings;
+        let sorted_texts = |ids: &BTreeSet<u32>| {
+            let mut texts: Vec<String> = ids.iter().map(|i| strings.display(*i).to_string()).collect();
+            texts.sort_by_key(|t| t.to_lowercase());
+            texts
+        };
+        let mut contexts: Vec<(ContextSummary, [&str; 4])> = Vec::new();
+        for (key, state) in &self.contexts {
+            if !self.keeps(key, state) {
+                continue;
+            }
+            let signals = if self.options.suspicious { self.signals(key, state) } else { Vec::new() };
+            if self.options.suspicious && signals.is_empty() {
+                continue;
+            }
+            let summary = ContextSummary {
+                context: key.describe(strings),
+                app_ids: sorted_texts(&state.app_ids),
+                client_app_ids: sorted_texts(&state.client_app_ids),
+                mailboxes: sorted_texts(&state.mailboxes),
+                start: state.span.0,
+                end: state.span.1,
+                record_count: state.records,
+                bind_count: state.binds,
+                sync_count: state.syncs,
+                message_count: state.messages.len() as u64,
+                bytes: state.messages.values().map(|s| s.unwrap_or(0)).sum(),
+                score: signals.len() as u32,
+                signals,
+            };
+            contexts.push((summary, key.sort_key(strings)));
+        }
+        contexts.sort_by(|(a, ka), (b, kb)| {
+            b.score.cmp(&a.score).then(a.start.cmp(&b.start)).then_with(|| ka.cmp(kb))
+        });
+        let mut warnings = Vec::new();
+        if self.options.suspicious && self.options.baseline_end.is_none() {
+            warnings.push("Without -BaselineEndDate the NewInPeriod and NewSync signals cannot fire: give the end of a period of normal activity.".to_string());
+        }
+        AnalysisResult { contexts: contexts.into_iter().map(|(c, _)| c).collect(), warnings, ..Default::default() }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step 4: the messages read
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRead {
+    pub mailbox: Option<String>,
+    pub internet_message_id: String,
+    pub folder_path: Option<String>,
+    pub size_in_bytes: Option<u64>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub access_count: u64,
+    pub contexts: Vec<ContextText>,
+}
+
+struct ReadState {
+    mailbox: Option<String>,
+    span: (DateTime<Utc>, DateTime<Utc>),
+    /// Folder of the latest access (ties: the greater path, to stay deterministic).
+    latest_folder: (DateTime<Utc>, Option<String>),
+    size: Option<u64>,
+    count: u64,
+    contexts: HashSet<ContextKey>,
+}
+
+#[derive(Default)]
+pub struct ReadAnalysis {
+    strings: Strings,
+    messages: HashMap<(String, u32), ReadState>,
+}
+
+impl ReadAnalysis {
+    pub fn new() -> ReadAnalysis {
+        ReadAnalysis::default()
+    }
+}
+
+impl Analysis for ReadAnalysis {
+    fn add(&mut self, record: &MailAccessRecord) {
+        if record.access_type == AccessType::Sync || record.items.is_empty() {
+            return;
+        }
+        let context = ContextKey::of(record, &mut self.strings);
+        for item in distinct_items(record) {
+            let message = self.strings.intern(&item.internet_message_id);
+            let key = (mailbox_sort_key(record.mailbox.as_deref()), message);
+            let time = record.creation_time;
+            let state = self.messages.entry(key).or_insert_with(|| ReadState {
+                mailbox: record.mailbox.clone(),
+                span: (time, time),
+                latest_folder: (time, item.folder_path.clone()),
+                size: None,
+                count: 0,
+                contexts: HashSet::new(),
+            });
+            widen(&mut state.span, time);
+            let candidate = (time, item.folder_path.clone());
+            if candidate > state.latest_folder {
+                state.latest_folder = candidate;
+            }
+            state.size = state.size.max(item.size_in_bytes);
+            state.count += 1;
+            state.contexts.insert(context);
+        }
+    }
+
+    fn finish(self: Box<Self>) -> AnalysisResult {
+        let strings = &self.strings;
+        let mut messages: Vec<_> = self.messages.iter().collect();
+        messages.sort_by(|((ma, ia), a), ((mb, ib), b)| {
+            (ma, a.span.0, strings.key(*ia)).cmp(&(mb, b.span.0, strings.key(*ib)))
+        });
+        let reads = messages
+            .into_iter()
+            .map(|((_, message), state)| {
+                let mut contexts: Vec<&ContextKey> = state.contexts.iter().collect();
+                contexts.sort_by_key(|c| c.sort_key(strings));
+                MessageRead {
+                    mailbox: state.mailbox.clone(),
+                    internet_message_id: strings.key(*message).to_string(),
+                    folder_path: state.latest_folder.1.clone(),
+                    size_in_bytes: state.size,
+                    start: state.span.0,
+                    end: state.span.1,
+                    access_count: state.count,
+                    contexts: contexts.into_iter().map(|c| c.describe(strings)).collect(),
+                }
+            })
+            .collect();
+        AnalysisResult { reads, ..Default::default() }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Find-MailAccessMessage
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageAccess {
+    pub internet_message_id: String,
+    pub mailbox: Option<String>,
+    pub creation_time: DateTime<Utc>,
+    pub folder_path: Option<String>,
+    pub size_in_bytes: Option<u64>,
+    pub context: ContextText,
+    pub app_id: Option<String>,
+    pub client_app_id: Option<String>,
+    pub record_id: Option<String>,
+}
+
+pub struct FindAnalysis {
+    wanted: HashSet<String>,
+    accesses: Vec<MessageAccess>,
+    strings: Strings,
+}
+
+impl FindAnalysis {
+    /// `ids` with or without angle brackets; blank ones are ignored.
+    pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>) -> FindAnalysis {
+        FindAnalysis {
+            wanted: ids.into_iter().filter_map(normalize_message_id).collect(),
+            accesses: Vec::new(),
+            strings: Strings::default(),
+        }
+    }
+}
+
+impl Analysis for FindAnalysis {
+    fn add(&mut self, record: &MailAccessRecord) {
+        for item in distinct_items(record) {
+            if self.wanted.contains(&item.internet_message_id) {
+                let context = ContextKey::of(record, &mut self.strings);
+                self.accesses.push(MessageAccess {
+                    internet_message_id: item.internet_message_id.clone(),
+                    mailbox: record.mailbox.clone(),
+                    creation_time: record.creation_time,
+                    folder_path: item.folder_path.clone(),
+                    size_in_bytes: item.size_in_bytes,
+                    context: context.describe(&self.strings),
+                    app_id: record.app_id.clone(),
+                    client_app_id: record.client_app_id.clone(),
+                    record_id: record.record_id.clone(),
+                });
+            }
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> AnalysisResult {
+        self.accesses.sort_by(|a, b| {
+            (mailbox_sort_key(a.mailbox.as_deref()), a.creation_time, &a.record_id, &a.internet_message_id).cmp(&(
+                mailbox_sort_key(b.mailbox.as_deref()),
+                b.creation_time,
+                &b.record_id,
+                &b.internet_message_id,
+            ))
+        });
+        AnalysisResult { accesses: self.accesses, ..Default::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::testing::rec;
+
+    fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord>) -> AnalysisResult {
+        for r in &records {
+            analysis.add(r);
+        }
+        analysis.finish()
+    }
+
+    const OWNER_OWA: (&str, &str, &str) = ("192.0.2.10", "Client=OWA;Action=ViaProxy", "s-owner");
+
+    #[test]
+    fn sync_groups_by_mailbox_folder_and_context() {
+        let result = run(
+            Box::new(SyncAnalysis::new()),
+            vec![
+                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done(),
+                rec("r2", "2024-05-01T11:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done(),
+                rec("r3", "2024-05-01T10:30:00Z").mailbox("v@x").user("v@x").ip("203.0.113.9").client("Client=MSExchangeRPC").sync(&["\\Inbox", "\\Sent Items"]).done(),
+                rec("r4", "2024-05-01T09:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").bind(&[("a@x", "\\Inbox", 10)]).done(),
+            ],
+        );
+        let got: Vec<_> = result
+            .syncs
+            .iter()
+            .map(|s| (s.folder_path.clone().unwrap(), s.context.client_ip_address.clone().unwrap(), s.sync_count, s.record_ids.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("\\Inbox".into(), "198.51.100.7".into(), 2, vec!["r1".to_string(), "r2".into()]),
+                ("\\Inbox".into(), "203.0.113.9".into(), 1, vec!["r3".to_string()]),
+                ("\\Sent Items".into(), "203.0.113.9".into(), 1, vec!["r3".to_string()]),
+            ]
+        );
+        assert_eq!(result.syncs[0].start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        assert_eq!(result.syncs[0].end.to_rfc3339(), "2024-05-01T11:00:00+00:00");
+    }
+
+    #[test]
+    fn contexts_group_by_the_four_fields_and_count_distinct_messages() {
+        let (ip, client, session) = OWNER_OWA;
+        let result = run(
+            Box::new(ContextAnalysis::new(ContextOptions::default())),
+            vec![
+                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").user("v@x").ip(ip).client(client).session(session).app("app-1").bind(&[("a@x", "\\Inbox", 100), ("b@x", "\\Inbox", 50)]).done(),
+                rec("r2", "2024-05-01T12:00:00Z").mailbox("v@x").user("V@X").ip(ip).client(client).session(session).app("app-1").bind(&[("a@x", "\\Inbox", 100)]).done(),
+                // Same address spelled differently: same context.
+                rec("r3", "2024-05-01T13:00:00Z").mailbox("v@x").user("v@x").ip("::ffff:192.0.2.10").client(client).session(session).sync(&["\\Inbox"]).done(),
+                // Another session: another context.
+                rec("r4", "2024-05-01T09:00:00Z").mailbox("v@x").user("v@x").ip(ip).client(client).session("s-other").bind(&[("c@x", "\\Inbox", 7)]).done(),
+            ],
+        );
+        assert_eq!(result.contexts.len(), 2);
+        let other = &result.contexts[0];
+        assert_eq!(other.context.session_id.as_deref(), Some("s-other"));
+        let owner = &result.contexts[1];
+        assert_eq!(owner.context.client_ip_address.as_deref(), Some("192.0.2.10"));
+        assert_eq!(owner.context.user_id.as_deref(), Some("v@x"));
+        assert_eq!((owner.record_count, owner.bind_count, owner.sync_count), (3, 2, 1));
+        assert_eq!((owner.message_count, owner.bytes), (2, 150));
+        assert_eq!(owner.app_ids, vec!["app-1"]);
+        assert_eq!(owner.mailboxes, vec!["v@x"]);
+        assert_eq!(owner.start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        assert_eq!(owner.end.to_rfc3339(), "2024-05-01T13:00:00+00:00");
+    }
+
+    #[test]
+    fn context_filters_by_range_and_session() {
+        let records = || {
+            vec![
+                rec("r1", "2024-05-01T10:00:00Z").ip("192.0.2.10").session("S-1").done(),
+                rec("r2", "2024-05-01T10:00:00Z").ip("203.0.113.5").session("s-2").done(),
+            ]
+        };
+        let by_range = run(
+            Box::new(ContextAnalysis::new(ContextOptions { addresses: vec![AddressRange::parse("203.0.113.0/24").unwrap()], ..Default::default() })),
+            records(),
+        );
+        assert_eq!(by_range.contexts.len(), 1);
+        assert_eq!(by_range.contexts[0].context.session_id.as_deref(), Some("s-2"));
+        let by_session = run(
+            Box::new(ContextAnalysis::new(ContextOptions { sessions: vec!["s-1".into()], ..Default::default() })),
+            records(),
+        );
+        assert_eq!(by_session.contexts.len(), 1);
+        assert_eq!(by_session.contexts[0].context.session_id.as_deref(), Some("S-1"));
+    }
+
+    #[test]
+    fn suspicious_signals() {
+        let mut records = Vec::new();
+        // 25 baseline records of the owner, one client.
+        for i in 0..25 {
+            records.push(rec(&format!("b{i:02}"), &format!("2024-05-01T{:02}:00:00Z", i % 24)).mailbox("v@x").user("v@x").ip("192.0.2.10").client("Client=OWA").session("s-owner").bind(&[("a@x", "\\Inbox", 1)]).done());
+        }
+        // The owner's desktop synced before the baseline end and again after.
+        records.push(rec("d1", "2024-05-01T08:00:00Z").mailbox("v@x").user("v@x").ip("192.0.2.11").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done());
+        records.push(rec("d2", "2024-05-03T08:00:00Z").mailbox("v@x").user("v@x").ip("192.0.2.11").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done());
+        // New after the baseline: a rare client, a sync, and another user's mailbox.
+        records.push(rec("e1", "2024-05-03T09:00:00Z").mailbox("v@x").user("v@x").ip("203.0.113.5").client("python-requests").sync(&["\\Inbox"]).done());
+        records.push(rec("e2", "2024-05-03T09:05:00Z").mailbox("boss@x").user("v@x").ip("203.0.113.5").client("python-requests").bind(&[("z@x", "\\Inbox", 1)]).done());
+        records.push(rec("e3", "2024-05-03T10:00:00Z").mailbox("v@x").user_type("Application").ip("198.51.100.3").client("Client=REST;;").bind(&[("a@x", "\\Inbox", 1)]).done());
+        let options = ContextOptions { suspicious: true, baseline_end: Some("2024-05-02T00:00:00Z".parse().unwrap()), ..Default::default() };
+        let result = run(Box::new(ContextAnalysis::new(options)), records);
+        let got: Vec<_> = result
+            .contexts
+            .iter()
+            .map(|c| (c.context.client_ip_address.clone().unwrap(), c.signals.join(","), c.score))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("203.0.113.5".to_string(), "NewInPeriod,NewSync,RareClient,OtherMailbox".to_string(), 4),
+                ("198.51.100.3".to_string(), "NewInPeriod,RareClient,ApplicationOnly".to_string(), 3),
+            ]
+        );
+        // The owner's desktop synced before and after the baseline end (not a new sync), and its
+        // client is 2 of the mailbox's 29 records (not rare): no signal, not listed.
+        assert!(result.warnings.is_empty());
+    }
+
+    #[test]
+    fn messages_read_with_their_contexts() {
+        let result = run(
+            Box::new(ReadAnalysis::new()),
+            vec![
+                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").user("v@x").ip("192.0.2.10").bind(&[("<a@x>", "\\Inbox", 100), ("a@x", "\\Inbox", 100)]).done(),
+                rec("r2", "2024-05-02T10:00:00Z").mailbox("v@x").user("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Archive", 120)]).done(),
+                rec("r3", "2024-05-01T11:00:00Z").mailbox("other@x").user("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Inbox", 100)]).done(),
+                rec("r4", "2024-05-01T11:00:00Z").mailbox("v@x").sync(&["\\Inbox"]).done(),
+            ],
+        );
+        assert_eq!(result.reads.len(), 2);
+        let other = &result.reads[0];
+        assert_eq!(other.mailbox.as_deref(), Some("other@x"));
+        let read = &result.reads[1];
+        assert_eq!(read.internet_message_id, "<a@x>");
+        // r1 lists the message twice: one access.
+        assert_eq!(read.access_count, 2);
+        assert_eq!(read.folder_path.as_deref(), Some("\\Archive"));
+        assert_eq!(read.size_in_bytes, Some(120));
+        assert_eq!(read.start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        assert_eq!(read.end.to_rfc3339(), "2024-05-02T10:00:00+00:00");
+        let ips: Vec<_> = read.contexts.iter().map(|c| c.client_ip_address.clone().unwrap()).collect();
+        assert_eq!(ips, vec!["192.0.2.10", "203.0.113.5"]);
+    }
+
+    #[test]
+    fn find_accesses_to_given_messages() {
+        let result = run(
+            Box::new(FindAnalysis::new(["a@x", "<b@x>", " "])),
+            vec![
+                rec("r2", "2024-05-02T10:00:00Z").mailbox("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Inbox", 120), ("b@x", "\\Inbox", 5)]).done(),
+                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").ip("192.0.2.10").bind(&[("<a@x>", "\\Inbox", 100), ("c@x", "\\Inbox", 1)]).done(),
+            ],
+        );
+        let got: Vec<_> = result.accesses.iter().map(|a| (a.record_id.clone().unwrap(), a.internet_message_id.clone())).collect();
+        assert_eq!(got, vec![("r1".into(), "<a@x>".to_string()), ("r2".into(), "<a@x>".into()), ("r2".into(), "<b@x>".into())]);
+        assert_eq!(result.accesses[1].context.client_ip_address.as_deref(), Some("203.0.113.5"));
+    }
+}

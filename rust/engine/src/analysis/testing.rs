@@ -1,0 +1,105 @@
+//! Records for analysis tests, built field by field.
+
+use crate::address::ClientAddress;
+use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition};
+
+pub(crate) fn rec(id: &str, time: &str) -> Rec {
+    Rec(MailAccessRecord {
+        record_id: Some(id.to_string()),
+        creation_time: time.parse().expect("RFC 3339 time"),
+        mailbox: None,
+        mailbox_guid: None,
+        user_id: None,
+        user_type: None,
+        access_type: AccessType::Bind,
+        is_throttled: Some(false),
+        client_address: None,
+        client_info_string: None,
+        session_id: None,
+        app_id: None,
+        client_app_id: None,
+        logon_type: None,
+        external_access: None,
+        operation_count: None,
+        originating_server: None,
+        folders: vec![],
+        items: vec![],
+        degraded: None,
+        source: SourcePosition::default(),
+    })
+}
+
+pub(crate) struct Rec(pub MailAccessRecord);
+
+impl Rec {
+    pub fn mailbox(mut self, m: &str) -> Self {
+        self.0.mailbox = Some(m.into());
+        self
+    }
+    pub fn user(mut self, u: &str) -> Self {
+        self.0.user_id = Some(u.into());
+        self
+    }
+    pub fn user_type(mut self, t: &str) -> Self {
+        self.0.user_type = Some(t.into());
+        self
+    }
+    pub fn ip(mut self, ip: &str) -> Self {
+        self.0.client_address = ClientAddress::parse(ip);
+        self
+    }
+    pub fn client(mut self, c: &str) -> Self {
+        self.0.client_info_string = Some(c.into());
+        self
+    }
+    pub fn session(mut self, s: &str) -> Self {
+        self.0.session_id = Some(s.into());
+        self
+    }
+    pub fn app(mut self, a: &str) -> Self {
+        self.0.app_id = Some(a.into());
+        self
+    }
+    pub fn throttled(mut self, t: Option<bool>) -> Self {
+        self.0.is_throttled = t;
+        self
+    }
+    /// A Bind of `(message id, folder, size)` items.
+    pub fn bind(mut self, items: &[(&str, &str, u64)]) -> Self {
+        self.0.access_type = AccessType::Bind;
+        for (id, folder, size) in items {
+            self.0.items.push(MessageItem {
+                internet_message_id: crate::model::normalize_message_id(id).unwrap(),
+                folder_path: Some(folder.to_string()),
+                size_in_bytes: Some(*size),
+            });
+            if !self.0.folders.iter().any(|f| f.path.as_deref() == Some(*folder)) {
+                self.0.folders.push(FolderAccess { path: Some(folder.to_string()), id: None, item_count: None });
+            }
+        }
+        for folder in &mut self.0.folders {
+            folder.item_count = Some(items.iter().filter(|(_, f, _)| Some(*f) == folder.path.as_deref()).count() as u64);
+        }
+        self.0.operation_count = Some(items.len() as u64);
+        self
+    }
+    pub fn sync(mut self, folders: &[&str]) -> Self {
+        self.0.access_type = AccessType::Sync;
+        for folder in folders {
+            self.0.folders.push(FolderAccess { path: Some(folder.to_string()), id: None, item_count: None });
+        }
+        self
+    }
+    /// A record whose items were lost by an earlier tool.
+    pub fn degraded(mut self, folder: &str, operation_count: u64) -> Self {
+        self.0.access_type = AccessType::Bind;
+        self.0.folders = vec![FolderAccess { path: Some(folder.into()), id: None, item_count: None }];
+        self.0.items.clear();
+        self.0.operation_count = Some(operation_count);
+        self.0.degraded = Some("FolderItems lost".into());
+        self
+    }
+    pub fn done(self) -> MailAccessRecord {
+        self.0
+    }
+}

@@ -1,0 +1,817 @@
+//! The verdict: which mail must be treated as compromised, given what is known of the
+//! attacker, with the evidence for each answer (docs/semantics.md, Get-CompromisedMailAccess).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+
+use super::pattern::{AddressRange, Wildcard};
+use super::throttling::ThrottlingAnalysis;
+use super::{distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
+use crate::model::{AccessType, MailAccessRecord};
+
+/// What is known of the attacker.
+#[derive(Clone, Debug, Default)]
+pub struct Indicators {
+    pub addresses: Vec<AddressRange>,
+    pub sessions: Vec<String>,
+    pub client_info_strings: Vec<Wildcard>,
+    /// Matched against AppId and ClientAppId.
+    pub app_ids: Vec<String>,
+}
+
+impl Indicators {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.sessions.is_empty() && self.client_info_strings.is_empty() && self.app_ids.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VerdictOptions {
+    pub indicators: Indicators,
+    /// Follow links between the attacker's addresses and sessions to a fixed point.
+    pub expand: bool,
+    /// The period of attacker access; records outside it take no part in attribution.
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+impl Default for VerdictOptions {
+    fn default() -> Self {
+        VerdictOptions { indicators: Indicators::default(), expand: true, period_start: None, period_end: None }
+    }
+}
+
+/// Kinds of finding, in the order they sort within one mailbox and start time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u32)]
+pub enum FindingKind {
+    ThrottledWindow = 1,
+    SyncedFolder = 2,
+    AccessedMessage = 3,
+    UnresolvedAccess = 4,
+    AttackerIndicator = 5,
+}
+
+impl FindingKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            FindingKind::ThrottledWindow => "ThrottledWindow",
+            FindingKind::SyncedFolder => "SyncedFolder",
+            FindingKind::AccessedMessage => "AccessedMessage",
+            FindingKind::UnresolvedAccess => "UnresolvedAccess",
+            FindingKind::AttackerIndicator => "AttackerIndicator",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub mailbox: Option<String>,
+    pub folder_path: Option<String>,
+    pub internet_message_id: Option<String>,
+    pub size_in_bytes: Option<u64>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// None when unknown (an unresolved record without OperationCount).
+    pub access_count: Option<u64>,
+    pub client_ip_addresses: Vec<String>,
+    pub session_ids: Vec<String>,
+    pub client_info_strings: Vec<String>,
+    pub reason: String,
+    pub evidence_record_ids: Vec<String>,
+}
+
+pub type VerdictResult = Vec<Finding>;
+
+/// A context together with the application, which the app indicator matches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FineKey {
+    context: ContextKey,
+    app: Option<u32>,
+    client_app: Option<u32>,
+}
+
+struct MessageState {
+    mailbox: Option<String>,
+    message: u32,
+    latest_folder: (DateTime<Utc>, Option<String>),
+    size: Option<u64>,
+    refs: Vec<RecordRef>,
+}
+
+struct FolderSyncState {
+    mailbox: Option<String>,
+    refs: Vec<RecordRef>,
+}
+
+struct Unresolved {
+    reference: RecordRef,
+    mailbox: Option<String>,
+    folder: Option<String>,
+    operation_count: Option<u64>,
+    recovered: usize,
+    degraded: Option<String>,
+}
+
+/// Everything attribution needs of one context, aggregated over its in-period records.
+struct FineState {
+    key: FineKey,
+    ip: Option<IpAddr>,
+    records: u64,
+    span: (DateTime<Utc>, DateTime<Utc>),
+    earliest: RecordRef,
+    messages: HashMap<(String, u32), MessageState>,
+    syncs: HashMap<(String, Option<String>), FolderSyncState>,
+    unresolved: Vec<Unresolved>,
+}
+
+/// Why a context is the attacker's.
+#[derive(Clone, Debug)]
+enum Attribution {
+    Address(String),
+    Session(String),
+    ClientInfoString(String),
+    App(String),
+    LinkedAddress(u32),
+    LinkedSession(u32),
+}
+
+/// Why an address or session is the attacker's.
+#[derive(Clone, Debug)]
+enum Link {
+    Given(String),
+    /// Linked by this context's earliest record.
+    Linked { context: usize },
+}
+
+pub struct VerdictAnalysis {
+    options: VerdictOptions,
+    strings: Strings,
+    throttling: ThrottlingAnalysis,
+    contexts: Vec<FineState>,
+    index: HashMap<FineKey, usize>,
+}
+
+impl VerdictAnalysis {
+    pub fn new(options: VerdictOptions) -> VerdictAnalysis {
+        VerdictAnalysis {
+            options,
+            strings: Strings::default(),
+            throttling: ThrottlingAnalysis::new(),
+            contexts: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn in_period(&self, time: DateTime<Utc>) -> bool {
+        self.options.period_start.is_none_or(|s| time >= s) && self.options.period_end.is_none_or(|e| time < e)
+    }
+
+    /// The indicator a context matches by itself, if any.
+    fn seed(&self, state: &FineState) -> Option<Attribution> {
+        let indicators = &self.options.indicators;
+        if let Some(ip) = state.ip {
+            if let Some(range) = indicators.addresses.iter().find(|r| r.contains(&ip)) {
+                return Some(Attribution::Address(range.text().to_string()));
+            }
+        }
+        if let Some(session) = state.key.context.session {
+            let text = self.strings.key(session);
+            if let Some(given) = indicators.sessions.iter().find(|s| s.eq_ignore_ascii_case(text)) {
+                return Some(Attribution::Session(given.clone()));
+            }
+        }
+        if let Some(client) = state.key.context.client {
+            let text = self.strings.key(client);
+            if let Some(pattern) = indicators.client_info_strings.iter().find(|p| p.is_match(text)) {
+                return Some(Attribution::ClientInfoString(pattern.text().to_string()));
+            }
+        }
+        for app in [state.key.app, state.key.client_app].into_iter().flatten() {
+            let text = self.strings.key(app);
+            if let Some(given) = indicators.app_ids.iter().find(|a| a.eq_ignore_ascii_case(text)) {
+                return Some(Attribution::App(given.clone()));
+            }
+        }
+        None
+    }
+
+    /// Marks the attacker's contexts; with expansion, follows address and session links to a
+    /// fixed point. Returns the attribution of each context and the attacker's addresses and
+    /// sessions with why each is theirs.
+    fn attribute(&self) -> (Vec<Option<Attribution>>, BTreeMap<u32, Link>, BTreeMap<u32, Link>) {
+        let mut attributed: Vec<Option<Attribution>> = self.contexts.iter().map(|c| self.seed(c)).collect();
+        let mut addresses: BTreeMap<u32, Link> = BTreeMap::new();
+        let mut sessions: BTreeMap<u32, Link> = BTreeMap::new();
+        for (i, state) in self.contexts.iter().enumerate() {
+            match &attributed[i] {
+                Some(Attribution::Address(range)) => {
+                    if let Some(address) = state.key.context.address {
+                        addresses.entry(address).or_insert_with(|| Link::Given(range.clone()));
+                    }
+                }
+                Some(Attribution::Session(given)) => {
+                    if let Some(session) = state.key.context.session {
+                        sessions.entry(session).or_insert_with(|| Link::Given(given.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !self.options.expand {
+            return (attributed, addresses, sessions);
+        }
+        loop {
+            let mut changed = false;
+            for (i, state) in self.contexts.iter().enumerate() {
+                if attributed[i].is_some() {
+                    continue;
+                }
+                let by_address = state.key.context.address.filter(|a| addresses.contains_key(a));
+                let by_session = state.key.context.session.filter(|s| sessions.contains_key(s));
+                if let Some(address) = by_address {
+                    attributed[i] = Some(Attribution::LinkedAddress(address));
+                    changed = true;
+                } else if let Some(session) = by_session {
+                    attributed[i] = Some(Attribution::LinkedSession(session));
+                    changed = true;
+                }
+            }
+            // New addresses and sessions, each linked by the earliest record that carries it.
+            let mut new_addresses: BTreeMap<u32, (RecordRef, &str, usize)> = BTreeMap::new();
+            let mut new_sessions: BTreeMap<u32, (RecordRef, &str, usize)> = BTreeMap::new();
+            for (i, state) in self.contexts.iter().enumerate() {
+                if attributed[i].is_none() {
+                    continue;
+                }
+                let rank = (state.earliest, self.strings.key(state.earliest.id), i);
+                if let Some(address) = state.key.context.address.filter(|a| !addresses.contains_key(a)) {
+                    let entry = new_addresses.entry(address).or_insert(rank);
+                    if rank < *entry {
+                        *entry = rank;
+                    }
+                }
+                if let Some(session) = state.key.context.session.filter(|s| !sessions.contains_key(s)) {
+                    let entry = new_sessions.entry(session).or_insert(rank);
+                    if rank < *entry {
+                        *entry = rank;
+                    }
+                }
+            }
+            for (address, (_, _, context)) in new_addresses {
+                addresses.insert(address, Link::Linked { context });
+                changed = true;
+            }
+            for (session, (_, _, context)) in new_sessions {
+                sessions.insert(session, Link::Linked { context });
+                changed = true;
+            }
+            if !changed {
+                return (attributed, addresses, sessions);
+            }
+        }
+    }
+
+    fn describe_attribution(&self, attribution: &Attribution) -> String {
+        match attribution {
+            Attribution::Address(range) => format!("its address matches -AttackerIPAddress {range}"),
+            Attribution::Session(session) => format!("its session is -AttackerSessionId {session}"),
+            Attribution::ClientInfoString(pattern) => format!("its client matches -AttackerClientInfoString '{pattern}'"),
+            Attribution::App(app) => format!("its application is -AttackerAppId {app}"),
+            Attribution::LinkedAddress(a) => format!("its address {} is the attacker's", self.strings.display(*a)),
+            Attribution::LinkedSession(s) => format!("its session {} is the attacker's", self.strings.display(*s)),
+        }
+    }
+
+    fn link_reason(&self, what: &str, link: &Link, attributed: &[Option<Attribution>]) -> (String, Vec<String>) {
+        match link {
+            Link::Given(given) => (format!("{what} was given as an attacker indicator ({given})."), Vec::new()),
+            Link::Linked { context } => {
+                let state = &self.contexts[*context];
+                let record = self.strings.key(state.earliest.id);
+                let why = attributed[*context].as_ref().map(|a| self.describe_attribution(a)).unwrap_or_default();
+                (
+                    format!(
+                        "{what} is linked to the attacker by record {record} at {}: {why}.",
+                        state.earliest.time.format("%Y-%m-%dT%H:%M:%SZ")
+                    ),
+                    vec![record.to_string()],
+                )
+            }
+        }
+    }
+}
+
+impl Analysis for VerdictAnalysis {
+    fn add(&mut self, record: &MailAccessRecord) {
+        self.throttling.add_record(record);
+        if !self.in_period(record.creation_time) {
+            return;
+        }
+        let key = FineKey {
+            context: ContextKey::of(record, &mut self.strings),
+            app: record.app_id.as_deref().map(|a| self.strings.intern(a)),
+            client_app: record.client_app_id.as_deref().map(|a| self.strings.intern(a)),
+        };
+        let reference = record_ref(record, &mut self.strings);
+        let index = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.contexts.push(FineState {
+                    key,
+                    ip: record.client_address.as_ref().and_then(|a| a.ip),
+                    records: 0,
+                    span: (record.creation_time, record.creation_time),
+                    earliest: reference,
+                    messages: HashMap::new(),
+                    syncs: HashMap::new(),
+                    unresolved: Vec::new(),
+                });
+                self.index.insert(key, self.contexts.len() - 1);
+                self.contexts.len() - 1
+            }
+        };
+        let mailbox_key = mailbox_sort_key(record.mailbox.as_deref());
+        let item_ids: Vec<(u32, &crate::model::MessageItem)> = if record.access_type == AccessType::Sync {
+            Vec::new()
+        } else {
+            distinct_items(record).into_iter().map(|item| (self.strings.intern(&item.internet_message_id), item)).collect()
+        };
+        let strings = &self.strings;
+        let state = &mut self.contexts[index];
+        state.records += 1;
+        state.span = (state.span.0.min(record.creation_time), state.span.1.max(record.creation_time));
+        if (reference.time, strings.key(reference.id)) < (state.earliest.time, strings.key(state.earliest.id)) {
+            state.earliest = reference;
+        }
+        if record.access_type == AccessType::Sync {
+            for folder in folder_paths(record).into_iter().map(|f| f.map(str::to_string)) {
+                state
+                    .syncs
+                    .entry((mailbox_key.clone(), folder))
+                    .or_insert_with(|| FolderSyncState { mailbox: record.mailbox.clone(), refs: Vec::new() })
+                    .refs
+                    .push(reference);
+            }
+            return;
+        }
+        for (message, item) in &item_ids {
+            let entry = state.messages.entry((mailbox_key.clone(), *message)).or_insert_with(|| MessageState {
+                mailbox: record.mailbox.clone(),
+                message: *message,
+                latest_folder: (record.creation_time, item.folder_path.clone()),
+                size: None,
+                refs: Vec::new(),
+            });
+            let candidate = (record.creation_time, item.folder_path.clone());
+            if candidate > entry.latest_folder {
+                entry.latest_folder = candidate;
+            }
+            entry.size = entry.size.max(item.size_in_bytes);
+            entry.refs.push(reference);
+        }
+        let lost_items = record.degraded.is_some() && record.folders.iter().any(|f| f.item_count.is_none());
+        if item_ids.is_empty() || lost_items {
+            state.unresolved.push(Unresolved {
+                reference,
+                mailbox: record.mailbox.clone(),
+                folder: record.folders.iter().find_map(|f| f.path.clone()),
+                operation_count: record.operation_count,
+                recovered: item_ids.len(),
+                degraded: record.degraded.clone(),
+            });
+        }
+    }
+
+    fn finish(self: Box<Self>) -> AnalysisResult {
+        let mut findings = Vec::new();
+        let mut warnings = Vec::new();
+        let period_start = self.options.period_start;
+        let period_end = self.options.period_end;
+
+        // Throttled windows: whatever the context, inside or overlapping the period.
+        for window in self.throttling.result().windows {
+            let overlaps = period_end.is_none_or(|e| window.start < e) && period_start.is_none_or(|s| window.end > s);
+            if !overlaps {
+                continue;
+            }
+            findings.push(Finding {
+                kind: FindingKind::ThrottledWindow,
+                mailbox: window.mailbox.clone(),
+                folder_path: None,
+                internet_message_id: None,
+                size_in_bytes: None,
+                start: window.start,
+                end: window.end,
+                access_count: Some(window.throttled_record_count),
+                client_ip_addresses: Vec::new(),
+                session_ids: Vec::new(),
+                client_info_strings: Vec::new(),
+                reason: format!(
+                    "IsThrottled was True in {} record(s): access to this mailbox was not audited from {} to {}; assume all its mail was read in that window.",
+                    window.throttled_record_count,
+                    window.start.format("%Y-%m-%dT%H:%M:%SZ"),
+                    window.end.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+                evidence_record_ids: window.record_ids,
+            });
+        }
+
+        if self.options.indicators.is_empty() {
+            warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId): only throttled windows are reported; access cannot be attributed.".to_string());
+            return sorted(findings, warnings);
+        }
+
+        let (attributed, addresses, sessions) = self.attribute();
+        let strings = &self.strings;
+        let attacker: Vec<&FineState> =
+            self.contexts.iter().zip(&attributed).filter(|(_, a)| a.is_some()).map(|(c, _)| c).collect();
+        let context_fields = |contexts: &BTreeSet<FineKey>| {
+            let collect = |pick: &dyn Fn(&FineKey) -> Option<u32>| {
+                let set: BTreeSet<&str> = contexts.iter().filter_map(pick).map(|id| strings.display(id)).collect();
+                set.into_iter().map(str::to_string).collect::<Vec<_>>()
+            };
+            (
+                collect(&|k: &FineKey| k.context.address),
+                collect(&|k: &FineKey| k.context.session),
+                collect(&|k: &FineKey| k.context.client),
+            )
+        };
+
+        // Synced folders.
+        let mut synced: BTreeMap<(String, Option<String>), (Option<String>, Vec<RecordRef>, BTreeSet<FineKey>)> = BTreeMap::new();
+        for state in &attacker {
+            for ((mailbox_key, folder), sync) in &state.syncs {
+                let entry = synced
+                    .entry((mailbox_key.clone(), folder.clone()))
+                    .or_insert_with(|| (sync.mailbox.clone(), Vec::new(), BTreeSet::new()));
+                entry.1.extend(&sync.refs);
+                entry.2.insert(state.key);
+            }
+        }
+        for ((_, folder), (mailbox, refs, contexts)) in synced {
+            let (ips, sessions_seen, clients) = context_fields(&contexts);
+            let (start, end) = span(&refs);
+            findings.push(Finding {
+                kind: FindingKind::SyncedFolder,
+                mailbox,
+                folder_path: folder.clone(),
+                internet_message_id: None,
+                size_in_bytes: None,
+                start,
+                end,
+                access_count: Some(refs.len() as u64),
+                reason: format!(
+                    "Folder {} was synced {} time(s) in the attacker's context (from {}): a synced folder can be read offline, unaudited; assume every message in it was read.",
+                    folder.as_deref().unwrap_or("(unnamed)"),
+                    refs.len(),
+                    list_or_unknown(&ips)
+                ),
+                client_ip_addresses: ips,
+                session_ids: sessions_seen,
+                client_info_strings: clients,
+                evidence_record_ids: evidence_ids(&refs, strings),
+            });
+        }
+
+        // Messages read.
+        type MessageAgg<'a> = (Option<String>, (DateTime<Utc>, Option<String>), Option<u64>, Vec<RecordRef>, BTreeSet<FineKey>);
+        let mut read: BTreeMap<(String, &str), MessageAgg> = BTreeMap::new();
+        for state in &attacker {
+            for ((mailbox_key, _), message) in &state.messages {
+                let entry = read.entry((mailbox_key.clone(), strings.key(message.message))).or_insert_with(|| {
+                    (message.mailbox.clone(), message.latest_folder.clone(), None, Vec::new(), BTreeSet::new())
+                });
+                if message.latest_folder > entry.1 {
+                    entry.1 = message.latest_folder.clone();
+                }
+                entry.2 = entry.2.max(message.size);
+                entry.3.extend(&message.refs);
+                entry.4.insert(state.key);
+            }
+        }
+        for ((_, message_id), (mailbox, (_, folder), size, refs, contexts)) in read {
+            let (ips, sessions_seen, clients) = context_fields(&contexts);
+            let (start, end) = span(&refs);
+            findings.push(Finding {
+                kind: FindingKind::AccessedMessage,
+                mailbox,
+                folder_path: folder,
+                internet_message_id: Some(message_id.to_string()),
+                size_in_bytes: size,
+                start,
+                end,
+                access_count: Some(refs.len() as u64),
+                reason: format!(
+                    "Message {message_id} was read in {} record(s) in the attacker's context (from {}), first at {}.",
+                    refs.len(),
+                    list_or_unknown(&ips),
+                    start.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+                client_ip_addresses: ips,
+                session_ids: sessions_seen,
+                client_info_strings: clients,
+                evidence_record_ids: evidence_ids(&refs, strings),
+            });
+        }
+
+        // Reads whose messages cannot be named.
+        for state in &attacker {
+            let (ips, sessions_seen, clients) = context_fields(&BTreeSet::from([state.key]));
+            for unresolved in &state.unresolved {
+                let record = strings.key(unresolved.reference.id);
+                let count = unresolved.operation_count.map(|c| c.to_string()).unwrap_or_else(|| "an unknown number of".to_string());
+                let why = match &unresolved.degraded {
+                    Some(reason) => format!("an earlier tool lost its message ids ({reason}); {} were recovered", unresolved.recovered),
+                    None => "the record lists no message ids".to_string(),
+                };
+                findings.push(Finding {
+                    kind: FindingKind::UnresolvedAccess,
+                    mailbox: unresolved.mailbox.clone(),
+                    folder_path: unresolved.folder.clone(),
+                    internet_message_id: None,
+                    size_in_bytes: None,
+                    start: unresolved.reference.time,
+                    end: unresolved.reference.time,
+                    access_count: unresolved.operation_count,
+                    reason: format!(
+                        "Record {record} read {count} item(s) in {} in the attacker's context, but {why}: find the messages from the folder and time.",
+                        unresolved.folder.as_deref().unwrap_or("an unnamed folder")
+                    ),
+                    client_ip_addresses: ips.clone(),
+                    session_ids: sessions_seen.clone(),
+                    client_info_strings: clients.clone(),
+                    evidence_record_ids: vec![record.to_string()],
+                });
+            }
+        }
+
+        // The attacker's addresses and sessions, and why each is theirs.
+        let indicator = |id: u32, link: &Link, is_address: bool| -> Finding {
+            let carrying: Vec<&&FineState> = attacker
+                .iter()
+                .filter(|s| if is_address { s.key.context.address == Some(id) } else { s.key.context.session == Some(id) })
+                .collect();
+            let records: u64 = carrying.iter().map(|s| s.records).sum();
+            let start = carrying.iter().map(|s| s.span.0).min().expect("an indicator comes from a context");
+            let end = carrying.iter().map(|s| s.span.1).max().expect("an indicator comes from a context");
+            let what = if is_address {
+                format!("Address {}", strings.display(id))
+            } else {
+                format!("Session {}", strings.display(id))
+            };
+            let (reason, evidence) = self.link_reason(&what, link, &attributed);
+            Finding {
+                kind: FindingKind::AttackerIndicator,
+                mailbox: None,
+                folder_path: None,
+                internet_message_id: None,
+                size_in_bytes: None,
+                start,
+                end,
+                access_count: Some(records),
+                client_ip_addresses: if is_address { vec![strings.display(id).to_string()] } else { Vec::new() },
+                session_ids: if is_address { Vec::new() } else { vec![strings.display(id).to_string()] },
+                client_info_strings: Vec::new(),
+                reason,
+                evidence_record_ids: evidence,
+            }
+        };
+        for (address, link) in &addresses {
+            findings.push(indicator(*address, link, true));
+        }
+        for (session, link) in &sessions {
+            findings.push(indicator(*session, link, false));
+        }
+
+        // Indicators that matched nothing are worth saying: a typo, or the wrong period.
+        let indicators = &self.options.indicators;
+        for range in &indicators.addresses {
+            if !self.contexts.iter().any(|c| c.ip.is_some_and(|ip| range.contains(&ip))) {
+                warnings.push(format!("-AttackerIPAddress {} matched no record in the period.", range.text()));
+            }
+        }
+        for session in &indicators.sessions {
+            if !self.contexts.iter().any(|c| c.key.context.session.is_some_and(|s| strings.key(s).eq_ignore_ascii_case(session))) {
+                warnings.push(format!("-AttackerSessionId {session} matched no record in the period."));
+            }
+        }
+        for pattern in &indicators.client_info_strings {
+            if !self.contexts.iter().any(|c| c.key.context.client.is_some_and(|s| pattern.is_match(strings.key(s)))) {
+                warnings.push(format!("-AttackerClientInfoString '{}' matched no record in the period.", pattern.text()));
+            }
+        }
+        for app in &indicators.app_ids {
+            let matches = |id: Option<u32>| id.is_some_and(|a| strings.key(a).eq_ignore_ascii_case(app));
+            if !self.contexts.iter().any(|c| matches(c.key.app) || matches(c.key.client_app)) {
+                warnings.push(format!("-AttackerAppId {app} matched no record in the period."));
+            }
+        }
+        sorted(findings, warnings)
+    }
+}
+
+fn span(refs: &[RecordRef]) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = refs.iter().map(|r| r.time).min().expect("evidence is never empty");
+    let end = refs.iter().map(|r| r.time).max().expect("evidence is never empty");
+    (start, end)
+}
+
+fn list_or_unknown(values: &[String]) -> String {
+    if values.is_empty() {
+        "an unknown address".to_string()
+    } else {
+        values.join(", ")
+    }
+}
+
+/// Sorted by mailbox, start, kind, then what the finding is about (folder, message, address or
+/// session), then its first evidence.
+fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
+    fn subject(f: &Finding) -> &str {
+        fn first(v: &[String]) -> &str {
+            v.first().map(String::as_str).unwrap_or("")
+        }
+        match f.kind {
+            FindingKind::ThrottledWindow => "",
+            FindingKind::SyncedFolder | FindingKind::UnresolvedAccess => f.folder_path.as_deref().unwrap_or(""),
+            FindingKind::AccessedMessage => f.internet_message_id.as_deref().unwrap_or(""),
+            FindingKind::AttackerIndicator => {
+                if f.client_ip_addresses.is_empty() { first(&f.session_ids) } else { first(&f.client_ip_addresses) }
+            }
+        }
+    }
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned());
+        key(a).cmp(&key(b))
+    });
+    AnalysisResult { findings, warnings, ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::testing::rec;
+
+    const VICTIM: &str = "victim@contoso.com";
+    const BOSS: &str = "boss@contoso.com";
+    const OWA: &str = "Client=OWA;Action=ViaProxy";
+    const RPC: &str = "Client=MSExchangeRPC";
+    const REST: &str = "Client=REST;;";
+    const A: &str = "203.0.113.77";
+    const B: &str = "198.51.100.20";
+    const OWNER: &str = "192.0.2.10";
+
+    /// A small breach: the owner from OWNER; the attacker's OWA session s-att from A, then B;
+    /// a second attacker session s-rest from B through REST; an attacker sync; delegate access
+    /// to the boss's mailbox; a degraded record; a throttled record.
+    fn breach() -> Vec<MailAccessRecord> {
+        vec![
+            rec("o1", "2024-05-01T08:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner").bind(&[("m1@x", "\\Inbox", 100), ("m2@x", "\\Inbox", 200)]).done(),
+            rec("o2", "2024-05-01T09:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(RPC).sync(&["\\Inbox"]).done(),
+            rec("a1", "2024-05-02T10:00:00Z").mailbox(VICTIM).user(VICTIM).ip(A).client(OWA).session("s-att").bind(&[("m1@x", "\\Inbox", 100)]).done(),
+            rec("a2", "2024-05-02T11:00:00Z").mailbox(VICTIM).user(VICTIM).ip(B).client(OWA).session("s-att").bind(&[("m3@x", "\\Finance", 300)]).done(),
+            rec("a3", "2024-05-02T12:00:00Z").mailbox(VICTIM).user(VICTIM).ip(B).client(REST).session("s-rest").bind(&[("m1@x", "\\Inbox", 100), ("m4@x", "\\Inbox", 50)]).done(),
+            rec("a4", "2024-05-02T13:00:00Z").mailbox(VICTIM).user(VICTIM).ip(B).client(RPC).session("s-rest").sync(&["\\Inbox", "\\Finance"]).done(),
+            rec("a5", "2024-05-02T14:00:00Z").mailbox(BOSS).user(VICTIM).ip(B).client(REST).session("s-rest").bind(&[("b1@x", "\\Inbox", 999)]).done(),
+            rec("a6", "2024-05-02T15:00:00Z").mailbox(VICTIM).user(VICTIM).ip(A).client(OWA).session("s-att").degraded("\\Inbox", 7).done(),
+            // The owner again, sharing only the user and the client with the attacker.
+            rec("o3", "2024-05-02T16:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner-2").bind(&[("m3@x", "\\Finance", 300)]).done(),
+            rec("t1", "2024-05-03T00:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner-2").throttled(Some(true)).bind(&[("m5@x", "\\Inbox", 1)]).done(),
+        ]
+    }
+
+    fn verdict(options: VerdictOptions) -> AnalysisResult {
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in breach() {
+            analysis.add(&r);
+        }
+        analysis.finish()
+    }
+
+    fn by_ip(ip: &str) -> VerdictOptions {
+        VerdictOptions {
+            indicators: Indicators { addresses: vec![AddressRange::parse(ip).unwrap()], ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    fn summary(result: &AnalysisResult) -> Vec<String> {
+        result
+            .findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {} n={} ev={}",
+                    f.kind.name(),
+                    f.mailbox.as_deref().unwrap_or("-"),
+                    f.internet_message_id.as_deref().or(f.folder_path.as_deref()).unwrap_or("-"),
+                    f.client_ip_addresses.join("+") + "|" + &f.session_ids.join("+"),
+                    f.access_count.map(|c| c.to_string()).unwrap_or("?".into()),
+                    f.evidence_record_ids.join("+")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn expansion_follows_the_attacker_across_addresses_and_sessions() {
+        let result = verdict(by_ip(A));
+        assert_eq!(
+            summary(&result),
+            vec![
+                // Indicators (no mailbox) first: A given; s-att seen from A; B used by s-att; s-rest used from B.
+                "AttackerIndicator - - 203.0.113.77| n=2 ev=",
+                "AttackerIndicator - - |s-att n=3 ev=a1",
+                "AttackerIndicator - - 198.51.100.20| n=4 ev=a2",
+                "AttackerIndicator - - |s-rest n=3 ev=a3",
+                "AccessedMessage boss@contoso.com <b1@x> 198.51.100.20|s-rest n=1 ev=a5",
+                "AccessedMessage victim@contoso.com <m1@x> 198.51.100.20+203.0.113.77|s-att+s-rest n=2 ev=a1+a3",
+                "AccessedMessage victim@contoso.com <m3@x> 198.51.100.20|s-att n=1 ev=a2",
+                "AccessedMessage victim@contoso.com <m4@x> 198.51.100.20|s-rest n=1 ev=a3",
+                "SyncedFolder victim@contoso.com \\Finance 198.51.100.20|s-rest n=1 ev=a4",
+                "SyncedFolder victim@contoso.com \\Inbox 198.51.100.20|s-rest n=1 ev=a4",
+                "UnresolvedAccess victim@contoso.com \\Inbox 203.0.113.77|s-att n=7 ev=a6",
+                "ThrottledWindow victim@contoso.com - | n=1 ev=t1",
+            ]
+        );
+        let address_b = &result.findings[2];
+        assert!(address_b.reason.contains("record a2") && address_b.reason.contains("its session s-att is the attacker's"), "{}", address_b.reason);
+        assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+    }
+
+    #[test]
+    fn without_expansion_only_the_indicator_counts() {
+        let mut options = by_ip(A);
+        options.expand = false;
+        assert_eq!(
+            summary(&verdict(options)),
+            vec![
+                "AttackerIndicator - - 203.0.113.77| n=2 ev=",
+                "AccessedMessage victim@contoso.com <m1@x> 203.0.113.77|s-att n=1 ev=a1",
+                "UnresolvedAccess victim@contoso.com \\Inbox 203.0.113.77|s-att n=7 ev=a6",
+                "ThrottledWindow victim@contoso.com - | n=1 ev=t1",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_period_bounds_attribution_but_not_throttled_windows() {
+        let mut options = by_ip(A);
+        options.period_start = Some("2024-05-02T10:30:00Z".parse().unwrap());
+        options.period_end = Some("2024-05-02T15:30:00Z".parse().unwrap());
+        let result = verdict(options);
+        let lines = summary(&result);
+        // a1 (10:00) is outside: A is then first seen in a6, which links s-att; s-att links B...
+        assert!(lines.contains(&"AttackerIndicator - - 203.0.113.77| n=1 ev=".to_string()), "{lines:#?}");
+        assert!(!lines.iter().any(|l| l.contains("ev=a1")), "{lines:#?}");
+        // The throttled window starts after the period: not reported.
+        assert!(!lines.iter().any(|l| l.starts_with("ThrottledWindow")), "{lines:#?}");
+    }
+
+    #[test]
+    fn a_session_indicator_and_a_client_indicator() {
+        let options = VerdictOptions {
+            indicators: Indicators { sessions: vec!["S-REST".into()], ..Default::default() },
+            expand: false,
+            ..Default::default()
+        };
+        let lines = summary(&verdict(options));
+        assert!(lines.contains(&"AccessedMessage boss@contoso.com <b1@x> 198.51.100.20|s-rest n=1 ev=a5".to_string()), "{lines:#?}");
+        let options = VerdictOptions {
+            indicators: Indicators { client_info_strings: vec![Wildcard::new("*REST*").unwrap()], ..Default::default() },
+            expand: false,
+            ..Default::default()
+        };
+        let lines = summary(&verdict(options));
+        assert!(lines.contains(&"AccessedMessage victim@contoso.com <m4@x> 198.51.100.20|s-rest n=1 ev=a3".to_string()), "{lines:#?}");
+        assert!(!lines.iter().any(|l| l.contains("SyncedFolder")), "the RPC sync does not match *REST*: {lines:#?}");
+    }
+
+    #[test]
+    fn no_indicator_reports_throttling_and_warns() {
+        let result = verdict(VerdictOptions::default());
+        assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - | n=1 ev=t1"]);
+        assert!(result.warnings[0].contains("No attacker indicator"));
+    }
+
+    #[test]
+    fn an_indicator_that_matches_nothing_is_a_warning() {
+        let result = verdict(by_ip("2001:db8::1"));
+        assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - | n=1 ev=t1"]);
+        assert!(result.warnings[0].contains("-AttackerIPAddress 2001:db8::1 matched no record"), "{:?}", result.warnings);
+    }
+
+    #[test]
+    fn input_order_does_not_change_the_verdict() {
+        let forward = verdict(by_ip(A));
+        let mut analysis = Box::new(VerdictAnalysis::new(by_ip(A)));
+        for r in breach().iter().rev() {
+            analysis.add(r);
+        }
+        assert_eq!(analysis.finish().findings, forward.findings);
+    }
+}

@@ -1,0 +1,68 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    $script:ModulePath = Get-ModuleUnderTest
+    $script:Manifest = Join-Path $ModulePath 'MailAccessForensics.psd1'
+}
+
+Describe 'The built module' {
+    It 'has a valid manifest that lists its cmdlets explicitly' {
+        $info = Test-ModuleManifest -Path $Manifest
+        $data = Import-PowerShellDataFile -Path $Manifest
+        $data.CmdletsToExport | Should -Not -BeNullOrEmpty
+        $data.CmdletsToExport | ForEach-Object { $_ | Should -Not -Match '\*' }
+        $data.FunctionsToExport.Count | Should -Be 0
+        $info.CompatiblePSEditions | Should -Be @('Desktop', 'Core')
+    }
+
+    It 'exports exactly the cmdlets the manifest lists' {
+        $data = Import-PowerShellDataFile -Path $Manifest
+        $module = Import-Module $ModulePath -Force -PassThru
+        @($module.ExportedCmdlets.Keys | Sort-Object) | Should -Be @($data.CmdletsToExport | Sort-Object)
+    }
+
+    It 'ships both frameworks and the native library for this platform' {
+        Test-Path (Join-Path $ModulePath 'bin/net8.0/MailAccessForensics.dll') | Should -BeTrue
+        Test-Path (Join-Path $ModulePath 'bin/net472/MailAccessForensics.dll') | Should -BeTrue
+        @(Get-ChildItem (Join-Path $ModulePath 'runtimes/*/native/*maf_native*')).Count | Should -Be 1
+    }
+
+    It 'declares an output type on every cmdlet' {
+        Import-Module $ModulePath -Force
+        foreach ($command in Get-Command -Module MailAccessForensics -CommandType Cmdlet) {
+            $command.OutputType | Should -Not -BeNullOrEmpty -Because "$($command.Name) should say what it returns"
+        }
+    }
+
+    It 'has a table view for its record type' {
+        Import-Module $ModulePath -Force
+        Get-FormatData -TypeName 'MailAccessForensics.MailAccessRecord' | Should -Not -BeNullOrEmpty
+    }
+
+    It 'loads from any current directory' {
+        $result = Invoke-ChildPwsh -WorkingDirectory $TestDrive -Script "Import-Module '$ModulePath'; '{`"Operation`":`"MailItemsAccessed`",`"CreationTime`":`"2023-09-15T18:16:53`"}' | ConvertFrom-MailItemsAccessed | ForEach-Object AccessType"
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Be 'Unknown'
+    }
+
+    It 'imports again with -Force in one session' {
+        $result = Invoke-ChildPwsh -Script "Import-Module '$ModulePath'; Import-Module '$ModulePath' -Force; (Get-Command ConvertFrom-MailItemsAccessed).Name"
+        $result.ExitCode | Should -Be 0
+        $result.Output | Should -Be 'ConvertFrom-MailItemsAccessed'
+    }
+
+    It 'fails at import with a clear message when the native library is missing' {
+        $missing = Join-Path $TestDrive 'nowhere/libmaf_native.so'
+        $result = Invoke-ChildPwsh -Script "Import-Module '$ModulePath'" -Environment @{ MAILACCESSFORENSICS_NATIVE_LIBRARY = $missing }
+        $result.ExitCode | Should -Not -Be 0
+        $result.Output | Should -Match 'cannot find its native library'
+        $result.Output | Should -Match ([regex]::Escape($missing))
+    }
+
+    It 'fails at import with a clear message when the native library is from another build' {
+        $env:MAF_FAKE_NATIVE_LIBRARY | Should -Not -BeNullOrEmpty -Because 'build.ps1 builds the stand-in library'
+        Test-Path $env:MAF_FAKE_NATIVE_LIBRARY | Should -BeTrue
+        $result = Invoke-ChildPwsh -Script "Import-Module '$ModulePath'" -Environment @{ MAILACCESSFORENSICS_NATIVE_LIBRARY = $env:MAF_FAKE_NATIVE_LIBRARY }
+        $result.ExitCode | Should -Not -Be 0
+        $result.Output | Should -Match 'speaks ABI version 0, but this module needs version \d+'
+    }
+}
