@@ -111,6 +111,12 @@ function Invoke-Build {
     $native = Join-Path $OutModule "runtimes/$(Get-RuntimeIdentifier)/native"
     New-Item -ItemType Directory -Path $native -Force | Out-Null
     Copy-Item (Join-Path (Get-CargoProfileDir) (Get-NativeFileName)) -Destination $native
+
+    Write-Step 'help (MAML from docs/help and the cmdlets)'
+    # In a child pwsh: generating imports the module, which loads the native library.
+    $helpFile = Join-Path $OutModule "en-US/$ModuleName.dll-Help.xml"
+    & (Get-PwshPath) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/New-MamlHelp.ps1') -ModulePath $OutModule -HelpSource (Join-Path $Root 'docs/help') -OutFile $helpFile
+    if ($LASTEXITCODE -ne 0) { throw "Generating help failed (exit code $LASTEXITCODE)." }
     Write-Host "Built $OutModule"
 }
 
