@@ -149,6 +149,8 @@ pub struct ContextAnalysis {
     options: ContextOptions,
     strings: Strings,
     contexts: HashMap<ContextKey, ContextState>,
+    /// (mailbox, address) pairs seen before the baseline end, for NewAddress.
+    baseline_addresses: HashSet<(u32, u32)>,
     /// Records per mailbox, and per (mailbox, client), for RareClient.
     mailbox_records: HashMap<u32, u64>,
     mailbox_client_records: HashMap<(u32, Option<u32>), u64>,
@@ -167,6 +169,11 @@ impl ContextAnalysis {
         if let Some(baseline_end) = self.options.baseline_end {
             if state.span.0 >= baseline_end && state.records_before_baseline == 0 {
                 signals.push("NewInPeriod".to_string());
+            }
+            if let Some(address) = key.address {
+                if state.mailboxes.iter().any(|m| !self.baseline_addresses.contains(&(*m, address))) {
+                    signals.push("NewAddress".to_string());
+                }
             }
             if state.synced_after_baseline.iter().any(|m| !state.synced_before_baseline.contains(m)) {
                 signals.push("NewSync".to_string());
@@ -264,10 +271,15 @@ impl Analysis for ContextAnalysis {
         if matches!(record.user_type.as_deref(), Some("Application") | Some("ServicePrincipal")) {
             state.application = true;
         }
+        // An account reading another's mailbox; an application has no mailbox of its own (that
+        // is ApplicationOnly).
         if let (Some(mailbox), Some(user)) = (record.mailbox.as_deref(), record.user_id.as_deref()) {
-            if !mailbox.eq_ignore_ascii_case(user) {
+            if user.contains('@') && !mailbox.eq_ignore_ascii_case(user) {
                 state.other_mailbox = true;
             }
+        }
+        if let (Some(m), Some(address), true) = (mailbox, key.address, before_baseline) {
+            self.baseline_addresses.insert((m, address));
         }
         if let Some(m) = mailbox {
             *self.mailbox_records.entry(m).or_insert(0) += 1;
@@ -594,8 +606,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("203.0.113.5".to_string(), "NewInPeriod,NewSync,RareClient,OtherMailbox".to_string(), 4),
-                ("198.51.100.3".to_string(), "NewInPeriod,RareClient,ApplicationOnly".to_string(), 3),
+                ("203.0.113.5".to_string(), "NewInPeriod,NewAddress,NewSync,RareClient,OtherMailbox".to_string(), 5),
+                ("198.51.100.3".to_string(), "NewInPeriod,NewAddress,RareClient,ApplicationOnly".to_string(), 4),
             ]
         );
         // The owner's desktop synced before and after the baseline end (not a new sync), and its

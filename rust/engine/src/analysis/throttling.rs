@@ -1,11 +1,11 @@
 //! Step 1: throttling. A record with IsThrottled = True means access to its mailbox was not
 //! audited for the next 24 hours: an unaudited window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{evidence_ids, mailbox_sort_key, record_ref, Analysis, AnalysisResult, RecordRef, Strings};
+use super::{evidence_ids, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
 use crate::model::MailAccessRecord;
 
 /// How long Exchange stops auditing a mailbox after throttling it.
@@ -19,13 +19,17 @@ pub struct UnauditedWindow {
     pub throttled_record_count: u64,
     /// The throttled records that opened the window, by time then id.
     pub record_ids: Vec<String>,
+    /// The distinct addresses, sessions and clients of those records (who got it throttled).
+    pub client_ip_addresses: Vec<String>,
+    pub session_ids: Vec<String>,
+    pub client_info_strings: Vec<String>,
 }
 
 /// Per mailbox: what its records say about throttling.
 #[derive(Default, Debug)]
 struct MailboxThrottling {
     display: Option<String>,
-    throttled: Vec<RecordRef>,
+    throttled: Vec<(RecordRef, ContextKey)>,
     records: u64,
     unknown: u64,
 }
@@ -57,7 +61,10 @@ impl ThrottlingAnalysis {
         }
         entry.records += 1;
         match record.is_throttled {
-            Some(true) => entry.throttled.push(record_ref(record, &mut self.strings)),
+            Some(true) => {
+                let reference = record_ref(record, &mut self.strings);
+                entry.throttled.push((reference, ContextKey::of(record, &mut self.strings)));
+            }
             Some(false) => {}
             None => entry.unknown += 1,
         }
@@ -77,29 +84,39 @@ impl ThrottlingAnalysis {
 }
 
 /// One window per run of throttled records whose 24-hour windows overlap or touch.
-fn merge_windows(mailbox: Option<&str>, throttled: &[RecordRef], strings: &Strings) -> Vec<UnauditedWindow> {
-    let mut sorted: Vec<(DateTime<Utc>, &str, RecordRef)> =
-        throttled.iter().map(|r| (r.time, strings.key(r.id), *r)).collect();
-    sorted.sort();
+fn merge_windows(mailbox: Option<&str>, throttled: &[(RecordRef, ContextKey)], strings: &Strings) -> Vec<UnauditedWindow> {
+    let mut sorted: Vec<(DateTime<Utc>, &str, RecordRef, ContextKey)> =
+        throttled.iter().map(|(r, c)| (r.time, strings.key(r.id), *r, *c)).collect();
+    sorted.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let period = Duration::hours(UNAUDITED_PERIOD_HOURS);
-    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>, Vec<RecordRef>)> = Vec::new();
-    for (time, _, reference) in sorted {
+    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>, Vec<RecordRef>, Vec<ContextKey>)> = Vec::new();
+    for (time, _, reference, context) in sorted {
         match windows.last_mut() {
-            Some((_, end, refs)) if time <= *end => {
+            Some((_, end, refs, contexts)) if time <= *end => {
                 *end = (*end).max(time + period);
                 refs.push(reference);
+                contexts.push(context);
             }
-            _ => windows.push((time, time + period, vec![reference])),
+            _ => windows.push((time, time + period, vec![reference], vec![context])),
         }
     }
     windows
         .into_iter()
-        .map(|(start, end, refs)| UnauditedWindow {
-            mailbox: mailbox.map(str::to_string),
-            start,
-            end,
-            throttled_record_count: refs.len() as u64,
-            record_ids: evidence_ids(&refs, strings),
+        .map(|(start, end, refs, contexts)| {
+            let distinct = |pick: fn(&ContextKey) -> Option<u32>| {
+                let set: BTreeSet<&str> = contexts.iter().filter_map(pick).map(|id| strings.display(id)).collect();
+                set.into_iter().map(str::to_string).collect::<Vec<_>>()
+            };
+            UnauditedWindow {
+                mailbox: mailbox.map(str::to_string),
+                start,
+                end,
+                throttled_record_count: refs.len() as u64,
+                record_ids: evidence_ids(&refs, strings),
+                client_ip_addresses: distinct(|c| c.address),
+                session_ids: distinct(|c| c.session),
+                client_info_strings: distinct(|c| c.client),
+            }
         })
         .collect()
 }

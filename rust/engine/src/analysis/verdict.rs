@@ -407,9 +407,9 @@ impl Analysis for VerdictAnalysis {
                 start: window.start,
                 end: window.end,
                 access_count: Some(window.throttled_record_count),
-                client_ip_addresses: Vec::new(),
-                session_ids: Vec::new(),
-                client_info_strings: Vec::new(),
+                client_ip_addresses: window.client_ip_addresses,
+                session_ids: window.session_ids,
+                client_info_strings: window.client_info_strings,
                 reason: format!(
                     "IsThrottled was True in {} record(s): access to this mailbox was not audited from {} to {}; assume all its mail was read in that window.",
                     window.throttled_record_count,
@@ -735,7 +735,7 @@ mod tests {
                 "SyncedFolder victim@contoso.com \\Finance 198.51.100.20|s-rest n=1 ev=a4",
                 "SyncedFolder victim@contoso.com \\Inbox 198.51.100.20|s-rest n=1 ev=a4",
                 "UnresolvedAccess victim@contoso.com \\Inbox 203.0.113.77|s-att n=7 ev=a6",
-                "ThrottledWindow victim@contoso.com - | n=1 ev=t1",
+                "ThrottledWindow victim@contoso.com - 192.0.2.10|s-owner-2 n=1 ev=t1",
             ]
         );
         let address_b = &result.findings[2];
@@ -753,7 +753,7 @@ mod tests {
                 "AttackerIndicator - - 203.0.113.77| n=2 ev=",
                 "AccessedMessage victim@contoso.com <m1@x> 203.0.113.77|s-att n=1 ev=a1",
                 "UnresolvedAccess victim@contoso.com \\Inbox 203.0.113.77|s-att n=7 ev=a6",
-                "ThrottledWindow victim@contoso.com - | n=1 ev=t1",
+                "ThrottledWindow victim@contoso.com - 192.0.2.10|s-owner-2 n=1 ev=t1",
             ]
         );
     }
@@ -794,14 +794,14 @@ mod tests {
     #[test]
     fn no_indicator_reports_throttling_and_warns() {
         let result = verdict(VerdictOptions::default());
-        assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - | n=1 ev=t1"]);
+        assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - 192.0.2.10|s-owner-2 n=1 ev=t1"]);
         assert!(result.warnings[0].contains("No attacker indicator"));
     }
 
     #[test]
     fn an_indicator_that_matches_nothing_is_a_warning() {
         let result = verdict(by_ip("2001:db8::1"));
-        assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - | n=1 ev=t1"]);
+        assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - 192.0.2.10|s-owner-2 n=1 ev=t1"]);
         assert!(result.warnings[0].contains("-AttackerIPAddress 2001:db8::1 matched no record"), "{:?}", result.warnings);
     }
 
