@@ -162,7 +162,8 @@ function Add-SuiteResult([string] $Suite, [int] $Passed, [int] $Failed) {
 
 function Invoke-CargoTests {
     Write-Step 'cargo test'
-    $output = & cargo test @(Get-CargoProfileArgs) --locked --workspace 2>&1 | ForEach-Object { "$_" } | Tee-Object -Variable lines
+    # maf-dotnet-check needs the built shim and a .NET runtime: Invoke-LayoutCheck runs it.
+    $output = & cargo test @(Get-CargoProfileArgs) --locked --workspace --exclude maf-dotnet-check 2>&1 | ForEach-Object { "$_" } | Tee-Object -Variable lines
     $exit = $LASTEXITCODE
     $lines | Write-Host
     $passed = 0; $failed = 0
@@ -205,12 +206,14 @@ function Invoke-DotnetTests {
 function Invoke-LayoutCheck {
     Write-Step 'ABI layout check (Rust hosts .NET through netcorehost)'
     $env:MAF_SHIM_ASSEMBLY = Join-Path $Root "dotnet-shim/bin/$Configuration/net8.0/$ModuleName.dll"
+    $env:MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
     try {
         $lines = & cargo test @(Get-CargoProfileArgs) --locked -p maf-dotnet-check 2>&1 | ForEach-Object { "$_" }
         $exit = $LASTEXITCODE
     }
     finally {
         Remove-Item Env:MAF_SHIM_ASSEMBLY
+        Remove-Item Env:MAILACCESSFORENSICS_NATIVE_LIBRARY
     }
     $lines | Write-Host
     $passed = 0; $failed = 0
