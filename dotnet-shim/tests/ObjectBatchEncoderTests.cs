@@ -504,6 +504,68 @@ namespace MailAccessForensics.Tests
             Assert.Equal("exported-1", outcome.Record(3).RecordId);
         }
 
+        private sealed class ThrowingSequence : IEnumerable
+        {
+            public IEnumerator GetEnumerator()
+            {
+                yield return "first";
+                throw new InvalidOperationException("the lazy sequence broke");
+            }
+        }
+
+        private sealed class ThrowingToString
+        {
+            public override string ToString() => throw new InvalidOperationException("no text for you");
+        }
+
+        [Fact]
+        public void ValueWhoseEnumeratorOrToStringThrowsIsUnreadableAndTheBatchStaysWhole()
+        {
+            // Before the rewind, a throwing enumerator escaped AddObject and left a half-written
+            // node: the whole batch was then refused as malformed.
+            var broken = new Hashtable
+            {
+                ["Id"] = "broken-1",
+                ["CreationTime"] = "2024-03-01T12:34:56Z",
+                ["Operation"] = "MailItemsAccessed",
+                ["Folders"] = new ThrowingSequence(),
+            };
+            var unused = new Hashtable
+            {
+                ["Id"] = "unused-1",
+                ["CreationTime"] = "2024-03-01T12:34:56Z",
+                ["Operation"] = "MailItemsAccessed",
+                ["Extra"] = new object[] { new ThrowingToString() },
+            };
+
+            IngestOutcome outcome = NativeEngine.Ingest(Wrap(broken), Wrap(unused), Samples.AuditDataJson("after"));
+
+            RecordFailure failure = outcome.Failure(0);
+            Assert.Contains("Folders could not be read", failure.Message);
+            Assert.Contains("the lazy sequence broke", failure.Message);
+            // A broken value the record does not use costs nothing.
+            Assert.Equal("unused-1", outcome.Record(1).RecordId);
+            Assert.Equal("after", outcome.Record(2).RecordId);
+            Assert.Equal(3, outcome.Summary.Read);
+        }
+
+        [Fact]
+        public void GenericOnlyDictionaryIsSentAsAMap()
+        {
+            dynamic expando = new System.Dynamic.ExpandoObject();
+            expando.Id = "expando-1";
+            expando.CreationTime = "2024-03-01T12:34:56Z";
+            expando.Operation = "MailItemsAccessed";
+            expando.MailboxOwnerUPN = "alice@contoso.example";
+
+            IngestOutcome outcome = NativeEngine.Ingest(Wrap((object)expando));
+
+            Assert.Equal(8, outcome.Bytes[0]);
+            MailAccessRecord record = outcome.Record(0);
+            Assert.Equal("expando-1", record.RecordId);
+            Assert.Equal("alice@contoso.example", record.Mailbox);
+        }
+
         [Fact]
         public void EnumerableAtTopLevelIsOneListNotItsElements()
         {

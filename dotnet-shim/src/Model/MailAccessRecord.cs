@@ -32,6 +32,26 @@ namespace MailAccessForensics
         public override string ToString() => InternetMessageId;
     }
 
+    /// <summary>A folder a record names.</summary>
+    public sealed class MailAccessFolder
+    {
+        internal MailAccessFolder(string path, string id, long? itemCount)
+        {
+            Path = path;
+            Id = id;
+            ItemCount = itemCount;
+        }
+
+        /// <summary>The folder path, with a leading backslash; null when the record gives none.</summary>
+        public string Path { get; }
+        /// <summary>The store folder id (LgAAAA...), when present.</summary>
+        public string Id { get; }
+        /// <summary>Items the record lists for the folder; null for a Sync folder or a list an earlier tool lost.</summary>
+        public long? ItemCount { get; }
+
+        public override string ToString() => Path ?? Id ?? string.Empty;
+    }
+
     /// <summary>One analysed MailItemsAccessed audit record, whatever shape it came in.</summary>
     public sealed class MailAccessRecord
     {
@@ -71,6 +91,8 @@ namespace MailAccessForensics
         public string OriginatingServer { get; internal set; }
         /// <summary>Paths of the folders the record names.</summary>
         public string[] Folders { get; internal set; }
+        /// <summary>Every folder the record names, with its id and item count (also those without a path).</summary>
+        public MailAccessFolder[] FolderDetails { get; internal set; }
         /// <summary>The messages a Bind record lists.</summary>
         public MailAccessItem[] Items { get; internal set; }
         /// <summary>True when an earlier tool lost part of the record (see DegradedReason).</summary>

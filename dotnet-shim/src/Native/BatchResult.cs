@@ -61,13 +61,16 @@ namespace MailAccessForensics.Native
         private static MailAccessRecord ToRecord(MafRecord* r, MafBatch* batch, byte* arena, Func<int, string> fileName)
         {
             var folders = new List<string>((int)r->folders_len);
+            var folderDetails = new MailAccessFolder[r->folders_len];
             for (uint i = 0; i < r->folders_len; i++)
             {
-                string path = NativeCall.Text(arena, batch->folders[r->folders_start + i].path);
+                MafFolder* folder = &batch->folders[r->folders_start + i];
+                string path = NativeCall.Text(arena, folder->path);
                 if (path != null)
                 {
                     folders.Add(path);
                 }
+                folderDetails[i] = new MailAccessFolder(path, NativeCall.Text(arena, folder->id), folder->item_count < 0 ? (long?)null : folder->item_count);
             }
             var items = new MailAccessItem[r->items_len];
             for (uint i = 0; i < r->items_len; i++)
@@ -100,6 +103,7 @@ namespace MailAccessForensics.Native
                 OperationCount = r->operation_count < 0 ? (long?)null : r->operation_count,
                 OriginatingServer = NativeCall.Text(arena, r->originating_server),
                 Folders = folders.ToArray(),
+                FolderDetails = folderDetails,
                 Items = items,
                 IsDegraded = r->is_degraded != 0,
                 DegradedReason = NativeCall.Text(arena, r->degraded_reason),

@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Text;
 
@@ -50,6 +51,30 @@ namespace MailAccessForensics.Native
         internal void AddObject(object input)
         {
             Count++;
+            int start = _length;
+            try
+            {
+                AddObjectCore(input);
+            }
+            catch (Exception e) when (IsValueFault(e))
+            {
+                // Whatever was half written goes: the object is one unreadable node.
+                _length = start;
+                WriteUnreadable($"the object could not be read: {e.Message}");
+            }
+        }
+
+        /// <summary>
+        /// Faults of the objects themselves (a property getter, an enumerator, a ToString that
+        /// throws), as opposed to the pipeline stopping or the process running out of memory.
+        /// </summary>
+        private static bool IsValueFault(Exception e)
+        {
+            return !(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException);
+        }
+
+        private void AddObjectCore(object input)
+        {
             if (input is PSObject pso && pso.BaseObject is PSCustomObject)
             {
                 PSPropertyInfo recordProperty = pso.Properties[RecordProperty];
@@ -98,6 +123,21 @@ namespace MailAccessForensics.Native
 
         private void WriteValue(object raw, int depth, string path, bool topLevel = false)
         {
+            int start = _length;
+            try
+            {
+                WriteValueCore(raw, depth, path, topLevel);
+            }
+            catch (Exception e) when (IsValueFault(e))
+            {
+                // An enumerator or ToString that throws spoils only this value.
+                _length = start;
+                WriteUnreadable($"{path} could not be read: {e.Message}");
+            }
+        }
+
+        private void WriteValueCore(object raw, int depth, string path, bool topLevel)
+        {
             if (depth > MaxDepth)
             {
                 WriteUnreadable($"{path} is nested deeper than {MaxDepth} levels");
@@ -141,6 +181,10 @@ namespace MailAccessForensics.Native
                 case IDictionary dictionary:
                     WriteDictionary(dictionary, depth, path);
                     return;
+                case IEnumerable<KeyValuePair<string, object>> pairs:
+                    // Dictionaries that are only generic (ExpandoObject, IDictionary<string, object>).
+                    WritePairs(pairs, depth);
+                    return;
                 case PSObject customObject:
                     WriteProperties(customObject, depth, path);
                     return;
@@ -170,6 +214,20 @@ namespace MailAccessForensics.Native
                 string key = entry.Key?.ToString() ?? string.Empty;
                 WriteKey(key);
                 WriteValue(entry.Value, depth + 1, key);
+                count++;
+            }
+            Patch(countAt, count);
+        }
+
+        private void WritePairs(IEnumerable<KeyValuePair<string, object>> pairs, int depth)
+        {
+            WriteTag(TagMap);
+            int countAt = Reserve(4);
+            int count = 0;
+            foreach (KeyValuePair<string, object> pair in pairs)
+            {
+                WriteKey(pair.Key ?? string.Empty);
+                WriteValue(pair.Value, depth + 1, pair.Key);
                 count++;
             }
             Patch(countAt, count);

@@ -303,6 +303,32 @@ fn rust_report() -> AbiReport {
             not_throttled, throttling_unknown, arena, arena_len, skipped_operations,
             skipped_operations_len,
         }
+        MafTextList { start, len }
+        MafContextText { client_ip_address, client_info_string, session_id, user_id }
+        MafUnauditedWindow { mailbox, start, end, throttled_record_count, record_ids }
+        MafSyncGroup { mailbox, folder_path, start, end, sync_count, context, record_ids }
+        MafContextSummary {
+            context, app_ids, client_app_ids, mailboxes, signals, start, end, record_count,
+            bind_count, sync_count, message_count, bytes, score,
+        }
+        MafMessageRead {
+            mailbox, internet_message_id, folder_path, size_in_bytes, start, end, access_count,
+            contexts_start, contexts_len,
+        }
+        MafMessageAccess {
+            internet_message_id, mailbox, creation_time, folder_path, size_in_bytes, context,
+            app_id, client_app_id, record_id,
+        }
+        MafFinding {
+            kind, kind_name, mailbox, folder_path, internet_message_id, size_in_bytes, start, end,
+            access_count, client_ip_addresses, session_ids, client_info_strings, reason,
+            evidence_record_ids,
+        }
+        MafAnalysis {
+            arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
+            syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,
+            accesses, accesses_len, findings, findings_len, warnings,
+        }
     };
     let constants = [
         ("MAF_ABI_VERSION", MAF_ABI_VERSION.to_string()),
@@ -494,7 +520,7 @@ fn the_comparison_notices_each_kind_of_difference() {
         "MafTally: in maf_native::abi but not in NativeMethods.g.cs",
         "MafNew: in NativeMethods.g.cs but not checked here",
         "MafSession: opaque handle",
-        "constant MAF_ABI_VERSION: 1 in Rust, 99 in C#",
+        &format!("constant MAF_ABI_VERSION: {MAF_ABI_VERSION} in Rust, 99 in C#"),
         "enum member MafStatus.Io: in Rust only",
     ] {
         assert!(problems.iter().any(|p| p.starts_with(expected)), "no problem starting with {expected:?} in {problems:#?}");
@@ -626,6 +652,10 @@ fn a_full_record_comes_back_with_every_field() {
             "OperationCount": 3,
             "OriginatingServer": "AM0PR07MB1234 (15.20.4200.000)",
             "Folders": ["\\Inbox\\Überweisungen", "\\Sent Items"],
+            "FolderDetails": [
+                {"Path": "\\Inbox\\Überweisungen", "Id": "LgAAAAAM7KyTTmWeRac2KXBEz/7aAQARGHK+grzLTpRJraC1QR6kAAAAAAEMAAAB", "ItemCount": 2},
+                {"Path": "\\Sent Items", "Id": "LgAAAAAM7KyTTmWeRac2KXBEz/7aAQARGHK+grzLTpRJraC1QR6kAAAAAAEJAAAB", "ItemCount": 1}
+            ],
             "Items": [
                 {"InternetMessageId": "<first@contoso.example>", "FolderPath": "\\Inbox\\Überweisungen", "SizeInBytes": 1234},
                 {"InternetMessageId": "<second@contoso.example>", "FolderPath": "\\Inbox\\Überweisungen", "SizeInBytes": 99},
@@ -677,6 +707,7 @@ fn absent_values_come_back_as_nulls_and_a_degraded_record_says_why() {
             "OperationCount": null,
             "OriginatingServer": null,
             "Folders": ["\\Archive"],
+            "FolderDetails": [{"Path": "\\Archive", "Id": null, "ItemCount": null}],
             "Items": [],
             "IsDegraded": true,
             "DegradedReason": reason,

@@ -194,6 +194,13 @@ fn build<'a>(
         }
         None => return Err(fail(ErrorKind::MissingField, "the record has no CreationTime".to_string())),
     };
+    // .NET dates run from year 1 to 9999; a day's margin keeps every window (+24 h) inside.
+    if !(min_time()..=max_time()).contains(&creation_time) {
+        return Err(fail(
+            ErrorKind::InvalidValue,
+            format!("CreationTime {} is outside the dates this tool can represent (years 1 to 9999)", creation_time.to_rfc3339()),
+        ));
+    }
 
     let mut degradation = Degradation::default();
     let text_of = |value: Option<&Scalar<'_>>| value.and_then(|v| v.text()).map(Cow::into_owned);
@@ -269,6 +276,14 @@ fn build<'a>(
         source: SourcePosition::default(),
     };
     Ok(Outcome::Record(Box::new(record)))
+}
+
+fn min_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(-62_135_510_400, 0).expect("0001-01-02")
+}
+
+fn max_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(253_402_128_000, 0).expect("9999-12-30")
 }
 
 fn pick_list<'x, T>(first: Option<&'x T>, second: Option<&'x T>) -> Option<&'x T> {
@@ -575,6 +590,19 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_dotnet_cannot_hold_are_errors() {
+        let options = InterpretOptions::default();
+        for time in ["0000-12-31T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"] {
+            let text = format!(r#"{{"Operation":"MailItemsAccessed","CreationTime":"{time}"}}"#);
+            let err = interpret_json(&text, &options).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidValue, "{time}");
+            assert!(err.message.contains("outside the dates"), "{}", err.message);
+        }
+        let ok = r#"{"Operation":"MailItemsAccessed","CreationTime":"9999-12-29T00:00:00Z"}"#;
+        assert!(interpret_json(ok, &options).is_ok());
+    }
 
     #[test]
     fn stringified_objects() {

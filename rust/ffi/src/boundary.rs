@@ -5,7 +5,7 @@
 //! panic becomes `MafStatus::Panic`, an error its own status, and the message waits in a
 //! thread-local for `maf_last_error` (the caller asks on the thread that made the call).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
@@ -14,6 +14,8 @@ use crate::abi::MafStatus;
 thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// True while an export's body runs: only those panics are ours to report.
+    static IN_GUARD: Cell<bool> = const { Cell::new(false) };
 }
 
 /// An export's failure: a status and a message for the user.
@@ -46,11 +48,17 @@ pub fn with_last_error<R>(f: impl FnOnce(&str) -> R) -> R {
 }
 
 /// The default hook prints to the host's stderr; ours keeps the message (with its location)
-/// for the error the export returns instead.
+/// for the error the export returns instead. Panics outside an export (a Rust program using the
+/// crate as a library) still go to the hook that was there before.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_GUARD.with(Cell::get) {
+                previous(info);
+                return;
+            }
             let payload = info.payload();
             let message = payload
                 .downcast_ref::<&str>()
@@ -70,7 +78,10 @@ fn install_panic_hook() {
 /// with the message kept for `maf_last_error`.
 pub fn guard(body: impl FnOnce() -> Result<(), FfiError>) -> MafStatus {
     install_panic_hook();
-    match catch_unwind(AssertUnwindSafe(body)) {
+    let outer = IN_GUARD.with(|flag| flag.replace(true));
+    let outcome = catch_unwind(AssertUnwindSafe(body));
+    IN_GUARD.with(|flag| flag.set(outer));
+    match outcome {
         Ok(Ok(())) => MafStatus::Ok,
         Ok(Err(error)) => {
             set_last_error(&error.message);
