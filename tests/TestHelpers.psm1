@@ -86,4 +86,60 @@ function Invoke-ChildPwsh {
     }
 }
 
+
+# ---- The labelled breach scenario (tests/fixtures/breach) -------------------------------------
+
+function Get-BreachDirectory { Join-Path $PSScriptRoot 'fixtures/breach' }
+
+# The oracle: expected results derived by hand from docs/semantics.md (see GROUND-TRUTH.md).
+function Get-BreachExpected {
+    Get-Content (Join-Path (Get-BreachDirectory) 'expected.json') -Raw | ConvertFrom-Json -AsHashtable -DateKind String
+}
+
+# The scenario's input shapes, each as the pipeline would deliver it.
+function Get-BreachShapes {
+    @(
+        @{ Shape = 'Search-UnifiedAuditLog objects' }
+        @{ Shape = 'Import-Csv of Search-UnifiedAuditLog | Export-Csv' }
+        @{ Shape = 'Import-Csv of a Purview portal export' }
+        @{ Shape = 'Import-Csv of the 4-column export' }
+        @{ Shape = 'AuditData JSON lines' }
+    )
+}
+
+function Get-BreachInput([string] $Shape) {
+    $dir = Get-BreachDirectory
+    switch ($Shape) {
+        'Search-UnifiedAuditLog objects' { Get-Content (Join-Path $dir 'breach.sual.json') -Raw | ConvertFrom-Json }
+        'Import-Csv of Search-UnifiedAuditLog | Export-Csv' { Import-Csv (Join-Path $dir 'breach.sual-export.csv') }
+        'Import-Csv of a Purview portal export' { Import-Csv (Join-Path $dir 'breach.purview.csv') }
+        'Import-Csv of the 4-column export' { Import-Csv (Join-Path $dir 'breach.classic.csv') }
+        'AuditData JSON lines' { Get-Content (Join-Path $dir 'breach.auditdata.jsonl') }
+        default { throw "unknown shape $Shape" }
+    }
+}
+
+# A value as text for comparison: times as ISO 8601 UTC, lists joined, null as '<null>'.
+function Format-Comparable($Value) {
+    if ($null -eq $Value) { return '<null>' }
+    if ($Value -is [datetime]) { return $Value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') }
+    if ($Value -is [string]) { return $Value }
+    if ($Value -is [System.Collections.IDictionary]) {
+        return '{' + (($Value.Keys | Sort-Object | ForEach-Object { "$_=$(Format-Comparable $Value[$_])" }) -join ';') + '}'
+    }
+    if ($Value -is [System.Collections.IEnumerable]) { return '[' + ((@($Value) | ForEach-Object { Format-Comparable $_ }) -join ', ') + ']' }
+    "$Value"
+}
+
+# One line per object over the given properties, for exact comparison with Should -Be.
+function ConvertTo-ComparableRows {
+    param([object[]] $Objects, [string[]] $Properties)
+    foreach ($object in $Objects) {
+        ($Properties | ForEach-Object {
+                $value = if ($object -is [System.Collections.IDictionary]) { $object[$_] } else { $object.$_ }
+                "$_=$(Format-Comparable $value)"
+            }) -join ' | '
+    }
+}
+
 Export-ModuleMember -Function *
