@@ -108,6 +108,9 @@ function Invoke-Build {
         $built = Join-Path $Root "dotnet-shim/bin/$Configuration/$framework"
         Copy-Item (Join-Path $built "$ModuleName.dll"), (Join-Path $built "$ModuleName.pdb") -Destination $bin
     }
+    # The bundled sample investigation: the labelled breach the tests use, as a Purview export.
+    $samples = New-Item -ItemType Directory -Path (Join-Path $OutModule 'Samples') -Force
+    Copy-Item (Join-Path $Root 'tests/fixtures/breach/breach.purview.csv') -Destination (Join-Path $samples 'ContosoBreach.purview.csv')
     $native = Join-Path $OutModule "runtimes/$(Get-RuntimeIdentifier)/native"
     New-Item -ItemType Directory -Path $native -Force | Out-Null
     Copy-Item (Join-Path (Get-CargoProfileDir) (Get-NativeFileName)) -Destination $native
