@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod error;
+pub mod input;
 pub mod interpret;
 pub mod model;
 pub mod raw;
