@@ -169,6 +169,8 @@ impl Front {
             self.text = Some(text);
         }
         let text = self.text.as_mut().expect("opened");
+        // Exactly one more chunk: a record in progress must not double the buffer.
+        self.buf.reserve_exact(self.chunk_bytes);
         let mut got = 0;
         while got < self.chunk_bytes {
             let n = text.read_text(&mut self.buf, self.chunk_bytes - got)?;

@@ -9,7 +9,7 @@ use serde::de::{self, value::MapDeserializer, Deserialize, Deserializer, IntoDes
 
 use super::csv::{split_fields, CsvHeader};
 use super::decode::TextEncoding;
-use super::json::JsonSplitter;
+use super::json::{JsonSplitter, MAX_DEPTH};
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
 use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
@@ -42,7 +42,7 @@ pub(crate) fn parse_piece(piece: Piece, data: &[u8], base: u64, ctx: &Context<'_
 }
 
 /// The record's text, if it is valid in the document's encoding and holds no NUL byte.
-fn check_text<'a>(bytes: &'a [u8], line: u64, encoding: TextEncoding) -> Result<&'a str, RecordError> {
+fn check_text(bytes: &[u8], line: u64, encoding: TextEncoding) -> Result<&str, RecordError> {
     let line_of = |at: usize| line + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
@@ -95,13 +95,20 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
         Ok(text) => text,
         Err(error) => return PieceResult::One(line, Err(error)),
     };
-    let first = match serde_json::from_str::<RawFields>(text) {
-        Ok(raw) => match interpret_fields(&raw, ctx.options) {
-            Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Err(error),
-            other => return PieceResult::One(line, other),
-        },
-        Err(e) if e.to_string().starts_with("trailing characters") => Err(json_error(&e, line)),
-        Err(e) => return PieceResult::One(line, Err(json_error(&e, line))),
+    // serde_json skips unknown fields without a depth limit: with more brackets than the
+    // limit, the line is measured first, so it reads the same here as anywhere else.
+    let brackets = memchr::memchr2_iter(b'{', b'[', bytes).count();
+    let first = if brackets as u64 > MAX_DEPTH {
+        None
+    } else {
+        match serde_json::from_str::<RawFields>(text) {
+            Ok(raw) => match interpret_fields(&raw, ctx.options) {
+                Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Some(Err(error)),
+                other => return PieceResult::One(line, other),
+            },
+            Err(e) if e.to_string().starts_with("trailing characters") => Some(Err(json_error(&e, line))),
+            Err(e) => return PieceResult::One(line, Err(json_error(&e, line))),
+        }
     };
     // Several records on the line, or a wrapper around them?
     let mut splitter = JsonSplitter::structural(ctx.options.max_record_bytes);
@@ -110,7 +117,7 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     splitter.scan(bytes, 0, true, &mut lines, &mut pieces, &|| false);
     if let [Piece::Json { start: 0, end, .. }] = pieces.as_slice() {
         if *end as usize == bytes.len() {
-            return PieceResult::One(line, first);
+            return PieceResult::One(line, first.unwrap_or_else(|| parse_json_value(bytes, line, ctx)));
         }
     }
     let results = pieces
@@ -130,9 +137,15 @@ fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, 
     let mut fields = Vec::with_capacity(header.names.len());
     split_fields(text, header.delimiter, &mut fields);
     if fields.len() != header.names.len() {
+        let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let span = if breaks > 0 {
+            format!(" (it runs over lines {line} to {}: a quote may be missing)", line + breaks)
+        } else {
+            String::new()
+        };
         return Err(RecordError::new(
             ErrorKind::InvalidCsv,
-            format!("the row has {} fields where the header has {}", fields.len(), header.names.len()),
+            format!("the row has {} fields where the header has {}{span}", fields.len(), header.names.len()),
         ));
     }
     let pairs = header.names.iter().map(String::as_str).zip(fields.into_iter().map(Cell::new));
