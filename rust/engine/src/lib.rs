@@ -9,6 +9,7 @@
 pub mod address;
 pub mod analysis;
 pub mod error;
+pub mod input;
 pub mod interpret;
 pub mod model;
 pub mod raw;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::analysis::{Analysis, AnalysisResult, RecordFilter};
 use crate::error::{ErrorKind, RecordError};
+use crate::input::ReadResult;
 use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
 use crate::model::{MailAccessRecord, SourcePosition};
 use crate::raw::RawFields;
@@ -75,6 +76,15 @@ impl Session {
             index += 1;
         }
         Ok(output)
+    }
+
+    /// Counts a chunk of records read from a document ([`crate::input::RecordReader`]).
+    pub fn ingest_results(&mut self, results: Vec<ReadResult>) -> BatchOutput {
+        let mut output = BatchOutput::default();
+        for result in results {
+            self.accept(result.outcome, result.position, &mut output);
+        }
+        output
     }
 
     /// Counts one input record and passes it on.

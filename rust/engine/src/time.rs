@@ -144,6 +144,8 @@ fn parse_culture(text: &str, order: DateOrder) -> Option<DateTime<Utc>> {
         Some((d, t)) => (d, t.trim()),
         None => (text, ""),
     };
+    // Log Analytics (Sentinel) CSV exports write `8/2/2021, 1:32:07.000 PM`.
+    let date_part = date_part.strip_suffix(',').unwrap_or(date_part);
     let fields: Vec<&str> = date_part.split(['/', '.', '-']).collect();
     if fields.len() != 3 {
         return None;
@@ -263,6 +265,7 @@ mod tests {
         assert_eq!(iso("5/13/2020 1:05:00 PM"), "2020-05-13T13:05:00.0000000Z");
         assert_eq!(iso("13.05.2020 10:30:00"), "2020-05-13T10:30:00.0000000Z");
         assert_eq!(iso("2020/05/13 10:30:00"), "2020-05-13T10:30:00.0000000Z");
+        assert_eq!(iso("8/2/2021, 1:32:07.000 PM"), "2021-08-02T13:32:07.0000000Z");
         // Ambiguous: the culture decides.
         assert_eq!(iso("3/12/2025 7:31:34 AM"), "2025-03-12T07:31:34.0000000Z");
         assert_eq!(

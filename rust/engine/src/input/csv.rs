@@ -1,0 +1,478 @@
+//! Splits CSV text into rows (RFC 4180 quoting: doubled quotes, line breaks inside quoted
+//! fields) and a row into fields.
+//!
+//! The row splitter and the field splitter follow the same rules, so they always agree: a
+//! quote opens a quoted field only at the start of a field; inside it `""` is a quote and a
+//! lone `"` closes it; anything between the closing quote and the next delimiter is kept as
+//! written. A quote that never closes is reported at the row where it opens, with how much of
+//! the input could therefore not be read as rows.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use memchr::{memchr, memchr2};
+
+use super::{Lines, Piece};
+use crate::error::{ErrorKind, RecordError};
+
+/// The column names, and the delimiter found in the header.
+#[derive(Debug)]
+pub struct CsvHeader {
+    pub names: Vec<String>,
+    pub delimiter: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Start,
+    Unquoted,
+    Quoted,
+    /// Just read a `"` inside a quoted field: `""` or the end of the quoted part.
+    QuoteInQuoted,
+}
+
+#[derive(Debug)]
+struct RowScan {
+    start: u64,
+    line: u64,
+    state: Field,
+    oversize: bool,
+}
+
+enum RowStep {
+    NeedMore,
+    /// The row's text ends before `end` (line break excluded); the next row starts at `next`.
+    Done { end: u64, next: u64 },
+    Eof,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Blank lines, Windows PowerShell's `#TYPE ...` line, Excel's `sep=;` line.
+    Preamble,
+    Header,
+    Rows,
+}
+
+pub(crate) struct CsvSplitter {
+    pos: u64,
+    stage: Stage,
+    delimiter: Option<u8>,
+    header: Option<Arc<CsvHeader>>,
+    row: Option<RowScan>,
+    max_record: usize,
+}
+
+impl CsvSplitter {
+    pub fn new(max_record: usize) -> CsvSplitter {
+        CsvSplitter { pos: 0, stage: Stage::Preamble, delimiter: None, header: None, row: None, max_record }
+    }
+
+    /// Starts at this offset of the text (what comes before was blank).
+    pub fn starting_at(mut self, pos: u64) -> CsvSplitter {
+        self.pos = pos;
+        self
+    }
+
+    pub fn header(&self) -> Option<&Arc<CsvHeader>> {
+        self.header.as_ref()
+    }
+
+    /// Splits what `buf` holds (text from offset `base`); returns the first offset still needed.
+    pub fn scan(
+        &mut self,
+        buf: &[u8],
+        base: u64,
+        eof: bool,
+        lines: &mut Lines,
+        out: &mut Vec<Piece>,
+        stop: &dyn Fn() -> bool,
+    ) -> u64 {
+        let end = base + buf.len() as u64;
+        loop {
+            if self.stage == Stage::Preamble {
+                let i = (self.pos - base) as usize;
+                let Some(line_end) = memchr(b'\n', &buf[i..]).map(|k| i + k).or(if eof { Some(buf.len()) } else { None }) else {
+                    if buf.len() - i > self.max_record {
+                        // No line break in sight: take it as the header.
+                        self.stage = Stage::Header;
+                        continue;
+                    }
+                    break;
+                };
+                let text = &buf[i..line_end];
+                let trimmed = text.trim_ascii();
+                if trimmed.is_empty() && line_end < buf.len() {
+                    self.pos = base + line_end as u64 + 1;
+                } else if trimmed.is_empty() {
+                    // Nothing but blank lines: no rows.
+                    self.pos = end;
+                    break;
+                } else if starts_with_ignore_case(trimmed, b"#TYPE") {
+                    self.pos = base + (line_end + 1).min(buf.len()) as u64;
+                } else if starts_with_ignore_case(trimmed, b"sep=") && trimmed.len() == 5 {
+                    self.delimiter = Some(trimmed[4]);
+                    self.pos = base + (line_end + 1).min(buf.len()) as u64;
+                } else {
+                    if self.delimiter.is_none() {
+                        self.delimiter = Some(detect_delimiter(text));
+                    }
+                    self.stage = Stage::Header;
+                }
+                continue;
+            }
+
+            if self.row.is_none() {
+                let i = (self.pos - base) as usize;
+                if i >= buf.len() || stop() {
+                    break;
+                }
+                let line = lines.line_at(buf, base, self.pos);
+                self.row = Some(RowScan { start: self.pos, line, state: Field::Start, oversize: false });
+            }
+            let delimiter = self.delimiter.unwrap_or(b',');
+            let row = self.row.as_mut().expect("row in progress");
+            match step_row(row, buf, base, &mut self.pos, eof, delimiter) {
+                RowStep::NeedMore => {
+                    if !row.oversize && self.pos - row.start > self.max_record as u64 {
+                        row.oversize = true;
+                    }
+                    break;
+                }
+                RowStep::Done { end: row_end, next } => {
+                    let row = self.row.take().expect("row in progress");
+                    self.pos = next;
+                    self.finish_row(row, row_end, buf, base, out);
+                }
+                RowStep::Eof => {
+                    let row = self.row.take().expect("row in progress");
+                    self.pos = end;
+                    if row.state == Field::Quoted {
+                        let last_line = lines.line_at(buf, base, end) - u64::from(buf.last() == Some(&b'\n'));
+                        let bytes = end - row.start;
+                        let what = if self.stage == Stage::Header { "the header" } else { "this row" };
+                        out.push(Piece::Error {
+                            line: row.line,
+                            error: RecordError::new(
+                                ErrorKind::InvalidCsv,
+                                format!(
+                                    "a quoted field in {what} (line {}) never closes: the rest of the input, {bytes} bytes over {} lines (lines {} to {last_line}), could not be read as rows",
+                                    row.line,
+                                    last_line.saturating_sub(row.line) + 1,
+                                    row.line
+                                ),
+                            ),
+                        });
+                        self.stage = Stage::Rows;
+                    } else {
+                        self.finish_row(row, end, buf, base, out);
+                    }
+                }
+            }
+        }
+        match &self.row {
+            Some(row) if !row.oversize => row.start,
+            _ => self.pos.min(end).max(base),
+        }
+    }
+
+    fn finish_row(&mut self, row: RowScan, row_end: u64, buf: &[u8], base: u64, out: &mut Vec<Piece>) {
+        let size = row_end - row.start;
+        if self.stage == Stage::Header {
+            self.stage = Stage::Rows;
+            if row.oversize || size > self.max_record as u64 {
+                out.push(Piece::Error {
+                    line: row.line,
+                    error: RecordError::new(
+                        ErrorKind::InvalidCsv,
+                        format!("the CSV header is {size} bytes long, more than the {} bytes allowed: the rows cannot be read", self.max_record),
+                    ),
+                });
+                self.header = Some(Arc::new(CsvHeader { names: Vec::new(), delimiter: b',' }));
+                return;
+            }
+            let text = String::from_utf8_lossy(&buf[(row.start - base) as usize..(row_end - base) as usize]);
+            let delimiter = self.delimiter.unwrap_or(b',');
+            let mut fields = Vec::new();
+            split_fields(&text, delimiter, &mut fields);
+            let names = fields.iter().map(|f| header_name(f)).collect();
+            self.header = Some(Arc::new(CsvHeader { names, delimiter }));
+            return;
+        }
+        if row.oversize || size > self.max_record as u64 {
+            out.push(Piece::Error {
+                line: row.line,
+                error: RecordError::new(
+                    ErrorKind::TooLarge,
+                    format!(
+                        "the row is {size} bytes, more than the {} bytes allowed for one record; it was skipped without being read",
+                        self.max_record
+                    ),
+                ),
+            });
+            return;
+        }
+        let text = &buf[(row.start - base) as usize..(row_end - base) as usize];
+        if text.trim_ascii().is_empty() {
+            return;
+        }
+        out.push(Piece::Csv { start: row.start, end: row_end, line: row.line });
+    }
+}
+
+fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
+    text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// The delimiter is the most frequent of `,` `;` and tab outside quotes in the header line.
+fn detect_delimiter(line: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in line {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let candidates = [b',', b';', b'\t'];
+    let best = (0..3).max_by_key(|&k| (counts[k], std::cmp::Reverse(k))).unwrap_or(0);
+    candidates[best]
+}
+
+/// Column names as exports write them: trimmed; Log Analytics adds ` [UTC]` to time columns.
+fn header_name(field: &str) -> String {
+    let name = field.trim();
+    let name = match name.len().checked_sub(5) {
+        Some(at) if name.is_char_boundary(at) && name[at..].eq_ignore_ascii_case("[UTC]") => name[..at].trim_end(),
+        _ => name,
+    };
+    name.to_string()
+}
+
+fn step_row(row: &mut RowScan, buf: &[u8], base: u64, pos: &mut u64, eof: bool, delimiter: u8) -> RowStep {
+    let n = buf.len();
+    let mut i = (*pos - base) as usize;
+    while i < n {
+        match row.state {
+            Field::Start => match buf[i] {
+                b'"' => {
+                    row.state = Field::Quoted;
+                    i += 1;
+                }
+                b'\n' => return row_done(row, buf, base, i, pos),
+                b if b == delimiter => i += 1,
+                _ => row.state = Field::Unquoted,
+            },
+            Field::Unquoted => match memchr2(delimiter, b'\n', &buf[i..]) {
+                None => i = n,
+                Some(k) => {
+                    i += k;
+                    if buf[i] == b'\n' {
+                        return row_done(row, buf, base, i, pos);
+                    }
+                    row.state = Field::Start;
+                    i += 1;
+                }
+            },
+            Field::Quoted => match memchr(b'"', &buf[i..]) {
+                None => i = n,
+                Some(k) => {
+                    i += k + 1;
+                    row.state = Field::QuoteInQuoted;
+                }
+            },
+            Field::QuoteInQuoted => {
+                if buf[i] == b'"' {
+                    row.state = Field::Quoted;
+                    i += 1;
+                } else {
+                    row.state = Field::Unquoted;
+                }
+            }
+        }
+    }
+    *pos = base + i as u64;
+    if eof {
+        RowStep::Eof
+    } else {
+        RowStep::NeedMore
+    }
+}
+
+fn row_done(row: &RowScan, buf: &[u8], base: u64, newline: usize, pos: &mut u64) -> RowStep {
+    let mut end = base + newline as u64;
+    if end > row.start && newline > 0 && buf[newline - 1] == b'\r' {
+        end -= 1;
+    }
+    *pos = base + newline as u64 + 1;
+    RowStep::Done { end, next: *pos }
+}
+
+/// Splits one row (without its line break) into fields, unquoting them; borrowed unless a
+/// field holds a doubled quote or text after its closing quote.
+pub(crate) fn split_fields<'a>(row: &'a str, delimiter: u8, out: &mut Vec<Cow<'a, str>>) {
+    let b = row.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    loop {
+        if i < n && b[i] == b'"' {
+            let mut owned: Option<String> = None;
+            let mut segment = i + 1;
+            let mut j = i + 1;
+            let content_end;
+            loop {
+                match memchr(b'"', &b[j..]) {
+                    None => {
+                        // Only a row cut by the end of the input gets here.
+                        content_end = n;
+                        j = n;
+                        break;
+                    }
+                    Some(k) => {
+                        j += k;
+                        if j + 1 < n && b[j + 1] == b'"' {
+                            owned.get_or_insert_with(String::new).push_str(&row[segment..=j]);
+                            j += 2;
+                            segment = j;
+                        } else {
+                            content_end = j;
+                            j += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            let tail_end = memchr(delimiter, &b[j..]).map_or(n, |k| j + k);
+            let field = match owned {
+                None if tail_end == j => Cow::Borrowed(&row[segment..content_end]),
+                owned => {
+                    let mut text = owned.unwrap_or_default();
+                    text.push_str(&row[segment..content_end]);
+                    text.push_str(&row[j..tail_end]);
+                    Cow::Owned(text)
+                }
+            };
+            out.push(field);
+            i = tail_end;
+        } else {
+            let end = memchr(delimiter, &b[i..]).map_or(n, |k| i + k);
+            out.push(Cow::Borrowed(&row[i..end]));
+            i = end;
+        }
+        if i >= n {
+            break;
+        }
+        i += 1;
+        if i == n {
+            out.push(Cow::Borrowed(""));
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(row: &str, delimiter: u8) -> Vec<String> {
+        let mut out = Vec::new();
+        split_fields(row, delimiter, &mut out);
+        out.into_iter().map(Cow::into_owned).collect()
+    }
+
+    #[test]
+    fn fields_are_unquoted() {
+        assert_eq!(fields("a,b,c", b','), ["a", "b", "c"]);
+        assert_eq!(fields("a,,", b','), ["a", "", ""]);
+        assert_eq!(fields("\"a,b\",\"say \"\"hi\"\"\",\"\"", b','), ["a,b", "say \"hi\"", ""]);
+        assert_eq!(fields("\"\"\"\"", b','), ["\""]);
+        assert_eq!(fields("\"multi\nline\";x", b';'), ["multi\nline", "x"]);
+        assert_eq!(fields("\"q\"tail,x", b','), ["qtail", "x"]);
+        assert_eq!(fields("a\"b,c", b','), ["a\"b", "c"]);
+        assert_eq!(fields("", b','), [""]);
+    }
+
+    #[test]
+    fn borrowed_when_possible() {
+        let mut out = Vec::new();
+        split_fields("\"plain\",x", b',', &mut out);
+        assert!(matches!(out[0], Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(detect_delimiter(b"\"a\",\"b\""), b',');
+        assert_eq!(detect_delimiter(b"\"a,x\";\"b\";c"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"single"), b',');
+    }
+
+    #[test]
+    fn header_names_lose_the_utc_suffix() {
+        assert_eq!(header_name(" TimeGenerated [UTC] "), "TimeGenerated");
+        assert_eq!(header_name("AuditData"), "AuditData");
+    }
+
+    fn rows(text: &str, chunk: usize) -> Vec<(String, u64)> {
+        let bytes = text.as_bytes();
+        let mut splitter = CsvSplitter::new(1 << 20);
+        let mut lines = Lines::default();
+        let mut out = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut base = 0u64;
+        let mut fed = 0;
+        loop {
+            let take = chunk.min(bytes.len() - fed);
+            buf.extend_from_slice(&bytes[fed..fed + take]);
+            fed += take;
+            let eof = fed == bytes.len();
+            let mut pieces = Vec::new();
+            let keep = splitter.scan(&buf, base, eof, &mut lines, &mut pieces, &|| false);
+            for piece in pieces {
+                out.push(match piece {
+                    Piece::Csv { start, end, line } => {
+                        (String::from_utf8(buf[(start - base) as usize..(end - base) as usize].to_vec()).unwrap(), line)
+                    }
+                    Piece::Error { line, error } => (format!("!{}", error.message), line),
+                    Piece::Json { .. } => unreachable!(),
+                });
+            }
+            lines.line_at(&buf, base, keep);
+            buf.drain(..(keep - base) as usize);
+            base = keep;
+            if eof {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rows_with_type_line_crlf_and_multiline_fields() {
+        let text = "#TYPE Deserialized.Thing\r\n\"A\",\"B\"\r\n\"1\",\"x\r\ny\"\r\n\r\n2,\"q\"\"\"\r\n3,4";
+        for chunk in [1, 2, 3, 7, 1 << 20] {
+            let got = rows(text, chunk);
+            assert_eq!(
+                got,
+                [("\"1\",\"x\r\ny\"".to_string(), 3), ("2,\"q\"\"\"".to_string(), 6), ("3,4".to_string(), 7)],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn unclosed_quote_reports_what_is_lost() {
+        let text = "A,B\n1,2\n3,\"open\n4,5\n6,7\n";
+        for chunk in [1, 4, 1 << 20] {
+            let got = rows(text, chunk);
+            assert_eq!(got.len(), 2, "{got:?}");
+            assert_eq!(got[0], ("1,2".to_string(), 2));
+            assert_eq!(got[1].1, 3);
+            assert!(got[1].0.contains("never closes"), "{}", got[1].0);
+            assert!(got[1].0.contains("16 bytes over 3 lines (lines 3 to 5)"), "{}", got[1].0);
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Reading whole documents of audit records (files, or text piped to a cmdlet), fast and in
+//! bounded memory, without losing a record silently.
+//!
+//! A [`RecordReader`] decodes the bytes ([`decode`]: gzip, byte order marks, UTF-16), tells JSON
+//! from CSV by the first non-blank byte, and reads the text in chunks of
+//! [`ReaderOptions::chunk_bytes`]. On the reading thread each chunk is split into record texts
+//! ([`json`], [`csv`]: `memchr`-driven state machines that resume across chunks, without
+//! recursion); the records are then parsed ([`parse`]) on the calling thread or on a pool of
+//! workers, while the next chunk is being read. Results come back in input order.
+//!
+//! Every record read produces exactly one [`ReadResult`], a record or an error with its
+//! position: a record that is invalid, truncated, too large, too deep, badly encoded or a CSV
+//! row that does not fit its header is an error, and reading goes on with the next one.
+
+mod csv;
+mod decode;
+mod json;
+mod parse;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+pub use self::decode::TextEncoding;
+use self::csv::{CsvHeader, CsvSplitter};
+use self::decode::{Counting, TextSource};
+use self::json::JsonSplitter;
+use self::parse::{parse_piece, Context, PieceResult};
+use crate::error::{ErrorKind, RecordError};
+use crate::interpret::{InterpretOptions, Outcome};
+use crate::model::SourcePosition;
+
+/// One record read from a document: what it turned out to be, and where it was.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadResult {
+    pub position: SourcePosition,
+    pub outcome: Result<Outcome, RecordError>,
+}
+
+/// How far reading has got.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes taken from the file or stream (compressed bytes for gzip).
+    pub bytes_read: u64,
+    /// The size of the file, when known.
+    pub bytes_total: Option<u64>,
+    /// Results returned so far (records and errors).
+    pub records: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReaderOptions {
+    pub interpret: InterpretOptions,
+    /// Text read per chunk (default 4 MiB). About three chunks are in memory at a time, plus
+    /// the record in progress (at most `interpret.max_record_bytes`).
+    pub chunk_bytes: usize,
+    /// Parse workers; 1 parses on the calling thread. With more, the next chunk is read and
+    /// split while the workers parse the current one.
+    pub threads: usize,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions { interpret: InterpretOptions::default(), chunk_bytes: 4 * 1024 * 1024, threads: 1 }
+    }
+}
+
+/// The shape of a document, from its first non-blank byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentFormat {
+    Json,
+    Csv,
+}
+
+/// A record text found by a splitter, or an error found while splitting. Offsets are into the
+/// decoded text.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    /// `whole_line`: a line of JSON Lines, which may turn out to hold several records.
+    Json { start: u64, end: u64, line: u64, whole_line: bool },
+    Csv { start: u64, end: u64, line: u64 },
+    Error { line: u64, error: RecordError },
+}
+
+/// Line numbers: counts line breaks up to an offset, once.
+#[derive(Debug, Default)]
+pub(crate) struct Lines {
+    pos: u64,
+    breaks: u64,
+}
+
+impl Lines {
+    /// The 1-based line of the byte at `offset` (which must not be before the last offset
+    /// asked, and whose preceding bytes from there must still be in `buf`).
+    pub fn line_at(&mut self, buf: &[u8], base: u64, offset: u64) -> u64 {
+        if offset > self.pos {
+            debug_assert!(self.pos >= base, "line breaks dropped before they were counted");
+            let from = (self.pos.max(base) - base) as usize;
+            let to = ((offset - base) as usize).min(buf.len());
+            self.breaks += memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
+            self.pos = offset;
+        }
+        self.breaks + 1
+    }
+}
+
+enum Splitter {
+    Undetected,
+    Json(JsonSplitter),
+    Csv(CsvSplitter),
+}
+
+/// A chunk of text and the pieces found in it.
+struct Batch {
+    data: Vec<u8>,
+    base: u64,
+    pieces: Vec<Piece>,
+    encoding: TextEncoding,
+    header: Option<Arc<CsvHeader>>,
+}
+
+/// The reading side: bytes to text to pieces. Runs on one thread at a time.
+struct Front {
+    raw: Option<Box<dyn Read + Send>>,
+    text: Option<TextSource>,
+    encoding: TextEncoding,
+    compressed: bool,
+    buf: Vec<u8>,
+    /// Offset in the text of `buf[0]`.
+    base: u64,
+    eof: bool,
+    done: bool,
+    splitter: Splitter,
+    lines: Lines,
+    chunk_bytes: usize,
+    max_record: usize,
+    spare: Vec<u8>,
+}
+
+impl Front {
+    fn new(raw: Box<dyn Read + Send>, options: &ReaderOptions) -> Front {
+        Front {
+            raw: Some(raw),
+            text: None,
+            encoding: TextEncoding::Utf8,
+            compressed: false,
+            buf: Vec::new(),
+            base: 0,
+            eof: false,
+            done: false,
+            splitter: Splitter::Undetected,
+            lines: Lines::default(),
+            chunk_bytes: options.chunk_bytes.max(1),
+            max_record: options.interpret.max_record_bytes,
+            spare: Vec::new(),
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        if self.text.is_none() {
+            let raw = self.raw.take().expect("the source is opened once");
+            let text = TextSource::new(raw)?;
+            self.encoding = text.encoding();
+            self.compressed = text.compressed();
+            self.text = Some(text);
+        }
+        let text = self.text.as_mut().expect("opened");
+        // Exactly one more chunk: a record in progress must not double the buffer.
+        self.buf.reserve_exact(self.chunk_bytes);
+        let mut got = 0;
+        while got < self.chunk_bytes {
+            let n = text.read_text(&mut self.buf, self.chunk_bytes - got)?;
+            if n == 0 {
+                self.eof = true;
+                break;
+            }
+            got += n;
+        }
+        Ok(())
+    }
+
+    fn read_failure(&mut self, err: &io::Error) -> Piece {
+        let end = self.base + self.buf.len() as u64;
+        let what = if self.compressed { "the gzip data could not be read" } else { "the input could not be read" };
+        let line = self.lines.line_at(&self.buf, self.base, end);
+        let message = format!("{what} after {end} bytes of text (line {line}): {err}; anything after that is lost");
+        Piece::Error { line, error: RecordError::new(ErrorKind::Unreadable, message) }
+    }
+
+    /// The next chunk's pieces; None at the end (or when cancelled).
+    fn next_batch(&mut self, cancel: &AtomicBool) -> Option<Batch> {
+        while !self.done {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let mut failure = None;
+            if !self.eof {
+                if let Err(err) = self.fill() {
+                    failure = Some(err);
+                    self.eof = true;
+                }
+            }
+            if let Splitter::Undetected = self.splitter {
+                let end = self.base + self.buf.len() as u64;
+                match self.buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                    Some(i) => {
+                        let at = self.base + i as u64;
+                        self.splitter = if matches!(self.buf[i], b'[' | b'{') {
+                            Splitter::Json(JsonSplitter::new(self.max_record).starting_at(at))
+                        } else {
+                            Splitter::Csv(CsvSplitter::new(self.max_record).starting_at(at))
+                        };
+                    }
+                    None => {
+                        // Blank so far: nothing to keep.
+                        self.lines.line_at(&self.buf, self.base, end);
+                        self.base = end;
+                        self.buf.clear();
+                        if self.eof {
+                            self.done = true;
+                            let piece = failure.map(|err| self.read_failure(&err))?;
+                            return Some(self.make_batch(vec![piece], end));
+                        }
+                        continue;
+                    }
+                }
+            }
+            let mut pieces = Vec::new();
+            let stop = || cancel.load(Ordering::Relaxed);
+            let keep = match &mut self.splitter {
+                Splitter::Json(s) => s.scan(&self.buf, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
+                Splitter::Csv(s) => s.scan(&self.buf, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
+                Splitter::Undetected => unreachable!("detected above"),
+            };
+            if let Some(err) = failure {
+                pieces.push(self.read_failure(&err));
+            }
+            self.lines.line_at(&self.buf, self.base, keep);
+            if self.eof && !stop() {
+                self.done = true;
+            }
+            if !pieces.is_empty() {
+                return Some(self.make_batch(pieces, keep));
+            }
+            self.keep_from(keep);
+        }
+        None
+    }
+
+    /// Hands the text read so far to a batch, keeping what is still needed.
+    fn make_batch(&mut self, pieces: Vec<Piece>, keep: u64) -> Batch {
+        let mut next = std::mem::take(&mut self.spare);
+        next.clear();
+        let from = ((keep.max(self.base) - self.base) as usize).min(self.buf.len());
+        next.extend_from_slice(&self.buf[from..]);
+        let data = std::mem::replace(&mut self.buf, next);
+        let base = self.base;
+        self.base += from as u64;
+        let header = match &self.splitter {
+            Splitter::Csv(s) => s.header().cloned(),
+            _ => None,
+        };
+        Batch { data, base, pieces, encoding: self.encoding, header }
+    }
+
+    fn keep_from(&mut self, keep: u64) {
+        let from = ((keep.max(self.base) - self.base) as usize).min(self.buf.len());
+        self.buf.drain(..from);
+        self.base += from as u64;
+    }
+
+    fn recycle(&mut self, mut data: Vec<u8>) {
+        if data.capacity() <= 2 * self.chunk_bytes + self.max_record && data.capacity() > self.spare.capacity() {
+            data.clear();
+            self.spare = data;
+        }
+    }
+}
+
+/// Reads the records of one document, a chunk at a time.
+pub struct RecordReader {
+    front: Front,
+    /// The next chunk, split while the previous one was being parsed.
+    pending: Option<Batch>,
+    pool: Option<rayon::ThreadPool>,
+    options: ReaderOptions,
+    file: Option<u32>,
+    next_index: u64,
+    bytes_read: Arc<AtomicU64>,
+    bytes_total: Option<u64>,
+    finished: bool,
+}
+
+impl RecordReader {
+    /// Opens a file; an error (ErrorKind::Unreadable) names the path and the OS reason.
+    pub fn open(path: &Path, file_index: u32, options: ReaderOptions) -> Result<RecordReader, RecordError> {
+        let fail = |reason: String| RecordError {
+            kind: ErrorKind::Unreadable,
+            message: format!("{}: {reason}", path.display()),
+            record_id: None,
+            position: SourcePosition { index: 0, file: Some(file_index), line: None },
+        };
+        let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+        if metadata.is_dir() {
+            return Err(fail("this is a folder, not a file".to_string()));
+        }
+        let file = File::open(path).map_err(|e| fail(e.to_string()))?;
+        let total = metadata.is_file().then_some(metadata.len());
+        Ok(RecordReader::from_reader(Box::new(file), Some(file_index), total, options))
+    }
+
+    /// Any byte stream (in-memory text piped to a cmdlet, tests).
+    pub fn from_reader(
+        reader: Box<dyn Read + Send>,
+        file_index: Option<u32>,
+        total_bytes: Option<u64>,
+        options: ReaderOptions,
+    ) -> RecordReader {
+        let bytes_read = Arc::new(AtomicU64::new(0));
+        let counting = Counting { inner: reader, count: Arc::clone(&bytes_read) };
+        RecordReader {
+            front: Front::new(Box::new(counting), &options),
+            pending: None,
+            pool: None,
+            options,
+            file: file_index,
+            next_index: 0,
+            bytes_read,
+            bytes_total: total_bytes,
+            finished: false,
+        }
+    }
+
+    /// The next results in input order; None at the end. Memory stays bounded whatever the
+    /// input size. Once `cancel` is set, returns within one chunk: the results parsed before
+    /// it (if any), then None.
+    pub fn next_chunk(&mut self, cancel: &AtomicBool) -> Option<Vec<ReadResult>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                self.finished = true;
+                return None;
+            }
+            let batch = match self.pending.take() {
+                Some(batch) => batch,
+                None => match self.front.next_batch(cancel) {
+                    Some(batch) => batch,
+                    None => {
+                        self.finished = true;
+                        return None;
+                    }
+                },
+            };
+            let Batch { data, base, pieces, encoding, header } = batch;
+            let ctx = Context { options: &self.options.interpret, encoding, header: header.as_deref() };
+            if self.options.threads > 1 && self.pool.is_none() {
+                self.pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(self.options.threads)
+                    .thread_name(|i| format!("maf-parse-{i}"))
+                    .build()
+                    .ok();
+            }
+            let parsed = match &self.pool {
+                None => pieces.into_iter().map(|p| parse_piece(p, &data, base, &ctx, cancel)).collect::<Vec<_>>(),
+                Some(pool) => {
+                    let front = &mut self.front;
+                    let (parsed, next) = pool.install(|| {
+                        rayon::join(
+                            || {
+                                pieces
+                                    .into_par_iter()
+                                    .with_min_len(8)
+                                    .map(|p| parse_piece(p, &data, base, &ctx, cancel))
+                                    .collect::<Vec<_>>()
+                            },
+                            || front.next_batch(cancel),
+                        )
+                    });
+                    self.pending = next;
+                    parsed
+                }
+            };
+            self.front.recycle(data);
+            let (results, cancelled) = self.assemble(parsed);
+            if cancelled {
+                self.finished = true;
+                self.pending = None;
+            }
+            if !results.is_empty() {
+                return Some(results);
+            }
+        }
+    }
+
+    fn assemble(&mut self, parsed: Vec<PieceResult>) -> (Vec<ReadResult>, bool) {
+        let mut results = Vec::with_capacity(parsed.len());
+        for piece in parsed {
+            match piece {
+                PieceResult::One(line, outcome) => results.push(self.result(line, outcome)),
+                PieceResult::Many(line, outcomes) => {
+                    for outcome in outcomes {
+                        results.push(self.result(line, outcome));
+                    }
+                }
+                PieceResult::Cancelled => return (results, true),
+            }
+        }
+        (results, false)
+    }
+
+    fn result(&mut self, line: u64, outcome: Result<Outcome, RecordError>) -> ReadResult {
+        let position = SourcePosition { index: self.next_index, file: self.file, line: Some(line) };
+        self.next_index += 1;
+        let outcome = match outcome {
+            Ok(Outcome::Record(mut record)) => {
+                record.source = position.clone();
+                Ok(Outcome::Record(record))
+            }
+            Err(mut error) => {
+                error.position = position.clone();
+                Err(error)
+            }
+            skipped => skipped,
+        };
+        ReadResult { position, outcome }
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            bytes_read: self.bytes_read.load(Ordering::Relaxed),
+            bytes_total: self.bytes_total,
+            records: self.next_index,
+        }
+    }
+
+    /// JSON or CSV; None until the first non-blank byte has been read.
+    pub fn format(&self) -> Option<DocumentFormat> {
+        match self.front.splitter {
+            Splitter::Undetected => None,
+            Splitter::Json(_) => Some(DocumentFormat::Json),
+            Splitter::Csv(_) => Some(DocumentFormat::Csv),
+        }
+    }
+
+    /// The text encoding found (UTF-8 until the first chunk has been read).
+    pub fn encoding(&self) -> TextEncoding {
+        self.front.encoding
+    }
+
+    /// Whether the input was gzip-compressed.
+    pub fn compressed(&self) -> bool {
+        self.front.compressed
+    }
+}

@@ -1,0 +1,199 @@
+//! One piece of a document to its outcome: runs on the parse workers.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use memchr::memchr;
+use serde::de::{self, value::MapDeserializer, Deserialize, Deserializer, IntoDeserializer, Visitor};
+
+use super::csv::{split_fields, CsvHeader};
+use super::decode::TextEncoding;
+use super::json::{JsonSplitter, MAX_DEPTH};
+use super::{Lines, Piece};
+use crate::error::{ErrorKind, RecordError};
+use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+use crate::raw::RawFields;
+
+pub(crate) struct Context<'a> {
+    pub options: &'a InterpretOptions,
+    pub encoding: TextEncoding,
+    pub header: Option<&'a CsvHeader>,
+}
+
+pub(crate) enum PieceResult {
+    One(u64, Result<Outcome, RecordError>),
+    /// A line of JSON Lines that held several records (concatenated objects, a Graph page).
+    Many(u64, Vec<Result<Outcome, RecordError>>),
+    Cancelled,
+}
+
+pub(crate) fn parse_piece(piece: Piece, data: &[u8], base: u64, ctx: &Context<'_>, cancel: &AtomicBool) -> PieceResult {
+    if cancel.load(Ordering::Relaxed) {
+        return PieceResult::Cancelled;
+    }
+    let slice = |start: u64, end: u64| &data[(start - base) as usize..(end - base) as usize];
+    match piece {
+        Piece::Error { line, error } => PieceResult::One(line, Err(error)),
+        Piece::Json { start, end, line, whole_line: true } => parse_json_line(slice(start, end), line, ctx),
+        Piece::Json { start, end, line, whole_line: false } => PieceResult::One(line, parse_json_value(slice(start, end), line, ctx)),
+        Piece::Csv { start, end, line } => PieceResult::One(line, parse_csv_row(slice(start, end), line, ctx)),
+    }
+}
+
+/// The record's text, if it is valid in the document's encoding and holds no NUL byte.
+fn check_text(bytes: &[u8], line: u64, encoding: TextEncoding) -> Result<&str, RecordError> {
+    let line_of = |at: usize| line + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let at = e.valid_up_to();
+        RecordError::new(
+            ErrorKind::InvalidEncoding,
+            format!(
+                "the record holds bytes that are not valid {} at line {} (byte {} of the record)",
+                encoding.family(),
+                line_of(at),
+                at + 1
+            ),
+        )
+    })?;
+    if let Some(at) = memchr(0, bytes) {
+        let hint = if encoding == TextEncoding::Utf8 { " (UTF-16 text without a byte order mark looks like this)" } else { "" };
+        return Err(RecordError::new(
+            ErrorKind::InvalidEncoding,
+            format!("the record holds a NUL byte at line {} (byte {} of the record){hint}", line_of(at), at + 1),
+        ));
+    }
+    Ok(text)
+}
+
+/// serde_json counts lines from the start of the record; the user needs the line in the file.
+fn json_error(err: &serde_json::Error, line: u64) -> RecordError {
+    let mut error = RecordError::from_json("the record is not valid JSON", err);
+    if err.line() > 0 {
+        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
+    }
+    error
+}
+
+fn interpret_text(text: &str, line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+    let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error(&e, line))?;
+    interpret_fields(&raw, ctx.options)
+}
+
+fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+    let text = check_text(bytes, line, ctx.encoding)?;
+    if text.starts_with('"') {
+        // AuditData written as a JSON string (an array of strings, a line holding one).
+        let inner: Cow<str> = serde_json::from_str(text).map_err(|e| json_error(&e, line))?;
+        return interpret_json(&inner, ctx.options);
+    }
+    interpret_text(text, line, ctx)
+}
+
+fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
+    let text = match check_text(bytes, line, ctx.encoding) {
+        Ok(text) => text,
+        Err(error) => return PieceResult::One(line, Err(error)),
+    };
+    // serde_json skips unknown fields without a depth limit: with more brackets than the
+    // limit, the line is measured first, so it reads the same here as anywhere else.
+    let brackets = memchr::memchr2_iter(b'{', b'[', bytes).count();
+    let first = if brackets as u64 > MAX_DEPTH {
+        None
+    } else {
+        match serde_json::from_str::<RawFields>(text) {
+            Ok(raw) => match interpret_fields(&raw, ctx.options) {
+                Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Some(Err(error)),
+                other => return PieceResult::One(line, other),
+            },
+            Err(e) if e.to_string().starts_with("trailing characters") => Some(Err(json_error(&e, line))),
+            Err(e) => return PieceResult::One(line, Err(json_error(&e, line))),
+        }
+    };
+    // Several records on the line, or a wrapper around them?
+    let mut splitter = JsonSplitter::structural(ctx.options.max_record_bytes);
+    let mut lines = Lines::default();
+    let mut pieces = Vec::new();
+    splitter.scan(bytes, 0, true, &mut lines, &mut pieces, &|| false);
+    if let [Piece::Json { start: 0, end, .. }] = pieces.as_slice() {
+        if *end as usize == bytes.len() {
+            return PieceResult::One(line, first.unwrap_or_else(|| parse_json_value(bytes, line, ctx)));
+        }
+    }
+    let results = pieces
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Json { start, end, .. } => parse_json_value(&bytes[start as usize..end as usize], line, ctx),
+            Piece::Error { error, .. } => Err(error),
+            Piece::Csv { .. } => unreachable!("the JSON splitter makes no CSV rows"),
+        })
+        .collect();
+    PieceResult::Many(line, results)
+}
+
+fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+    let text = check_text(bytes, line, ctx.encoding)?;
+    let header = ctx.header.expect("CSV rows come with their header");
+    let mut fields = Vec::with_capacity(header.names.len());
+    split_fields(text, header.delimiter, &mut fields);
+    if fields.len() != header.names.len() {
+        let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        let span = if breaks > 0 {
+            format!(" (it runs over lines {line} to {}: a quote may be missing)", line + breaks)
+        } else {
+            String::new()
+        };
+        return Err(RecordError::new(
+            ErrorKind::InvalidCsv,
+            format!("the row has {} fields where the header has {}{span}", fields.len(), header.names.len()),
+        ));
+    }
+    let pairs = header.names.iter().map(String::as_str).zip(fields.into_iter().map(Cell::new));
+    let raw = RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
+        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))?;
+    interpret_fields(&raw, ctx.options)
+}
+
+/// One CSV field for [`RawFields`]: text, borrowed from the row when it can be; a blank field
+/// is an absent value.
+struct Cell<'de, E> {
+    text: Cow<'de, str>,
+    marker: PhantomData<E>,
+}
+
+impl<'de, E> Cell<'de, E> {
+    fn new(text: Cow<'de, str>) -> Self {
+        Cell { text, marker: PhantomData }
+    }
+}
+
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for Cell<'de, E> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for Cell<'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.text {
+            Cow::Borrowed(text) => visitor.visit_borrowed_str(text),
+            Cow::Owned(text) => visitor.visit_string(text),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        if self.text.trim().is_empty() {
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
