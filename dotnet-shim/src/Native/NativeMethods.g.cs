@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 2;
+        internal const uint MAF_ABI_VERSION = 3;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -123,6 +123,50 @@ namespace MailAccessForensics.Native
         internal static extern void maf_tally_free(MafTally* tally);
 
         /// <summary>
+        ///  Opens a file of audit records for reading into `session`. `path` is UTF-16 (any file name
+        ///  Windows allows crosses unchanged); `file_index` is the caller's number for the file, echoed
+        ///  in every position it reads. On success `*out` owns the reader: free it with
+        ///  `maf_reader_free`. A file that cannot be opened is `MafStatus::Io`, with the path and the
+        ///  reason in `maf_last_error`.
+        ///
+        ///  # Safety
+        ///  `session` must be live; `path` valid for `path_len` UTF-16 units; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_reader_open", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_reader_open(MafSession* session, ushort* path, nuint path_len, uint file_index, MafReader** @out);
+
+        /// <summary>
+        ///  Reads the next chunk of the file into the session (its filters, tally and analysis apply)
+        ///  and hands out what it produced: `*out` owns a batch (records when the session returns
+        ///  records, and the errors of unreadable records; free it with `maf_batch_free`), or is null
+        ///  at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`.
+        ///
+        ///  # Safety
+        ///  `session` and `reader` must be live; `out` writable. One call at a time per reader.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_reader_next", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_reader_next(MafSession* session, MafReader* reader, MafBatch** @out);
+
+        /// <summary>
+        ///  The reader's progress after its last chunk; safe while another thread is in
+        ///  `maf_reader_next`.
+        ///
+        ///  # Safety
+        ///  `reader` must be live; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_reader_progress", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_reader_progress(MafReader* reader, MafProgress* @out);
+
+        /// <summary>
+        ///  Frees a reader (closes its file). Null is ignored.
+        ///
+        ///  # Safety
+        ///  `reader` must be null or from `maf_reader_open`, not freed before, and not in use.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_reader_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_reader_free(MafReader* reader);
+
+        /// <summary>
         ///  Ends the session's analysis and hands out its results: `*out` owns them (free with
         ///  `maf_analysis_free`). Call once, after every input was read; a second call, or a session
         ///  without an analysis, is an InvalidArgument error.
@@ -157,6 +201,14 @@ namespace MailAccessForensics.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct MafSession
+    {
+    }
+
+    /// <summary>
+    ///  A file being read into a session. Opaque to the caller.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafReader
     {
     }
 
@@ -495,6 +547,26 @@ namespace MailAccessForensics.Native
         ///  Sentences for the user (WriteWarning).
         /// </summary>
         public MafTextList warnings;
+    }
+
+    /// <summary>
+    ///  How far a file has been read. Counters are updated after each chunk.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafProgress
+    {
+        /// <summary>
+        ///  Bytes taken from the file (compressed bytes for gzip).
+        /// </summary>
+        public ulong bytes_read;
+        /// <summary>
+        ///  The file's size; -1 when unknown.
+        /// </summary>
+        public long bytes_total;
+        /// <summary>
+        ///  Records read so far (analysed, skipped, duplicates, errors).
+        /// </summary>
+        public ulong records;
     }
 
 

@@ -14,7 +14,9 @@ use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outco
 use crate::model::{MailAccessRecord, SourcePosition};
 use crate::raw::RawFields;
 use crate::tally::Tally;
+use crate::input::{ReaderOptions, RecordReader};
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
+use std::sync::atomic::AtomicBool;
 
 #[derive(Default)]
 pub struct SessionOptions {
@@ -70,12 +72,45 @@ impl Session {
         let mut index = first_index;
         while !reader.is_empty() {
             let node = reader.next_node()?;
-            let outcome = interpret_node(&node, &self.options.interpret);
+            if let Node::Str(text) = node {
+                if is_document(text) {
+                    self.ingest_document(text, index, &mut output);
+                    index += 1;
+                    continue;
+                }
+            }
+            let outcome = match interpret_node(&node, &self.options.interpret) {
+                // Several JSON values in one string (JSON Lines piped with -Raw): a document.
+                Err(error) if matches!(node, Node::Str(_)) && error.message.contains("trailing characters") => {
+                    if let Node::Str(text) = node {
+                        self.ingest_document(text, index, &mut output);
+                    }
+                    index += 1;
+                    continue;
+                }
+                outcome => outcome,
+            };
             let position = SourcePosition { index, file: None, line: None };
             self.accept(outcome, position, &mut output);
             index += 1;
         }
         Ok(output)
+    }
+
+    /// Text that holds many records (`Get-Content -Raw` of an export): read as a file would be.
+    /// Every record it holds is counted; positions name the pipeline object and the line.
+    fn ingest_document(&mut self, text: &str, index: u64, output: &mut BatchOutput) {
+        let options = ReaderOptions { interpret: self.options.interpret, threads: 1, ..ReaderOptions::default() };
+        let bytes = text.as_bytes().to_vec();
+        let total = bytes.len() as u64;
+        let mut reader = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes)), None, Some(total), options);
+        let never = AtomicBool::new(false);
+        while let Some(results) = reader.next_chunk(&never) {
+            for result in results {
+                let position = SourcePosition { index, file: None, line: result.position.line };
+                self.accept(result.outcome, position, output);
+            }
+        }
     }
 
     /// Counts a chunk of records read from a document ([`crate::input::RecordReader`]).
@@ -132,10 +167,24 @@ impl Session {
     }
 }
 
+/// Text that is a document of records rather than one: a JSON array, or a CSV export (a header
+/// line and more). A JSON object is read as one record first; several objects in one string
+/// show as "trailing characters" and are then read as a document.
+fn is_document(text: &str) -> bool {
+    let trimmed = text.trim();
+    trimmed.starts_with('[') || (!trimmed.starts_with('{') && trimmed.contains('\n'))
+}
+
 /// Reads one top-level pipeline object: JSON text, or an object's properties.
 pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     match node {
-        Node::Str(text) => interpret_json(text, options),
+        Node::Str(text) => interpret_json(text, options).map_err(|mut error| {
+            let trimmed = text.trim_start();
+            if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
+                error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
+            }
+            error
+        }),
         Node::Map(_) => {
             let raw = RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
                 let kind = if e.0.contains("invalid UTF-16") {
@@ -185,4 +234,54 @@ fn duplicate_digest(record: &MailAccessRecord) -> Option<u128> {
         hasher.finish()
     };
     Some((u128::from(half(1)) << 64) | u128::from(half(2)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::BatchWriter;
+
+    const ONE: &str = r#"{"Operation":"MailItemsAccessed","Id":"r1","CreationTime":"2024-05-01T10:00:00Z","MailboxOwnerUPN":"a@x"}"#;
+    const TWO: &str = r#"{"Operation":"MailItemsAccessed","Id":"r2","CreationTime":"2024-05-01T11:00:00Z","MailboxOwnerUPN":"a@x"}"#;
+
+    fn ingest(texts: &[&str]) -> (BatchOutput, Tally) {
+        let mut session = Session::new(SessionOptions { return_records: true, ..Default::default() });
+        let mut writer = BatchWriter::default();
+        for text in texts {
+            writer.string(text);
+        }
+        let output = session.ingest_objects(&writer.buf, 0).unwrap();
+        (output, session.tally().clone())
+    }
+
+    fn ids(output: &BatchOutput) -> Vec<(String, u64, Option<u64>)> {
+        output.records.iter().map(|r| (r.record_id.clone().unwrap(), r.source.index, r.source.line)).collect()
+    }
+
+    #[test]
+    fn piped_documents_are_read_as_files_are() {
+        let array = format!("[{ONE},\n{TWO}]");
+        let lines = format!("{ONE}\n{TWO}\n");
+        let (output, tally) = ingest(&[ONE, &array, &lines]);
+        // r1 and r2 first come from object 0 and line 2 of object 1; the rest are copies.
+        assert_eq!(ids(&output), vec![("r1".to_string(), 0, None), ("r2".to_string(), 1, Some(2))]);
+        // The copies in the array and the lines are duplicates of r1 and r2: counted, not output.
+        assert_eq!((tally.read, tally.analysed, tally.duplicates), (5, 2, 3));
+        assert!(tally.is_balanced());
+    }
+
+    #[test]
+    fn a_piped_csv_export_is_read_by_its_header() {
+        let csv = format!("CreationDate,UserIds,Operations,AuditData\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\"\n", ONE.replace('"', "\"\""));
+        let (output, tally) = ingest(&[&csv]);
+        assert_eq!(ids(&output), vec![("r1".to_string(), 0, Some(2))]);
+        assert_eq!(tally.read, 1);
+    }
+
+    #[test]
+    fn a_line_of_csv_gets_a_hint() {
+        let (output, _) = ingest(&["2024-05-01T10:00:00,a@x,MailItemsAccessed,broken"]);
+        assert_eq!(output.errors.len(), 1);
+        assert!(output.errors[0].message.contains("use Import-Csv or -Path"), "{}", output.errors[0].message);
+    }
 }

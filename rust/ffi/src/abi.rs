@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 2;
+pub const MAF_ABI_VERSION: u32 = 3;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -307,4 +307,16 @@ pub struct MafAnalysis {
     pub findings_len: u64,
     /// Sentences for the user (WriteWarning).
     pub warnings: MafTextList,
+}
+
+/// How far a file has been read. Counters are updated after each chunk.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MafProgress {
+    /// Bytes taken from the file (compressed bytes for gzip).
+    pub bytes_read: u64,
+    /// The file's size; -1 when unknown.
+    pub bytes_total: i64,
+    /// Records read so far (analysed, skipped, duplicates, errors).
+    pub records: u64,
 }

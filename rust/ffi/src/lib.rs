@@ -15,13 +15,14 @@ pub mod abi;
 mod boundary;
 mod rows;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use mailaccess_engine::analysis::{
     Analysis, AddressRange, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter,
     SyncAnalysis, ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
+use mailaccess_engine::input::{ReaderOptions, RecordReader};
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::{InterpretOptions, Session, SessionOptions};
@@ -35,6 +36,8 @@ use rows::{AnalysisOwner, BatchOwner, TallyOwner};
 pub struct MafSession {
     session: Mutex<Session>,
     cancelled: AtomicBool,
+    /// How files are read into this session.
+    reader_options: ReaderOptions,
 }
 
 impl MafSession {
@@ -57,6 +60,8 @@ struct OptionsWire {
     /// The culture writes the day before the month (`13/05/2020`).
     day_first_dates: Option<bool>,
     max_record_bytes: Option<u64>,
+    /// Workers parsing files (default: the machine's cores).
+    threads: Option<u32>,
     /// Throttling, Sync, Context, Bind, Find or Verdict; absent for none.
     analysis: Option<String>,
     start_date: Option<String>,
@@ -107,7 +112,14 @@ fn wire_texts(values: &Option<Vec<String>>) -> Vec<String> {
 }
 
 impl OptionsWire {
-    fn into_options(self) -> Result<SessionOptions, FfiError> {
+    fn reader_options(&self, interpret: InterpretOptions) -> ReaderOptions {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = self.threads.map(|t| t.max(1) as usize).unwrap_or(cores);
+        ReaderOptions { interpret, threads, ..ReaderOptions::default() }
+    }
+
+    /// The session's options, and how it reads files.
+    fn into_options(self) -> Result<(SessionOptions, ReaderOptions), FfiError> {
         let mut interpret = InterpretOptions::default();
         if self.day_first_dates == Some(true) {
             interpret.date_order = DateOrder::DayFirst;
@@ -169,13 +181,11 @@ impl OptionsWire {
             }
             Some(other) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
         };
-        Ok(SessionOptions {
-            interpret,
-            return_records: self.return_records.unwrap_or(false),
-            filter,
-            analysis,
-        })
+        let reader = self.reader_options(interpret);
+        let session = SessionOptions { interpret, return_records: self.return_records.unwrap_or(false), filter, analysis };
+        Ok((session, reader))
     }
+
 }
 
 /// # Safety
@@ -249,8 +259,10 @@ pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize,
             OptionsWire::deserialize(NodeDeserializer::new(&node))
                 .map_err(|e| FfiError::invalid_argument(format!("session options: {e}")))?
         };
+        let options = wire.into_options()?;
         let session = MafSession {
-            session: Mutex::new(Session::new(wire.into_options()?)),
+            reader_options: options.1,
+            session: Mutex::new(Session::new(options.0)),
             cancelled: AtomicBool::new(false),
         };
         *out = Box::into_raw(Box::new(session));
@@ -356,6 +368,115 @@ pub unsafe extern "C" fn maf_tally_free(tally: *mut MafTally) {
     guard_void(|| {
         if !tally.is_null() {
             TallyOwner::free(tally);
+        }
+    })
+}
+
+/// A file being read into a session. Opaque to the caller.
+pub struct MafReader {
+    reader: Mutex<RecordReader>,
+    /// Progress after the last chunk, readable while the next chunk is being read.
+    bytes_read: AtomicU64,
+    bytes_total: AtomicI64,
+    records: AtomicU64,
+}
+
+/// Opens a file of audit records for reading into `session`. `path` is UTF-16 (any file name
+/// Windows allows crosses unchanged); `file_index` is the caller's number for the file, echoed
+/// in every position it reads. On success `*out` owns the reader: free it with
+/// `maf_reader_free`. A file that cannot be opened is `MafStatus::Io`, with the path and the
+/// reason in `maf_last_error`.
+///
+/// # Safety
+/// `session` must be live; `path` valid for `path_len` UTF-16 units; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_reader_open(
+    session: *const MafSession,
+    path: *const u16,
+    path_len: usize,
+    file_index: u32,
+    out: *mut *mut MafReader,
+) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let session = session_ref(session)?;
+        if path.is_null() || path_len == 0 {
+            return Err(FfiError::invalid_argument("empty path"));
+        }
+        let path = std::path::PathBuf::from(widestring::U16Str::from_ptr(path, path_len).to_os_string());
+        let reader = RecordReader::open(&path, file_index, session.reader_options.clone())
+            .map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
+        let total = reader.progress().bytes_total.map(|t| t as i64).unwrap_or(-1);
+        *out = Box::into_raw(Box::new(MafReader {
+            reader: Mutex::new(reader),
+            bytes_read: AtomicU64::new(0),
+            bytes_total: AtomicI64::new(total),
+            records: AtomicU64::new(0),
+        }));
+        Ok(())
+    })
+}
+
+/// Reads the next chunk of the file into the session (its filters, tally and analysis apply)
+/// and hands out what it produced: `*out` owns a batch (records when the session returns
+/// records, and the errors of unreadable records; free it with `maf_batch_free`), or is null
+/// at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`.
+///
+/// # Safety
+/// `session` and `reader` must be live; `out` writable. One call at a time per reader.
+#[no_mangle]
+pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *const MafReader, out: *mut *mut MafBatch) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let session = session_ref(session)?;
+        let reader = reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))?;
+        let mut records = reader.reader.lock().map_err(|_| FfiError::new(MafStatus::Panic, "the reader is unusable after an earlier internal error"))?;
+        let chunk = records.next_chunk(&session.cancelled);
+        let progress = records.progress();
+        drop(records);
+        reader.bytes_read.store(progress.bytes_read, Ordering::Relaxed);
+        reader.records.store(progress.records, Ordering::Relaxed);
+        if session.cancelled.load(Ordering::SeqCst) {
+            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
+        }
+        if let Some(results) = chunk {
+            let output = session.lock()?.ingest_results(results);
+            *out = BatchOwner::build(&output).into_raw();
+        }
+        Ok(())
+    })
+}
+
+/// The reader's progress after its last chunk; safe while another thread is in
+/// `maf_reader_next`.
+///
+/// # Safety
+/// `reader` must be live; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut MafProgress) -> MafStatus {
+    guard(|| {
+        let reader = reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))?;
+        let out = out.as_mut().ok_or_else(|| FfiError::invalid_argument("null output pointer"))?;
+        *out = MafProgress {
+            bytes_read: reader.bytes_read.load(Ordering::Relaxed),
+            bytes_total: reader.bytes_total.load(Ordering::Relaxed),
+            records: reader.records.load(Ordering::Relaxed),
+        };
+        Ok(())
+    })
+}
+
+/// Frees a reader (closes its file). Null is ignored.
+///
+/// # Safety
+/// `reader` must be null or from `maf_reader_open`, not freed before, and not in use.
+#[no_mangle]
+pub unsafe extern "C" fn maf_reader_free(reader: *mut MafReader) {
+    guard_void(|| {
+        if !reader.is_null() {
+            drop(Box::from_raw(reader));
         }
     })
 }
