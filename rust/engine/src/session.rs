@@ -282,6 +282,6 @@ mod tests {
     fn a_line_of_csv_gets_a_hint() {
         let (output, _) = ingest(&["2024-05-01T10:00:00,a@x,MailItemsAccessed,broken"]);
         assert_eq!(output.errors.len(), 1);
-        assert!(output.errors[0].message.contains("use Import-Csv or -Path"), "{}", output.errors[0].message);
+        assert!(output.errors[0].message.contains("read CSV exports with Import-Csv or -Path"), "{}", output.errors[0].message);
     }
 }
