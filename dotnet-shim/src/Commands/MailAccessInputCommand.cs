@@ -1,27 +1,37 @@
 using System;
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Management.Automation;
+using System.Threading;
 using System.Threading.Tasks;
 using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
     /// <summary>
-    /// Base of every cmdlet that reads MailItemsAccessed records. It binds pipeline objects,
-    /// hands them to the engine in batches (the engine reads a batch on another thread while
-    /// PowerShell binds the next objects), reports malformed records as non-terminating
-    /// errors, and keeps the tally.
+    /// Base of every cmdlet that reads MailItemsAccessed records. Records come from the pipeline
+    /// (handed to the engine in batches; the engine reads a batch on another thread while
+    /// PowerShell binds the next objects) or from files (the engine reads them itself, on every
+    /// core, in bounded memory, with a progress bar). Malformed records become non-terminating
+    /// errors; the tally accounts for every record.
     /// </summary>
     public abstract class MailAccessInputCommand : PSCmdlet, IDisposable
     {
         internal const string InputObjectSet = "InputObject";
+        internal const string PathSet = "Path";
+        internal const string LiteralPathSet = "LiteralPath";
 
         // A batch is sent when either bound is reached; both keep a batch's native call short
         // enough for Ctrl+C to be prompt.
         private const int BatchObjectLimit = 4096;
         private const int BatchByteLimit = 8 << 20;
+        private const int ProgressId = 1;
+        private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
         private SessionHandle _session;
         private ObjectBatchEncoder _filling = new ObjectBatchEncoder();
@@ -29,17 +39,35 @@ namespace MailAccessForensics.Commands
         private List<PSObject> _fillingInputs = new List<PSObject>();
         private long _nextIndex;
         private PendingBatch _inFlight;
+        private readonly List<string> _files = new List<string>();
+        private readonly List<string> _deferredFiles = new List<string>();
+        private CancellationTokenSource _stopping = new CancellationTokenSource();
+        // Progress is shown once a command has read files for a while, then every interval.
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _nextProgress = ProgressInterval;
         private bool _disposed;
 
         /// <summary>
         /// An audit record from the pipeline: a Search-UnifiedAuditLog result, an Import-Csv row of
         /// an audit export, a Search-MailboxAuditLog record, a Graph, Sentinel or Defender record,
-        /// AuditData as an object, or AuditData JSON text.
+        /// AuditData as an object, or AuditData JSON text. A FileInfo (Get-ChildItem) is read as a file.
         /// </summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
         [AllowNull]
         [AllowEmptyString]
         public PSObject InputObject { get; set; }
+
+        /// <summary>Files of audit records to read; wildcards allowed.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Path { get; set; }
+
+        /// <summary>Files of audit records to read, taken exactly as written.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath", "LP")]
+        [ValidateNotNullOrEmpty]
+        public string[] LiteralPath { get; set; }
 
         /// <summary>
         /// Name of a variable that receives the InputSummary of the run (records read,
@@ -51,6 +79,12 @@ namespace MailAccessForensics.Commands
 
         /// <summary>True when the cmdlet wants each analysed record back (ConvertFrom).</summary>
         private protected virtual bool ReturnRecords => false;
+
+        /// <summary>
+        /// True when the session can only be created once all pipeline input is in (the
+        /// pipeline then carries something other than records, such as message ids).
+        /// </summary>
+        private protected virtual bool DefersSession => false;
 
         /// <summary>Receives analysed records in input order when <see cref="ReturnRecords"/>.</summary>
         private protected virtual void OnRecord(MailAccessRecord record)
@@ -70,54 +104,58 @@ namespace MailAccessForensics.Commands
         protected override void BeginProcessing()
         {
             NativeLibraryLoader.EnsureLoaded();
-            var options = new Hashtable
+            if (!DefersSession)
             {
-                ["ReturnRecords"] = ReturnRecords,
-                ["DayFirstDates"] = CultureWritesDayFirst(CultureInfo.CurrentCulture),
-            };
-            AddSessionOptions(options);
-            var encoder = new ObjectBatchEncoder(256);
-            encoder.AddMap(options);
-            try
-            {
-                _session = SessionHandle.Create(encoder.Buffer, encoder.Length);
-            }
-            catch (NativeCallException e)
-            {
-                // Bad parameter values (an address that is not one, dates in the wrong order).
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException(e.Message, e), "MailAccessForensics.InvalidArgument", ErrorCategory.InvalidArgument, null));
+                CreateSession();
             }
         }
 
         protected override void ProcessRecord()
         {
-            // -InputObject $records binds the whole collection at once: read its elements, as
-            // the pipeline would have delivered them. (A collection is never a record itself.)
-            if (InputObject?.BaseObject is IList list && !(InputObject.BaseObject is IDictionary))
+            if (ParameterSetName == InputObjectSet)
             {
-                foreach (object element in list)
+                // -InputObject $records binds the whole collection at once: read its elements, as
+                // the pipeline would have delivered them. (A collection is never a record itself.)
+                if (InputObject?.BaseObject is IList list && !(InputObject.BaseObject is IDictionary))
                 {
-                    AddInput(element == null ? null : PSObject.AsPSObject(element));
+                    foreach (object element in list)
+                    {
+                        AddInput(element == null ? null : PSObject.AsPSObject(element));
+                    }
                 }
+                else
+                {
+                    AddInput(InputObject);
+                }
+                return;
             }
-            else
+            bool literal = ParameterSetName == LiteralPathSet;
+            foreach (string path in literal ? LiteralPath : Path)
             {
-                AddInput(InputObject);
-            }
-        }
-
-        private void AddInput(PSObject input)
-        {
-            _filling.AddObject(input);
-            _fillingInputs.Add(input);
-            if (_filling.Count >= BatchObjectLimit || _filling.Length >= BatchByteLimit)
-            {
-                SubmitFilling();
+                foreach (string file in ResolveFiles(path, literal))
+                {
+                    if (DefersSession)
+                    {
+                        _deferredFiles.Add(file);
+                    }
+                    else
+                    {
+                        ReadFile(file);
+                    }
+                }
             }
         }
 
         protected override void EndProcessing()
         {
+            if (DefersSession)
+            {
+                CreateSession();
+                foreach (string file in _deferredFiles)
+                {
+                    ReadFile(file);
+                }
+            }
             SubmitFilling();
             CompleteInFlight();
             OnInputComplete(_session);
@@ -143,6 +181,7 @@ namespace MailAccessForensics.Commands
             // Called on another thread: the engine stops at its next record boundary.
             try
             {
+                _stopping.Cancel();
                 _session?.Cancel();
             }
             catch (ObjectDisposedException)
@@ -157,6 +196,46 @@ namespace MailAccessForensics.Commands
             int day = pattern.IndexOf('d');
             int month = pattern.IndexOf('M');
             return day >= 0 && month >= 0 && day < month;
+        }
+
+        private void CreateSession()
+        {
+            var options = new Hashtable
+            {
+                ["ReturnRecords"] = ReturnRecords,
+                ["DayFirstDates"] = CultureWritesDayFirst(CultureInfo.CurrentCulture),
+                ["Threads"] = Environment.ProcessorCount,
+            };
+            AddSessionOptions(options);
+            var encoder = new ObjectBatchEncoder(256);
+            encoder.AddMap(options);
+            try
+            {
+                _session = SessionHandle.Create(encoder.Buffer, encoder.Length);
+            }
+            catch (NativeCallException e)
+            {
+                // Bad parameter values (an address that is not one, dates in the wrong order).
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException(e.Message, e), "MailAccessForensics.InvalidArgument", ErrorCategory.InvalidArgument, null));
+            }
+        }
+
+        // ---- pipeline input -------------------------------------------------------------------
+
+        private void AddInput(PSObject input)
+        {
+            if (input?.BaseObject is FileInfo file)
+            {
+                // Get-ChildItem *.csv | Get-CompromisedMailAccess ...
+                ReadFile(file.FullName);
+                return;
+            }
+            _filling.AddObject(input);
+            _fillingInputs.Add(input);
+            if (_filling.Count >= BatchObjectLimit || _filling.Length >= BatchByteLimit)
+            {
+                SubmitFilling();
+            }
         }
 
         private void SubmitFilling()
@@ -181,7 +260,7 @@ namespace MailAccessForensics.Commands
             _fillingInputs = new List<PSObject>();
         }
 
-        private static unsafe BatchResult Ingest(SessionHandle session, ObjectBatchEncoder encoder, long firstIndex)
+        private unsafe BatchResult Ingest(SessionHandle session, ObjectBatchEncoder encoder, long firstIndex)
         {
             return session.Use(h =>
             {
@@ -191,7 +270,7 @@ namespace MailAccessForensics.Commands
                     NativeCall.Check(NativeMethods.maf_session_ingest_objects(
                         (MafSession*)h, buffer, (nuint)encoder.Length, (ulong)firstIndex, &batch));
                 }
-                return NativeResults.TakeBatch(batch, _ => null);
+                return NativeResults.TakeBatch(batch, FileName);
             });
         }
 
@@ -210,18 +289,197 @@ namespace MailAccessForensics.Commands
             }
             catch (NativeCallException e)
             {
-                ThrowTerminatingError(new ErrorRecord(e, "MailAccessForensics.Engine" + e.Status, ErrorCategory.NotSpecified, null));
+                ThrowEngineError(e);
                 return;
             }
             finally
             {
                 _spare = pending.Encoder;
             }
-            Emit(result, pending);
+            Emit(result, failure =>
+            {
+                int offset = (int)(failure.InputIndex - pending.FirstIndex);
+                return offset >= 0 && offset < pending.Inputs.Count ? pending.Inputs[offset] : null;
+            });
         }
 
+        // ---- files ------------------------------------------------------------------------------
+
+        private string FileName(int index) => index >= 0 && index < _files.Count ? _files[index] : "?";
+
+        /// <summary>The files a -Path or -LiteralPath value names; errors for what names none.</summary>
+        private IEnumerable<string> ResolveFiles(string path, bool literal)
+        {
+            var files = new List<string>();
+            try
+            {
+                if (literal)
+                {
+                    string resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out ProviderInfo provider, out _);
+                    if (!IsFileSystem(provider, path))
+                    {
+                        return files;
+                    }
+                    files.Add(resolved);
+                }
+                else
+                {
+                    Collection<string> resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(path, out ProviderInfo provider);
+                    if (!IsFileSystem(provider, path))
+                    {
+                        return files;
+                    }
+                    files.AddRange(resolved);
+                    if (resolved.Count == 0)
+                    {
+                        WriteError(new ErrorRecord(new FileNotFoundException($"No file matches '{path}'."), "MailAccessForensics.PathNotFound", ErrorCategory.ObjectNotFound, path));
+                    }
+                }
+            }
+            catch (ItemNotFoundException e)
+            {
+                WriteError(new ErrorRecord(e, "MailAccessForensics.PathNotFound", ErrorCategory.ObjectNotFound, path));
+                return files;
+            }
+            var existing = new List<string>();
+            foreach (string file in files)
+            {
+                if (Directory.Exists(file))
+                {
+                    WriteError(new ErrorRecord(new IOException($"'{file}' is a folder: give the files in it (for example '{System.IO.Path.Combine(file, "*.csv")}')."), "MailAccessForensics.PathIsFolder", ErrorCategory.InvalidArgument, file));
+                }
+                else if (!File.Exists(file))
+                {
+                    WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find the file '{file}'.", file), "MailAccessForensics.PathNotFound", ErrorCategory.ObjectNotFound, file));
+                }
+                else
+                {
+                    existing.Add(file);
+                }
+            }
+            return existing;
+        }
+
+        private bool IsFileSystem(ProviderInfo provider, string path)
+        {
+            if (provider.ImplementingType == typeof(Microsoft.PowerShell.Commands.FileSystemProvider))
+            {
+                return true;
+            }
+            WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file-system path (provider {provider.Name})."), "MailAccessForensics.NotAFile", ErrorCategory.InvalidArgument, path));
+            return false;
+        }
+
+        /// <summary>
+        /// Reads one file: the engine reads chunks on a worker thread while this (pipeline)
+        /// thread writes their records and errors, and the progress. At most two chunks wait, so
+        /// memory stays bounded whatever the file's size.
+        /// </summary>
+        private void ReadFile(string file)
+        {
+            // Earlier pipeline input comes out first.
+            SubmitFilling();
+            CompleteInFlight();
+            int fileIndex = _files.Count;
+            _files.Add(file);
+            ReaderHandle reader;
+            try
+            {
+                reader = ReaderHandle.Open(_session, file, fileIndex);
+            }
+            catch (NativeCallException e) when (e.Status == nameof(MafStatus.Io))
+            {
+                WriteError(new ErrorRecord(new IOException(e.Message, e), "MailAccessForensics.FileUnreadable", ErrorCategory.ReadError, file));
+                return;
+            }
+            using (reader)
+            using (var chunks = new BlockingCollection<BatchResult>(boundedCapacity: 2))
+            using (var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+            {
+                Exception failure = null;
+                Task producer = Task.Run(() =>
+                {
+                    try
+                    {
+                        for (BatchResult chunk; (chunk = reader.Next(_session, FileName)) != null;)
+                        {
+                            chunks.Add(chunk, consumerGone.Token);
+                        }
+                    }
+                    catch (Exception e)
+                    {
+                        failure = e;
+                    }
+                    finally
+                    {
+                        chunks.CompleteAdding();
+                    }
+                });
+                bool progressShown = false;
+                try
+                {
+                    while (!chunks.IsCompleted)
+                    {
+                        if (chunks.TryTake(out BatchResult chunk, 200))
+                        {
+                            Emit(chunk, _ => file);
+                        }
+                        if (_clock.Elapsed >= _nextProgress)
+                        {
+                            WriteFileProgress(file, reader.Progress(), completed: false);
+                            progressShown = true;
+                            _nextProgress = _clock.Elapsed + ProgressInterval;
+                        }
+                    }
+                }
+                finally
+                {
+                    // Stopped downstream (Select-Object -First) or by Ctrl+C: let the worker go.
+                    consumerGone.Cancel();
+                    producer.Wait();
+                }
+                if (progressShown)
+                {
+                    WriteFileProgress(file, reader.Progress(), completed: true);
+                }
+                if (failure is NativeCallException engine)
+                {
+                    if (engine.Status == nameof(MafStatus.Cancelled))
+                    {
+                        throw new PipelineStoppedException();
+                    }
+                    ThrowEngineError(engine);
+                }
+                if (failure != null && !(failure is OperationCanceledException))
+                {
+                    throw failure;
+                }
+            }
+        }
+
+        private void WriteFileProgress(string file, MafProgress progress, bool completed)
+        {
+            string name = System.IO.Path.GetFileName(file);
+            var record = new ProgressRecord(ProgressId, "Reading audit records", name)
+            {
+                RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
+            if (progress.bytes_total > 0)
+            {
+                record.PercentComplete = (int)Math.Min(100, progress.bytes_read * 100 / (ulong)progress.bytes_total);
+                record.StatusDescription = $"{name}: {progress.bytes_read / 1048576.0:N1} of {progress.bytes_total / 1048576.0:N1} MB, {progress.records:N0} records";
+            }
+            else
+            {
+                record.StatusDescription = $"{name}: {progress.bytes_read / 1048576.0:N1} MB, {progress.records:N0} records";
+            }
+            WriteProgress(record);
+        }
+
+        // ---- results ------------------------------------------------------------------------
+
         /// <summary>Writes records and errors interleaved in input order.</summary>
-        private void Emit(BatchResult result, PendingBatch pending)
+        private void Emit(BatchResult result, Func<RecordFailure, object> targetOf)
         {
             int failureAt = 0;
             foreach (MailAccessRecord record in result.Records)
@@ -229,25 +487,27 @@ namespace MailAccessForensics.Commands
                 long index = record.InputIndex;
                 while (failureAt < result.Failures.Count && result.Failures[failureAt].InputIndex < index)
                 {
-                    WriteFailure(result.Failures[failureAt++], pending);
+                    WriteFailure(result.Failures[failureAt], targetOf(result.Failures[failureAt]));
+                    failureAt++;
                 }
                 OnRecord(record);
             }
             while (failureAt < result.Failures.Count)
             {
-                WriteFailure(result.Failures[failureAt++], pending);
+                WriteFailure(result.Failures[failureAt], targetOf(result.Failures[failureAt]));
+                failureAt++;
             }
         }
 
-        private void WriteFailure(RecordFailure failure, PendingBatch pending)
+        private void WriteFailure(RecordFailure failure, object target)
         {
-            int offset = (int)(failure.InputIndex - pending.FirstIndex);
-            PSObject input = offset >= 0 && offset < pending.Inputs.Count ? pending.Inputs[offset] : null;
-            string recordId = failure.RecordId ?? IdentityOf(input);
-            string where = $"pipeline object {failure.InputIndex + 1}";
+            string where = failure.FileIndex < 0
+                ? (failure.Line > 0 ? $"pipeline object {failure.InputIndex + 1}, line {failure.Line}" : $"pipeline object {failure.InputIndex + 1}")
+                : (failure.Line > 0 ? $"{FileName(failure.FileIndex)}:{failure.Line}" : $"{FileName(failure.FileIndex)} record {failure.InputIndex + 1}");
+            string recordId = failure.RecordId ?? IdentityOf(target as PSObject);
             string label = recordId != null ? $"Record '{recordId}' ({where})" : $"Record at {where}";
             var exception = new InvalidAuditRecordException($"{label}: {failure.Message}", failure.KindName, recordId, where);
-            WriteError(new ErrorRecord(exception, "MailAccessForensics." + failure.KindName, ErrorCategory.InvalidData, input));
+            WriteError(new ErrorRecord(exception, "MailAccessForensics." + failure.KindName, ErrorCategory.InvalidData, target));
         }
 
         /// <summary>The id an audit tool put on the object, to name a record whose AuditData is broken.</summary>
@@ -268,6 +528,15 @@ namespace MailAccessForensics.Commands
             return null;
         }
 
+        private void ThrowEngineError(NativeCallException e)
+        {
+            if (e.Status == nameof(MafStatus.Cancelled))
+            {
+                throw new PipelineStoppedException();
+            }
+            ThrowTerminatingError(new ErrorRecord(e, "MailAccessForensics.Engine" + e.Status, ErrorCategory.NotSpecified, null));
+        }
+
         public void Dispose()
         {
             if (_disposed)
@@ -284,6 +553,7 @@ namespace MailAccessForensics.Commands
             {
             }
             _session?.Dispose();
+            _stopping.Dispose();
             GC.SuppressFinalize(this);
         }
 

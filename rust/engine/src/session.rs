@@ -80,8 +80,12 @@ impl Session {
                 }
             }
             let outcome = match interpret_node(&node, &self.options.interpret) {
-                // Several JSON values in one string (JSON Lines piped with -Raw): a document.
-                Err(error) if matches!(node, Node::Str(_)) && error.message.contains("trailing characters") => {
+                // Several JSON values in one string (JSON Lines piped with -Raw), or one object
+                // that holds records (a saved Graph response page): a document.
+                Err(error)
+                    if matches!(node, Node::Str(_))
+                        && (error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord) =>
+                {
                     if let Node::Str(text) = node {
                         self.ingest_document(text, index, &mut output);
                     }

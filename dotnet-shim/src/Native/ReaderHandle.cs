@@ -1,0 +1,79 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace MailAccessForensics.Native
+{
+    /// <summary>A file being read by the engine into a session.</summary>
+    internal sealed unsafe class ReaderHandle : SafeHandle
+    {
+        private ReaderHandle() : base(IntPtr.Zero, ownsHandle: true)
+        {
+        }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.maf_reader_free((MafReader*)handle);
+            return true;
+        }
+
+        /// <summary>Opens <paramref name="path"/>; throws NativeCallException (status Io) when it cannot.</summary>
+        internal static ReaderHandle Open(SessionHandle session, string path, int fileIndex)
+        {
+            return session.Use(s =>
+            {
+                MafReader* reader = null;
+                MafStatus status;
+                // The path crosses as UTF-16, so every file name Windows allows arrives intact.
+                fixed (char* p = path)
+                {
+                    status = NativeMethods.maf_reader_open((MafSession*)s, (ushort*)p, (nuint)path.Length, (uint)fileIndex, &reader);
+                }
+                NativeCall.Check(status);
+                var handle = new ReaderHandle();
+                handle.SetHandle((IntPtr)reader);
+                return handle;
+            });
+        }
+
+        /// <summary>Reads the next chunk into the session; null at the end of the file.</summary>
+        internal BatchResult Next(SessionHandle session, Func<int, string> fileName)
+        {
+            return session.Use(s => UseReader(r =>
+            {
+                MafBatch* batch = null;
+                NativeCall.Check(NativeMethods.maf_reader_next((MafSession*)s, (MafReader*)r, &batch));
+                return batch == null ? null : NativeResults.TakeBatch(batch, fileName);
+            }));
+        }
+
+        /// <summary>Bytes read, the file's size (-1 when unknown) and records, after the last chunk.</summary>
+        internal MafProgress Progress()
+        {
+            return UseReader(r =>
+            {
+                MafProgress progress;
+                NativeCall.Check(NativeMethods.maf_reader_progress((MafReader*)r, &progress));
+                return progress;
+            });
+        }
+
+        private T UseReader<T>(Func<IntPtr, T> call)
+        {
+            bool added = false;
+            try
+            {
+                DangerousAddRef(ref added);
+                return call(handle);
+            }
+            finally
+            {
+                if (added)
+                {
+                    DangerousRelease();
+                }
+            }
+        }
+    }
+}
