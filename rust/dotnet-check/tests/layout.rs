@@ -324,6 +324,7 @@ fn rust_report() -> AbiReport {
             access_count, client_ip_addresses, session_ids, client_info_strings, reason,
             evidence_record_ids,
         }
+        MafProgress { bytes_read, bytes_total, records }
         MafAnalysis {
             arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
             syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,
@@ -408,7 +409,7 @@ fn shim_report() -> AbiReport {
 
 /// Structs the C# side declares only to hold pointers to: never dereferenced, so their
 /// layout is not part of the contract. They must stay empty.
-const OPAQUE: &[&str] = &["MafSession"];
+const OPAQUE: &[&str] = &["MafSession", "MafReader"];
 
 /// Every difference between the two sides, one line each.
 fn compare(rust: &AbiReport, csharp: &AbiReport) -> Vec<String> {
