@@ -274,6 +274,10 @@ impl JsonSplitter {
                     let kept = text.len() - text.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
                     value_end = scan.start + kept as u64;
                 }
+                if matches!(scan.kind, Kind::Line { .. } | Kind::Garbage) && lines.line_at(buf, base, scan.start) == scan.line {
+                    // A line holds no line break: nothing to count again.
+                    lines.skip_unbroken(stop);
+                }
                 let size = stop - scan.start;
                 if scan.oversize || size > max {
                     out.push(Piece::Error { line: scan.line, error: too_large(size, max) });
