@@ -93,8 +93,14 @@ struct Utf16State {
 impl TextSource {
     /// Looks at the first bytes: gzip magic, then the byte order mark of the (decompressed) text.
     pub fn new(mut reader: Box<dyn Read + Send>) -> io::Result<TextSource> {
-        let magic = peek(&mut reader, 2)?;
-        let compressed = magic == [0x1f, 0x8b];
+        let magic = peek(&mut reader, 4)?;
+        if magic == *b"PK\x03\x04" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "this is a zip archive, which is not read: extract the files from it first",
+            ));
+        }
+        let compressed = magic.starts_with(&[0x1f, 0x8b]);
         let mut reader: Box<dyn Read + Send> = Box::new(Cursor::new(magic).chain(reader));
         if compressed {
             reader = Box::new(flate2::read::MultiGzDecoder::new(reader));
