@@ -374,8 +374,9 @@ impl RecordReader {
     }
 
     /// The next results in input order; None at the end. Memory stays bounded whatever the
-    /// input size. Once `cancel` is set, returns within one chunk: the results parsed before
-    /// it (if any), then None.
+    /// input size. Each call returns the records of about 256 KiB of text (1 MiB while the
+    /// workers also wait for the next chunk to be read); never an empty Vec. Once `cancel` is
+    /// set, returns within one chunk: the results parsed before it (if any), then None.
     pub fn next_chunk(&mut self, cancel: &AtomicBool) -> Option<Vec<ReadResult>> {
         loop {
             if self.finished {
@@ -510,5 +511,29 @@ impl RecordReader {
     /// Whether the input was gzip-compressed.
     pub fn compressed(&self) -> bool {
         self.front.compressed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<RecordReader>();
+        send::<ReadResult>();
+    }
+
+    #[test]
+    fn line_numbers_count_each_break_once() {
+        let text = b"a\nbb\n\nc";
+        let mut lines = Lines::default();
+        assert_eq!(lines.line_at(text, 0, 0), 1);
+        assert_eq!(lines.line_at(text, 0, 2), 2);
+        assert_eq!(lines.line_at(text, 0, 2), 2);
+        assert_eq!(lines.line_at(text, 0, 6), 4);
+        // Asking for an earlier offset does not count backwards.
+        assert_eq!(lines.line_at(text, 0, 3), 4);
     }
 }
