@@ -424,7 +424,7 @@ impl RecordReader {
                     let parse = || {
                         group
                             .into_par_iter()
-                            .with_min_len(8)
+                            .with_min_len(16)
                             .map(|p| parse_piece(p, data, base, &ctx, cancel))
                             .collect::<Vec<_>>()
                     };
