@@ -264,6 +264,14 @@ fn files_that_cannot_be_opened() {
     assert!(error.message.contains("folder"), "{}", error.message);
 }
 
+#[test]
+fn a_zip_archive_is_refused_with_one_error() {
+    // The OTRF datasets are published as .zip files.
+    let results = read_every_way(b"PK\x03\x04\x14\x00\x00\x00\x08\x00rest of the archive");
+    assert_eq!(summary(&results), ["E Unreadable @1"]);
+    assert!(error_at(&results, 0).message.contains("zip archive"), "{}", error_at(&results, 0).message);
+}
+
 /// Gives `limit` bytes of `text` (repeated), then fails.
 struct FailingReader {
     text: Vec<u8>,

@@ -93,8 +93,14 @@ struct Utf16State {
 impl TextSource {
     /// Looks at the first bytes: gzip magic, then the byte order mark of the (decompressed) text.
     pub fn new(mut reader: Box<dyn Read + Send>) -> io::Result<TextSource> {
-        let magic = peek(&mut reader, 2)?;
-        let compressed = magic == [0x1f, 0x8b];
+        let magic = peek(&mut reader, 4)?;
+        if magic == *b"PK\x03\x04" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "this is a zip archive, which is not read: extract the files from it first",
+            ));
+        }
+        let compressed = magic.starts_with(&[0x1f, 0x8b]);
         let mut reader: Box<dyn Read + Send> = Box::new(Cursor::new(magic).chain(reader));
         if compressed {
             reader = Box::new(flate2::read::MultiGzDecoder::new(reader));
@@ -136,34 +142,20 @@ impl TextSource {
         self.compressed
     }
 
-    /// Appends up to about `want` bytes of UTF-8 text to `out`; Ok(0) at the end.
-    pub fn read_text(&mut self, out: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-        if self.finished {
+    /// Fills the start of `out` with UTF-8 text; Ok(0) at the end. `out` should hold at
+    /// least 8 bytes: UTF-16 needs room for a character and a marker.
+    pub fn read_text(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.finished || out.is_empty() {
             return Ok(0);
         }
-        let want = want.max(1);
         let n = match self.utf16.as_mut() {
-            None => {
-                let len = out.len();
-                out.resize(len + want, 0);
-                let result = loop {
-                    match self.inner.read(&mut out[len..]) {
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        other => break other,
-                    }
-                };
-                match result {
-                    Ok(n) => {
-                        out.truncate(len + n);
-                        n
-                    }
-                    Err(e) => {
-                        out.truncate(len);
-                        return Err(e);
-                    }
+            None => loop {
+                match self.inner.read(out) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
                 }
-            }
-            Some(state) => state.decode(&mut *self.inner, out, want)?,
+            },
+            Some(state) => state.decode(&mut *self.inner, out)?,
         };
         if n == 0 {
             self.finished = true;
@@ -173,12 +165,10 @@ impl TextSource {
 }
 
 impl Utf16State {
-    fn decode(&mut self, inner: &mut dyn Read, out: &mut Vec<u8>, want: usize) -> io::Result<usize> {
-        let before = out.len();
-        loop {
-            if self.done {
-                return Ok(out.len() - before);
-            }
+    fn decode(&mut self, inner: &mut dyn Read, out: &mut [u8]) -> io::Result<usize> {
+        let mut written = 0;
+        // One byte is always kept for a marker.
+        while !self.done && out.len() - written >= 5 {
             if self.start == self.end && !self.eof {
                 self.start = 0;
                 self.end = loop {
@@ -191,31 +181,26 @@ impl Utf16State {
                     self.eof = true;
                 }
             }
-            let src = &self.raw[self.start..self.end];
-            let room = self
-                .decoder
-                .max_utf8_buffer_length_without_replacement(src.len())
-                .unwrap_or(src.len() * 3 + 16)
-                .max(16);
-            let len = out.len();
-            out.resize(len + room, 0);
-            let (result, read, written) =
-                self.decoder.decode_to_utf8_without_replacement(src, &mut out[len..], self.eof);
-            out.truncate(len + written);
+            let limit = out.len() - 1;
+            let (result, read, n) = self.decoder.decode_to_utf8_without_replacement(
+                &self.raw[self.start..self.end],
+                &mut out[written..limit],
+                self.eof,
+            );
+            written += n;
             self.start += read;
             match result {
                 DecoderResult::Malformed(_, _) => {
-                    out.push(MALFORMED_MARKER);
+                    out[written] = MALFORMED_MARKER;
+                    written += 1;
                     // The decoder is finished once it has seen the last byte.
                     self.done = self.eof && self.start == self.end;
                 }
-                DecoderResult::OutputFull => {}
+                DecoderResult::OutputFull => break,
                 DecoderResult::InputEmpty => self.done = self.eof,
             }
-            if out.len() - before >= want {
-                return Ok(out.len() - before);
-            }
         }
+        Ok(written)
     }
 }
 
@@ -226,7 +211,14 @@ mod tests {
     fn decode_all(bytes: Vec<u8>) -> (TextEncoding, Vec<u8>) {
         let mut source = TextSource::new(Box::new(Cursor::new(bytes))).unwrap();
         let mut out = Vec::new();
-        while source.read_text(&mut out, 3).unwrap() > 0 {}
+        let mut buf = [0u8; 8];
+        loop {
+            let n = source.read_text(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
         (source.encoding(), out)
     }
 

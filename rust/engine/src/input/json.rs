@@ -274,6 +274,10 @@ impl JsonSplitter {
                     let kept = text.len() - text.iter().rev().take_while(|b| b.is_ascii_whitespace()).count();
                     value_end = scan.start + kept as u64;
                 }
+                if matches!(scan.kind, Kind::Line { .. } | Kind::Garbage) && lines.line_at(buf, base, scan.start) == scan.line {
+                    // A line holds no line break: nothing to count again.
+                    lines.skip_unbroken(stop);
+                }
                 let size = stop - scan.start;
                 if scan.oversize || size > max {
                     out.push(Piece::Error { line: scan.line, error: too_large(size, max) });
@@ -374,12 +378,18 @@ fn classify_line(scan: &Scan, buf: &[u8], base: u64, eof: bool) -> Option<bool> 
     if buf[i] == b'\n' {
         return Some(false);
     }
-    const PAGE: &[u8] = b"\"@odata.";
+    // A Graph page starts with its context annotation (or, hand-made, with its records).
+    const PAGE_STARTS: [&[u8]; 2] = [b"\"@odata.", b"\"value\""];
     let rest = &buf[i..];
-    if rest.len() < PAGE.len() && !eof && PAGE.starts_with(rest) {
-        return None;
+    for start in PAGE_STARTS {
+        if rest.len() < start.len() && !eof && start.starts_with(rest) {
+            return None;
+        }
+        if rest.starts_with(start) {
+            return Some(false);
+        }
     }
-    Some(!rest.starts_with(PAGE))
+    Some(true)
 }
 
 /// Up to the end of the line (exclusive).

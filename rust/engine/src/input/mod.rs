@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -106,6 +107,13 @@ impl Lines {
         }
         self.breaks + 1
     }
+
+    /// Moves to `offset` over text known to hold no line break (a line already searched).
+    pub fn skip_unbroken(&mut self, offset: u64) {
+        if offset > self.pos {
+            self.pos = offset;
+        }
+    }
 }
 
 enum Splitter {
@@ -118,7 +126,7 @@ enum Splitter {
 struct Batch {
     data: Vec<u8>,
     base: u64,
-    pieces: Vec<Piece>,
+    pieces: VecDeque<Piece>,
     encoding: TextEncoding,
     header: Option<Arc<CsvHeader>>,
 }
@@ -129,7 +137,9 @@ struct Front {
     text: Option<TextSource>,
     encoding: TextEncoding,
     compressed: bool,
+    /// `buf[..filled]` holds text; the rest is room, already initialised, for the next read.
     buf: Vec<u8>,
+    filled: usize,
     /// Offset in the text of `buf[0]`.
     base: u64,
     eof: bool,
@@ -149,6 +159,7 @@ impl Front {
             encoding: TextEncoding::Utf8,
             compressed: false,
             buf: Vec::new(),
+            filled: 0,
             base: 0,
             eof: false,
             done: false,
@@ -160,6 +171,14 @@ impl Front {
         }
     }
 
+    fn text(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    fn end(&self) -> u64 {
+        self.base + self.filled as u64
+    }
+
     fn fill(&mut self) -> io::Result<()> {
         if self.text.is_none() {
             let raw = self.raw.take().expect("the source is opened once");
@@ -169,24 +188,29 @@ impl Front {
             self.text = Some(text);
         }
         let text = self.text.as_mut().expect("opened");
-        // Exactly one more chunk: a record in progress must not double the buffer.
-        self.buf.reserve_exact(self.chunk_bytes);
-        let mut got = 0;
-        while got < self.chunk_bytes {
-            let n = text.read_text(&mut self.buf, self.chunk_bytes - got)?;
+        // Room for one more chunk, and a few bytes so that UTF-16 always has room for a
+        // character: a buffer only grows when a record in progress needs it.
+        let want = self.filled + self.chunk_bytes + 8;
+        if self.buf.len() < want {
+            self.buf.reserve_exact(want - self.buf.len());
+            self.buf.resize(want, 0);
+        }
+        let target = self.filled + self.chunk_bytes;
+        while self.filled < target {
+            let n = text.read_text(&mut self.buf[self.filled..want])?;
             if n == 0 {
                 self.eof = true;
                 break;
             }
-            got += n;
+            self.filled += n;
         }
         Ok(())
     }
 
     fn read_failure(&mut self, err: &io::Error) -> Piece {
-        let end = self.base + self.buf.len() as u64;
+        let end = self.end();
         let what = if self.compressed { "the gzip data could not be read" } else { "the input could not be read" };
-        let line = self.lines.line_at(&self.buf, self.base, end);
+        let line = self.lines.line_at(&self.buf[..self.filled], self.base, end);
         let message = format!("{what} after {end} bytes of text (line {line}): {err}; anything after that is lost");
         Piece::Error { line, error: RecordError::new(ErrorKind::Unreadable, message) }
     }
@@ -205,8 +229,8 @@ impl Front {
                 }
             }
             if let Splitter::Undetected = self.splitter {
-                let end = self.base + self.buf.len() as u64;
-                match self.buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                let end = self.end();
+                match self.text().iter().position(|b| !b.is_ascii_whitespace()) {
                     Some(i) => {
                         let at = self.base + i as u64;
                         self.splitter = if matches!(self.buf[i], b'[' | b'{') {
@@ -217,9 +241,9 @@ impl Front {
                     }
                     None => {
                         // Blank so far: nothing to keep.
-                        self.lines.line_at(&self.buf, self.base, end);
+                        self.lines.line_at(&self.buf[..self.filled], self.base, end);
                         self.base = end;
-                        self.buf.clear();
+                        self.filled = 0;
                         if self.eof {
                             self.done = true;
                             let piece = failure.map(|err| self.read_failure(&err))?;
@@ -231,15 +255,16 @@ impl Front {
             }
             let mut pieces = Vec::new();
             let stop = || cancel.load(Ordering::Relaxed);
+            let text = &self.buf[..self.filled];
             let keep = match &mut self.splitter {
-                Splitter::Json(s) => s.scan(&self.buf, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
-                Splitter::Csv(s) => s.scan(&self.buf, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
+                Splitter::Json(s) => s.scan(text, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
+                Splitter::Csv(s) => s.scan(text, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
                 Splitter::Undetected => unreachable!("detected above"),
             };
             if let Some(err) = failure {
                 pieces.push(self.read_failure(&err));
             }
-            self.lines.line_at(&self.buf, self.base, keep);
+            self.lines.line_at(&self.buf[..self.filled], self.base, keep);
             if self.eof && !stop() {
                 self.done = true;
             }
@@ -253,37 +278,49 @@ impl Front {
 
     /// Hands the text read so far to a batch, keeping what is still needed.
     fn make_batch(&mut self, pieces: Vec<Piece>, keep: u64) -> Batch {
+        let from = ((keep.max(self.base) - self.base) as usize).min(self.filled);
+        let tail = self.filled - from;
         let mut next = std::mem::take(&mut self.spare);
-        next.clear();
-        let from = ((keep.max(self.base) - self.base) as usize).min(self.buf.len());
-        next.extend_from_slice(&self.buf[from..]);
+        if next.len() < tail {
+            next.resize(tail, 0);
+        }
+        next[..tail].copy_from_slice(&self.buf[from..self.filled]);
         let data = std::mem::replace(&mut self.buf, next);
         let base = self.base;
         self.base += from as u64;
+        self.filled = tail;
         let header = match &self.splitter {
             Splitter::Csv(s) => s.header().cloned(),
             _ => None,
         };
-        Batch { data, base, pieces, encoding: self.encoding, header }
+        Batch { data, base, pieces: pieces.into(), encoding: self.encoding, header }
     }
 
     fn keep_from(&mut self, keep: u64) {
-        let from = ((keep.max(self.base) - self.base) as usize).min(self.buf.len());
-        self.buf.drain(..from);
+        let from = ((keep.max(self.base) - self.base) as usize).min(self.filled);
+        self.buf.copy_within(from..self.filled, 0);
+        self.filled -= from;
         self.base += from as u64;
     }
 
-    fn recycle(&mut self, mut data: Vec<u8>) {
-        if data.capacity() <= 2 * self.chunk_bytes + self.max_record && data.capacity() > self.spare.capacity() {
-            data.clear();
+    /// A chunk's buffer, once parsed, is used again for reading (unless a long record made it big).
+    fn recycle(&mut self, data: Vec<u8>) {
+        if data.len() <= 2 * self.chunk_bytes + 16 && data.len() > self.spare.len() {
             self.spare = data;
         }
     }
 }
 
+/// Text whose records one call to `next_chunk` parses and returns: records are handed on in
+/// groups of about this much text, so that only a few thousand are alive at a time (freeing
+/// many more at once costs more than parsing them with some allocators).
+const GROUP_BYTES: u64 = 256 * 1024;
+
 /// Reads the records of one document, a chunk at a time.
 pub struct RecordReader {
     front: Front,
+    /// The chunk whose pieces are being parsed.
+    current: Option<Batch>,
     /// The next chunk, split while the previous one was being parsed.
     pending: Option<Batch>,
     pool: Option<rayon::ThreadPool>,
@@ -324,6 +361,7 @@ impl RecordReader {
         let counting = Counting { inner: reader, count: Arc::clone(&bytes_read) };
         RecordReader {
             front: Front::new(Box::new(counting), &options),
+            current: None,
             pending: None,
             pool: None,
             options,
@@ -336,8 +374,9 @@ impl RecordReader {
     }
 
     /// The next results in input order; None at the end. Memory stays bounded whatever the
-    /// input size. Once `cancel` is set, returns within one chunk: the results parsed before
-    /// it (if any), then None.
+    /// input size. Each call returns the records of about 256 KiB of text (1 MiB while the
+    /// workers also wait for the next chunk to be read); never an empty Vec. Once `cancel` is
+    /// set, returns within one chunk: the results parsed before it (if any), then None.
     pub fn next_chunk(&mut self, cancel: &AtomicBool) -> Option<Vec<ReadResult>> {
         loop {
             if self.finished {
@@ -347,18 +386,13 @@ impl RecordReader {
                 self.finished = true;
                 return None;
             }
-            let batch = match self.pending.take() {
-                Some(batch) => batch,
-                None => match self.front.next_batch(cancel) {
-                    Some(batch) => batch,
-                    None => {
-                        self.finished = true;
-                        return None;
-                    }
-                },
-            };
-            let Batch { data, base, pieces, encoding, header } = batch;
-            let ctx = Context { options: &self.options.interpret, encoding, header: header.as_deref() };
+            if self.current.is_none() {
+                self.current = self.pending.take().or_else(|| self.front.next_batch(cancel));
+                if self.current.is_none() {
+                    self.finished = true;
+                    return None;
+                }
+            }
             if self.options.threads > 1 && self.pool.is_none() {
                 self.pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(self.options.threads)
@@ -366,30 +400,51 @@ impl RecordReader {
                     .build()
                     .ok();
             }
-            let parsed = match &self.pool {
-                None => pieces.into_iter().map(|p| parse_piece(p, &data, base, &ctx, cancel)).collect::<Vec<_>>(),
+            let RecordReader { front, current, pending, pool, options, .. } = self;
+            let batch = current.as_mut().expect("a chunk in progress");
+            // With workers, the next chunk is read and split while this group is parsed: a
+            // larger group then keeps the workers busy as long as that takes.
+            let read_ahead = pool.is_some() && pending.is_none() && !front.done;
+            let group_bytes = if read_ahead { 4 * GROUP_BYTES } else { GROUP_BYTES };
+            let mut group = Vec::new();
+            let mut bytes = 0;
+            while bytes < group_bytes {
+                let Some(piece) = batch.pieces.pop_front() else { break };
+                bytes += match &piece {
+                    Piece::Json { start, end, .. } | Piece::Csv { start, end, .. } => end - start,
+                    Piece::Error { .. } => 1024,
+                };
+                group.push(piece);
+            }
+            let (data, base) = (&batch.data, batch.base);
+            let ctx = Context { options: &options.interpret, encoding: batch.encoding, header: batch.header.as_deref() };
+            let parsed = match pool {
+                None => group.into_iter().map(|p| parse_piece(p, data, base, &ctx, cancel)).collect::<Vec<_>>(),
                 Some(pool) => {
-                    let front = &mut self.front;
-                    let (parsed, next) = pool.install(|| {
-                        rayon::join(
-                            || {
-                                pieces
-                                    .into_par_iter()
-                                    .with_min_len(8)
-                                    .map(|p| parse_piece(p, &data, base, &ctx, cancel))
-                                    .collect::<Vec<_>>()
-                            },
-                            || front.next_batch(cancel),
-                        )
-                    });
-                    self.pending = next;
-                    parsed
+                    let parse = || {
+                        group
+                            .into_par_iter()
+                            .with_min_len(16)
+                            .map(|p| parse_piece(p, data, base, &ctx, cancel))
+                            .collect::<Vec<_>>()
+                    };
+                    if read_ahead {
+                        let (parsed, next) = pool.install(|| rayon::join(parse, || front.next_batch(cancel)));
+                        *pending = next;
+                        parsed
+                    } else {
+                        pool.install(parse)
+                    }
                 }
             };
-            self.front.recycle(data);
+            if batch.pieces.is_empty() {
+                let done = current.take().expect("a chunk in progress");
+                front.recycle(done.data);
+            }
             let (results, cancelled) = self.assemble(parsed);
             if cancelled {
                 self.finished = true;
+                self.current = None;
                 self.pending = None;
             }
             if !results.is_empty() {
@@ -456,5 +511,29 @@ impl RecordReader {
     /// Whether the input was gzip-compressed.
     pub fn compressed(&self) -> bool {
         self.front.compressed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<RecordReader>();
+        send::<ReadResult>();
+    }
+
+    #[test]
+    fn line_numbers_count_each_break_once() {
+        let text = b"a\nbb\n\nc";
+        let mut lines = Lines::default();
+        assert_eq!(lines.line_at(text, 0, 0), 1);
+        assert_eq!(lines.line_at(text, 0, 2), 2);
+        assert_eq!(lines.line_at(text, 0, 2), 2);
+        assert_eq!(lines.line_at(text, 0, 6), 4);
+        // Asking for an earlier offset does not count backwards.
+        assert_eq!(lines.line_at(text, 0, 3), 4);
     }
 }

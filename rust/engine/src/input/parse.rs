@@ -44,7 +44,7 @@ pub(crate) fn parse_piece(piece: Piece, data: &[u8], base: u64, ctx: &Context<'_
 /// The record's text, if it is valid in the document's encoding and holds no NUL byte.
 fn check_text(bytes: &[u8], line: u64, encoding: TextEncoding) -> Result<&str, RecordError> {
     let line_of = |at: usize| line + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    let text = simdutf8::compat::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         RecordError::new(
             ErrorKind::InvalidEncoding,
@@ -97,7 +97,7 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     };
     // serde_json skips unknown fields without a depth limit: with more brackets than the
     // limit, the line is measured first, so it reads the same here as anywhere else.
-    let brackets = memchr::memchr2_iter(b'{', b'[', bytes).count();
+    let brackets = memchr::memchr_iter(b'{', bytes).count() + memchr::memchr_iter(b'[', bytes).count();
     let first = if brackets as u64 > MAX_DEPTH {
         None
     } else {
