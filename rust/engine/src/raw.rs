@@ -267,123 +267,83 @@ pub struct ParentFolder<'de> {
     pub path: Option<Scalar<'de>>,
 }
 
-/// Every key any supported shape uses. Keys not listed are skipped without being read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
-    // AuditData (Management Activity API schema)
-    Id,
-    CreationTime,
-    Operation,
-    UserId,
-    UserType,
-    MailboxOwnerUpn,
-    MailboxGuid,
-    ClientIpAddress,
-    ClientIp,
-    ClientInfoString,
-    SessionId,
-    AppId,
-    ClientAppId,
-    LogonType,
-    ExternalAccess,
-    OperationProperties,
-    OperationCount,
-    Folders,
-    Item,
-    OriginatingServer,
-    // Wrappers
-    AuditData,
-    RawEventData,
-    Identity,
-    RecordId,
-    CreationDate,
-    CreatedDateTime,
-    Operations,
-    UserIds,
-    UserPrincipalName,
-    AuditLogRecordType,
-    OfficeId,
-    SentinelClientIpAddress,
-    SentinelLogonType,
-    TimeGenerated,
-    ActionType,
-    Timestamp,
-    IpAddress,
-    LastAccessed,
-    AggregatedCount,
-    AggregatedFolders,
-    // FolderItems / Item / ParentFolder / OperationProperties entries
-    Path,
-    Name,
-    Value,
-    FolderItems,
-    InternetMessageId,
-    SizeInBytes,
-    ParentFolder,
-    Unknown,
+/// Every key any supported shape uses, with its usual spelling. Keys not listed are skipped
+/// without being read.
+macro_rules! keys {
+    ($($key:ident = $spelling:literal,)+) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Key {
+            $($key,)+
+            Unknown,
+        }
+
+        impl Key {
+            /// The usual spelling matches exactly (the fast path for every real AuditData);
+            /// otherwise trimmed and case-insensitively (`"ExternalAccess "`, Graph's camelCase).
+            fn from_text(raw: &str) -> Key {
+                match raw {
+                    $($spelling => return Key::$key,)+
+                    _ => {}
+                }
+                let key = raw.trim();
+                $(if key.eq_ignore_ascii_case($spelling) { return Key::$key; })+
+                Key::Unknown
+            }
+        }
+    };
 }
 
-impl Key {
-    fn from_text(raw: &str) -> Key {
-        let key = raw.trim();
-        if key.len() > 40 {
-            return Key::Unknown;
-        }
-        let mut buf = [0u8; 40];
-        let lower = &mut buf[..key.len()];
-        lower.copy_from_slice(key.as_bytes());
-        lower.make_ascii_lowercase();
-        match &*lower {
-            b"id" => Key::Id,
-            b"creationtime" => Key::CreationTime,
-            b"operation" => Key::Operation,
-            b"userid" => Key::UserId,
-            b"usertype" => Key::UserType,
-            b"mailboxownerupn" => Key::MailboxOwnerUpn,
-            b"mailboxguid" => Key::MailboxGuid,
-            b"clientipaddress" => Key::ClientIpAddress,
-            b"clientip" => Key::ClientIp,
-            b"clientinfostring" => Key::ClientInfoString,
-            b"sessionid" => Key::SessionId,
-            b"appid" => Key::AppId,
-            b"clientappid" => Key::ClientAppId,
-            b"logontype" => Key::LogonType,
-            b"externalaccess" => Key::ExternalAccess,
-            b"operationproperties" => Key::OperationProperties,
-            b"operationcount" => Key::OperationCount,
-            b"folders" => Key::Folders,
-            b"item" => Key::Item,
-            b"originatingserver" => Key::OriginatingServer,
-            b"auditdata" => Key::AuditData,
-            b"raweventdata" => Key::RawEventData,
-            b"identity" => Key::Identity,
-            b"recordid" => Key::RecordId,
-            b"creationdate" => Key::CreationDate,
-            b"createddatetime" => Key::CreatedDateTime,
-            b"operations" => Key::Operations,
-            b"userids" => Key::UserIds,
-            b"userprincipalname" => Key::UserPrincipalName,
-            b"auditlogrecordtype" => Key::AuditLogRecordType,
-            b"officeid" => Key::OfficeId,
-            b"client_ipaddress" => Key::SentinelClientIpAddress,
-            b"logon_type" => Key::SentinelLogonType,
-            b"timegenerated" => Key::TimeGenerated,
-            b"actiontype" => Key::ActionType,
-            b"timestamp" => Key::Timestamp,
-            b"ipaddress" => Key::IpAddress,
-            b"lastaccessed" => Key::LastAccessed,
-            b"auditoperationscountinaggregatedrecord" => Key::AggregatedCount,
-            b"aggregatedrecordfoldersdata" => Key::AggregatedFolders,
-            b"path" => Key::Path,
-            b"name" => Key::Name,
-            b"value" => Key::Value,
-            b"folderitems" => Key::FolderItems,
-            b"internetmessageid" => Key::InternetMessageId,
-            b"sizeinbytes" => Key::SizeInBytes,
-            b"parentfolder" => Key::ParentFolder,
-            _ => Key::Unknown,
-        }
-    }
+keys! {
+    // AuditData (Management Activity API schema)
+    Id = "Id",
+    CreationTime = "CreationTime",
+    Operation = "Operation",
+    UserId = "UserId",
+    UserType = "UserType",
+    MailboxOwnerUpn = "MailboxOwnerUPN",
+    MailboxGuid = "MailboxGuid",
+    ClientIpAddress = "ClientIPAddress",
+    ClientIp = "ClientIP",
+    ClientInfoString = "ClientInfoString",
+    SessionId = "SessionId",
+    AppId = "AppId",
+    ClientAppId = "ClientAppId",
+    LogonType = "LogonType",
+    ExternalAccess = "ExternalAccess",
+    OperationProperties = "OperationProperties",
+    OperationCount = "OperationCount",
+    Folders = "Folders",
+    Item = "Item",
+    OriginatingServer = "OriginatingServer",
+    // Wrappers
+    AuditData = "AuditData",
+    RawEventData = "RawEventData",
+    Identity = "Identity",
+    RecordId = "RecordId",
+    CreationDate = "CreationDate",
+    CreatedDateTime = "createdDateTime",
+    Operations = "Operations",
+    UserIds = "UserIds",
+    UserPrincipalName = "userPrincipalName",
+    AuditLogRecordType = "auditLogRecordType",
+    OfficeId = "OfficeId",
+    SentinelClientIpAddress = "Client_IPAddress",
+    SentinelLogonType = "Logon_Type",
+    TimeGenerated = "TimeGenerated",
+    ActionType = "ActionType",
+    Timestamp = "Timestamp",
+    IpAddress = "IPAddress",
+    LastAccessed = "LastAccessed",
+    AggregatedCount = "AuditOperationsCountInAggregatedRecord",
+    AggregatedFolders = "AggregatedRecordFoldersData",
+    // FolderItems / Item / ParentFolder / OperationProperties entries
+    Path = "Path",
+    Name = "Name",
+    Value = "Value",
+    FolderItems = "FolderItems",
+    InternetMessageId = "InternetMessageId",
+    SizeInBytes = "SizeInBytes",
+    ParentFolder = "ParentFolder",
 }
 
 impl<'de> Deserialize<'de> for Key {
