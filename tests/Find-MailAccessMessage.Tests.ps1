@@ -23,3 +23,15 @@ Describe 'Find-MailAccessMessage on the breach scenario (<Shape>)' -ForEach $Sha
         $keys | Should -Be ($keys | Sort-Object -CaseSensitive)
     }
 }
+
+Describe 'Find-MailAccessMessage with files' {
+    It 'takes the ids from the pipeline when the records come from -Path' {
+        $ids = $Expected.FindMailAccessMessage.Parameters.InternetMessageId
+        $list = $ids | ForEach-Object { [pscustomobject]@{ InternetMessageId = $_; Note = 'sensitive' } }
+        $fromObjects = @($list | Find-MailAccessMessage -Path (Join-Path (Get-BreachDirectory) 'breach.purview.csv'))
+        $fromStrings = @($ids | Find-MailAccessMessage -LiteralPath (Join-Path (Get-BreachDirectory) 'breach.auditdata.jsonl'))
+        $wanted = ConvertTo-ComparableRows $Expected.FindMailAccessMessage.Rows $AccessProperties | Sort-Object
+        (ConvertTo-ComparableRows $fromObjects $AccessProperties | Sort-Object) | Should -Be $wanted
+        (ConvertTo-ComparableRows $fromStrings $AccessProperties | Sort-Object) | Should -Be $wanted
+    }
+}

@@ -116,7 +116,8 @@ namespace MailAccessForensics.Native
         {
             if (source.file < 0)
             {
-                return $"pipeline object {source.index + 1}";
+                // A document piped as one string (Get-Content -Raw) also says the line in it.
+                return source.line > 0 ? $"pipeline object {source.index + 1}, line {source.line}" : $"pipeline object {source.index + 1}";
             }
             string file = fileName(source.file);
             return source.line > 0 ? $"{file}:{source.line}" : $"{file} record {source.index + 1}";
