@@ -18,6 +18,7 @@
         'Get-MailAccessBind'
         'Find-MailAccessMessage'
         'Get-CompromisedMailAccess'
+        'Export-MailAccessReport'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

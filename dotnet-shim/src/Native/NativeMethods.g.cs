@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 3;
+        internal const uint MAF_ABI_VERSION = 4;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -185,6 +185,26 @@ namespace MailAccessForensics.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "maf_analysis_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void maf_analysis_free(MafAnalysis* analysis);
+
+        /// <summary>
+        ///  Renders a report of results: `items` holds one `{Type, Properties}` map per object (the
+        ///  object-batch encoding); `options` a map with Format (Html or Csv), Title and Generator. On
+        ///  success `*out` owns the text: free it with `maf_report_free`.
+        ///
+        ///  # Safety
+        ///  `items` and `options` valid for their lengths; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_report_render", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_report_render(byte* items, nuint items_len, byte* options, nuint options_len, MafReport** @out);
+
+        /// <summary>
+        ///  Frees a report. Null is ignored.
+        ///
+        ///  # Safety
+        ///  `report` must be null or from `maf_report_render`, not freed before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_report_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_report_free(MafReport* report);
 
         /// <summary>
         ///  Panics inside the boundary and returns what the boundary made of it: lets tests (and a
@@ -567,6 +587,16 @@ namespace MailAccessForensics.Native
         ///  Records read so far (analysed, skipped, duplicates, errors).
         /// </summary>
         public ulong records;
+    }
+
+    /// <summary>
+    ///  A rendered report (UTF-8 text). Owned by the library: free with `maf_report_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafReport
+    {
+        public byte* text;
+        public ulong text_len;
     }
 
 

@@ -90,6 +90,30 @@ namespace MailAccessForensics.Native
             WriteValue(input, 0, "the object", topLevel: true);
         }
 
+        /// <summary>
+        /// Adds an object for a report: <c>{Type: its first type name, Properties: its properties}</c>.
+        /// Unlike a record, any object is walked (the module's own results are .NET objects).
+        /// </summary>
+        internal void AddTypedObject(PSObject item)
+        {
+            Count++;
+            int start = _length;
+            try
+            {
+                WriteTag(TagMap);
+                WriteInt32(2);
+                WriteKey("Type");
+                WriteString(item.TypeNames.Count > 0 ? item.TypeNames[0] : item.BaseObject.GetType().FullName, "Type");
+                WriteKey("Properties");
+                WriteProperties(item, 0, "the object");
+            }
+            catch (Exception e) when (IsValueFault(e))
+            {
+                _length = start;
+                WriteUnreadable($"the object could not be read: {e.Message}");
+            }
+        }
+
         /// <summary>A map of options for the engine (session settings).</summary>
         internal void AddMap(IDictionary values)
         {

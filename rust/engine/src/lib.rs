@@ -13,6 +13,7 @@ pub mod input;
 pub mod interpret;
 pub mod model;
 pub mod raw;
+pub mod report;
 pub mod session;
 pub mod tally;
 pub mod time;

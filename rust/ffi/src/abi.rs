@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 3;
+pub const MAF_ABI_VERSION: u32 = 4;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -319,4 +319,12 @@ pub struct MafProgress {
     pub bytes_total: i64,
     /// Records read so far (analysed, skipped, duplicates, errors).
     pub records: u64,
+}
+
+/// A rendered report (UTF-8 text). Owned by the library: free with `maf_report_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafReport {
+    pub text: *const u8,
+    pub text_len: u64,
 }

@@ -25,7 +25,7 @@ use mailaccess_engine::analysis::{
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
-use mailaccess_engine::{InterpretOptions, Session, SessionOptions};
+use mailaccess_engine::{report, InterpretOptions, Session, SessionOptions};
 use serde::Deserialize;
 
 use abi::*;
@@ -514,6 +514,80 @@ pub unsafe extern "C" fn maf_analysis_free(analysis: *mut MafAnalysis) {
     guard_void(|| {
         if !analysis.is_null() {
             AnalysisOwner::free(analysis);
+        }
+    })
+}
+
+/// Report options as the shim sends them.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ReportOptionsWire {
+    /// Html or Csv.
+    format: String,
+    title: Option<String>,
+    /// Who made the report (module and version).
+    generator: Option<String>,
+}
+
+/// Renders a report of results: `items` holds one `{Type, Properties}` map per object (the
+/// object-batch encoding); `options` a map with Format (Html or Csv), Title and Generator. On
+/// success `*out` owns the text: free it with `maf_report_free`.
+///
+/// # Safety
+/// `items` and `options` valid for their lengths; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_report_render(
+    items: *const u8,
+    items_len: usize,
+    options: *const u8,
+    options_len: usize,
+    out: *mut *mut MafReport,
+) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let options_node = BatchReader::new(bytes(options, options_len)?)
+            .next_node()
+            .map_err(|e| FfiError::invalid_argument(format!("report options: {e}")))?;
+        let options = ReportOptionsWire::deserialize(NodeDeserializer::new(&options_node))
+            .map_err(|e| FfiError::invalid_argument(format!("report options: {e}")))?;
+        let mut reader = BatchReader::new(bytes(items, items_len)?);
+        let mut nodes = Vec::new();
+        while !reader.is_empty() {
+            nodes.push(reader.next_node().map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?);
+        }
+        let items = nodes
+            .iter()
+            .map(report::ReportItem::from_node)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| FfiError::new(MafStatus::BadBatch, e))?;
+        let text = match options.format.as_str() {
+            "Html" => report::render_html(
+                options.title.as_deref().unwrap_or("MailItemsAccessed investigation"),
+                options.generator.as_deref().unwrap_or("MailAccessForensics"),
+                &items,
+            ),
+            "Csv" => report::render_csv(&items),
+            other => return Err(FfiError::invalid_argument(format!("unknown report format '{other}'"))),
+        };
+        let text = text.into_bytes().into_boxed_slice();
+        let report = MafReport { text_len: text.len() as u64, text: Box::into_raw(text) as *const u8 };
+        *out = Box::into_raw(Box::new(report));
+        Ok(())
+    })
+}
+
+/// Frees a report. Null is ignored.
+///
+/// # Safety
+/// `report` must be null or from `maf_report_render`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_report_free(report: *mut MafReport) {
+    guard_void(|| {
+        if !report.is_null() {
+            let report = Box::from_raw(report);
+            let text = std::ptr::slice_from_raw_parts_mut(report.text as *mut u8, report.text_len as usize);
+            drop(Box::from_raw(text));
         }
     })
 }
