@@ -433,7 +433,8 @@ function Get-SizeReport {
     foreach ($stage in @(@('engineInterpret', 'diagnostic: engine interpret_json only (Rust, 1 core)'), @('engineSession', 'diagnostic: engine + session (Rust, 1 core)'), @('engine', 'diagnostic: engine + verdict, in-process (Rust, 1 core)'))) {
         if ($pf.Contains($stage[0])) {
             $v = $pf[$stage[0]]
-            & $row $stage[1] ([ordered]@{ records = $pf.records; minSeconds = $v.minSeconds; medianSeconds = $v.medianSeconds; recordsPerSecondBest = $v.recordsPerSecondBest; recordsPerSecondMedian = $v.recordsPerSecondMedian }) ''
+            $enginePeak = if ($v.Contains('peakDeltaBytes') -and $null -ne $v.peakDeltaBytes) { "+$(Format-Bytes $v.peakDeltaBytes) (over its input)" } else { '' }
+            & $row $stage[1] ([ordered]@{ records = $pf.records; minSeconds = $v.minSeconds; medianSeconds = $v.medianSeconds; recordsPerSecondBest = $v.recordsPerSecondBest; recordsPerSecondMedian = $v.recordsPerSecondMedian }) $enginePeak
         }
     }
     $steps = $t.SeedStyle.stepMedianSeconds
@@ -484,7 +485,7 @@ function Get-ScaleComparison {
         }
     }
     & $add 'floor: parse (Rust)' $Small.parseFloor.floor.minSeconds $Large.parseFloor.floor.minSeconds $null $null
-    & $add 'engine + verdict (Rust)' $Small.parseFloor.engine.minSeconds $Large.parseFloor.engine.minSeconds $null $null
+    & $add 'engine + verdict (Rust, in-process)' $Small.parseFloor.engine.minSeconds $Large.parseFloor.engine.minSeconds $Small.parseFloor.engine.peakDeltaBytes $Large.parseFloor.engine.peakDeltaBytes -Ours
     [ordered]@{
         factor                = $k
         recordsRatio          = $k

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use maf_bench::floor::{engine_pass, lines, parse_all, peak_rss_bytes, EngineStage};
+use maf_bench::floor::{engine_pass, lines, parse_all, peak_rss_bytes, reset_peak_rss, rss_bytes, EngineStage};
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -159,6 +159,8 @@ fn run() -> Result<(), String> {
             "bytesOfItems": count.bytes_of_items,
         },
     });
+    // The process's peak so far: the input held in memory and the floor's passes.
+    result["peakRssBytes"] = json!(peak_rss_bytes());
     if engine {
         // Cumulative stages: interpretation alone, then the session, then the verdict.
         let stages = [
@@ -167,7 +169,14 @@ fn run() -> Result<(), String> {
             (EngineStage::Verdict, "engine", "engine: + verdict (the cmdlet's work, in-process)"),
         ];
         for (stage, key, label) in stages {
+            // The engine's own peak: what a pass holds on top of the input already in memory.
+            let before = rss_bytes();
+            let reset = reset_peak_rss();
             let (stats, engine_count) = time(warmup.min(1), repetitions, min_seconds, || engine_pass(&lines, &attacker_ip, stage));
+            let peak_delta = match (reset, before, peak_rss_bytes()) {
+                (true, Some(before), Some(peak)) => Some(peak.saturating_sub(before)),
+                _ => None,
+            };
             println!(
                 "{label:<50} {:.3} s best / {:.3} s median: {:>8.0} records/s ({:.2}x the floor's time); {} analysed, {} skipped, {} errors, {} findings",
                 stats.min(),
@@ -184,11 +193,13 @@ fn run() -> Result<(), String> {
             value["skipped"] = json!(engine_count.skipped);
             value["errors"] = json!(engine_count.errors);
             value["findings"] = json!(engine_count.findings);
+            value["peakDeltaBytes"] = json!(peak_delta);
+            if let Some(delta) = peak_delta {
+                println!("{:<50} peak {:.0} MB over the input", "", delta as f64 / 1e6);
+            }
             result[key] = value;
         }
     }
-    // Includes the input held in memory.
-    result["peakRssBytes"] = json!(peak_rss_bytes());
     if let Some(path) = json_out {
         std::fs::write(&path, serde_json::to_string_pretty(&result).expect("JSON") + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }

@@ -189,8 +189,23 @@ pub fn engine_pass(lines: &[&str], attacker_ip: &str, stage: EngineStage) -> Eng
 
 /// Peak resident memory of this process (Linux `VmHWM`), in bytes; None elsewhere.
 pub fn peak_rss_bytes() -> Option<u64> {
+    status_bytes("VmHWM:")
+}
+
+/// Resident memory of this process now (Linux `VmRSS`), in bytes.
+pub fn rss_bytes() -> Option<u64> {
+    status_bytes("VmRSS:")
+}
+
+fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Resets `VmHWM` to the current resident set (Linux: `5` to `/proc/self/clear_refs`), so the
+/// next peak read is that of what runs in between. False when not possible.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
