@@ -271,14 +271,14 @@ function Invoke-Demo {
     if ($LASTEXITCODE -ne 0) { throw "The demo failed (exit code $LASTEXITCODE)." }
 }
 
-# The benchmark (bench/README.md): the module, then the Rust tools (the data generator and the
-# parse floor, always optimised), then bench/Invoke-Benchmark.ps1 in a child pwsh. Settings
-# beyond -BenchRecords come from the environment:
-#   MAF_BENCH_SCALE=10          also run 10x the records on the same tenant (time and memory ratios)
-#   MAF_BENCH_REPETITIONS=5     timed repetitions per variant (after one warm-up)
-#   MAF_BENCH_SEED_LIMIT=200000 time the seed-style script on at most this many records (a stated subset)
-#   MAF_BENCH_NO_MEMORY=1       skip the per-variant processes that measure peak memory
 function Invoke-Bench {
+    # The benchmark (bench/README.md): the module, then the Rust tools (the data generator and the
+    # parse floor, always optimised), then bench/Invoke-Benchmark.ps1 in a child pwsh. Settings
+    # beyond -BenchRecords come from the environment:
+    #   MAF_BENCH_SCALE=10          also run 10x the records on the same tenant (time and memory ratios)
+    #   MAF_BENCH_REPETITIONS=5     timed repetitions per variant (after one warm-up)
+    #   MAF_BENCH_SEED_LIMIT=200000 time the seed-style script on at most this many records (a stated subset)
+    #   MAF_BENCH_NO_MEMORY=1       skip the per-variant processes that measure peak memory
     Invoke-Build
     if ($Configuration -ne 'Release') {
         Write-Warning "Benchmarking a $Configuration build of the module: its timings say little about a release."
