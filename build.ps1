@@ -284,10 +284,40 @@ function Invoke-Demo {
 }
 
 function Invoke-Bench {
+    # The benchmark (bench/README.md): the module, then the Rust tools (the data generator and the
+    # parse floor, always optimised), then bench/Invoke-Benchmark.ps1 in a child pwsh. Settings
+    # beyond -BenchRecords come from the environment:
+    #   MAF_BENCH_SCALE=10          also run 10x the records on the same tenant (time and memory ratios)
+    #   MAF_BENCH_REPETITIONS=5     timed repetitions per variant (after one warm-up)
+    #   MAF_BENCH_SEED_LIMIT=200000 time the seed-style script on at most this many records (a stated subset)
+    #   MAF_BENCH_NO_MEMORY=1       skip the per-variant processes that measure peak memory
     Invoke-Build
-    Write-Step "benchmark ($BenchRecords records)"
+    if ($Configuration -ne 'Release') {
+        Write-Warning "Benchmarking a $Configuration build of the module: its timings say little about a release."
+    }
+    Write-Step 'cargo build (benchmark tools: generator and parse floor, release)'
+    Invoke-Native 'cargo build -p maf-bench' { cargo build --release --locked -p maf-bench --bins }
+    Invoke-Native 'cargo bench --no-run -p maf-bench' { cargo bench --locked -q -p maf-bench --bench parse_floor --no-run }
+
+    $arguments = @('-ModulePath', $OutModule, '-Records', $BenchRecords, '-Root', $Root, '-Configuration', $Configuration)
+    $settings = [ordered]@{
+        MAF_BENCH_SCALE       = '-ScaleFactor'
+        MAF_BENCH_REPETITIONS = '-Repetitions'
+        MAF_BENCH_SEED_LIMIT  = '-SeedStyleLimit'
+    }
+    foreach ($name in $settings.Keys) {
+        $value = [Environment]::GetEnvironmentVariable($name)
+        if ($value) {
+            if ($value -notmatch '^\d+$') { throw "$name must be a whole number (it is '$value')." }
+            $arguments += $settings[$name], $value
+        }
+    }
+    if ($env:MAF_BENCH_NO_MEMORY -and $env:MAF_BENCH_NO_MEMORY -ne '0') { $arguments += '-NoMemory' }
+
+    $scale = if ($env:MAF_BENCH_SCALE) { ", scale check x$($env:MAF_BENCH_SCALE)" } else { '' }
+    Write-Step "benchmark ($BenchRecords records$scale)"
     $pwsh = Get-PwshPath
-    & $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Invoke-Benchmark.ps1') -ModulePath $OutModule -Records $BenchRecords -Root $Root
+    & $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'bench/Invoke-Benchmark.ps1') @arguments
     if ($LASTEXITCODE -ne 0) { throw "The benchmark failed (exit code $LASTEXITCODE)." }
 }
 
