@@ -12,6 +12,11 @@
 //! Without --input it generates a 20,000-record data set under target/ first. The input is read
 //! into memory before timing: the floor is parsing, not disk.
 
+
+// The allocator maf_native uses, for the floor and the engine alike: the comparison stays fair.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;

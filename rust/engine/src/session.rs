@@ -1,13 +1,14 @@
 //! A session reads records from any number of inputs, removes duplicates, keeps the tally and
 //! hands each analysed record on.
+//!
+//! Two copies of one record share Id, time and mailbox. The Id alone is not enough: some
+//! sanitised exports give every record the same placeholder Id.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use rustc_hash::FxHashSet;
 
 use serde::Deserialize;
 
-use crate::analysis::{Analysis, AnalysisResult, RecordFilter};
+use crate::analysis::{Analysis, AnalysisResult, RecordFilter, RecordId, Strings};
 use crate::error::{ErrorKind, RecordError};
 use crate::input::ReadResult;
 use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
@@ -40,8 +41,10 @@ pub struct BatchOutput {
 pub struct Session {
     options: SessionOptions,
     tally: Tally,
-    /// 128-bit digests of (Id, CreationTime, mailbox) of every record seen: 16 bytes a record.
-    seen: HashSet<u128>,
+    /// (Id, CreationTime, mailbox) of every record seen, exactly: about 32 bytes a record.
+    seen: FxHashSet<(RecordId, i64, Option<u32>)>,
+    /// Mailboxes (folded) and Ids that are not GUIDs, for `seen`.
+    strings: Strings,
 }
 
 impl Session {
@@ -49,7 +52,8 @@ impl Session {
         Session {
             options,
             tally: Tally::default(),
-            seen: HashSet::new(),
+            seen: FxHashSet::default(),
+            strings: Strings::default(),
         }
     }
 
@@ -140,8 +144,13 @@ impl Session {
                 *self.tally.skipped_operations.entry(operation).or_insert(0) += 1;
             }
             Ok(Outcome::Record(mut record)) => {
-                if let Some(digest) = duplicate_digest(&record) {
-                    if !self.seen.insert(digest) {
+                if let Some(id) = record.record_id.as_deref() {
+                    let key = (
+                        RecordId::of(id, &mut self.strings),
+                        crate::time::to_dotnet_ticks(&record.creation_time),
+                        record.mailbox.as_deref().map(|m| self.strings.intern_folded(m)),
+                    );
+                    if !self.seen.insert(key) {
                         self.tally.duplicates += 1;
                         return;
                     }
@@ -221,23 +230,6 @@ fn describe(node: &Node<'_>) -> &'static str {
         Node::Map(_) => "an object",
         Node::Unreadable(_) => "an unreadable value",
     }
-}
-
-/// Two copies of one record share Id, time and mailbox. The Id alone is not enough: some
-/// sanitised exports give every record the same placeholder Id.
-fn duplicate_digest(record: &MailAccessRecord) -> Option<u128> {
-    let id = record.record_id.as_deref()?;
-    let half = |salt: u8| {
-        let mut hasher = DefaultHasher::new();
-        salt.hash(&mut hasher);
-        id.hash(&mut hasher);
-        record.creation_time.hash(&mut hasher);
-        for byte in record.mailbox.as_deref().unwrap_or("").bytes() {
-            hasher.write_u8(byte.to_ascii_lowercase());
-        }
-        hasher.finish()
-    };
-    Some((u128::from(half(1)) << 64) | u128::from(half(2)))
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ use abi::*;
 use boundary::{guard, guard_void, FfiError};
 use rows::{AnalysisOwner, BatchOwner, TallyOwner};
 
+// Records are many small allocations made on one thread and freed on another: mimalloc does
+// that several times faster than the system allocator (the benchmark measures it).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An analysis session: records go in by batches, results come out. Opaque to the caller.
 pub struct MafSession {
     session: Mutex<Session>,

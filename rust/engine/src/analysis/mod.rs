@@ -12,10 +12,13 @@ pub(crate) mod testing;
 mod throttling;
 mod verdict;
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 
+use crate::address::ClientAddress;
 use crate::model::MailAccessRecord;
 pub use pattern::{AddressRange, Wildcard};
 pub use steps::{ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup};
@@ -60,12 +63,17 @@ impl RecordFilter {
 
 /// Strings kept once and referred to by number. Keys that compare case-insensitively
 /// (mailboxes, users, sessions) are interned lower-cased, with the first spelling seen kept
-/// for display.
+/// for display; each exact spelling is remembered, so folding costs once per spelling.
+/// Addresses are interned by their parsed value, record ids in a table of their own.
 #[derive(Default, Debug)]
 pub(crate) struct Strings {
-    ids: HashMap<Box<str>, u32>,
+    ids: FxHashMap<Box<str>, u32>,
     keys: Vec<Box<str>>,
     display: Vec<Box<str>>,
+    /// Exact spelling -> folded id.
+    folded: FxHashMap<Box<str>, u32>,
+    addresses: FxHashMap<IpAddr, u32>,
+    records: Vec<RecordId>,
 }
 
 impl Strings {
@@ -82,16 +90,35 @@ impl Strings {
 
     /// Interned by its lower-cased form; displayed as first seen.
     pub(crate) fn intern_folded(&mut self, text: &str) -> u32 {
-        if text.bytes().all(|b| !b.is_ascii_uppercase()) && text.is_ascii() {
-            return self.intern(text);
-        }
-        let key = text.to_lowercase();
-        if let Some(&id) = self.ids.get(key.as_str()) {
+        if let Some(&id) = self.folded.get(text) {
             return id;
         }
-        let id = self.intern(&key);
-        self.display[id as usize] = text.into();
+        let key = text.to_lowercase();
+        let id = match self.ids.get(key.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = self.intern(&key);
+                self.display[id as usize] = text.into();
+                id
+            }
+        };
+        self.folded.insert(text.into(), id);
         id
+    }
+
+    /// An address, by its parsed value (text that is not an address, lower-cased).
+    pub(crate) fn intern_address(&mut self, address: &ClientAddress) -> u32 {
+        match address.ip {
+            Some(ip) => match self.addresses.get(&ip) {
+                Some(&id) => id,
+                None => {
+                    let id = self.intern(&ip.to_string());
+                    self.addresses.insert(ip, id);
+                    id
+                }
+            },
+            None => self.intern(&address.original.trim().to_ascii_lowercase()),
+        }
     }
 
     pub(crate) fn key(&self, id: u32) -> &str {
@@ -101,6 +128,79 @@ impl Strings {
     pub(crate) fn display(&self, id: u32) -> &str {
         &self.display[id as usize]
     }
+
+    /// A record, by its Id: every call is a new record (two records may share an Id).
+    pub(crate) fn record(&mut self, record_id: Option<&str>) -> u32 {
+        let id = RecordId::of(record_id.unwrap_or(""), self);
+        self.records.push(id);
+        (self.records.len() - 1) as u32
+    }
+
+    pub(crate) fn record_text(&self, record: u32) -> String {
+        self.records[record as usize].text(self)
+    }
+
+    /// Records ordered by their Id's text, without writing GUIDs out.
+    pub(crate) fn record_cmp(&self, a: u32, b: u32) -> Ordering {
+        let (a, b) = (self.records[a as usize], self.records[b as usize]);
+        match (a.is_guid(), b.is_guid()) {
+            (true, true) => a.guid.cmp(&b.guid),
+            _ => a.text(self).cmp(&b.text(self)),
+        }
+    }
+}
+
+/// A record Id: a canonical (lower-case) GUID as its 16 bytes, any other text interned.
+/// GUID bytes order as the GUID's text does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RecordId {
+    guid: [u8; 16],
+    /// `u32::MAX` for a GUID; otherwise the interned text.
+    other: u32,
+}
+
+impl RecordId {
+    pub(crate) fn of(text: &str, strings: &mut Strings) -> RecordId {
+        match parse_guid(text) {
+            Some(guid) => RecordId { guid, other: u32::MAX },
+            None => RecordId { guid: [0; 16], other: strings.intern(text) },
+        }
+    }
+
+    fn is_guid(&self) -> bool {
+        self.other == u32::MAX
+    }
+
+    fn text(&self, strings: &Strings) -> String {
+        if !self.is_guid() {
+            return strings.key(self.other).to_string();
+        }
+        let hex: String = self.guid.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower case only: anything else keeps its text.
+fn parse_guid(text: &str) -> Option<[u8; 16]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 || bytes[8] != b'-' || bytes[13] != b'-' || bytes[18] != b'-' || bytes[23] != b'-' {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut nibbles = bytes.iter().filter(|&&b| b != b'-');
+    for byte in out.iter_mut() {
+        let mut value = 0u8;
+        for _ in 0..2 {
+            let digit = match *nibbles.next()? {
+                c @ b'0'..=b'9' => c - b'0',
+                c @ b'a'..=b'f' => c - b'a' + 10,
+                _ => return None,
+            };
+            value = value * 16 + digit;
+        }
+        *byte = value;
+    }
+    Some(out)
 }
 
 /// The context of a record: client address, client, session and acting user. Ids refer to
@@ -116,7 +216,7 @@ pub(crate) struct ContextKey {
 impl ContextKey {
     pub(crate) fn of(record: &MailAccessRecord, strings: &mut Strings) -> ContextKey {
         ContextKey {
-            address: record.client_address.as_ref().map(|a| strings.intern(&address_text(a))),
+            address: record.client_address.as_ref().map(|a| strings.intern_address(a)),
             client: record.client_info_string.as_deref().map(|c| strings.intern(c)),
             session: record.session_id.as_deref().map(|s| strings.intern_folded(s)),
             user: record.user_id.as_deref().map(|u| strings.intern_folded(u)),
@@ -149,34 +249,29 @@ pub struct ContextText {
     pub user_id: Option<String>,
 }
 
-/// The normalised text of an address: what contexts are grouped and compared by.
-pub(crate) fn address_text(address: &crate::address::ClientAddress) -> String {
-    match address.ip {
-        Some(ip) => ip.to_string(),
-        None => address.original.trim().to_ascii_lowercase(),
-    }
-}
-
-/// A record's Id and time, for evidence lists (sorted by time, then id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A record's time and its entry in [`Strings`]' record table, for evidence lists (sorted by
+/// time, then id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct RecordRef {
     pub time: DateTime<Utc>,
     pub id: u32,
 }
 
 pub(crate) fn record_ref(record: &MailAccessRecord, strings: &mut Strings) -> RecordRef {
-    RecordRef {
-        time: record.creation_time,
-        id: strings.intern(record.record_id.as_deref().unwrap_or("")),
-    }
+    RecordRef { time: record.creation_time, id: strings.record(record.record_id.as_deref()) }
 }
 
-/// Evidence ids in order: by time, then id text; each once.
+/// Orders references by time, then record Id.
+pub(crate) fn ref_cmp(a: &RecordRef, b: &RecordRef, strings: &Strings) -> Ordering {
+    a.time.cmp(&b.time).then_with(|| strings.record_cmp(a.id, b.id))
+}
+
+/// Evidence ids in order: by time, then id; each once.
 pub(crate) fn evidence_ids(refs: &[RecordRef], strings: &Strings) -> Vec<String> {
-    let mut sorted: Vec<(DateTime<Utc>, &str)> = refs.iter().map(|r| (r.time, strings.key(r.id))).collect();
+    let mut sorted: Vec<(DateTime<Utc>, String)> = refs.iter().map(|r| (r.time, strings.record_text(r.id))).collect();
     sorted.sort();
     sorted.dedup();
-    sorted.into_iter().map(|(_, id)| id.to_string()).collect()
+    sorted.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Mailbox sort key (case-insensitive; absent first).
@@ -185,10 +280,15 @@ pub(crate) fn mailbox_sort_key(mailbox: Option<&str>) -> String {
 }
 
 /// The distinct message ids of a record's items: a record that lists one message twice (in two
-/// folders) still read it once.
+/// folders) still read it once. Records list a handful of items: a scan beats a hash set.
 pub(crate) fn distinct_items(record: &MailAccessRecord) -> Vec<&crate::model::MessageItem> {
-    let mut seen = std::collections::HashSet::new();
-    record.items.iter().filter(|item| seen.insert(item.internet_message_id.as_str())).collect()
+    let mut items: Vec<&crate::model::MessageItem> = Vec::with_capacity(record.items.len());
+    for item in &record.items {
+        if !items.iter().any(|seen| seen.internet_message_id == item.internet_message_id) {
+            items.push(item);
+        }
+    }
+    items
 }
 
 /// The distinct folder paths a record names (a path named twice is one folder); a record that
@@ -205,4 +305,36 @@ pub(crate) fn folder_paths(record: &MailAccessRecord) -> Vec<Option<&str>> {
         paths.push(None);
     }
     paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ids_keep_their_text_and_order() {
+        let mut strings = Strings::default();
+        let texts = ["461a38ce-fc36-4a4d-b73e-643262cc063f", "0c1f8a5e-6b2d-4c9e-a7f3-2d5e8b000030", "ANONYMIZED", "461A38CE-FC36-4A4D-B73E-643262CC063F", ""];
+        let ids: Vec<u32> = texts.iter().map(|t| strings.record(Some(t))).collect();
+        for (id, text) in ids.iter().zip(texts) {
+            assert_eq!(strings.record_text(*id), text);
+        }
+        let mut by_text: Vec<u32> = ids.clone();
+        by_text.sort_by(|a, b| strings.record_text(*a).cmp(&strings.record_text(*b)));
+        let mut by_cmp = ids.clone();
+        by_cmp.sort_by(|a, b| strings.record_cmp(*a, *b));
+        assert_eq!(by_cmp, by_text);
+        assert_eq!(parse_guid("461a38ce-fc36-4a4d-b73e-643262cc063g"), None);
+    }
+
+    #[test]
+    fn folded_keys_remember_each_spelling() {
+        let mut strings = Strings::default();
+        let a = strings.intern_folded("Alice@Contoso.com");
+        let b = strings.intern_folded("alice@contoso.com");
+        let c = strings.intern_folded("ALICE@CONTOSO.COM");
+        assert_eq!((a, a), (b, c));
+        assert_eq!(strings.display(a), "Alice@Contoso.com");
+        assert_eq!(strings.key(a), "alice@contoso.com");
+    }
 }

@@ -1,11 +1,13 @@
 //! Step 1: throttling. A record with IsThrottled = True means access to its mailbox was not
 //! audited for the next 24 hours: an unaudited window.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{evidence_ids, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
+use super::{evidence_ids, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
 use crate::model::MailAccessRecord;
 
 /// How long Exchange stops auditing a mailbox after throttling it.
@@ -37,7 +39,8 @@ struct MailboxThrottling {
 #[derive(Default)]
 pub struct ThrottlingAnalysis {
     strings: Strings,
-    mailboxes: BTreeMap<String, MailboxThrottling>,
+    /// By folded mailbox id (None: records without a mailbox).
+    mailboxes: FxHashMap<Option<u32>, MailboxThrottling>,
 }
 
 /// The windows and the per-mailbox coverage, before they are written out.
@@ -55,7 +58,8 @@ impl ThrottlingAnalysis {
     }
 
     pub(crate) fn add_record(&mut self, record: &MailAccessRecord) {
-        let entry = self.mailboxes.entry(mailbox_sort_key(record.mailbox.as_deref())).or_default();
+        let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
+        let entry = self.mailboxes.entry(mailbox).or_default();
         if entry.display.is_none() {
             entry.display = record.mailbox.clone();
         }
@@ -73,7 +77,10 @@ impl ThrottlingAnalysis {
     pub(crate) fn result(&self) -> ThrottlingResult {
         let mut windows = Vec::new();
         let mut unknown = Vec::new();
-        for state in self.mailboxes.values() {
+        let mut mailboxes: Vec<(&str, &MailboxThrottling)> =
+            self.mailboxes.iter().map(|(id, state)| (id.map(|m| self.strings.key(m)).unwrap_or(""), state)).collect();
+        mailboxes.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, state) in mailboxes {
             windows.extend(merge_windows(state.display.as_deref(), &state.throttled, &self.strings));
             if state.unknown > 0 {
                 unknown.push((state.display.clone(), state.unknown, state.records));
@@ -85,12 +92,12 @@ impl ThrottlingAnalysis {
 
 /// One window per run of throttled records whose 24-hour windows overlap or touch.
 fn merge_windows(mailbox: Option<&str>, throttled: &[(RecordRef, ContextKey)], strings: &Strings) -> Vec<UnauditedWindow> {
-    let mut sorted: Vec<(DateTime<Utc>, &str, RecordRef, ContextKey)> =
-        throttled.iter().map(|(r, c)| (r.time, strings.key(r.id), *r, *c)).collect();
-    sorted.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut sorted: Vec<(RecordRef, ContextKey)> = throttled.to_vec();
+    sorted.sort_by(|a, b| ref_cmp(&a.0, &b.0, strings));
     let period = Duration::hours(UNAUDITED_PERIOD_HOURS);
     let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>, Vec<RecordRef>, Vec<ContextKey>)> = Vec::new();
-    for (time, _, reference, context) in sorted {
+    for (reference, context) in sorted {
+        let time = reference.time;
         match windows.last_mut() {
             Some((_, end, refs, contexts)) if time <= *end => {
                 *end = (*end).max(time + period);

@@ -1,14 +1,16 @@
 //! The verdict: which mail must be treated as compromised, given what is known of the
 //! attacker, with the evidence for each answer (docs/semantics.md, Get-CompromisedMailAccess).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 
 use super::pattern::{AddressRange, Wildcard};
 use super::throttling::ThrottlingAnalysis;
-use super::{distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
+use rustc_hash::FxHashMap;
+
+use super::{distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
 use crate::model::{AccessType, MailAccessRecord};
 
 /// What is known of the attacker.
@@ -95,15 +97,9 @@ struct FineKey {
 }
 
 struct MessageState {
-    mailbox: Option<String>,
-    message: u32,
-    latest_folder: (DateTime<Utc>, Option<String>),
+    /// The latest access and its folder (interned path).
+    latest_folder: (DateTime<Utc>, Option<u32>),
     size: Option<u64>,
-    refs: Vec<RecordRef>,
-}
-
-struct FolderSyncState {
-    mailbox: Option<String>,
     refs: Vec<RecordRef>,
 }
 
@@ -123,8 +119,10 @@ struct FineState {
     records: u64,
     span: (DateTime<Utc>, DateTime<Utc>),
     earliest: RecordRef,
-    messages: HashMap<(String, u32), MessageState>,
-    syncs: HashMap<(String, Option<String>), FolderSyncState>,
+    /// By (mailbox, message): mailboxes are folded ids, display from [`Strings`].
+    messages: FxHashMap<(Option<u32>, u32), MessageState>,
+    /// By (mailbox, folder path).
+    syncs: FxHashMap<(Option<u32>, Option<u32>), Vec<RecordRef>>,
     unresolved: Vec<Unresolved>,
 }
 
@@ -152,7 +150,7 @@ pub struct VerdictAnalysis {
     strings: Strings,
     throttling: ThrottlingAnalysis,
     contexts: Vec<FineState>,
-    index: HashMap<FineKey, usize>,
+    index: FxHashMap<FineKey, usize>,
 }
 
 impl VerdictAnalysis {
@@ -162,7 +160,7 @@ impl VerdictAnalysis {
             strings: Strings::default(),
             throttling: ThrottlingAnalysis::new(),
             contexts: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
         }
     }
 
@@ -241,31 +239,35 @@ impl VerdictAnalysis {
                 }
             }
             // New addresses and sessions, each linked by the earliest record that carries it.
-            let mut new_addresses: BTreeMap<u32, (RecordRef, &str, usize)> = BTreeMap::new();
-            let mut new_sessions: BTreeMap<u32, (RecordRef, &str, usize)> = BTreeMap::new();
+            // A context links by its earliest record: the earliest such record wins.
+            let earlier = |a: usize, b: usize| {
+                let (x, y) = (&self.contexts[a].earliest, &self.contexts[b].earliest);
+                ref_cmp(x, y, &self.strings).then(a.cmp(&b)) == std::cmp::Ordering::Less
+            };
+            let mut new_addresses: BTreeMap<u32, usize> = BTreeMap::new();
+            let mut new_sessions: BTreeMap<u32, usize> = BTreeMap::new();
             for (i, state) in self.contexts.iter().enumerate() {
                 if attributed[i].is_none() {
                     continue;
                 }
-                let rank = (state.earliest, self.strings.key(state.earliest.id), i);
                 if let Some(address) = state.key.context.address.filter(|a| !addresses.contains_key(a)) {
-                    let entry = new_addresses.entry(address).or_insert(rank);
-                    if rank < *entry {
-                        *entry = rank;
+                    let entry = new_addresses.entry(address).or_insert(i);
+                    if earlier(i, *entry) {
+                        *entry = i;
                     }
                 }
                 if let Some(session) = state.key.context.session.filter(|s| !sessions.contains_key(s)) {
-                    let entry = new_sessions.entry(session).or_insert(rank);
-                    if rank < *entry {
-                        *entry = rank;
+                    let entry = new_sessions.entry(session).or_insert(i);
+                    if earlier(i, *entry) {
+                        *entry = i;
                     }
                 }
             }
-            for (address, (_, _, context)) in new_addresses {
+            for (address, context) in new_addresses {
                 addresses.insert(address, Link::Linked { context });
                 changed = true;
             }
-            for (session, (_, _, context)) in new_sessions {
+            for (session, context) in new_sessions {
                 sessions.insert(session, Link::Linked { context });
                 changed = true;
             }
@@ -291,14 +293,14 @@ impl VerdictAnalysis {
             Link::Given(given) => (format!("{what} was given as an attacker indicator ({given})."), Vec::new()),
             Link::Linked { context } => {
                 let state = &self.contexts[*context];
-                let record = self.strings.key(state.earliest.id);
+                let record = self.strings.record_text(state.earliest.id);
                 let why = attributed[*context].as_ref().map(|a| self.describe_attribution(a)).unwrap_or_default();
                 (
                     format!(
                         "{what} is linked to the attacker by record {record} at {}: {why}.",
                         state.earliest.time.format("%Y-%m-%dT%H:%M:%SZ")
                     ),
-                    vec![record.to_string()],
+                    vec![record],
                 )
             }
         }
@@ -311,12 +313,14 @@ impl Analysis for VerdictAnalysis {
         if !self.in_period(record.creation_time) {
             return;
         }
+        let strings = &mut self.strings;
         let key = FineKey {
-            context: ContextKey::of(record, &mut self.strings),
-            app: record.app_id.as_deref().map(|a| self.strings.intern(a)),
-            client_app: record.client_app_id.as_deref().map(|a| self.strings.intern(a)),
+            context: ContextKey::of(record, strings),
+            app: record.app_id.as_deref().map(|a| strings.intern(a)),
+            client_app: record.client_app_id.as_deref().map(|a| strings.intern(a)),
         };
-        let reference = record_ref(record, &mut self.strings);
+        let reference = record_ref(record, strings);
+        let mailbox = record.mailbox.as_deref().map(|m| strings.intern_folded(m));
         let index = match self.index.get(&key) {
             Some(&i) => i,
             None => {
@@ -326,61 +330,52 @@ impl Analysis for VerdictAnalysis {
                     records: 0,
                     span: (record.creation_time, record.creation_time),
                     earliest: reference,
-                    messages: HashMap::new(),
-                    syncs: HashMap::new(),
+                    messages: FxHashMap::default(),
+                    syncs: FxHashMap::default(),
                     unresolved: Vec::new(),
                 });
                 self.index.insert(key, self.contexts.len() - 1);
                 self.contexts.len() - 1
             }
         };
-        let mailbox_key = mailbox_sort_key(record.mailbox.as_deref());
-        let item_ids: Vec<(u32, &crate::model::MessageItem)> = if record.access_type == AccessType::Sync {
-            Vec::new()
-        } else {
-            distinct_items(record).into_iter().map(|item| (self.strings.intern(&item.internet_message_id), item)).collect()
-        };
-        let strings = &self.strings;
         let state = &mut self.contexts[index];
         state.records += 1;
         state.span = (state.span.0.min(record.creation_time), state.span.1.max(record.creation_time));
-        if (reference.time, strings.key(reference.id)) < (state.earliest.time, strings.key(state.earliest.id)) {
+        if ref_cmp(&reference, &state.earliest, strings).is_lt() {
             state.earliest = reference;
         }
         if record.access_type == AccessType::Sync {
-            for folder in folder_paths(record).into_iter().map(|f| f.map(str::to_string)) {
-                state
-                    .syncs
-                    .entry((mailbox_key.clone(), folder))
-                    .or_insert_with(|| FolderSyncState { mailbox: record.mailbox.clone(), refs: Vec::new() })
-                    .refs
-                    .push(reference);
+            for folder in folder_paths(record) {
+                let folder = folder.map(|f| strings.intern(f));
+                state.syncs.entry((mailbox, folder)).or_default().push(reference);
             }
             return;
         }
-        for (message, item) in &item_ids {
-            let entry = state.messages.entry((mailbox_key.clone(), *message)).or_insert_with(|| MessageState {
-                mailbox: record.mailbox.clone(),
-                message: *message,
-                latest_folder: (record.creation_time, item.folder_path.clone()),
+        let items = distinct_items(record);
+        for item in &items {
+            let message = strings.intern(&item.internet_message_id);
+            let folder = item.folder_path.as_deref().map(|f| strings.intern(f));
+            let entry = state.messages.entry((mailbox, message)).or_insert_with(|| MessageState {
+                latest_folder: (record.creation_time, folder),
                 size: None,
                 refs: Vec::new(),
             });
-            let candidate = (record.creation_time, item.folder_path.clone());
-            if candidate > entry.latest_folder {
-                entry.latest_folder = candidate;
+            if record.creation_time > entry.latest_folder.0
+                || (record.creation_time == entry.latest_folder.0 && folder_text(strings, folder) > folder_text(strings, entry.latest_folder.1))
+            {
+                entry.latest_folder = (record.creation_time, folder);
             }
             entry.size = entry.size.max(item.size_in_bytes);
             entry.refs.push(reference);
         }
         let lost_items = record.degraded.is_some() && record.folders.iter().any(|f| f.item_count.is_none());
-        if item_ids.is_empty() || lost_items {
+        if items.is_empty() || lost_items {
             state.unresolved.push(Unresolved {
                 reference,
                 mailbox: record.mailbox.clone(),
                 folder: record.folders.iter().find_map(|f| f.path.clone()),
                 operation_count: record.operation_count,
-                recovered: item_ids.len(),
+                recovered: items.len(),
                 degraded: record.degraded.clone(),
             });
         }
@@ -442,22 +437,23 @@ impl Analysis for VerdictAnalysis {
         };
 
         // Synced folders.
-        let mut synced: BTreeMap<(String, Option<String>), (Option<String>, Vec<RecordRef>, BTreeSet<FineKey>)> = BTreeMap::new();
+        let mailbox_text = |mailbox: Option<u32>| mailbox.map(|m| strings.display(m).to_string());
+        let mut synced: BTreeMap<(String, String), (Option<u32>, Option<u32>, Vec<RecordRef>, BTreeSet<FineKey>)> = BTreeMap::new();
         for state in &attacker {
-            for ((mailbox_key, folder), sync) in &state.syncs {
-                let entry = synced
-                    .entry((mailbox_key.clone(), folder.clone()))
-                    .or_insert_with(|| (sync.mailbox.clone(), Vec::new(), BTreeSet::new()));
-                entry.1.extend(&sync.refs);
-                entry.2.insert(state.key);
+            for (&(mailbox, folder), refs) in &state.syncs {
+                let sort = (mailbox.map(|m| strings.key(m).to_string()).unwrap_or_default(), folder_text(strings, folder).to_string());
+                let entry = synced.entry(sort).or_insert_with(|| (mailbox, folder, Vec::new(), BTreeSet::new()));
+                entry.2.extend(refs);
+                entry.3.insert(state.key);
             }
         }
-        for ((_, folder), (mailbox, refs, contexts)) in synced {
+        for (_, (mailbox, folder, refs, contexts)) in synced {
             let (ips, sessions_seen, clients) = context_fields(&contexts);
             let (start, end) = span(&refs);
+            let folder = folder.map(|f| strings.key(f).to_string());
             findings.push(Finding {
                 kind: FindingKind::SyncedFolder,
-                mailbox,
+                mailbox: mailbox_text(mailbox),
                 folder_path: folder.clone(),
                 internet_message_id: None,
                 size_in_bytes: None,
@@ -478,18 +474,19 @@ impl Analysis for VerdictAnalysis {
         }
 
         // Messages read.
-        type MessageAgg<'a> = (Option<String>, (DateTime<Utc>, Option<String>), Option<u64>, Vec<RecordRef>, BTreeSet<FineKey>);
+        type MessageAgg = (Option<u32>, (DateTime<Utc>, Option<u32>), Option<u64>, Vec<RecordRef>, BTreeSet<FineKey>);
         let mut read: BTreeMap<(String, &str), MessageAgg> = BTreeMap::new();
         for state in &attacker {
-            for ((mailbox_key, _), message) in &state.messages {
-                let entry = read.entry((mailbox_key.clone(), strings.key(message.message))).or_insert_with(|| {
-                    (message.mailbox.clone(), message.latest_folder.clone(), None, Vec::new(), BTreeSet::new())
-                });
-                if message.latest_folder > entry.1 {
-                    entry.1 = message.latest_folder.clone();
+            for (&(mailbox, message), m) in &state.messages {
+                let sort = (mailbox.map(|id| strings.key(id).to_string()).unwrap_or_default(), strings.key(message));
+                let entry = read.entry(sort).or_insert_with(|| (mailbox, m.latest_folder, None, Vec::new(), BTreeSet::new()));
+                let later = m.latest_folder.0 > entry.1 .0
+                    || (m.latest_folder.0 == entry.1 .0 && folder_text(strings, m.latest_folder.1) > folder_text(strings, entry.1 .1));
+                if later {
+                    entry.1 = m.latest_folder;
                 }
-                entry.2 = entry.2.max(message.size);
-                entry.3.extend(&message.refs);
+                entry.2 = entry.2.max(m.size);
+                entry.3.extend(&m.refs);
                 entry.4.insert(state.key);
             }
         }
@@ -498,8 +495,8 @@ impl Analysis for VerdictAnalysis {
             let (start, end) = span(&refs);
             findings.push(Finding {
                 kind: FindingKind::AccessedMessage,
-                mailbox,
-                folder_path: folder,
+                mailbox: mailbox_text(mailbox),
+                folder_path: folder.map(|f| strings.key(f).to_string()),
                 internet_message_id: Some(message_id.to_string()),
                 size_in_bytes: size,
                 start,
@@ -522,7 +519,7 @@ impl Analysis for VerdictAnalysis {
         for state in &attacker {
             let (ips, sessions_seen, clients) = context_fields(&BTreeSet::from([state.key]));
             for unresolved in &state.unresolved {
-                let record = strings.key(unresolved.reference.id);
+                let record = strings.record_text(unresolved.reference.id);
                 let count = unresolved.operation_count.map(|c| c.to_string()).unwrap_or_else(|| "an unknown number of".to_string());
                 let why = match &unresolved.degraded {
                     Some(reason) => format!("an earlier tool lost its message ids ({reason}); {} were recovered", unresolved.recovered),
@@ -544,7 +541,7 @@ impl Analysis for VerdictAnalysis {
                     client_ip_addresses: ips.clone(),
                     session_ids: sessions_seen.clone(),
                     client_info_strings: clients.clone(),
-                    evidence_record_ids: vec![record.to_string()],
+                    evidence_record_ids: vec![record],
                 });
             }
         }
@@ -612,6 +609,10 @@ impl Analysis for VerdictAnalysis {
         }
         sorted(findings, warnings)
     }
+}
+
+fn folder_text(strings: &Strings, folder: Option<u32>) -> &str {
+    folder.map(|f| strings.key(f)).unwrap_or("")
 }
 
 fn span(refs: &[RecordRef]) -> (DateTime<Utc>, DateTime<Utc>) {
