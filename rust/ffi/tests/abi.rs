@@ -15,16 +15,22 @@ fn library_path() -> PathBuf {
 }
 
 struct Native {
-    lib: Library,
+    lib: &'static Library,
 }
 
 type SessionPtr = *mut std::ffi::c_void;
 
 impl Native {
+    /// Loaded once per process and never unloaded, as in pwsh: the library keeps per-thread
+    /// allocator state whose exit hooks must not outlive its code.
     fn load() -> Native {
-        let path = library_path();
-        // SAFETY: loading our own library, whose initialisers are Rust's and harmless.
-        let lib = unsafe { Library::new(&path) }.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        static LIBRARY: std::sync::OnceLock<&'static Library> = std::sync::OnceLock::new();
+        let lib = LIBRARY.get_or_init(|| {
+            let path = library_path();
+            // SAFETY: loading our own library, whose initialisers are Rust's and harmless.
+            let lib = unsafe { Library::new(&path) }.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            Box::leak(Box::new(lib))
+        });
         Native { lib }
     }
 
