@@ -256,6 +256,16 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             $indices = $all | ForEach-Object { [int]($_.Source -replace '\D', '') }
             for ($k = 1; $k -lt $indices.Count; $k++) { if ($indices[$k] -le $indices[$k - 1]) { throw "out of order at $k" } }
             $problems[0].Exception.Message | Should -Match "Record 'n999' \(pipeline object 1000\)"
+            # Batches are read two at a time: errors of the last batch still name their own input.
+            $problems[-1].Exception.Message | Should -Match "Record 'n9999' \(pipeline object 10000\)"
+            $problems[-1].TargetObject.Identity | Should -Be 'n9999'
+        }
+
+        It 'counts a record repeated batches later as a duplicate of the first copy' {
+            $again = @($Many + $Many[0] + $Many[5000]) | ConvertFrom-MailItemsAccessed -ErrorAction SilentlyContinue -SummaryVariable tally
+            @($again).Count | Should -Be 10040
+            $tally.Duplicates | Should -Be 2
+            $tally.Read | Should -Be 10052
         }
 
         It 'stops early and cleanly under Select-Object -First' {

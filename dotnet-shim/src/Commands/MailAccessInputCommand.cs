@@ -30,15 +30,19 @@ namespace MailAccessForensics.Commands
         // enough for Ctrl+C to be prompt.
         private const int BatchObjectLimit = 4096;
         private const int BatchByteLimit = 8 << 20;
+        // Batches being read while the next one fills: one is parsed while the one before it is
+        // counted, so the engine's two halves and the encoding overlap.
+        private const int MaxBatchesInFlight = 2;
         private const int ProgressId = 1;
         private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
         private SessionHandle _session;
         private ObjectBatchEncoder _filling = new ObjectBatchEncoder();
-        private ObjectBatchEncoder _spare;
+        private readonly Stack<ObjectBatchEncoder> _spareEncoders = new Stack<ObjectBatchEncoder>();
         private List<PSObject> _fillingInputs = new List<PSObject>();
         private long _nextIndex;
-        private PendingBatch _inFlight;
+        private readonly Queue<PendingBatch> _inFlight = new Queue<PendingBatch>();
+        private Task<BatchResult> _lastSubmitted;
         private readonly List<string> _files = new List<string>();
         private readonly List<string> _deferredFiles = new List<string>();
         private CancellationTokenSource _stopping = new CancellationTokenSource();
@@ -244,44 +248,47 @@ namespace MailAccessForensics.Commands
             {
                 return;
             }
-            CompleteInFlight();
+            if (_inFlight.Count >= MaxBatchesInFlight)
+            {
+                CompleteOldestBatch();
+            }
             ObjectBatchEncoder encoder = _filling;
             long firstIndex = _nextIndex;
             _nextIndex += encoder.Count;
             SessionHandle session = _session;
-            _inFlight = new PendingBatch(
-                Task.Run(() => Ingest(session, encoder, firstIndex)),
-                encoder,
-                _fillingInputs,
-                firstIndex);
-            _filling = _spare ?? new ObjectBatchEncoder();
-            _spare = null;
+            Task<BatchResult> previous = _lastSubmitted;
+            _lastSubmitted = Task.Run(() => ParseThenAccept(session, encoder, firstIndex, previous));
+            _inFlight.Enqueue(new PendingBatch(_lastSubmitted, encoder, _fillingInputs, firstIndex));
+            _filling = _spareEncoders.Count > 0 ? _spareEncoders.Pop() : new ObjectBatchEncoder();
             _filling.Clear();
             _fillingInputs = new List<PSObject>();
         }
 
-        private unsafe BatchResult Ingest(SessionHandle session, ObjectBatchEncoder encoder, long firstIndex)
+        /// <summary>
+        /// Parses a batch (alongside the batch before it), then counts it once the batch before it
+        /// has been counted: records are counted, deduplicated and numbered in pipeline order.
+        /// </summary>
+        private BatchResult ParseThenAccept(SessionHandle session, ObjectBatchEncoder encoder, long firstIndex, Task<BatchResult> previous)
         {
-            return session.Use(h =>
+            using (ParsedBatch parsed = session.Parse(encoder.Buffer, encoder.Length, firstIndex))
             {
-                MafBatch* batch = null;
-                fixed (byte* buffer = encoder.Buffer)
-                {
-                    NativeCall.Check(NativeMethods.maf_session_ingest_objects(
-                        (MafSession*)h, buffer, (nuint)encoder.Length, (ulong)firstIndex, &batch));
-                }
-                return NativeResults.TakeBatch(batch, FileName);
-            });
+                // A failed batch before this one fails this one too; its own error is reported first.
+                previous?.GetAwaiter().GetResult();
+                return session.Accept(parsed, FileName);
+            }
         }
 
         private void CompleteInFlight()
         {
-            if (_inFlight == null)
+            while (_inFlight.Count > 0)
             {
-                return;
+                CompleteOldestBatch();
             }
-            PendingBatch pending = _inFlight;
-            _inFlight = null;
+        }
+
+        private void CompleteOldestBatch()
+        {
+            PendingBatch pending = _inFlight.Dequeue();
             BatchResult result;
             try
             {
@@ -294,7 +301,7 @@ namespace MailAccessForensics.Commands
             }
             finally
             {
-                _spare = pending.Encoder;
+                _spareEncoders.Push(pending.Encoder);
             }
             Emit(result, failure =>
             {
@@ -545,12 +552,15 @@ namespace MailAccessForensics.Commands
             }
             _disposed = true;
             // Stopped mid-pipeline (Select-Object -First, Ctrl+C): EndProcessing never runs.
-            try
+            foreach (PendingBatch pending in _inFlight)
             {
-                _inFlight?.Task.Wait();
-            }
-            catch (AggregateException)
-            {
+                try
+                {
+                    pending.Task.Wait();
+                }
+                catch (AggregateException)
+                {
+                }
             }
             _session?.Dispose();
             _stopping.Dispose();

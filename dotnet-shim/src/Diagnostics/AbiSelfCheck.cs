@@ -162,15 +162,7 @@ namespace MailAccessForensics.Diagnostics
             using (SessionHandle session = SessionHandle.Create(options.ToArray(), options.Length))
             {
                 byte[] bytes = batch.ToArray();
-                result = session.Use(h =>
-                {
-                    MafBatch* output = null;
-                    fixed (byte* p = bytes)
-                    {
-                        NativeCall.Check(NativeMethods.maf_session_ingest_objects((MafSession*)h, p, (nuint)bytes.Length, 0, &output));
-                    }
-                    return NativeResults.TakeBatch(output, _ => null);
-                });
+                result = session.Ingest(bytes, bytes.Length, 0, _ => null);
             }
 
             var output = new ArrayBufferWriter<byte>();

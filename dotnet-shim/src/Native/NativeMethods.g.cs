@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 4;
+        internal const uint MAF_ABI_VERSION = 5;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -85,15 +85,38 @@ namespace MailAccessForensics.Native
 
         /// <summary>
         ///  Reads a batch of pipeline objects (the object-batch encoding, one top-level node per
-        ///  object; `first_index` is the 0-based pipeline position of the first). On success `*out`
-        ///  owns the batch result (records when the session returns records, and the errors of
-        ///  malformed records): free it with `maf_batch_free`.
+        ///  object; `first_index` is the 0-based pipeline position of the first) into records, without
+        ///  counting them: batches can be parsed on several threads at once, while another batch is
+        ///  being counted. On success `*out` owns the parsed batch: hand it to `maf_session_accept`, or
+        ///  free it with `maf_parsed_free`. `batch` may be reused once this returns.
         ///
         ///  # Safety
         ///  `session` must be live; `batch` valid for `batch_len` bytes; `out` writable.
         /// </summary>
-        [DllImport(__DllName, EntryPoint = "maf_session_ingest_objects", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-        internal static extern MafStatus maf_session_ingest_objects(MafSession* session, byte* batch, nuint batch_len, ulong first_index, MafBatch** @out);
+        [DllImport(__DllName, EntryPoint = "maf_session_parse_objects", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_session_parse_objects(MafSession* session, byte* batch, nuint batch_len, ulong first_index, MafParsed** @out);
+
+        /// <summary>
+        ///  Counts a parsed batch into the session (duplicates, filters, tally, analysis), in the order
+        ///  batches are accepted, and hands out what it produced: `*out` owns a batch (records when the
+        ///  session returns records, and the errors of malformed records; free with `maf_batch_free`).
+        ///  Takes ownership of `parsed`, whatever the status.
+        ///
+        ///  # Safety
+        ///  `session` must be live; `parsed` from `maf_session_parse_objects`, not freed nor accepted
+        ///  before; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_session_accept", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_session_accept(MafSession* session, MafParsed* parsed, MafBatch** @out);
+
+        /// <summary>
+        ///  Frees a parsed batch that will not be accepted (the command was stopped). Null is ignored.
+        ///
+        ///  # Safety
+        ///  `parsed` must be null or from `maf_session_parse_objects`, not freed nor accepted before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_parsed_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_parsed_free(MafParsed* parsed);
 
         /// <summary>
         ///  Frees a batch result. Null is ignored.
@@ -221,6 +244,15 @@ namespace MailAccessForensics.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct MafSession
+    {
+    }
+
+    /// <summary>
+    ///  Pipeline objects read but not yet counted: the result of `maf_session_parse_objects`.
+    ///  Opaque to the caller.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafParsed
     {
     }
 

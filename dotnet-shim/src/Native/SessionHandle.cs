@@ -54,6 +54,45 @@ namespace MailAccessForensics.Native
             }
         }
 
+        /// <summary>
+        /// Reads a batch of encoded pipeline objects into records, without counting them: safe
+        /// on several threads at once. <paramref name="buffer"/> may be reused once this returns.
+        /// </summary>
+        internal ParsedBatch Parse(byte[] buffer, int length, long firstIndex)
+        {
+            return Use(h =>
+            {
+                MafParsed* parsed = null;
+                fixed (byte* p = buffer)
+                {
+                    NativeCall.Check(NativeMethods.maf_session_parse_objects((MafSession*)h, p, (nuint)length, (ulong)firstIndex, &parsed));
+                }
+                return new ParsedBatch((IntPtr)parsed);
+            });
+        }
+
+        /// <summary>Counts a parsed batch (in the order batches are accepted) and returns its output.</summary>
+        internal BatchResult Accept(ParsedBatch parsed, Func<int, string> fileName)
+        {
+            return Use(h =>
+            {
+                MafBatch* batch = null;
+                // The engine takes the parsed batch whatever happens: the handle lets go of it.
+                IntPtr raw = parsed.Release();
+                NativeCall.Check(NativeMethods.maf_session_accept((MafSession*)h, (MafParsed*)raw, &batch));
+                return NativeResults.TakeBatch(batch, fileName);
+            });
+        }
+
+        /// <summary>Parse and accept in one step.</summary>
+        internal BatchResult Ingest(byte[] buffer, int length, long firstIndex, Func<int, string> fileName)
+        {
+            using (ParsedBatch parsed = Parse(buffer, length, firstIndex))
+            {
+                return Accept(parsed, fileName);
+            }
+        }
+
         /// <summary>Asks the engine to stop; safe while another thread is in a call.</summary>
         internal void Cancel()
         {
@@ -62,6 +101,31 @@ namespace MailAccessForensics.Native
                 NativeMethods.maf_session_cancel((MafSession*)h);
                 return 0;
             });
+        }
+    }
+
+    /// <summary>Records parsed from a batch and not yet counted; freed if never accepted.</summary>
+    internal sealed unsafe class ParsedBatch : SafeHandle
+    {
+        internal ParsedBatch(IntPtr parsed) : base(IntPtr.Zero, ownsHandle: true)
+        {
+            SetHandle(parsed);
+        }
+
+        public override bool IsInvalid => handle == IntPtr.Zero;
+
+        /// <summary>Hands the pointer over (to maf_session_accept): this handle no longer frees it.</summary>
+        internal IntPtr Release()
+        {
+            IntPtr raw = handle;
+            SetHandleAsInvalid();
+            return raw;
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.maf_parsed_free((MafParsed*)handle);
+            return true;
         }
     }
 

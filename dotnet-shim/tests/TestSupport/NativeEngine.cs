@@ -134,16 +134,19 @@ namespace MailAccessForensics.Tests.TestSupport
 
         internal static BatchResult IngestInto(SessionHandle session, byte[] buffer, int length, long firstIndex)
         {
-            return session.Use(h => IngestRaw(h, buffer, length, firstIndex));
+            return session.Ingest(buffer, length, firstIndex, _ => null);
         }
 
+        /// <summary>Parse and accept on a raw session pointer, for tests that hold the handle's reference themselves.</summary>
         internal static BatchResult IngestRaw(IntPtr session, byte[] buffer, int length, long firstIndex)
         {
-            MafBatch* batch = null;
+            MafParsed* parsed = null;
             fixed (byte* p = buffer)
             {
-                NativeCall.Check(NativeMethods.maf_session_ingest_objects((MafSession*)session, p, (nuint)length, (ulong)firstIndex, &batch));
+                NativeCall.Check(NativeMethods.maf_session_parse_objects((MafSession*)session, p, (nuint)length, (ulong)firstIndex, &parsed));
             }
+            MafBatch* batch = null;
+            NativeCall.Check(NativeMethods.maf_session_accept((MafSession*)session, parsed, &batch));
             return NativeResults.TakeBatch(batch, _ => null);
         }
     }

@@ -5,7 +5,7 @@
 //!   generated constants and enum values, compared with what rustc laid out for
 //!   `maf_native::abi`;
 //! - one JSON record ingested through the native library by the shim's own code
-//!   (SessionHandle, maf_session_ingest_objects, NativeResults.TakeBatch), compared with the
+//!   (SessionHandle, maf_session_parse_objects + maf_session_accept, NativeResults.TakeBatch), compared with the
 //!   values the record holds.
 //!
 //! Needs `MAF_SHIM_ASSEMBLY` (the net8.0 MailAccessForensics.dll; build.ps1 Test sets it) and
@@ -410,7 +410,7 @@ fn shim_report() -> AbiReport {
 
 /// Structs the C# side declares only to hold pointers to: never dereferenced, so their
 /// layout is not part of the contract. They must stay empty.
-const OPAQUE: &[&str] = &["MafSession", "MafReader"];
+const OPAQUE: &[&str] = &["MafSession", "MafReader", "MafParsed"];
 
 /// Every difference between the two sides, one line each.
 fn compare(rust: &AbiReport, csharp: &AbiReport) -> Vec<String> {

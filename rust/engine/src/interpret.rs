@@ -3,6 +3,10 @@
 //! wrapper second, and recovers what stringified ("degraded") records still hold.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+
+use memchr::memmem;
+use once_cell::sync::Lazy;
 
 use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
@@ -68,6 +72,9 @@ impl Default for InterpretOptions {
 
 /// A record given as JSON text: AuditData, or any wrapper of it, serialised as JSON.
 pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    if let Some(skipped) = skip_other_operation(text, None) {
+        return Ok(skipped);
+    }
     check_size("the record", text.len(), options)?;
     let raw: RawFields = serde_json::from_str(text).map_err(|e| RecordError::from_json("the record is not valid JSON", &e))?;
     interpret_fields(&raw, options)
@@ -80,16 +87,9 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
         None => build(raw, None, options),
         Some(NestedRecord::Fields(inner)) => build(inner, Some(raw), options),
         Some(NestedRecord::Text(text)) => {
-            // Skipping other operations without parsing them keeps mixed exports fast. Only
-            // when the wrapper names another operation and the text cannot be a
-            // MailItemsAccessed record.
-            if let Some(operation) = pick!([Some(raw)]; operation, operations, action_type) {
-                let operation = scalar_text(operation);
-                if !operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED)
-                    && memchr::memmem::find(text.as_bytes(), MAIL_ITEMS_ACCESSED.as_bytes()).is_none()
-                {
-                    return Ok(Outcome::Skipped { operation: operation.into_owned() });
-                }
+            let wrapper_operation = pick!([Some(raw)]; operation, operations, action_type).map(scalar_text);
+            if let Some(skipped) = skip_other_operation(text, wrapper_operation.as_deref()) {
+                return Ok(skipped);
             }
             check_size("AuditData", text.len(), options)?;
             let inner: RawFields = serde_json::from_str(text)
@@ -97,6 +97,51 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
             build(&inner, Some(raw), options)
         }
     }
+}
+
+/// Records of other operations are a fifth of a typical pull: they are counted by name without
+/// being parsed, when that is certain. A MailItemsAccessed record always holds the literal
+/// operation name; text without it cannot be one. The name to count comes from the wrapper, or
+/// from the record's top-level `"Operation":"..."` (a plain value, no escapes); when neither is
+/// certain, the record is parsed as any other.
+fn skip_other_operation(text: &str, wrapper_operation: Option<&str>) -> Option<Outcome> {
+    let bytes = text.as_bytes();
+    static NAME: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(MAIL_ITEMS_ACCESSED));
+    if NAME.find(bytes).is_some() {
+        return None;
+    }
+    let operation = match wrapper_operation {
+        Some(op) if !op.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) => op.to_string(),
+        Some(_) => return None,
+        None => top_level_operation(bytes)?.to_string(),
+    };
+    if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
+        return None;
+    }
+    Some(Outcome::Skipped { operation })
+}
+
+/// The value of a top-level `"Operation"` key: the key must follow `{` or `,` (not be text
+/// inside a value, where its quotes would be escaped) and its value be a plain string.
+fn top_level_operation(bytes: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"Operation\"";
+    static FINDER: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(KEY));
+    for at in FINDER.find_iter(bytes) {
+        let before = bytes[..at].iter().rev().find(|b| !b.is_ascii_whitespace());
+        if !matches!(before, Some(b'{') | Some(b',')) {
+            continue;
+        }
+        let mut rest = bytes[at + KEY.len()..].iter().position(|b| !b.is_ascii_whitespace()).map(|i| &bytes[at + KEY.len() + i..])?;
+        rest = rest.strip_prefix(b":")?;
+        let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+        let value = rest[start..].strip_prefix(b"\"")?;
+        let end = memchr::memchr2(b'"', b'\\', value)?;
+        if value[end] != b'"' {
+            return None;
+        }
+        return std::str::from_utf8(&value[..end]).ok().filter(|v| !v.is_empty());
+    }
+    None
 }
 
 fn check_size(what: &str, len: usize, options: &InterpretOptions) -> Result<(), RecordError> {
@@ -376,7 +421,7 @@ fn read_folders(
                         let id = id.as_ref().and_then(|i| i.text()).map(Cow::into_owned);
                         let item_count = match folder_items {
                             None => None,
-                            Some(list) => read_folder_items(list, path.as_deref(), items, degradation)?,
+                            Some(list) => read_folder_items(list, path.as_deref().map(Arc::from).as_ref(), items, degradation)?,
                         };
                         folders.push(FolderAccess { path, id, item_count });
                     }
@@ -407,7 +452,7 @@ fn read_folders(
 /// Returns the number of items the folder lists, None when the list itself was lost.
 fn read_folder_items(
     list: &ListOrText<'_, ItemEntry<'_>>,
-    folder_path: Option<&str>,
+    folder_path: Option<&Arc<str>>,
     items: &mut Vec<MessageItem>,
     degradation: &mut Degradation,
 ) -> Result<Option<u64>, RecordError> {
@@ -444,7 +489,7 @@ fn read_folder_items(
             }
             degradation.note(format!(
                 "FolderItems of folder '{}' is '{}': the message ids were lost by an earlier tool",
-                folder_path.unwrap_or("?"),
+                folder_path.map(|p| &**p).unwrap_or("?"),
                 shorten(text)
             ));
             Ok(None)
@@ -455,7 +500,7 @@ fn read_folder_items(
 fn push_item(
     internet_message_id: Option<&Scalar<'_>>,
     size_in_bytes: Option<&Scalar<'_>>,
-    folder_path: Option<&str>,
+    folder_path: Option<&Arc<str>>,
     items: &mut Vec<MessageItem>,
     degradation: &mut Degradation,
 ) {
@@ -472,7 +517,7 @@ fn push_item(
     };
     items.push(MessageItem {
         internet_message_id: id,
-        folder_path: folder_path.map(str::to_string),
+        folder_path: folder_path.cloned(),
         size_in_bytes,
     });
 }
@@ -499,7 +544,7 @@ fn read_stringified_folder(
                 // Rare: the item list survived as JSON inside the text.
                 if let Ok(ListOrText::List(entries)) = serde_json::from_str::<ListOrText<ItemEntry>>(trimmed) {
                     let list = ListOrText::List(entries);
-                    read_folder_items(&list, path.as_deref(), items, degradation).ok().flatten()
+                    read_folder_items(&list, path.as_deref().map(Arc::from).as_ref(), items, degradation).ok().flatten()
                 } else {
                     None
                 }
@@ -538,7 +583,7 @@ fn read_exchange_item(
             let id = parent_folder.as_ref().and_then(|p| p.id.as_ref()).and_then(|v| v.text()).map(Cow::into_owned);
             let has_message = internet_message_id.as_ref().is_some_and(|v| !is_blank(v));
             if has_message {
-                push_item(internet_message_id.as_ref(), size_in_bytes.as_ref(), path.as_deref(), items, degradation);
+                push_item(internet_message_id.as_ref(), size_in_bytes.as_ref(), path.as_deref().map(Arc::from).as_ref(), items, degradation);
             }
             if path.is_some() || id.is_some() {
                 folders.push(FolderAccess { path, id, item_count: has_message.then_some(1) });
@@ -590,6 +635,24 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_operations_are_counted_without_a_full_parse() {
+        let skip = |text: &str| skip_other_operation(text, None);
+        assert_eq!(skip(r#"{"CreationTime":"x","Operation":"HardDelete","Broken": [}"#), Some(Outcome::Skipped { operation: "HardDelete".into() }));
+        assert_eq!(skip(r#"{ "Operation" : "Send" }"#), Some(Outcome::Skipped { operation: "Send".into() }));
+        // Never for a MailItemsAccessed record, nor when the name is uncertain.
+        assert_eq!(skip(r#"{"Operation":"MailItemsAccessed"}"#), None);
+        assert_eq!(skip(r#"{"Note":"\"Operation\":\"Send\"","Operation":"MailItemsAccessed"}"#), None);
+        assert_eq!(skip(r#"{"Note":"x \"Operation\":\"Send\""}"#), None);
+        assert_eq!(skip(r#"{"Operation":"Se\u006ed"}"#), None);
+        assert_eq!(skip(r#"{"operation":"Send"}"#), None);
+        assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("HardDelete")), Some(Outcome::Skipped { operation: "HardDelete".into() }));
+        assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("MailItemsAccessed")), None);
+        // A skipped record is still counted by its name (the full parse agrees).
+        let full = interpret_json(r#"{"Operation":"Send","CreationTime":"2024-01-01T00:00:00"}"#, &InterpretOptions::default()).unwrap();
+        assert_eq!(full, Outcome::Skipped { operation: "Send".into() });
+    }
 
     #[test]
     fn dates_dotnet_cannot_hold_are_errors() {

@@ -1,5 +1,7 @@
 //! The record model: one analysed MailItemsAccessed record, whatever shape it came in.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::address::ClientAddress;
@@ -132,7 +134,8 @@ pub struct FolderAccess {
 pub struct MessageItem {
     /// Normalised `<...>` form (see [`normalize_message_id`]).
     pub internet_message_id: String,
-    pub folder_path: Option<String>,
+    /// Shared by the items of one folder (one allocation a folder, not one an item).
+    pub folder_path: Option<Arc<str>>,
     pub size_in_bytes: Option<u64>,
 }
 

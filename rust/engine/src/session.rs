@@ -16,6 +16,10 @@ use crate::model::{MailAccessRecord, SourcePosition};
 use crate::raw::RawFields;
 use crate::tally::Tally;
 use crate::input::{ReaderOptions, RecordReader};
+use rayon::prelude::*;
+
+/// Batches smaller than this are read on the calling thread (not worth the hand-off).
+const PARALLEL_BATCH: usize = 64;
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
 use std::sync::atomic::AtomicBool;
 
@@ -71,54 +75,8 @@ impl Session {
     /// pipeline position of the first object. A malformed batch is refused whole (the records
     /// before the fault are already counted, so nothing is lost silently).
     pub fn ingest_objects(&mut self, batch: &[u8], first_index: u64) -> Result<BatchOutput, BatchFormatError> {
-        let mut output = BatchOutput::default();
-        let mut reader = BatchReader::new(batch);
-        let mut index = first_index;
-        while !reader.is_empty() {
-            let node = reader.next_node()?;
-            if let Node::Str(text) = node {
-                if is_document(text) {
-                    self.ingest_document(text, index, &mut output);
-                    index += 1;
-                    continue;
-                }
-            }
-            let outcome = match interpret_node(&node, &self.options.interpret) {
-                // Several JSON values in one string (JSON Lines piped with -Raw), or one object
-                // that holds records (a saved Graph response page): a document.
-                Err(error)
-                    if matches!(node, Node::Str(_))
-                        && (error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord) =>
-                {
-                    if let Node::Str(text) = node {
-                        self.ingest_document(text, index, &mut output);
-                    }
-                    index += 1;
-                    continue;
-                }
-                outcome => outcome,
-            };
-            let position = SourcePosition { index, file: None, line: None };
-            self.accept(outcome, position, &mut output);
-            index += 1;
-        }
-        Ok(output)
-    }
-
-    /// Text that holds many records (`Get-Content -Raw` of an export): read as a file would be.
-    /// Every record it holds is counted; positions name the pipeline object and the line.
-    fn ingest_document(&mut self, text: &str, index: u64, output: &mut BatchOutput) {
-        let options = ReaderOptions { interpret: self.options.interpret, threads: 1, ..ReaderOptions::default() };
-        let bytes = text.as_bytes().to_vec();
-        let total = bytes.len() as u64;
-        let mut reader = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes)), None, Some(total), options);
-        let never = AtomicBool::new(false);
-        while let Some(results) = reader.next_chunk(&never) {
-            for result in results {
-                let position = SourcePosition { index, file: None, line: result.position.line };
-                self.accept(result.outcome, position, output);
-            }
-        }
+        let results = parse_objects(batch, first_index, &self.options.interpret)?;
+        Ok(self.ingest_results(results))
     }
 
     /// Counts a chunk of records read from a document ([`crate::input::RecordReader`]).
@@ -176,6 +134,66 @@ impl Session {
                     output.records.push(*record);
                 }
             }
+        }
+    }
+}
+
+/// Reads a batch of pipeline objects in the shim's encoding into results, without touching a
+/// session: batches can be read in parallel with each other, then counted in order with
+/// [`Session::ingest_results`]. Records are read in parallel; text holding a whole document
+/// (`Get-Content -Raw` of an export) is read as a file would be, its positions naming the
+/// pipeline object and the line in it.
+pub fn parse_objects(batch: &[u8], first_index: u64, options: &InterpretOptions) -> Result<Vec<ReadResult>, BatchFormatError> {
+    let mut reader = BatchReader::new(batch);
+    let mut nodes = Vec::new();
+    while !reader.is_empty() {
+        nodes.push(reader.next_node()?);
+    }
+    let read = |node: &Node<'_>| -> Option<Result<Outcome, RecordError>> {
+        if let Node::Str(text) = node {
+            if is_document(text) {
+                return None;
+            }
+        }
+        match interpret_node(node, options) {
+            // Several JSON values in one string (JSON Lines piped with -Raw), or one object
+            // that holds records (a saved Graph response page): a document.
+            Err(error)
+                if matches!(node, Node::Str(_))
+                    && (error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord) =>
+            {
+                None
+            }
+            outcome => Some(outcome),
+        }
+    };
+    let outcomes: Vec<Option<Result<Outcome, RecordError>>> = if nodes.len() >= PARALLEL_BATCH {
+        nodes.par_iter().map(read).collect()
+    } else {
+        nodes.iter().map(read).collect()
+    };
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (offset, (node, outcome)) in nodes.iter().zip(outcomes).enumerate() {
+        let index = first_index + offset as u64;
+        match (outcome, node) {
+            (Some(outcome), _) => results.push(ReadResult { position: SourcePosition { index, file: None, line: None }, outcome }),
+            (None, Node::Str(text)) => read_document(text, index, options, &mut results),
+            (None, _) => unreachable!("only text is read as a document"),
+        }
+    }
+    Ok(results)
+}
+
+fn read_document(text: &str, index: u64, options: &InterpretOptions, results: &mut Vec<ReadResult>) {
+    let options = ReaderOptions { interpret: *options, threads: 1, ..ReaderOptions::default() };
+    let bytes = text.as_bytes().to_vec();
+    let total = bytes.len() as u64;
+    let mut reader = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes)), None, Some(total), options);
+    let never = AtomicBool::new(false);
+    while let Some(chunk) = reader.next_chunk(&never) {
+        for result in chunk {
+            let position = SourcePosition { index, file: None, line: result.position.line };
+            results.push(ReadResult { position, outcome: result.outcome });
         }
     }
 }

@@ -332,3 +332,49 @@ fn accounting_through_the_session() {
     assert_eq!((records, errors), (3, 2));
 }
 
+
+#[test]
+fn reading_ahead_gives_the_same_results_in_the_same_order() {
+    use mailaccess_engine::input::{PrefetchingReader, ReaderOptions, RecordReader};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "{{\"Operation\":\"MailItemsAccessed\",\"Id\":\"r{i}\",\"CreationTime\":\"2024-05-01T10:00:00Z\",\"MailboxOwnerUPN\":\"a@x\"}}\n"
+        ));
+    }
+    let options = || ReaderOptions { chunk_bytes: 4096, threads: 2, ..ReaderOptions::default() };
+    let never = AtomicBool::new(false);
+    let mut direct = RecordReader::from_reader(Box::new(std::io::Cursor::new(text.clone().into_bytes())), Some(0), None, options());
+    let mut expected = Vec::new();
+    while let Some(chunk) = direct.next_chunk(&never) {
+        expected.extend(chunk);
+    }
+    let ahead = PrefetchingReader::spawn(
+        RecordReader::from_reader(Box::new(std::io::Cursor::new(text.into_bytes())), Some(0), None, options()),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let mut got = Vec::new();
+    while let Some(chunk) = ahead.next_chunk() {
+        got.extend(chunk);
+    }
+    assert_eq!(got.len(), 3000);
+    assert_eq!(got, expected);
+    assert_eq!(ahead.progress().records, 3000);
+}
+
+#[test]
+fn dropping_a_reader_midway_stops_its_thread() {
+    use mailaccess_engine::input::{PrefetchingReader, ReaderOptions, RecordReader};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let line = "{\"Operation\":\"Send\",\"CreationTime\":\"2024-05-01T10:00:00Z\"}\n".repeat(100_000);
+    let options = ReaderOptions { chunk_bytes: 4096, ..ReaderOptions::default() };
+    let ahead = PrefetchingReader::spawn(
+        RecordReader::from_reader(Box::new(std::io::Cursor::new(line.into_bytes())), Some(0), None, options),
+        Arc::new(AtomicBool::new(false)),
+    );
+    assert!(ahead.next_chunk().is_some());
+    drop(ahead); // must return: the blocked thread is released
+}

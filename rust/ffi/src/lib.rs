@@ -15,14 +15,15 @@ pub mod abi;
 mod boundary;
 mod rows;
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use mailaccess_engine::analysis::{
     Analysis, AddressRange, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter,
     SyncAnalysis, ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
-use mailaccess_engine::input::{ReaderOptions, RecordReader};
+use mailaccess_engine::input::{PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
+use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::{report, InterpretOptions, Session, SessionOptions};
@@ -40,7 +41,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// An analysis session: records go in by batches, results come out. Opaque to the caller.
 pub struct MafSession {
     session: Mutex<Session>,
-    cancelled: AtomicBool,
+    /// Shared with the threads reading files ahead.
+    cancelled: Arc<AtomicBool>,
     /// How files are read into this session.
     reader_options: ReaderOptions,
 }
@@ -268,7 +270,7 @@ pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize,
         let session = MafSession {
             reader_options: options.1,
             session: Mutex::new(Session::new(options.0)),
-            cancelled: AtomicBool::new(false),
+            cancelled: Arc::new(AtomicBool::new(false)),
         };
         *out = Box::into_raw(Box::new(session));
         Ok(())
@@ -303,20 +305,27 @@ pub unsafe extern "C" fn maf_session_cancel(session: *const MafSession) {
     })
 }
 
+/// Pipeline objects read but not yet counted: the result of `maf_session_parse_objects`.
+/// Opaque to the caller.
+pub struct MafParsed {
+    results: Vec<ReadResult>,
+}
+
 /// Reads a batch of pipeline objects (the object-batch encoding, one top-level node per
-/// object; `first_index` is the 0-based pipeline position of the first). On success `*out`
-/// owns the batch result (records when the session returns records, and the errors of
-/// malformed records): free it with `maf_batch_free`.
+/// object; `first_index` is the 0-based pipeline position of the first) into records, without
+/// counting them: batches can be parsed on several threads at once, while another batch is
+/// being counted. On success `*out` owns the parsed batch: hand it to `maf_session_accept`, or
+/// free it with `maf_parsed_free`. `batch` may be reused once this returns.
 ///
 /// # Safety
 /// `session` must be live; `batch` valid for `batch_len` bytes; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn maf_session_ingest_objects(
+pub unsafe extern "C" fn maf_session_parse_objects(
     session: *const MafSession,
     batch: *const u8,
     batch_len: usize,
     first_index: u64,
-    out: *mut *mut MafBatch,
+    out: *mut *mut MafParsed,
 ) -> MafStatus {
     guard(|| {
         let out = out_ptr(out)?;
@@ -325,13 +334,48 @@ pub unsafe extern "C" fn maf_session_ingest_objects(
         if session.cancelled.load(Ordering::SeqCst) {
             return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
         }
-        let buf = bytes(batch, batch_len)?;
-        let output = session
-            .lock()?
-            .ingest_objects(buf, first_index)
+        let results = parse_objects(bytes(batch, batch_len)?, first_index, &session.reader_options.interpret)
             .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
+        *out = Box::into_raw(Box::new(MafParsed { results }));
+        Ok(())
+    })
+}
+
+/// Counts a parsed batch into the session (duplicates, filters, tally, analysis), in the order
+/// batches are accepted, and hands out what it produced: `*out` owns a batch (records when the
+/// session returns records, and the errors of malformed records; free with `maf_batch_free`).
+/// Takes ownership of `parsed`, whatever the status.
+///
+/// # Safety
+/// `session` must be live; `parsed` from `maf_session_parse_objects`, not freed nor accepted
+/// before; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_session_accept(session: *const MafSession, parsed: *mut MafParsed, out: *mut *mut MafBatch) -> MafStatus {
+    guard(|| {
+        let parsed = (!parsed.is_null()).then(|| Box::from_raw(parsed));
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let parsed = parsed.ok_or_else(|| FfiError::invalid_argument("null parsed batch"))?;
+        let session = session_ref(session)?;
+        if session.cancelled.load(Ordering::SeqCst) {
+            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
+        }
+        let output = session.lock()?.ingest_results(parsed.results);
         *out = BatchOwner::build(&output).into_raw();
         Ok(())
+    })
+}
+
+/// Frees a parsed batch that will not be accepted (the command was stopped). Null is ignored.
+///
+/// # Safety
+/// `parsed` must be null or from `maf_session_parse_objects`, not freed nor accepted before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_parsed_free(parsed: *mut MafParsed) {
+    guard_void(|| {
+        if !parsed.is_null() {
+            drop(Box::from_raw(parsed));
+        }
     })
 }
 
@@ -379,11 +423,10 @@ pub unsafe extern "C" fn maf_tally_free(tally: *mut MafTally) {
 
 /// A file being read into a session. Opaque to the caller.
 pub struct MafReader {
-    reader: Mutex<RecordReader>,
-    /// Progress after the last chunk, readable while the next chunk is being read.
-    bytes_read: AtomicU64,
-    bytes_total: AtomicI64,
-    records: AtomicU64,
+    /// Reads and parses ahead on its own thread while the caller counts.
+    reader: Mutex<PrefetchingReader>,
+    /// Readable while another thread waits in `maf_reader_next`.
+    progress: ProgressHandle,
 }
 
 /// Opens a file of audit records for reading into `session`. `path` is UTF-16 (any file name
@@ -412,13 +455,9 @@ pub unsafe extern "C" fn maf_reader_open(
         let path = std::path::PathBuf::from(widestring::U16Str::from_ptr(path, path_len).to_os_string());
         let reader = RecordReader::open(&path, file_index, session.reader_options.clone())
             .map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
-        let total = reader.progress().bytes_total.map(|t| t as i64).unwrap_or(-1);
-        *out = Box::into_raw(Box::new(MafReader {
-            reader: Mutex::new(reader),
-            bytes_read: AtomicU64::new(0),
-            bytes_total: AtomicI64::new(total),
-            records: AtomicU64::new(0),
-        }));
+        let reader = PrefetchingReader::spawn(reader, Arc::clone(&session.cancelled));
+        let progress = reader.progress_handle();
+        *out = Box::into_raw(Box::new(MafReader { reader: Mutex::new(reader), progress }));
         Ok(())
     })
 }
@@ -437,12 +476,11 @@ pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *co
         *out = std::ptr::null_mut();
         let session = session_ref(session)?;
         let reader = reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))?;
-        let mut records = reader.reader.lock().map_err(|_| FfiError::new(MafStatus::Panic, "the reader is unusable after an earlier internal error"))?;
-        let chunk = records.next_chunk(&session.cancelled);
-        let progress = records.progress();
-        drop(records);
-        reader.bytes_read.store(progress.bytes_read, Ordering::Relaxed);
-        reader.records.store(progress.records, Ordering::Relaxed);
+        let chunk = reader
+            .reader
+            .lock()
+            .map_err(|_| FfiError::new(MafStatus::Panic, "the reader is unusable after an earlier internal error"))?
+            .next_chunk();
         if session.cancelled.load(Ordering::SeqCst) {
             return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
         }
@@ -464,10 +502,11 @@ pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut
     guard(|| {
         let reader = reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))?;
         let out = out.as_mut().ok_or_else(|| FfiError::invalid_argument("null output pointer"))?;
+        let progress = reader.progress.get();
         *out = MafProgress {
-            bytes_read: reader.bytes_read.load(Ordering::Relaxed),
-            bytes_total: reader.bytes_total.load(Ordering::Relaxed),
-            records: reader.records.load(Ordering::Relaxed),
+            bytes_read: progress.bytes_read,
+            bytes_total: progress.bytes_total.map(|t| t as i64).unwrap_or(-1),
+            records: progress.records,
         };
         Ok(())
     })

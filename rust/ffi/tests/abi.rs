@@ -19,6 +19,7 @@ struct Native {
 }
 
 type SessionPtr = *mut std::ffi::c_void;
+type ParsedPtr = *mut std::ffi::c_void;
 
 impl Native {
     /// Loaded once per process and never unloaded, as in pwsh: the library keeps per-thread
@@ -55,12 +56,35 @@ impl Native {
         (status, out)
     }
 
-    fn ingest(&self, session: SessionPtr, batch: &[u8], first: u64) -> (MafStatus, *mut MafBatch) {
-        let f: Symbol<unsafe extern "C" fn(SessionPtr, *const u8, usize, u64, *mut *mut MafBatch) -> MafStatus> =
-            self.sym("maf_session_ingest_objects");
+    fn parse(&self, session: SessionPtr, batch: &[u8], first: u64) -> (MafStatus, ParsedPtr) {
+        let f: Symbol<unsafe extern "C" fn(SessionPtr, *const u8, usize, u64, *mut ParsedPtr) -> MafStatus> =
+            self.sym("maf_session_parse_objects");
         let mut out = std::ptr::null_mut();
         let status = unsafe { f(session, batch.as_ptr(), batch.len(), first, &mut out) };
         (status, out)
+    }
+
+    fn accept(&self, session: SessionPtr, parsed: ParsedPtr) -> (MafStatus, *mut MafBatch) {
+        let f: Symbol<unsafe extern "C" fn(SessionPtr, ParsedPtr, *mut *mut MafBatch) -> MafStatus> =
+            self.sym("maf_session_accept");
+        let mut out = std::ptr::null_mut();
+        let status = unsafe { f(session, parsed, &mut out) };
+        (status, out)
+    }
+
+    /// Parse then accept, as the shim does for each batch.
+    fn ingest(&self, session: SessionPtr, batch: &[u8], first: u64) -> (MafStatus, *mut MafBatch) {
+        let (status, parsed) = self.parse(session, batch, first);
+        if status != MafStatus::Ok {
+            assert!(parsed.is_null(), "a failed parse hands out nothing");
+            return (status, std::ptr::null_mut());
+        }
+        self.accept(session, parsed)
+    }
+
+    fn parsed_free(&self, parsed: ParsedPtr) {
+        let f: Symbol<unsafe extern "C" fn(ParsedPtr)> = self.sym("maf_parsed_free");
+        unsafe { f(parsed) }
     }
 
     fn batch_free(&self, batch: *mut MafBatch) {
@@ -136,6 +160,53 @@ fn a_batch_round_trips_with_records_errors_and_tally() {
     assert_eq!(text(t.arena, op.operation).as_deref(), Some("HardDelete"));
     let tally_free: Symbol<unsafe extern "C" fn(*mut MafTally)> = native.sym("maf_tally_free");
     unsafe { tally_free(tally) };
+    native.session_free(session);
+}
+
+impl Native {
+    fn tally_read_and_duplicates(&self, session: SessionPtr) -> (u64, u64) {
+        let f: Symbol<unsafe extern "C" fn(SessionPtr, *mut *mut MafTally) -> MafStatus> = self.sym("maf_session_tally");
+        let free: Symbol<unsafe extern "C" fn(*mut MafTally)> = self.sym("maf_tally_free");
+        let mut tally = std::ptr::null_mut();
+        assert_eq!(unsafe { f(session, &mut tally) }, MafStatus::Ok);
+        let t = unsafe { &*tally };
+        let counts = (t.read, t.duplicates);
+        unsafe { free(tally) };
+        counts
+    }
+}
+
+#[test]
+fn batches_count_in_the_order_they_are_accepted_not_parsed() {
+    let native = Native::load();
+    let (_, session) = native.session_new(&[]);
+    let mut batch = BatchWriter::default();
+    batch.string(GOOD);
+    // Parsed out of order (as the shim's parallel parse may finish), accepted in order: the
+    // second copy of the same record is the duplicate, and a parsed batch counts nothing.
+    let (status, second) = native.parse(session, &batch.buf, 1);
+    assert_eq!(status, MafStatus::Ok);
+    let (status, first) = native.parse(session, &batch.buf, 0);
+    assert_eq!(status, MafStatus::Ok);
+    assert_eq!(native.tally_read_and_duplicates(session), (0, 0));
+
+    let (status, result) = native.accept(session, first);
+    assert_eq!(status, MafStatus::Ok);
+    native.batch_free(result);
+    let (status, result) = native.accept(session, second);
+    assert_eq!(status, MafStatus::Ok);
+    native.batch_free(result);
+    assert_eq!(native.tally_read_and_duplicates(session), (2, 1));
+
+    // A parsed batch that is never accepted is freed and not counted.
+    let (_, dropped) = native.parse(session, &batch.buf, 2);
+    native.parsed_free(dropped);
+    native.parsed_free(std::ptr::null_mut());
+    assert_eq!(native.tally_read_and_duplicates(session), (2, 1));
+
+    let (status, result) = native.accept(session, std::ptr::null_mut());
+    assert_eq!(status, MafStatus::InvalidArgument);
+    assert!(result.is_null());
     native.session_free(session);
 }
 

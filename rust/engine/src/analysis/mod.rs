@@ -16,6 +16,7 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use crate::address::ClientAddress;
@@ -65,26 +66,41 @@ impl RecordFilter {
 /// (mailboxes, users, sessions) are interned lower-cased, with the first spelling seen kept
 /// for display; each exact spelling is remembered, so folding costs once per spelling.
 /// Addresses are interned by their parsed value, record ids in a table of their own.
-#[derive(Default, Debug)]
+#[derive(Default)]
 pub(crate) struct Strings {
-    ids: FxHashMap<Box<str>, u32>,
+    /// Ids by their key's hash; the keys live once, in `keys`.
+    ids: HashTable<u32>,
     keys: Vec<Box<str>>,
-    display: Vec<Box<str>>,
+    /// The first spelling of folded keys whose spelling differs from the key.
+    display: FxHashMap<u32, Box<str>>,
     /// Exact spelling -> folded id.
     folded: FxHashMap<Box<str>, u32>,
     addresses: FxHashMap<IpAddr, u32>,
     records: Vec<RecordId>,
 }
 
+impl std::fmt::Debug for Strings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Strings({} keys, {} records)", self.keys.len(), self.records.len())
+    }
+}
+
+fn hash_text(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(text)
+}
+
 impl Strings {
     pub(crate) fn intern(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
+        let hash = hash_text(text);
+        let keys = &self.keys;
+        if let Some(&id) = self.ids.find(hash, |&id| &*keys[id as usize] == text) {
             return id;
         }
         let id = self.keys.len() as u32;
-        self.ids.insert(text.into(), id);
         self.keys.push(text.into());
-        self.display.push(text.into());
+        let keys = &self.keys;
+        self.ids.insert_unique(hash, id, |&id| hash_text(&keys[id as usize]));
         id
     }
 
@@ -94,14 +110,11 @@ impl Strings {
             return id;
         }
         let key = text.to_lowercase();
-        let id = match self.ids.get(key.as_str()) {
-            Some(&id) => id,
-            None => {
-                let id = self.intern(&key);
-                self.display[id as usize] = text.into();
-                id
-            }
-        };
+        let known = self.keys.len();
+        let id = self.intern(&key);
+        if id as usize == known && key != text {
+            self.display.insert(id, text.into());
+        }
         self.folded.insert(text.into(), id);
         id
     }
@@ -126,7 +139,10 @@ impl Strings {
     }
 
     pub(crate) fn display(&self, id: u32) -> &str {
-        &self.display[id as usize]
+        match self.display.get(&id) {
+            Some(spelling) => spelling,
+            None => &self.keys[id as usize],
+        }
     }
 
     /// A record, by its Id: every call is a new record (two records may share an Id).

@@ -350,7 +350,7 @@ struct ReadState {
     mailbox: Option<String>,
     span: (DateTime<Utc>, DateTime<Utc>),
     /// Folder of the latest access (ties: the greater path, to stay deterministic).
-    latest_folder: (DateTime<Utc>, Option<String>),
+    latest_folder: (DateTime<Utc>, Option<std::sync::Arc<str>>),
     size: Option<u64>,
     count: u64,
     contexts: HashSet<ContextKey>,
@@ -411,7 +411,7 @@ impl Analysis for ReadAnalysis {
                 MessageRead {
                     mailbox: state.mailbox.clone(),
                     internet_message_id: strings.key(*message).to_string(),
-                    folder_path: state.latest_folder.1.clone(),
+                    folder_path: state.latest_folder.1.as_deref().map(str::to_string),
                     size_in_bytes: state.size,
                     start: state.span.0,
                     end: state.span.1,
@@ -466,7 +466,7 @@ impl Analysis for FindAnalysis {
                     internet_message_id: item.internet_message_id.clone(),
                     mailbox: record.mailbox.clone(),
                     creation_time: record.creation_time,
-                    folder_path: item.folder_path.clone(),
+                    folder_path: item.folder_path.as_deref().map(str::to_string),
                     size_in_bytes: item.size_in_bytes,
                     context: context.describe(&self.strings),
                     app_id: record.app_id.clone(),

@@ -70,7 +70,7 @@ impl Rec {
         for (id, folder, size) in items {
             self.0.items.push(MessageItem {
                 internet_message_id: crate::model::normalize_message_id(id).unwrap(),
-                folder_path: Some(folder.to_string()),
+                folder_path: Some((*folder).into()),
                 size_in_bytes: Some(*size),
             });
             if !self.0.folders.iter().any(|f| f.path.as_deref() == Some(*folder)) {

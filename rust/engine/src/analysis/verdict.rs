@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::pattern::{AddressRange, Wildcard};
 use super::throttling::ThrottlingAnalysis;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use super::{distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
 use crate::model::{AccessType, MailAccessRecord};
@@ -96,11 +97,13 @@ struct FineKey {
     client_app: Option<u32>,
 }
 
+/// One message as one context read it. Most contexts read a message once: the first
+/// reference lives inline.
 struct MessageState {
     /// The latest access and its folder (interned path).
     latest_folder: (DateTime<Utc>, Option<u32>),
     size: Option<u64>,
-    refs: Vec<RecordRef>,
+    refs: SmallVec<[RecordRef; 1]>,
 }
 
 struct Unresolved {
@@ -358,7 +361,7 @@ impl Analysis for VerdictAnalysis {
             let entry = state.messages.entry((mailbox, message)).or_insert_with(|| MessageState {
                 latest_folder: (record.creation_time, folder),
                 size: None,
-                refs: Vec::new(),
+                refs: SmallVec::new(),
             });
             if record.creation_time > entry.latest_folder.0
                 || (record.creation_time == entry.latest_folder.0 && folder_text(strings, folder) > folder_text(strings, entry.latest_folder.1))

@@ -537,3 +537,95 @@ mod tests {
         assert_eq!(lines.line_at(text, 0, 3), 4);
     }
 }
+
+/// A [`RecordReader`] that reads ahead on a thread of its own: while the caller counts and
+/// analyses one chunk, the next is being read and parsed. At most [`PREFETCH_CHUNKS`] chunks
+/// wait, so memory stays bounded. Dropping it stops the thread.
+pub struct PrefetchingReader {
+    chunks: std::sync::mpsc::Receiver<Vec<ReadResult>>,
+    progress: Arc<SharedProgress>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Chunks read ahead and waiting.
+pub const PREFETCH_CHUNKS: usize = 2;
+
+#[derive(Default)]
+struct SharedProgress {
+    bytes_read: AtomicU64,
+    bytes_total: AtomicU64,
+    records: AtomicU64,
+}
+
+impl PrefetchingReader {
+    /// Starts reading `reader` ahead. `cancel` stops it at the next record boundary.
+    pub fn spawn(mut reader: RecordReader, cancel: Arc<AtomicBool>) -> PrefetchingReader {
+        let (sender, chunks) = std::sync::mpsc::sync_channel(PREFETCH_CHUNKS);
+        let progress = Arc::new(SharedProgress::default());
+        let initial = reader.progress();
+        progress.bytes_total.store(initial.bytes_total.map(|t| t + 1).unwrap_or(0), Ordering::Relaxed);
+        let stop = Arc::new(AtomicBool::new(false));
+        let (shared, stopping) = (Arc::clone(&progress), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("maf-reader".into())
+            .spawn(move || {
+                while !stopping.load(Ordering::Relaxed) {
+                    let Some(chunk) = reader.next_chunk(&cancel) else { break };
+                    let now = reader.progress();
+                    shared.bytes_read.store(now.bytes_read, Ordering::Relaxed);
+                    shared.records.store(now.records, Ordering::Relaxed);
+                    if sender.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("start the reading thread");
+        PrefetchingReader { chunks, progress, stop, thread: Some(thread) }
+    }
+
+    /// The next chunk, in input order; None at the end (or once cancelled).
+    pub fn next_chunk(&self) -> Option<Vec<ReadResult>> {
+        self.chunks.recv().ok()
+    }
+
+    /// How far reading has got (it runs ahead of the chunks handed out).
+    pub fn progress(&self) -> Progress {
+        self.progress_handle().get()
+    }
+
+    /// Progress that can be read from another thread while this one waits for a chunk.
+    pub fn progress_handle(&self) -> ProgressHandle {
+        ProgressHandle(Arc::clone(&self.progress))
+    }
+}
+
+/// Reads a [`PrefetchingReader`]'s progress from any thread.
+#[derive(Clone)]
+pub struct ProgressHandle(Arc<SharedProgress>);
+
+impl ProgressHandle {
+    pub fn get(&self) -> Progress {
+        let total = self.0.bytes_total.load(Ordering::Relaxed);
+        Progress {
+            bytes_read: self.0.bytes_read.load(Ordering::Relaxed),
+            bytes_total: (total > 0).then(|| total - 1),
+            records: self.0.records.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for PrefetchingReader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Drain what waits so that a blocked send returns, then wait for the thread.
+        while self.chunks.try_recv().is_ok() {}
+        if let Some(thread) = self.thread.take() {
+            while !thread.is_finished() {
+                while self.chunks.try_recv().is_ok() {}
+                std::thread::yield_now();
+            }
+            let _ = thread.join();
+        }
+    }
+}
