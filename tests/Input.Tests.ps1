@@ -222,7 +222,7 @@ Describe 'Bad input' {
 
 Describe 'Long reads' {
     BeforeAll {
-        # About 50 MB of records: long enough for progress and for a stop in the middle.
+        # About 50 MB of records, read many times over where a test needs a long read.
         $script:Big = Join-Path $TestDrive 'big.jsonl'
         $writer = [IO.StreamWriter]::new($Big)
         for ($i = 0; $i -lt 800; $i++) {
@@ -235,7 +235,9 @@ Describe 'Long reads' {
     It 'shows progress in bytes and records' {
         $ps = [powershell]::Create()
         try {
-            $null = $ps.AddScript("Import-Module '$ModulePath'; Get-MailAccessContext -Path '$Big','$Big','$Big' | Out-Null")
+            # Ten copies (about 500 MB): progress shows only once reading has gone on for a while.
+            $paths = (@("'$Big'") * 10) -join ','
+            $null = $ps.AddScript("Import-Module '$ModulePath'; Get-MailAccessContext -Path $paths | Out-Null")
             $null = $ps.Invoke()
             $ps.HadErrors | Should -BeFalse
             $progress = @($ps.Streams.Progress | Where-Object Activity -EQ 'Reading audit records')
@@ -249,9 +251,15 @@ Describe 'Long reads' {
     It 'stops promptly on Ctrl+C' {
         $ps = [powershell]::Create()
         try {
-            $null = $ps.AddScript("Import-Module '$ModulePath'; Get-CompromisedMailAccess -Path '$Big','$Big','$Big' -AttackerIPAddress 198.51.100.66")
+            # Twenty copies (about 1 GB): seconds of reading, whatever the machine's speed.
+            $paths = (@("'$Big'") * 20) -join ','
+            $null = $ps.AddScript("Import-Module '$ModulePath'; Get-CompromisedMailAccess -Path $paths -AttackerIPAddress 198.51.100.66")
             $handle = $ps.BeginInvoke()
-            Start-Sleep -Milliseconds 700
+            # Progress shows once reading has gone on for half a second: then it is mid-read.
+            $wait = [Diagnostics.Stopwatch]::StartNew()
+            while ($ps.Streams.Progress.Count -eq 0 -and -not $handle.IsCompleted -and $wait.Elapsed.TotalSeconds -lt 30) {
+                Start-Sleep -Milliseconds 20
+            }
             $handle.IsCompleted | Should -BeFalse -Because 'the read must still be running to test stopping it'
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()

@@ -4,24 +4,23 @@
 //! Two copies of one record share Id, time and mailbox. The Id alone is not enough: some
 //! sanitised exports give every record the same placeholder Id.
 
-use rustc_hash::FxHashSet;
+use std::sync::atomic::AtomicBool;
 
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
 use crate::analysis::{Analysis, AnalysisResult, RecordFilter, RecordId, Strings};
 use crate::error::{ErrorKind, RecordError};
-use crate::input::ReadResult;
+use crate::input::{ReadResult, ReaderOptions, RecordReader};
 use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
 use crate::model::{MailAccessRecord, SourcePosition};
 use crate::raw::RawFields;
 use crate::tally::Tally;
-use crate::input::{ReaderOptions, RecordReader};
-use rayon::prelude::*;
+use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
 
 /// Batches smaller than this are read on the calling thread (not worth the hand-off).
 const PARALLEL_BATCH: usize = 64;
-use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
-use std::sync::atomic::AtomicBool;
 
 #[derive(Default)]
 pub struct SessionOptions {

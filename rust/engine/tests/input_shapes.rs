@@ -332,7 +332,6 @@ fn accounting_through_the_session() {
     assert_eq!((records, errors), (3, 2));
 }
 
-
 #[test]
 fn reading_ahead_gives_the_same_results_in_the_same_order() {
     use mailaccess_engine::input::{PrefetchingReader, ReaderOptions, RecordReader};

@@ -514,35 +514,12 @@ impl RecordReader {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reader_can_move_between_threads() {
-        fn send<T: Send>() {}
-        send::<RecordReader>();
-        send::<ReadResult>();
-    }
-
-    #[test]
-    fn line_numbers_count_each_break_once() {
-        let text = b"a\nbb\n\nc";
-        let mut lines = Lines::default();
-        assert_eq!(lines.line_at(text, 0, 0), 1);
-        assert_eq!(lines.line_at(text, 0, 2), 2);
-        assert_eq!(lines.line_at(text, 0, 2), 2);
-        assert_eq!(lines.line_at(text, 0, 6), 4);
-        // Asking for an earlier offset does not count backwards.
-        assert_eq!(lines.line_at(text, 0, 3), 4);
-    }
-}
-
 /// A [`RecordReader`] that reads ahead on a thread of its own: while the caller counts and
 /// analyses one chunk, the next is being read and parsed. At most [`PREFETCH_CHUNKS`] chunks
 /// wait, so memory stays bounded. Dropping it stops the thread.
 pub struct PrefetchingReader {
-    chunks: std::sync::mpsc::Receiver<Vec<ReadResult>>,
+    // An Option only so that Drop can close the channel before joining the thread.
+    chunks: Option<std::sync::mpsc::Receiver<Vec<ReadResult>>>,
     progress: Arc<SharedProgress>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -581,12 +558,12 @@ impl PrefetchingReader {
                 }
             })
             .expect("start the reading thread");
-        PrefetchingReader { chunks, progress, stop, thread: Some(thread) }
+        PrefetchingReader { chunks: Some(chunks), progress, stop, thread: Some(thread) }
     }
 
     /// The next chunk, in input order; None at the end (or once cancelled).
     pub fn next_chunk(&self) -> Option<Vec<ReadResult>> {
-        self.chunks.recv().ok()
+        self.chunks.as_ref()?.recv().ok()
     }
 
     /// How far reading has got (it runs ahead of the chunks handed out).
@@ -618,14 +595,35 @@ impl ProgressHandle {
 impl Drop for PrefetchingReader {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        // Drain what waits so that a blocked send returns, then wait for the thread.
-        while self.chunks.try_recv().is_ok() {}
+        // Closing the channel makes a blocked or later send fail, so the thread ends after at
+        // most the chunk it is reading.
+        drop(self.chunks.take());
         if let Some(thread) = self.thread.take() {
-            while !thread.is_finished() {
-                while self.chunks.try_recv().is_ok() {}
-                std::thread::yield_now();
-            }
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<RecordReader>();
+        send::<ReadResult>();
+    }
+
+    #[test]
+    fn line_numbers_count_each_break_once() {
+        let text = b"a\nbb\n\nc";
+        let mut lines = Lines::default();
+        assert_eq!(lines.line_at(text, 0, 0), 1);
+        assert_eq!(lines.line_at(text, 0, 2), 2);
+        assert_eq!(lines.line_at(text, 0, 2), 2);
+        assert_eq!(lines.line_at(text, 0, 6), 4);
+        // Asking for an earlier offset does not count backwards.
+        assert_eq!(lines.line_at(text, 0, 3), 4);
     }
 }
