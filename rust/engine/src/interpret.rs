@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use memchr::memmem;
 use once_cell::sync::Lazy;
+use serde::Deserialize;
 
 use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
@@ -72,10 +73,10 @@ impl Default for InterpretOptions {
 
 /// A record given as JSON text: AuditData, or any wrapper of it, serialised as JSON.
 pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    check_size("the record", text.len(), options)?;
     if let Some(skipped) = skip_other_operation(text, None) {
         return Ok(skipped);
     }
-    check_size("the record", text.len(), options)?;
     let raw: RawFields = serde_json::from_str(text).map_err(|e| RecordError::from_json("the record is not valid JSON", &e))?;
     interpret_fields(&raw, options)
 }
@@ -100,48 +101,32 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
 }
 
 /// Records of other operations are a fifth of a typical pull: they are counted by name without
-/// being parsed, when that is certain. A MailItemsAccessed record always holds the literal
+/// being interpreted, when that is certain. A MailItemsAccessed record always holds the literal
 /// operation name; text without it cannot be one. The name to count comes from the wrapper, or
-/// from the record's top-level `"Operation":"..."` (a plain value, no escapes); when neither is
-/// certain, the record is parsed as any other.
+/// else from the text's own top-level `Operation`, read only when the text is one well-formed
+/// JSON object: anything else (several records, a page of them, a malformed record) is left to
+/// the full reading, which tells those apart.
 fn skip_other_operation(text: &str, wrapper_operation: Option<&str>) -> Option<Outcome> {
-    let bytes = text.as_bytes();
     static NAME: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(MAIL_ITEMS_ACCESSED));
-    if NAME.find(bytes).is_some() {
+    if NAME.find(text.as_bytes()).is_some() {
         return None;
     }
     let operation = match wrapper_operation {
-        Some(op) if !op.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) => op.to_string(),
-        Some(_) => return None,
-        None => top_level_operation(bytes)?.to_string(),
+        Some(op) => Cow::Borrowed(op),
+        None => serde_json::from_str::<OperationOnly>(text).ok()?.operation?,
     };
-    if operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
+    if operation.is_empty() || operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
         return None;
     }
-    Some(Outcome::Skipped { operation })
+    Some(Outcome::Skipped { operation: operation.into_owned() })
 }
 
-/// The value of a top-level `"Operation"` key: the key must follow `{` or `,` (not be text
-/// inside a value, where its quotes would be escaped) and its value be a plain string.
-fn top_level_operation(bytes: &[u8]) -> Option<&str> {
-    const KEY: &[u8] = b"\"Operation\"";
-    static FINDER: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(KEY));
-    for at in FINDER.find_iter(bytes) {
-        let before = bytes[..at].iter().rev().find(|b| !b.is_ascii_whitespace());
-        if !matches!(before, Some(b'{') | Some(b',')) {
-            continue;
-        }
-        let mut rest = bytes[at + KEY.len()..].iter().position(|b| !b.is_ascii_whitespace()).map(|i| &bytes[at + KEY.len() + i..])?;
-        rest = rest.strip_prefix(b":")?;
-        let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
-        let value = rest[start..].strip_prefix(b"\"")?;
-        let end = memchr::memchr2(b'"', b'\\', value)?;
-        if value[end] != b'"' {
-            return None;
-        }
-        return std::str::from_utf8(&value[..end]).ok().filter(|v| !v.is_empty());
-    }
-    None
+/// One JSON object's top-level `Operation`; every other member is checked for well-formedness
+/// and skipped, without being kept.
+#[derive(Deserialize)]
+struct OperationOnly<'a> {
+    #[serde(rename = "Operation", borrow)]
+    operation: Option<Cow<'a, str>>,
 }
 
 fn check_size(what: &str, len: usize, options: &InterpretOptions) -> Result<(), RecordError> {
@@ -639,14 +624,18 @@ mod tests {
     #[test]
     fn other_operations_are_counted_without_a_full_parse() {
         let skip = |text: &str| skip_other_operation(text, None);
-        assert_eq!(skip(r#"{"CreationTime":"x","Operation":"HardDelete","Broken": [}"#), Some(Outcome::Skipped { operation: "HardDelete".into() }));
         assert_eq!(skip(r#"{ "Operation" : "Send" }"#), Some(Outcome::Skipped { operation: "Send".into() }));
+        assert_eq!(skip(r#"{"Operation":"Se\u006ed"}"#), Some(Outcome::Skipped { operation: "Send".into() }));
         // Never for a MailItemsAccessed record, nor when the name is uncertain.
         assert_eq!(skip(r#"{"Operation":"MailItemsAccessed"}"#), None);
         assert_eq!(skip(r#"{"Note":"\"Operation\":\"Send\"","Operation":"MailItemsAccessed"}"#), None);
         assert_eq!(skip(r#"{"Note":"x \"Operation\":\"Send\""}"#), None);
-        assert_eq!(skip(r#"{"Operation":"Se\u006ed"}"#), None);
         assert_eq!(skip(r#"{"operation":"Send"}"#), None);
+        // Nor for text that is not one well-formed record: a malformed record is an error, and
+        // several records are each counted.
+        assert_eq!(skip(r#"{"CreationTime":"x","Operation":"HardDelete","Broken": [}"#), None);
+        assert_eq!(skip("{\"Operation\":\"Send\"}\n{\"Operation\":\"HardDelete\"}"), None);
+        assert_eq!(skip(r#"{"value":[{"Operation":"Send"}]}"#), None);
         assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("HardDelete")), Some(Outcome::Skipped { operation: "HardDelete".into() }));
         assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("MailItemsAccessed")), None);
         // A skipped record is still counted by its name (the full parse agrees).

@@ -283,6 +283,32 @@ mod tests {
         assert!(tally.is_balanced());
     }
 
+    const SEND: &str = r#"{"Operation":"Send","Id":"s1","CreationTime":"2024-05-01T10:00:00Z","MailboxOwnerUPN":"a@x"}"#;
+    const DELETE: &str = r#"{"Operation":"HardDelete","Id":"s2","CreationTime":"2024-05-01T11:00:00Z","MailboxOwnerUPN":"a@x"}"#;
+
+    #[test]
+    fn other_operations_are_counted_one_by_one_whatever_holds_them() {
+        // One record, then several in one text (JSON Lines, an array, a saved page): each is
+        // read and skipped under its own name, none of the texts counts as one record.
+        let lines = format!("{SEND}\n{DELETE}\n");
+        let array = format!("[{SEND},{DELETE}]");
+        let page = format!("{{\"value\":[{SEND},{DELETE}]}}");
+        let (output, tally) = ingest(&[SEND, &lines, &array, &page]);
+        assert!(output.errors.is_empty(), "{:?}", output.errors);
+        assert_eq!(tally.read, 7);
+        assert_eq!(tally.skipped, 7);
+        assert_eq!(tally.skipped_operations.get("Send"), Some(&4));
+        assert_eq!(tally.skipped_operations.get("HardDelete"), Some(&3));
+    }
+
+    #[test]
+    fn a_malformed_record_of_another_operation_is_an_error_not_a_skip() {
+        let truncated = &SEND[..SEND.len() - 10];
+        let (output, tally) = ingest(&[truncated]);
+        assert_eq!((tally.read, tally.skipped, tally.errors), (1, 0, 1));
+        assert_eq!(output.errors[0].kind, ErrorKind::InvalidJson);
+    }
+
     #[test]
     fn a_piped_csv_export_is_read_by_its_header() {
         let csv = format!("CreationDate,UserIds,Operations,AuditData\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\"\n", ONE.replace('"', "\"\""));
