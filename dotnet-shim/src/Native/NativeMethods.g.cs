@@ -162,7 +162,8 @@ namespace MailAccessForensics.Native
         ///  Reads the next chunk of the file into the session (its filters, tally and analysis apply)
         ///  and hands out what it produced: `*out` owns a batch (records when the session returns
         ///  records, and the errors of unreadable records; free it with `maf_batch_free`), or is null
-        ///  at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`.
+        ///  at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`;
+        ///  a fault while reading ahead is `MafStatus::Panic` (the reader is then unusable), never the end.
         ///
         ///  # Safety
         ///  `session` and `reader` must be live; `out` writable. One call at a time per reader.
@@ -235,6 +236,13 @@ namespace MailAccessForensics.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "maf_selftest_panic", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern MafStatus maf_selftest_panic();
+
+        /// <summary>
+        ///  The same, with the panic on one of the engine's worker threads (as a fault while parsing a
+        ///  batch in parallel would be): it comes back as this call's error, with its location.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_selftest_worker_panic", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_selftest_worker_panic();
 
 
     }

@@ -350,7 +350,7 @@ fn reading_ahead_gives_the_same_results_in_the_same_order() {
     while let Some(chunk) = direct.next_chunk(&never) {
         expected.extend(chunk);
     }
-    let ahead = PrefetchingReader::spawn(
+    let mut ahead = PrefetchingReader::spawn(
         RecordReader::from_reader(Box::new(std::io::Cursor::new(text.into_bytes())), Some(0), None, options()),
         Arc::new(AtomicBool::new(false)),
     );
@@ -370,10 +370,36 @@ fn dropping_a_reader_midway_stops_its_thread() {
     use std::sync::Arc;
     let line = "{\"Operation\":\"Send\",\"CreationTime\":\"2024-05-01T10:00:00Z\"}\n".repeat(100_000);
     let options = ReaderOptions { chunk_bytes: 4096, ..ReaderOptions::default() };
-    let ahead = PrefetchingReader::spawn(
+    let mut ahead = PrefetchingReader::spawn(
         RecordReader::from_reader(Box::new(std::io::Cursor::new(line.into_bytes())), Some(0), None, options),
         Arc::new(AtomicBool::new(false)),
     );
     assert!(ahead.next_chunk().is_some());
     drop(ahead); // must return: the blocked thread is released
+}
+
+#[test]
+fn a_panic_while_reading_ahead_is_raised_to_the_caller_not_taken_for_the_end() {
+    use mailaccess_engine::input::{PrefetchingReader, ReaderOptions, RecordReader};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    /// A source that gives one chunk of records, then fails inside the engine's thread.
+    struct FailingSource(std::io::Cursor<Vec<u8>>);
+    impl std::io::Read for FailingSource {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => panic!("source failed mid-read"),
+                n => Ok(n),
+            }
+        }
+    }
+    let line = b"{\"Operation\":\"Send\",\"CreationTime\":\"2024-05-01T10:00:00Z\"}\n".to_vec();
+    let options = ReaderOptions { chunk_bytes: 4096, ..ReaderOptions::default() };
+    let mut ahead = PrefetchingReader::spawn(
+        RecordReader::from_reader(Box::new(FailingSource(std::io::Cursor::new(line))), Some(0), None, options),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| while ahead.next_chunk().is_some() {}));
+    let panic = read.expect_err("the failed read must not look like the end of the input");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"source failed mid-read"));
 }

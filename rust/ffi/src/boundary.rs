@@ -7,7 +7,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Once;
+use std::any::Any;
+use std::sync::{Mutex, Once};
 
 use crate::abi::MafStatus;
 
@@ -48,30 +49,61 @@ pub fn with_last_error<R>(f: impl FnOnce(&str) -> R) -> R {
 }
 
 /// The default hook prints to the host's stderr; ours keeps the message (with its location)
-/// for the error the export returns instead. Panics outside an export (a Rust program using the
-/// crate as a library) still go to the hook that was there before.
+/// for the error the export returns instead. That holds on the engine's own threads too (named
+/// `maf-...`: the file reader, its parsers, the worker pool), whose panics the engine raises
+/// again on the thread that made the call. Panics elsewhere (a Rust program using the crate as
+/// a library) still go to the hook that was there before.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        // Named, so that the hook knows them. Fails only when the pool already exists.
+        let _ = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("maf-worker-{i}")).build_global();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !IN_GUARD.with(Cell::get) {
+            let message = payload_message(info.payload());
+            let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            if IN_GUARD.with(Cell::get) {
+                LAST_PANIC.with(|slot| *slot.borrow_mut() = Some(format!("{message}{location}")));
+            } else if std::thread::current().name().is_some_and(|name| name.starts_with("maf-")) {
+                *lock_worker_panic() = Some(WorkerPanic { message, location });
+            } else {
                 previous(info);
-                return;
             }
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
-            let location = info
-                .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            LAST_PANIC.with(|slot| *slot.borrow_mut() = Some(format!("{message}{location}")));
         }));
     });
+}
+
+/// The last panic on an engine thread, until the export it was raised in takes it.
+struct WorkerPanic {
+    message: String,
+    location: String,
+}
+
+static WORKER_PANIC: Mutex<Option<WorkerPanic>> = Mutex::new(None);
+
+fn lock_worker_panic() -> std::sync::MutexGuard<'static, Option<WorkerPanic>> {
+    WORKER_PANIC.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn payload_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// A panic raised again from another thread reaches the boundary without passing the hook on
+/// this thread: its message is the payload's, its location the one the worker's hook kept.
+fn describe_panic(payload: &(dyn Any + Send)) -> String {
+    if let Some(detail) = LAST_PANIC.with(|slot| slot.borrow_mut().take()) {
+        return detail;
+    }
+    let message = payload_message(payload);
+    match lock_worker_panic().take() {
+        Some(worker) if worker.message == message => format!("{message}{} (on an engine thread)", worker.location),
+        _ => message,
+    }
 }
 
 /// Runs an export's body: Ok becomes `MafStatus::Ok`, an error or a panic becomes its status
@@ -87,10 +119,8 @@ pub fn guard(body: impl FnOnce() -> Result<(), FfiError>) -> MafStatus {
             set_last_error(&error.message);
             error.status
         }
-        Err(_) => {
-            let detail = LAST_PANIC
-                .with(|slot| slot.borrow_mut().take())
-                .unwrap_or_else(|| "unknown panic".to_string());
+        Err(payload) => {
+            let detail = describe_panic(payload.as_ref());
             set_last_error(&format!(
                 "internal error in the MailAccessForensics engine (please report it): {detail}"
             ));

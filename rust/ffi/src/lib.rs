@@ -465,7 +465,8 @@ pub unsafe extern "C" fn maf_reader_open(
 /// Reads the next chunk of the file into the session (its filters, tally and analysis apply)
 /// and hands out what it produced: `*out` owns a batch (records when the session returns
 /// records, and the errors of unreadable records; free it with `maf_batch_free`), or is null
-/// at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`.
+/// at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`;
+/// a fault while reading ahead is `MafStatus::Panic` (the reader is then unusable), never the end.
 ///
 /// # Safety
 /// `session` and `reader` must be live; `out` writable. One call at a time per reader.
@@ -641,4 +642,14 @@ pub unsafe extern "C" fn maf_report_free(report: *mut MafReport) {
 #[no_mangle]
 pub extern "C" fn maf_selftest_panic() -> MafStatus {
     guard(|| panic!("self-test panic"))
+}
+
+/// The same, with the panic on one of the engine's worker threads (as a fault while parsing a
+/// batch in parallel would be): it comes back as this call's error, with its location.
+#[no_mangle]
+pub extern "C" fn maf_selftest_worker_panic() -> MafStatus {
+    guard(|| {
+        rayon::join(|| (), || panic!("worker self-test panic"));
+        Ok(())
+    })
 }

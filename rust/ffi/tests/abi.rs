@@ -258,6 +258,18 @@ fn a_panic_comes_back_as_an_error_and_the_process_lives() {
 }
 
 #[test]
+fn a_panic_on_an_engine_thread_comes_back_as_the_calls_error() {
+    let native = Native::load();
+    let f: Symbol<extern "C" fn() -> MafStatus> = native.sym("maf_selftest_worker_panic");
+    assert_eq!(f(), MafStatus::Panic);
+    let message = native.last_error();
+    assert!(
+        message.contains("worker self-test panic") && message.contains("lib.rs") && message.contains("engine thread"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_cancelled_session_refuses_more_work() {
     let native = Native::load();
     let (_, session) = native.session_new(&[]);

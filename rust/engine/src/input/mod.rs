@@ -521,17 +521,15 @@ pub struct PrefetchingReader {
     // An Option only so that Drop can close the channel before joining the thread.
     chunks: Option<std::sync::mpsc::Receiver<Vec<ReadResult>>>,
     progress: Arc<SharedProgress>,
-    stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// Chunks read ahead and waiting.
 pub const PREFETCH_CHUNKS: usize = 2;
 
-#[derive(Default)]
 struct SharedProgress {
     bytes_read: AtomicU64,
-    bytes_total: AtomicU64,
+    bytes_total: Option<u64>,
     records: AtomicU64,
 }
 
@@ -539,31 +537,42 @@ impl PrefetchingReader {
     /// Starts reading `reader` ahead. `cancel` stops it at the next record boundary.
     pub fn spawn(mut reader: RecordReader, cancel: Arc<AtomicBool>) -> PrefetchingReader {
         let (sender, chunks) = std::sync::mpsc::sync_channel(PREFETCH_CHUNKS);
-        let progress = Arc::new(SharedProgress::default());
-        let initial = reader.progress();
-        progress.bytes_total.store(initial.bytes_total.map(|t| t + 1).unwrap_or(0), Ordering::Relaxed);
-        let stop = Arc::new(AtomicBool::new(false));
-        let (shared, stopping) = (Arc::clone(&progress), Arc::clone(&stop));
+        let progress = Arc::new(SharedProgress {
+            bytes_read: AtomicU64::new(0),
+            bytes_total: reader.progress().bytes_total,
+            records: AtomicU64::new(0),
+        });
+        let shared = Arc::clone(&progress);
         let thread = std::thread::Builder::new()
             .name("maf-reader".into())
             .spawn(move || {
-                while !stopping.load(Ordering::Relaxed) {
-                    let Some(chunk) = reader.next_chunk(&cancel) else { break };
+                while let Some(chunk) = reader.next_chunk(&cancel) {
                     let now = reader.progress();
                     shared.bytes_read.store(now.bytes_read, Ordering::Relaxed);
                     shared.records.store(now.records, Ordering::Relaxed);
+                    // Fails once the reader is dropped: then nobody wants more.
                     if sender.send(chunk).is_err() {
                         break;
                     }
                 }
             })
             .expect("start the reading thread");
-        PrefetchingReader { chunks: Some(chunks), progress, stop, thread: Some(thread) }
+        PrefetchingReader { chunks: Some(chunks), progress, thread: Some(thread) }
     }
 
-    /// The next chunk, in input order; None at the end (or once cancelled).
-    pub fn next_chunk(&self) -> Option<Vec<ReadResult>> {
-        self.chunks.as_ref()?.recv().ok()
+    /// The next chunk, in input order; None at the end (or once cancelled). A panic while
+    /// reading is raised again here, on the caller's thread (as rayon does), so that a failed
+    /// read is never taken for the end of the input.
+    pub fn next_chunk(&mut self) -> Option<Vec<ReadResult>> {
+        if let Ok(chunk) = self.chunks.as_ref()?.recv() {
+            return Some(chunk);
+        }
+        if let Some(thread) = self.thread.take() {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        None
     }
 
     /// How far reading has got (it runs ahead of the chunks handed out).
@@ -583,10 +592,9 @@ pub struct ProgressHandle(Arc<SharedProgress>);
 
 impl ProgressHandle {
     pub fn get(&self) -> Progress {
-        let total = self.0.bytes_total.load(Ordering::Relaxed);
         Progress {
             bytes_read: self.0.bytes_read.load(Ordering::Relaxed),
-            bytes_total: (total > 0).then(|| total - 1),
+            bytes_total: self.0.bytes_total,
             records: self.0.records.load(Ordering::Relaxed),
         }
     }
@@ -594,7 +602,6 @@ impl ProgressHandle {
 
 impl Drop for PrefetchingReader {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
         // Closing the channel makes a blocked or later send fail, so the thread ends after at
         // most the chunk it is reading.
         drop(self.chunks.take());
