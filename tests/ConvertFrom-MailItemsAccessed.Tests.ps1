@@ -60,6 +60,7 @@ Describe 'ConvertFrom-MailItemsAccessed' {
 
         It 'keeps IsThrottled null when the record does not say' {
             $r = $Records | Where-Object { $_.CreationTime.Year -eq 2025 }
+            @($r).Count | Should -Be 1
             $r.IsThrottled | Should -BeNullOrEmpty
             $r.IsThrottled -eq $false | Should -BeFalse
         }

@@ -24,7 +24,7 @@ Describe 'Get-MailAccessThrottling on the breach scenario (<Shape>)' -ForEach $S
 
     It 'warns about the mailbox whose record does not say whether it was throttled' {
         foreach ($entry in $Expected.GetMailAccessThrottling.ThrottlingUnknownByMailbox.GetEnumerator()) {
-            $Warnings.Message -match [regex]::Escape("Mailbox $($entry.Key): $($entry.Value) of its") | Should -Not -BeNullOrEmpty
+            ($Warnings.Message -join "`n") | Should -Match ([regex]::Escape("Mailbox $($entry.Key): $($entry.Value) of its"))
         }
         @($Warnings).Count | Should -Be $Expected.GetMailAccessThrottling.ThrottlingUnknownByMailbox.Count
     }
