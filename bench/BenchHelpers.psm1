@@ -128,11 +128,6 @@ function Invoke-PipelineFloor {
     $null
 }
 
-function Test-FileMode {
-    $command = Get-Command Get-CompromisedMailAccess -ErrorAction SilentlyContinue
-    [bool]($command -and $command.Parameters.ContainsKey('Path'))
-}
-
 function Invoke-OursFile {
     param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $AttackerIPAddress)
     $findings = @(Get-CompromisedMailAccess -Path $Path -AttackerIPAddress $AttackerIPAddress -SummaryVariable summary -ErrorVariable +errors -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)

@@ -36,9 +36,6 @@ $files = @{
     FileJsonLines = Join-Path $DataDirectory $manifest.files.auditData.name
 }
 $isFile = $files.ContainsKey($Variant)
-if ($isFile -and -not (Test-FileMode)) {
-    throw 'file mode: not available in this build (Get-CompromisedMailAccess has no -Path parameter)'
-}
 
 $setup = [System.Diagnostics.Stopwatch]::StartNew()
 $records = [long]$manifest.records

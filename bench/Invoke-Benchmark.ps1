@@ -207,10 +207,7 @@ function Invoke-SizeBenchmark {
     $jsonLines = Join-Path $data.Directory $m.files.auditData.name
 
     Import-Module (Join-Path $ModulePath 'MailAccessForensics.psd1')
-    $fileMode = Test-FileMode
-    $result.fileMode = if ($fileMode) { 'file mode: Get-CompromisedMailAccess -Path available' } else { 'file mode: not available in this build' }
-    if (-not $fileMode) { Write-Host 'file mode: not available in this build (Get-CompromisedMailAccess has no -Path parameter yet)' -ForegroundColor Yellow }
-    $fileVariants = if ($fileMode) { @('FileCsv', 'FileJsonLines') } else { @() }
+    $fileVariants = @('FileCsv', 'FileJsonLines')
     $seedStyleIsSubset = $SeedStyleLimit -gt 0 -and $Count -gt $SeedStyleLimit
 
     Write-Step 'parse floor and engine stages (Rust, one core, own process)'
@@ -225,7 +222,7 @@ function Invoke-SizeBenchmark {
     }
     $result.memory = $memory
     $singleCore = [ordered]@{}
-    if ($fileMode -and -not $NoSingleCore) {
+    if (-not $NoSingleCore) {
         if (Get-Command taskset -ErrorAction SilentlyContinue) {
             foreach ($variant in $fileVariants) {
                 Write-Step "file mode on one core: $variant (taskset -c 0), $Repetitions runs"
@@ -262,10 +259,8 @@ function Invoke-SizeBenchmark {
     $variants = [ordered]@{
         PipelineFloor = { Invoke-PipelineFloor -Objects $objects }
         OursPipeline  = { Invoke-OursPipeline -Objects $objects -AttackerIPAddress $AttackerIPAddress }
-    }
-    if ($fileMode) {
-        $variants.FileCsv = { Invoke-OursFile -Path $csv -AttackerIPAddress $AttackerIPAddress }
-        $variants.FileJsonLines = { Invoke-OursFile -Path $jsonLines -AttackerIPAddress $AttackerIPAddress }
+        FileCsv       = { Invoke-OursFile -Path $csv -AttackerIPAddress $AttackerIPAddress }
+        FileJsonLines = { Invoke-OursFile -Path $jsonLines -AttackerIPAddress $AttackerIPAddress }
     }
     $seedBody = { Invoke-SeedStyle -Objects $seedObjects -AttackerIPAddress $AttackerIPAddress }
 
@@ -401,7 +396,7 @@ function Get-SizeReport {
     $lines.Add('')
     $lines.Add("Data: $(Format-Number $m.records) records ($(Format-Number $m.counts.mailItemsAccessed) MailItemsAccessed: $(Format-Number $m.counts.bind) Bind, $(Format-Number $m.counts.sync) Sync, $($m.counts.throttled) throttled; $(Format-Number $m.counts.otherOperations) other operations), $($m.mailboxes) mailboxes, $($m.days) days, $(Format-Number $m.counts.distinctContexts) distinct contexts, $(Format-Number $m.counts.distinctMessagesRead) distinct messages read; AuditData JSON Lines $(Format-Bytes $m.files.auditData.bytes), CSV $(Format-Bytes $m.files.purviewCsv.bytes). Attacker $($m.attackerIPAddress): $($m.attacker.records) records, $($m.attacker.distinctMessages) messages, $($m.attacker.syncedFolders) synced folders.")
     $lines.Add("Setup (not timed): $(Format-Number $Size.setupSeconds 'N1') s to build the objects; process RSS then $(Format-Bytes $Size.setupRssBytes). Load average $($Size.loadAverageStart) at start, $($Size.loadAverageEnd) at end.")
-    $lines.Add("$($Size.seedStyle.note). $($Size.fileMode).")
+    $lines.Add("$($Size.seedStyle.note).")
     $lines.Add('')
     $lines.Add('| Variant | Records | Best s | Median s | Records/s (best) | Records/s (median) | Peak memory (own process) |')
     $lines.Add('|---|---:|---:|---:|---:|---:|---:|')
@@ -414,13 +409,8 @@ function Get-SizeReport {
     & $row 'seed-style PowerShell, 4 steps' $t.SeedStyle (& $peakOf 'SeedStyle')
     & $row 'ours: pipeline, Get-CompromisedMailAccess' $t.OursPipeline (& $peakOf 'OursPipeline')
     & $row 'floor: pipeline, Select-Object -ExpandProperty AuditData' $t.PipelineFloor (& $peakOf 'PipelineFloor')
-    if ($t.Contains('FileCsv')) {
-        & $row "ours: file mode, CSV ($([Environment]::ProcessorCount) cores)" $t.FileCsv (& $peakOf 'FileCsv')
-        & $row "ours: file mode, JSON Lines ($([Environment]::ProcessorCount) cores)" $t.FileJsonLines (& $peakOf 'FileJsonLines')
-    }
-    else {
-        $lines.Add('| ours: file mode | | | | | | file mode: not available in this build |')
-    }
+    & $row "ours: file mode, CSV ($([Environment]::ProcessorCount) cores)" $t.FileCsv (& $peakOf 'FileCsv')
+    & $row "ours: file mode, JSON Lines ($([Environment]::ProcessorCount) cores)" $t.FileJsonLines (& $peakOf 'FileJsonLines')
     foreach ($v in 'FileCsv', 'FileJsonLines') {
         if ($Size.singleCore.Contains($v)) {
             $s = $Size.singleCore[$v]

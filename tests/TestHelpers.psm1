@@ -10,10 +10,6 @@ function Get-SamplesDirectory {
     Join-Path (Split-Path $script:RepoRoot -Parent) 'shared/samples'
 }
 
-function Get-FixturePath([string] $Name) {
-    Join-Path $PSScriptRoot "fixtures/$Name"
-}
-
 # The three AuditData strings of the real records in shared/samples (derived JSONL).
 function Get-SampleAuditData {
     Get-Content (Join-Path (Get-SamplesDirectory) 'derived__raw_MailItemsAccessed_AuditData.jsonl') |

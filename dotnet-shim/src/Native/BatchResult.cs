@@ -24,8 +24,6 @@ namespace MailAccessForensics.Native
 
     internal static unsafe class NativeResults
     {
-        private static readonly DateTime Epoch = new DateTime(0, DateTimeKind.Utc);
-
         /// <summary>Reads an ingest call's batch into managed objects and frees it.</summary>
         internal static BatchResult TakeBatch(MafBatch* batch, Func<int, string> fileName)
         {

@@ -172,7 +172,7 @@ pub fn engine_pass(lines: &[&str], attacker_ip: &str, stage: EngineStage) -> Eng
     } else {
         None
     };
-    let mut session = Session::new(SessionOptions { interpret: options, return_records: false, filter: RecordFilter::default(), analysis });
+    let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis });
     let mut output = BatchOutput::default();
     for (index, line) in lines.iter().enumerate() {
         let position = SourcePosition { index: index as u64, file: None, line: None };

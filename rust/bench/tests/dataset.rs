@@ -244,7 +244,7 @@ fn the_engine_reads_every_record_and_finds_what_was_generated() {
         indicators: Indicators { addresses: vec![AddressRange::parse("203.0.113.77").unwrap()], ..Default::default() },
         ..Default::default()
     });
-    let mut session = Session::new(SessionOptions { interpret: options, return_records: false, filter: RecordFilter::default(), analysis: Some(Box::new(verdict)) });
+    let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis: Some(Box::new(verdict)) });
     let mut output = BatchOutput::default();
     for (i, line) in data.audit_data.lines().enumerate() {
         session.accept(interpret_json(line, &options), SourcePosition { index: i as u64, file: None, line: None }, &mut output);

@@ -24,7 +24,6 @@ const PARALLEL_BATCH: usize = 64;
 
 #[derive(Default)]
 pub struct SessionOptions {
-    pub interpret: InterpretOptions,
     /// Hand analysed records back to the caller (ConvertFrom-MailItemsAccessed); analysis
     /// cmdlets leave this off and keep only aggregates.
     pub return_records: bool,
@@ -68,14 +67,6 @@ impl Session {
 
     pub fn tally(&self) -> &Tally {
         &self.tally
-    }
-
-    /// Reads a batch of pipeline objects in the shim's encoding. `first_index` is the
-    /// pipeline position of the first object. A malformed batch is refused whole (the records
-    /// before the fault are already counted, so nothing is lost silently).
-    pub fn ingest_objects(&mut self, batch: &[u8], first_index: u64) -> Result<BatchOutput, BatchFormatError> {
-        let results = parse_objects(batch, first_index, &self.options.interpret)?;
-        Ok(self.ingest_results(results))
     }
 
     /// Counts a chunk of records read from a document ([`crate::input::RecordReader`]).
@@ -263,7 +254,7 @@ mod tests {
         for text in texts {
             writer.string(text);
         }
-        let output = session.ingest_objects(&writer.buf, 0).unwrap();
+        let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default()).unwrap());
         (output, session.tally().clone())
     }
 

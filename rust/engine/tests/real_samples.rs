@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use mailaccess_engine::session::interpret_node;
+use mailaccess_engine::session::{interpret_node, parse_objects};
 use mailaccess_engine::tree::{BatchReader, BatchWriter};
 use mailaccess_engine::{
     interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome,
@@ -191,7 +191,7 @@ fn sentinel_and_defender_copies_of_one_record_count_once() {
     for line in defender_lines() {
         writer.string(&line);
     }
-    let output = session.ingest_objects(&writer.buf, 0).unwrap();
+    let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default()).unwrap());
     let tally = session.tally();
     assert_eq!(output.records.len(), 1);
     assert_eq!(tally.analysed, 1);

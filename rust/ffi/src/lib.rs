@@ -189,7 +189,7 @@ impl OptionsWire {
             Some(other) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
         };
         let reader = self.reader_options(interpret);
-        let session = SessionOptions { interpret, return_records: self.return_records.unwrap_or(false), filter, analysis };
+        let session = SessionOptions { return_records: self.return_records.unwrap_or(false), filter, analysis };
         Ok((session, reader))
     }
 

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
-use crate::address::ClientAddress;
+use crate::address::{AddressKey, ClientAddress};
 use crate::model::MailAccessRecord;
 pub use pattern::{AddressRange, Wildcard};
 pub use steps::{ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup};
@@ -119,10 +119,10 @@ impl Strings {
         id
     }
 
-    /// An address, by its parsed value (text that is not an address, lower-cased).
+    /// An address, by [`ClientAddress::key`] (its parsed value, else its lower-cased text).
     pub(crate) fn intern_address(&mut self, address: &ClientAddress) -> u32 {
-        match address.ip {
-            Some(ip) => match self.addresses.get(&ip) {
+        match address.key() {
+            AddressKey::Ip(ip) => match self.addresses.get(&ip) {
                 Some(&id) => id,
                 None => {
                     let id = self.intern(&ip.to_string());
@@ -130,7 +130,7 @@ impl Strings {
                     id
                 }
             },
-            None => self.intern(&address.original.trim().to_ascii_lowercase()),
+            AddressKey::Text(text) => self.intern(&text),
         }
     }
 
