@@ -72,6 +72,10 @@ namespace MailAccessForensics.Commands
             {
                 _items.AddTypedObject(PSObject.AsPSObject(InputSummary));
             }
+            if (!ShouldProcess(path, $"Write a {format} report of {_items.Count} results"))
+            {
+                return;
+            }
             byte[] text;
             try
             {
@@ -79,11 +83,7 @@ namespace MailAccessForensics.Commands
             }
             catch (NativeCallException e)
             {
-                ThrowTerminatingError(new ErrorRecord(e, "MailAccessForensics.Engine" + e.Status, ErrorCategory.NotSpecified, null));
-                return;
-            }
-            if (!ShouldProcess(path, $"Write a {format} report of {_items.Count} results"))
-            {
+                ThrowTerminatingError(EngineError.Record(e));
                 return;
             }
             using (var file = new FileStream(path, FileMode.Create, FileAccess.Write))

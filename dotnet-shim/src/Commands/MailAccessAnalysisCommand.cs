@@ -76,7 +76,7 @@ namespace MailAccessForensics.Commands
             }
             catch (NativeCallException e)
             {
-                ThrowTerminatingError(new ErrorRecord(e, "MailAccessForensics.Engine" + e.Status, ErrorCategory.NotSpecified, null));
+                ThrowEngineError(e);
                 return;
             }
             foreach (string warning in output.Warnings)

@@ -451,10 +451,6 @@ namespace MailAccessForensics.Commands
                 }
                 if (failure is NativeCallException engine)
                 {
-                    if (engine.Status == nameof(MafStatus.Cancelled))
-                    {
-                        throw new PipelineStoppedException();
-                    }
                     ThrowEngineError(engine);
                 }
                 if (failure != null && !(failure is OperationCanceledException))
@@ -508,9 +504,7 @@ namespace MailAccessForensics.Commands
 
         private void WriteFailure(RecordFailure failure, object target)
         {
-            string where = failure.FileIndex < 0
-                ? (failure.Line > 0 ? $"pipeline object {failure.InputIndex + 1}, line {failure.Line}" : $"pipeline object {failure.InputIndex + 1}")
-                : (failure.Line > 0 ? $"{FileName(failure.FileIndex)}:{failure.Line}" : $"{FileName(failure.FileIndex)} record {failure.InputIndex + 1}");
+            string where = failure.Where;
             string recordId = failure.RecordId ?? IdentityOf(target as PSObject);
             string label = recordId != null ? $"Record '{recordId}' ({where})" : $"Record at {where}";
             var exception = new InvalidAuditRecordException($"{label}: {failure.Message}", failure.KindName, recordId, where);
@@ -535,13 +529,14 @@ namespace MailAccessForensics.Commands
             return null;
         }
 
-        private void ThrowEngineError(NativeCallException e)
+        /// <summary>A failed engine call ends the command; a stopped one stops the pipeline quietly.</summary>
+        private protected void ThrowEngineError(NativeCallException e)
         {
             if (e.Status == nameof(MafStatus.Cancelled))
             {
                 throw new PipelineStoppedException();
             }
-            ThrowTerminatingError(new ErrorRecord(e, "MailAccessForensics.Engine" + e.Status, ErrorCategory.NotSpecified, null));
+            ThrowTerminatingError(EngineError.Record(e));
         }
 
         public void Dispose()

@@ -30,10 +30,6 @@ namespace MailAccessForensics.Native
             });
         }
 
-        private static DateTime Time(long ticks) => new DateTime(ticks, DateTimeKind.Utc);
-
-        private static long? Optional(long value) => value < 0 ? (long?)null : value;
-
         private static AnalysisOutput Read(MafAnalysis* a)
         {
             byte* arena = a->arena;
@@ -56,8 +52,8 @@ namespace MailAccessForensics.Native
                 output.Results.Add(new UnauditedWindow
                 {
                     Mailbox = Text(w->mailbox),
-                    Start = Time(w->start),
-                    End = Time(w->end),
+                    Start = NativeCall.Time(w->start),
+                    End = NativeCall.Time(w->end),
                     ThrottledRecordCount = (long)w->throttled_record_count,
                     RecordIds = List(w->record_ids),
                 });
@@ -69,8 +65,8 @@ namespace MailAccessForensics.Native
                 {
                     Mailbox = Text(s->mailbox),
                     FolderPath = Text(s->folder_path),
-                    Start = Time(s->start),
-                    End = Time(s->end),
+                    Start = NativeCall.Time(s->start),
+                    End = NativeCall.Time(s->end),
                     SyncCount = (long)s->sync_count,
                     ClientIPAddress = Text(s->context.client_ip_address),
                     ClientInfoString = Text(s->context.client_info_string),
@@ -91,8 +87,8 @@ namespace MailAccessForensics.Native
                     AppId = List(c->app_ids),
                     ClientAppId = List(c->client_app_ids),
                     Mailboxes = List(c->mailboxes),
-                    Start = Time(c->start),
-                    End = Time(c->end),
+                    Start = NativeCall.Time(c->start),
+                    End = NativeCall.Time(c->end),
                     RecordCount = (long)c->record_count,
                     BindCount = (long)c->bind_count,
                     SyncCount = (long)c->sync_count,
@@ -116,9 +112,9 @@ namespace MailAccessForensics.Native
                     Mailbox = Text(r->mailbox),
                     InternetMessageId = Text(r->internet_message_id),
                     FolderPath = Text(r->folder_path),
-                    SizeInBytes = Optional(r->size_in_bytes),
-                    Start = Time(r->start),
-                    End = Time(r->end),
+                    SizeInBytes = NativeCall.Optional(r->size_in_bytes),
+                    Start = NativeCall.Time(r->start),
+                    End = NativeCall.Time(r->end),
                     AccessCount = (long)r->access_count,
                     Contexts = contexts,
                 });
@@ -130,9 +126,9 @@ namespace MailAccessForensics.Native
                 {
                     InternetMessageId = Text(m->internet_message_id),
                     Mailbox = Text(m->mailbox),
-                    CreationTime = Time(m->creation_time),
+                    CreationTime = NativeCall.Time(m->creation_time),
                     FolderPath = Text(m->folder_path),
-                    SizeInBytes = Optional(m->size_in_bytes),
+                    SizeInBytes = NativeCall.Optional(m->size_in_bytes),
                     ClientIPAddress = Text(m->context.client_ip_address),
                     ClientInfoString = Text(m->context.client_info_string),
                     SessionId = Text(m->context.session_id),
@@ -151,10 +147,10 @@ namespace MailAccessForensics.Native
                     Mailbox = Text(f->mailbox),
                     FolderPath = Text(f->folder_path),
                     InternetMessageId = Text(f->internet_message_id),
-                    SizeInBytes = Optional(f->size_in_bytes),
-                    Start = Time(f->start),
-                    End = Time(f->end),
-                    AccessCount = Optional(f->access_count),
+                    SizeInBytes = NativeCall.Optional(f->size_in_bytes),
+                    Start = NativeCall.Time(f->start),
+                    End = NativeCall.Time(f->end),
+                    AccessCount = NativeCall.Optional(f->access_count),
                     ClientIPAddress = List(f->client_ip_addresses),
                     SessionId = List(f->session_ids),
                     ClientInfoString = List(f->client_info_strings),

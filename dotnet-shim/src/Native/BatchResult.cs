@@ -10,6 +10,8 @@ namespace MailAccessForensics.Native
         internal long InputIndex;
         internal int FileIndex;
         internal long Line;
+        /// <summary>Where the record was: the pipeline object or the file and line.</summary>
+        internal string Where;
         internal string KindName;
         internal string RecordId;
         internal string Message;
@@ -43,6 +45,7 @@ namespace MailAccessForensics.Native
                         InputIndex = (long)e->source.index,
                         FileIndex = e->source.file,
                         Line = (long)e->source.line,
+                        Where = DescribeSource(e->source, fileName),
                         KindName = NativeCall.Text(arena, e->kind_name),
                         RecordId = NativeCall.Text(arena, e->record_id),
                         Message = NativeCall.Text(arena, e->message),
@@ -68,7 +71,7 @@ namespace MailAccessForensics.Native
                 {
                     folders.Add(path);
                 }
-                folderDetails[i] = new MailAccessFolder(path, NativeCall.Text(arena, folder->id), folder->item_count < 0 ? (long?)null : folder->item_count);
+                folderDetails[i] = new MailAccessFolder(path, NativeCall.Text(arena, folder->id), NativeCall.Optional(folder->item_count));
             }
             var items = new MailAccessItem[r->items_len];
             for (uint i = 0; i < r->items_len; i++)
@@ -77,11 +80,11 @@ namespace MailAccessForensics.Native
                 items[i] = new MailAccessItem(
                     NativeCall.Text(arena, item->internet_message_id),
                     NativeCall.Text(arena, item->folder_path),
-                    item->size_in_bytes < 0 ? (long?)null : item->size_in_bytes);
+                    NativeCall.Optional(item->size_in_bytes));
             }
             return new MailAccessRecord
             {
-                CreationTime = new DateTime(r->creation_time, DateTimeKind.Utc),
+                CreationTime = NativeCall.Time(r->creation_time),
                 RecordId = NativeCall.Text(arena, r->record_id),
                 Mailbox = NativeCall.Text(arena, r->mailbox),
                 MailboxGuid = NativeCall.Text(arena, r->mailbox_guid),
@@ -98,7 +101,7 @@ namespace MailAccessForensics.Native
                 ClientAppId = NativeCall.Text(arena, r->client_app_id),
                 LogonType = NativeCall.Text(arena, r->logon_type),
                 ExternalAccess = TriState(r->external_access),
-                OperationCount = r->operation_count < 0 ? (long?)null : r->operation_count,
+                OperationCount = NativeCall.Optional(r->operation_count),
                 OriginatingServer = NativeCall.Text(arena, r->originating_server),
                 Folders = folders.ToArray(),
                 FolderDetails = folderDetails,

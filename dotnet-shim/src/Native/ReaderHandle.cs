@@ -4,13 +4,11 @@ using System.Runtime.InteropServices;
 namespace MailAccessForensics.Native
 {
     /// <summary>A file being read by the engine into a session.</summary>
-    internal sealed unsafe class ReaderHandle : SafeHandle
+    internal sealed unsafe class ReaderHandle : NativeHandle
     {
-        private ReaderHandle() : base(IntPtr.Zero, ownsHandle: true)
+        private ReaderHandle(IntPtr reader) : base(reader)
         {
         }
-
-        public override bool IsInvalid => handle == IntPtr.Zero;
 
         protected override bool ReleaseHandle()
         {
@@ -31,16 +29,14 @@ namespace MailAccessForensics.Native
                     status = NativeMethods.maf_reader_open((MafSession*)s, (ushort*)p, (nuint)path.Length, (uint)fileIndex, &reader);
                 }
                 NativeCall.Check(status);
-                var handle = new ReaderHandle();
-                handle.SetHandle((IntPtr)reader);
-                return handle;
+                return new ReaderHandle((IntPtr)reader);
             });
         }
 
         /// <summary>Reads the next chunk into the session; null at the end of the file.</summary>
         internal BatchResult Next(SessionHandle session, Func<int, string> fileName)
         {
-            return session.Use(s => UseReader(r =>
+            return session.Use(s => Use(r =>
             {
                 MafBatch* batch = null;
                 NativeCall.Check(NativeMethods.maf_reader_next((MafSession*)s, (MafReader*)r, &batch));
@@ -51,29 +47,12 @@ namespace MailAccessForensics.Native
         /// <summary>Bytes read, the file's size (-1 when unknown) and records, after the last chunk.</summary>
         internal MafProgress Progress()
         {
-            return UseReader(r =>
+            return Use(r =>
             {
                 MafProgress progress;
                 NativeCall.Check(NativeMethods.maf_reader_progress((MafReader*)r, &progress));
                 return progress;
             });
-        }
-
-        private T UseReader<T>(Func<IntPtr, T> call)
-        {
-            bool added = false;
-            try
-            {
-                DangerousAddRef(ref added);
-                return call(handle);
-            }
-            finally
-            {
-                if (added)
-                {
-                    DangerousRelease();
-                }
-            }
         }
     }
 }

@@ -3,18 +3,12 @@ using System.Runtime.InteropServices;
 
 namespace MailAccessForensics.Native
 {
-    /// <summary>
-    /// Owns a native session. Being a SafeHandle, it is reference-counted during calls: a
-    /// Ctrl+C that disposes the cmdlet while a batch is being read on another thread cannot
-    /// free the session under that call.
-    /// </summary>
-    internal sealed unsafe class SessionHandle : SafeHandle
+    /// <summary>Owns a native session: the records read so far, their tally and analysis.</summary>
+    internal sealed unsafe class SessionHandle : NativeHandle
     {
-        private SessionHandle() : base(IntPtr.Zero, ownsHandle: true)
+        private SessionHandle(IntPtr session) : base(session)
         {
         }
-
-        public override bool IsInvalid => handle == IntPtr.Zero;
 
         protected override bool ReleaseHandle()
         {
@@ -31,27 +25,7 @@ namespace MailAccessForensics.Native
                 status = NativeMethods.maf_session_new(p, (nuint)length, &session);
             }
             NativeCall.Check(status);
-            var result = new SessionHandle();
-            result.SetHandle((IntPtr)session);
-            return result;
-        }
-
-        /// <summary>Runs <paramref name="call"/> with the raw pointer, holding a reference.</summary>
-        internal T Use<T>(Func<IntPtr, T> call)
-        {
-            bool added = false;
-            try
-            {
-                DangerousAddRef(ref added);
-                return call(handle);
-            }
-            finally
-            {
-                if (added)
-                {
-                    DangerousRelease();
-                }
-            }
+            return new SessionHandle((IntPtr)session);
         }
 
         /// <summary>
@@ -105,14 +79,11 @@ namespace MailAccessForensics.Native
     }
 
     /// <summary>Records parsed from a batch and not yet counted; freed if never accepted.</summary>
-    internal sealed unsafe class ParsedBatch : SafeHandle
+    internal sealed unsafe class ParsedBatch : NativeHandle
     {
-        internal ParsedBatch(IntPtr parsed) : base(IntPtr.Zero, ownsHandle: true)
+        internal ParsedBatch(IntPtr parsed) : base(parsed)
         {
-            SetHandle(parsed);
         }
-
-        public override bool IsInvalid => handle == IntPtr.Zero;
 
         /// <summary>Hands the pointer over (to maf_session_accept): this handle no longer frees it.</summary>
         internal IntPtr Release()
@@ -166,6 +137,12 @@ namespace MailAccessForensics.Native
             }
             return System.Text.Encoding.UTF8.GetString(buffer);
         }
+
+        /// <summary>Engine times are UTC ticks.</summary>
+        internal static DateTime Time(long ticks) => new DateTime(ticks, DateTimeKind.Utc);
+
+        /// <summary>The engine writes -1 for a number a record does not hold.</summary>
+        internal static long? Optional(long value) => value < 0 ? (long?)null : value;
 
         /// <summary>Text from a result arena; null when absent.</summary>
         internal static string Text(byte* arena, MafText text)
