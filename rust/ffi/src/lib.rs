@@ -27,6 +27,7 @@ use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::{report, InterpretOptions, Session, SessionOptions};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use abi::*;
@@ -55,6 +56,14 @@ impl MafSession {
                 "the session is unusable after an earlier internal error; start the command again",
             )
         })
+    }
+
+    /// Refuses more work once the command was stopped.
+    fn ensure_running(&self) -> Result<(), FfiError> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
+        }
+        Ok(())
     }
 }
 
@@ -213,6 +222,30 @@ unsafe fn session_ref<'a>(session: *const MafSession) -> Result<&'a MafSession, 
     session.as_ref().ok_or_else(|| FfiError::invalid_argument("null session"))
 }
 
+/// # Safety
+/// `reader` must be null or a live pointer from `maf_reader_open`.
+unsafe fn reader_ref<'a>(reader: *const MafReader) -> Result<&'a MafReader, FfiError> {
+    reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))
+}
+
+/// Options sent as one node of the object-batch encoding (`what` names them in errors).
+fn read_options<T: DeserializeOwned>(buf: &[u8], what: &str) -> Result<T, FfiError> {
+    let node = BatchReader::new(buf).next_node().map_err(|e| FfiError::invalid_argument(format!("{what}: {e}")))?;
+    T::deserialize(NodeDeserializer::new(&node)).map_err(|e| FfiError::invalid_argument(format!("{what}: {e}")))
+}
+
+/// The body of the `_free` exports of boxed objects.
+///
+/// # Safety
+/// `ptr` must be null or from `Box::into_raw`, not freed before.
+unsafe fn free_boxed<T>(ptr: *mut T) {
+    guard_void(|| {
+        if !ptr.is_null() {
+            drop(Box::from_raw(ptr));
+        }
+    })
+}
+
 fn out_ptr<T>(out: *mut *mut T) -> Result<&'static mut *mut T, FfiError> {
     // SAFETY: checked for null; the caller provides a writable slot for the call's duration.
     unsafe { out.as_mut() }.ok_or_else(|| FfiError::invalid_argument("null output pointer"))
@@ -257,15 +290,7 @@ pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize,
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
         let buf = bytes(options, options_len)?;
-        let wire = if buf.is_empty() {
-            OptionsWire::default()
-        } else {
-            let node = BatchReader::new(buf)
-                .next_node()
-                .map_err(|e| FfiError::invalid_argument(format!("session options: {e}")))?;
-            OptionsWire::deserialize(NodeDeserializer::new(&node))
-                .map_err(|e| FfiError::invalid_argument(format!("session options: {e}")))?
-        };
+        let wire: OptionsWire = if buf.is_empty() { OptionsWire::default() } else { read_options(buf, "session options")? };
         let options = wire.into_options()?;
         let session = MafSession {
             reader_options: options.1,
@@ -284,11 +309,7 @@ pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize,
 /// another thread.
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_free(session: *mut MafSession) {
-    guard_void(|| {
-        if !session.is_null() {
-            drop(Box::from_raw(session));
-        }
-    })
+    free_boxed(session)
 }
 
 /// Asks a session to stop at the next record boundary (safe from any thread, also while
@@ -331,9 +352,7 @@ pub unsafe extern "C" fn maf_session_parse_objects(
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
         let session = session_ref(session)?;
-        if session.cancelled.load(Ordering::SeqCst) {
-            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
-        }
+        session.ensure_running()?;
         let results = parse_objects(bytes(batch, batch_len)?, first_index, &session.reader_options.interpret)
             .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
         *out = Box::into_raw(Box::new(MafParsed { results }));
@@ -357,9 +376,7 @@ pub unsafe extern "C" fn maf_session_accept(session: *const MafSession, parsed: 
         *out = std::ptr::null_mut();
         let parsed = parsed.ok_or_else(|| FfiError::invalid_argument("null parsed batch"))?;
         let session = session_ref(session)?;
-        if session.cancelled.load(Ordering::SeqCst) {
-            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
-        }
+        session.ensure_running()?;
         let output = session.lock()?.ingest_results(parsed.results);
         *out = BatchOwner::build(&output).into_raw();
         Ok(())
@@ -372,11 +389,7 @@ pub unsafe extern "C" fn maf_session_accept(session: *const MafSession, parsed: 
 /// `parsed` must be null or from `maf_session_parse_objects`, not freed nor accepted before.
 #[no_mangle]
 pub unsafe extern "C" fn maf_parsed_free(parsed: *mut MafParsed) {
-    guard_void(|| {
-        if !parsed.is_null() {
-            drop(Box::from_raw(parsed));
-        }
-    })
+    free_boxed(parsed)
 }
 
 /// Frees a batch result. Null is ignored.
@@ -476,15 +489,13 @@ pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *co
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
         let session = session_ref(session)?;
-        let reader = reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))?;
+        let reader = reader_ref(reader)?;
         let chunk = reader
             .reader
             .lock()
             .map_err(|_| FfiError::new(MafStatus::Panic, "the reader is unusable after an earlier internal error"))?
             .next_chunk();
-        if session.cancelled.load(Ordering::SeqCst) {
-            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
-        }
+        session.ensure_running()?;
         if let Some(results) = chunk {
             let output = session.lock()?.ingest_results(results);
             *out = BatchOwner::build(&output).into_raw();
@@ -501,12 +512,12 @@ pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *co
 #[no_mangle]
 pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut MafProgress) -> MafStatus {
     guard(|| {
-        let reader = reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))?;
+        let reader = reader_ref(reader)?;
         let out = out.as_mut().ok_or_else(|| FfiError::invalid_argument("null output pointer"))?;
         let progress = reader.progress.get();
         *out = MafProgress {
             bytes_read: progress.bytes_read,
-            bytes_total: progress.bytes_total.map(|t| t as i64).unwrap_or(-1),
+            bytes_total: rows::number(progress.bytes_total),
             records: progress.records,
         };
         Ok(())
@@ -519,11 +530,7 @@ pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut
 /// `reader` must be null or from `maf_reader_open`, not freed before, and not in use.
 #[no_mangle]
 pub unsafe extern "C" fn maf_reader_free(reader: *mut MafReader) {
-    guard_void(|| {
-        if !reader.is_null() {
-            drop(Box::from_raw(reader));
-        }
-    })
+    free_boxed(reader)
 }
 
 /// Ends the session's analysis and hands out its results: `*out` owns them (free with
@@ -538,9 +545,7 @@ pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mu
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
         let session = session_ref(session)?;
-        if session.cancelled.load(Ordering::SeqCst) {
-            return Err(FfiError::new(MafStatus::Cancelled, "the command was stopped"));
-        }
+        session.ensure_running()?;
         let result = session
             .lock()?
             .finish_analysis()
@@ -591,11 +596,7 @@ pub unsafe extern "C" fn maf_report_render(
     guard(|| {
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
-        let options_node = BatchReader::new(bytes(options, options_len)?)
-            .next_node()
-            .map_err(|e| FfiError::invalid_argument(format!("report options: {e}")))?;
-        let options = ReportOptionsWire::deserialize(NodeDeserializer::new(&options_node))
-            .map_err(|e| FfiError::invalid_argument(format!("report options: {e}")))?;
+        let options: ReportOptionsWire = read_options(bytes(options, options_len)?, "report options")?;
         let mut reader = BatchReader::new(bytes(items, items_len)?);
         let mut nodes = Vec::new();
         while !reader.is_empty() {

@@ -45,6 +45,11 @@ fn tri(value: Option<bool>) -> u8 {
     }
 }
 
+/// A count or size the record may not hold: -1 when absent.
+pub fn number(value: Option<u64>) -> i64 {
+    value.map(|v| v as i64).unwrap_or(-1)
+}
+
 fn source(position: &SourcePosition) -> MafSource {
     MafSource {
         index: position.index,
@@ -53,9 +58,17 @@ fn source(position: &SourcePosition) -> MafSource {
     }
 }
 
+/// A batch result: the header the caller reads, then the rows it points into. Moving the
+/// rows into the box moves their Vecs' handles, not their heap buffers, so the header's
+/// pointers, taken before, stay valid (as in [`TallyOwner`]).
 #[repr(C)]
 pub struct BatchOwner {
     header: MafBatch,
+    rows: BatchRows,
+}
+
+#[derive(Default)]
+struct BatchRows {
     arena: Arena,
     records: Vec<MafRecord>,
     folders: Vec<MafFolder>,
@@ -65,47 +78,45 @@ pub struct BatchOwner {
 
 impl BatchOwner {
     pub fn build(output: &BatchOutput) -> Box<BatchOwner> {
-        let mut owner = BatchOwner {
-            header: MafBatch {
-                arena: std::ptr::null(),
-                arena_len: 0,
-                records: std::ptr::null(),
-                records_len: 0,
-                folders: std::ptr::null(),
-                folders_len: 0,
-                items: std::ptr::null(),
-                items_len: 0,
-                errors: std::ptr::null(),
-                errors_len: 0,
-            },
-            arena: Arena::default(),
+        let mut rows = BatchRows {
             records: Vec::with_capacity(output.records.len()),
-            folders: Vec::new(),
-            items: Vec::new(),
             errors: Vec::with_capacity(output.errors.len()),
+            ..BatchRows::default()
         };
         for record in &output.records {
-            owner.push_record(record);
+            rows.push_record(record);
         }
         for error in &output.errors {
-            owner.push_error(error);
+            rows.push_error(error);
         }
-        let mut owner = Box::new(owner);
-        owner.header = MafBatch {
-            arena: owner.arena.as_ptr(),
-            arena_len: owner.arena.len(),
-            records: owner.records.as_ptr(),
-            records_len: owner.records.len() as u64,
-            folders: owner.folders.as_ptr(),
-            folders_len: owner.folders.len() as u64,
-            items: owner.items.as_ptr(),
-            items_len: owner.items.len() as u64,
-            errors: owner.errors.as_ptr(),
-            errors_len: owner.errors.len() as u64,
+        let header = MafBatch {
+            arena: rows.arena.as_ptr(),
+            arena_len: rows.arena.len(),
+            records: rows.records.as_ptr(),
+            records_len: rows.records.len() as u64,
+            folders: rows.folders.as_ptr(),
+            folders_len: rows.folders.len() as u64,
+            items: rows.items.as_ptr(),
+            items_len: rows.items.len() as u64,
+            errors: rows.errors.as_ptr(),
+            errors_len: rows.errors.len() as u64,
         };
-        owner
+        Box::new(BatchOwner { header, rows })
     }
 
+    pub fn into_raw(self: Box<Self>) -> *mut MafBatch {
+        // header is the first field of a repr(C) struct: same address as the owner.
+        Box::into_raw(self) as *mut MafBatch
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`BatchOwner::into_raw`] and not have been freed.
+    pub unsafe fn free(ptr: *mut MafBatch) {
+        drop(Box::from_raw(ptr as *mut BatchOwner));
+    }
+}
+
+impl BatchRows {
     fn push_record(&mut self, r: &MailAccessRecord) {
         let a = &mut self.arena;
         let folders_start = self.folders.len() as u32;
@@ -113,7 +124,7 @@ impl BatchOwner {
             self.folders.push(MafFolder {
                 path: a.opt(folder.path.as_deref()),
                 id: a.opt(folder.id.as_deref()),
-                item_count: folder.item_count.map(|c| c as i64).unwrap_or(-1),
+                item_count: number(folder.item_count),
             });
         }
         let items_start = self.items.len() as u32;
@@ -121,7 +132,7 @@ impl BatchOwner {
             self.items.push(MafItem {
                 internet_message_id: a.text(&item.internet_message_id),
                 folder_path: a.opt(item.folder_path.as_deref()),
-                size_in_bytes: item.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                size_in_bytes: number(item.size_in_bytes),
             });
         }
         let address = r.client_address.as_ref();
@@ -129,7 +140,7 @@ impl BatchOwner {
         let row = MafRecord {
             source: source(&r.source),
             creation_time: ticks(&r.creation_time),
-            operation_count: r.operation_count.map(|c| c as i64).unwrap_or(-1),
+            operation_count: number(r.operation_count),
             folders_start,
             folders_len: r.folders.len() as u32,
             items_start,
@@ -171,17 +182,6 @@ impl BatchOwner {
             message: a.text(&e.message),
         });
     }
-
-    pub fn into_raw(self: Box<Self>) -> *mut MafBatch {
-        // header is the first field of a repr(C) struct: same address as the owner.
-        Box::into_raw(self) as *mut MafBatch
-    }
-
-    /// # Safety
-    /// `ptr` must come from [`BatchOwner::into_raw`] and not have been freed.
-    pub unsafe fn free(ptr: *mut MafBatch) {
-        drop(Box::from_raw(ptr as *mut BatchOwner));
-    }
 }
 
 #[repr(C)]
@@ -215,8 +215,7 @@ impl TallyOwner {
             skipped_operations: operations.as_ptr(),
             skipped_operations_len: operations.len() as u64,
         };
-        // Moving the Vecs into the box moves their handles, not their heap buffers: the
-        // pointers taken above stay valid.
+        // As in BatchOwner: the Vecs' buffers do not move with them.
         Box::new(TallyOwner { header, arena, operations })
     }
 
@@ -231,9 +230,15 @@ impl TallyOwner {
     }
 }
 
+/// An analysis result, built as [`BatchOwner`] is.
 #[repr(C)]
 pub struct AnalysisOwner {
     header: MafAnalysis,
+    rows: AnalysisRows,
+}
+
+#[derive(Default)]
+struct AnalysisRows {
     arena: Arena,
     texts: Vec<MafText>,
     contexts: Vec<MafContextText>,
@@ -247,38 +252,7 @@ pub struct AnalysisOwner {
 
 impl AnalysisOwner {
     pub fn build(result: &AnalysisResult) -> Box<AnalysisOwner> {
-        let mut o = AnalysisOwner {
-            header: MafAnalysis {
-                arena: std::ptr::null(),
-                arena_len: 0,
-                texts: std::ptr::null(),
-                texts_len: 0,
-                contexts: std::ptr::null(),
-                contexts_len: 0,
-                windows: std::ptr::null(),
-                windows_len: 0,
-                syncs: std::ptr::null(),
-                syncs_len: 0,
-                context_summaries: std::ptr::null(),
-                context_summaries_len: 0,
-                reads: std::ptr::null(),
-                reads_len: 0,
-                accesses: std::ptr::null(),
-                accesses_len: 0,
-                findings: std::ptr::null(),
-                findings_len: 0,
-                warnings: MafTextList { start: 0, len: 0 },
-            },
-            arena: Arena::default(),
-            texts: Vec::new(),
-            contexts: Vec::new(),
-            windows: Vec::new(),
-            syncs: Vec::new(),
-            context_summaries: Vec::new(),
-            reads: Vec::new(),
-            accesses: Vec::new(),
-            findings: Vec::new(),
-        };
+        let mut o = AnalysisRows::default();
         for w in &result.windows {
             let row = MafUnauditedWindow {
                 mailbox: o.arena.opt(w.mailbox.as_deref()),
@@ -329,7 +303,7 @@ impl AnalysisOwner {
                 mailbox: o.arena.opt(r.mailbox.as_deref()),
                 internet_message_id: o.arena.text(&r.internet_message_id),
                 folder_path: o.arena.opt(r.folder_path.as_deref()),
-                size_in_bytes: r.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                size_in_bytes: number(r.size_in_bytes),
                 start: ticks(&r.start),
                 end: ticks(&r.end),
                 access_count: r.access_count,
@@ -344,7 +318,7 @@ impl AnalysisOwner {
                 mailbox: o.arena.opt(a.mailbox.as_deref()),
                 creation_time: ticks(&a.creation_time),
                 folder_path: o.arena.opt(a.folder_path.as_deref()),
-                size_in_bytes: a.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                size_in_bytes: number(a.size_in_bytes),
                 context: o.context(&a.context),
                 app_id: o.arena.opt(a.app_id.as_deref()),
                 client_app_id: o.arena.opt(a.client_app_id.as_deref()),
@@ -359,10 +333,10 @@ impl AnalysisOwner {
                 mailbox: o.arena.opt(f.mailbox.as_deref()),
                 folder_path: o.arena.opt(f.folder_path.as_deref()),
                 internet_message_id: o.arena.opt(f.internet_message_id.as_deref()),
-                size_in_bytes: f.size_in_bytes.map(|s| s as i64).unwrap_or(-1),
+                size_in_bytes: number(f.size_in_bytes),
                 start: ticks(&f.start),
                 end: ticks(&f.end),
-                access_count: f.access_count.map(|c| c as i64).unwrap_or(-1),
+                access_count: number(f.access_count),
                 client_ip_addresses: o.list(&f.client_ip_addresses),
                 session_ids: o.list(&f.session_ids),
                 client_info_strings: o.list(&f.client_info_strings),
@@ -372,8 +346,7 @@ impl AnalysisOwner {
             o.findings.push(row);
         }
         let warnings = o.list(&result.warnings);
-        let mut o = Box::new(o);
-        o.header = MafAnalysis {
+        let header = MafAnalysis {
             arena: o.arena.as_ptr(),
             arena_len: o.arena.len(),
             texts: o.texts.as_ptr(),
@@ -394,9 +367,21 @@ impl AnalysisOwner {
             findings_len: o.findings.len() as u64,
             warnings,
         };
-        o
+        Box::new(AnalysisOwner { header, rows: o })
     }
 
+    pub fn into_raw(self: Box<Self>) -> *mut MafAnalysis {
+        Box::into_raw(self) as *mut MafAnalysis
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`AnalysisOwner::into_raw`] and not have been freed.
+    pub unsafe fn free(ptr: *mut MafAnalysis) {
+        drop(Box::from_raw(ptr as *mut AnalysisOwner));
+    }
+}
+
+impl AnalysisRows {
     fn list(&mut self, values: &[String]) -> MafTextList {
         let start = self.texts.len() as u32;
         for value in values {
@@ -413,16 +398,6 @@ impl AnalysisOwner {
             session_id: self.arena.opt(c.session_id.as_deref()),
             user_id: self.arena.opt(c.user_id.as_deref()),
         }
-    }
-
-    pub fn into_raw(self: Box<Self>) -> *mut MafAnalysis {
-        Box::into_raw(self) as *mut MafAnalysis
-    }
-
-    /// # Safety
-    /// `ptr` must come from [`AnalysisOwner::into_raw`] and not have been freed.
-    pub unsafe fn free(ptr: *mut MafAnalysis) {
-        drop(Box::from_raw(ptr as *mut AnalysisOwner));
     }
 }
 
