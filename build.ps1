@@ -37,6 +37,7 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
 $Root = $PSScriptRoot
+Import-Module (Join-Path $Root 'tools/BuildTools.psm1') -Force
 $OutModule = Join-Path $Root 'out/MailAccessForensics'
 $ToolsDir = Join-Path $Root '.tools'
 $PesterVersion = '5.7.1'
@@ -59,15 +60,6 @@ function Invoke-Native([string] $Description, [scriptblock] $Command) {
     }
 }
 
-# The pwsh running this script, for child processes. (Installed as a dotnet tool, the process
-# itself is `dotnet`, so the process path is not it.)
-function Get-PwshPath {
-    $name = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
-    $beside = Join-Path $PSHOME $name
-    if (Test-Path $beside) { return $beside }
-    (Get-Command pwsh -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
-}
-
 function Get-RuntimeIdentifier {
     $ri = [System.Runtime.InteropServices.RuntimeInformation]
     $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
@@ -75,13 +67,12 @@ function Get-RuntimeIdentifier {
     "$os-$arch"
 }
 
-function Get-NativeFileName {
-    if ($IsWindows) { 'maf_native.dll' } elseif ($IsMacOS) { 'libmaf_native.dylib' } else { 'libmaf_native.so' }
+function Get-NativeFileName([string] $Crate = 'maf_native') {
+    if ($IsWindows) { "$Crate.dll" } elseif ($IsMacOS) { "lib$Crate.dylib" } else { "lib$Crate.so" }
 }
 
 function Get-CargoProfileDir {
-    $target = if ($env:CARGO_TARGET_DIR) { $env:CARGO_TARGET_DIR } else { Join-Path $Root 'target' }
-    Join-Path $target ($Configuration -eq 'Release' ? 'release' : 'debug')
+    Join-Path (Get-CargoTargetDirectory $Root) ($Configuration -eq 'Release' ? 'release' : 'debug')
 }
 
 function Get-CargoProfileArgs {
@@ -163,70 +154,59 @@ function Add-SuiteResult([string] $Suite, [int] $Passed, [int] $Failed) {
     $script:SuiteResults.Add([pscustomobject]@{ Suite = $Suite; Passed = $Passed; Failed = $Failed })
 }
 
-function Invoke-CargoTests {
-    Write-Step 'cargo test'
-    # maf-dotnet-check needs the built shim and a .NET runtime: Invoke-LayoutCheck runs it.
-    $output = & cargo test @(Get-CargoProfileArgs) --locked --workspace --exclude maf-dotnet-check 2>&1 | ForEach-Object { "$_" } | Tee-Object -Variable lines
-    $exit = $LASTEXITCODE
+# Runs a test command with $Environment set, echoes its output and records its counts, summed
+# over the lines that match $Pattern (named groups passed and failed). A command that fails with
+# no failed test (a build error) counts as one failure.
+function Invoke-TestSuite {
+    param([string] $Suite, [string] $Pattern, [scriptblock] $Command, [hashtable] $Environment = @{})
+    foreach ($name in $Environment.Keys) { Set-Item "Env:$name" $Environment[$name] }
+    try {
+        $lines = & $Command 2>&1 | ForEach-Object { "$_" }
+        $exit = $LASTEXITCODE
+    }
+    finally {
+        foreach ($name in $Environment.Keys) { Remove-Item "Env:$name" }
+    }
     $lines | Write-Host
     $passed = 0; $failed = 0
     foreach ($line in $lines) {
-        if ($line -match 'test result: \w+\. (\d+) passed; (\d+) failed') {
-            $passed += [int]$Matches[1]; $failed += [int]$Matches[2]
+        if ($line -match $Pattern) {
+            $passed += [int]$Matches.passed; $failed += [int]$Matches.failed
         }
     }
-    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }  # a build failure is a failure
-    Add-SuiteResult 'cargo' $passed $failed
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Add-SuiteResult $Suite $passed $failed
+}
+
+$CargoResultPattern = 'test result: \w+\. (?<passed>\d+) passed; (?<failed>\d+) failed'
+
+function Invoke-CargoTests {
+    Write-Step 'cargo test'
+    # maf-dotnet-check needs the built shim and a .NET runtime: Invoke-LayoutCheck runs it.
+    Invoke-TestSuite 'cargo' $CargoResultPattern { cargo test @(Get-CargoProfileArgs) --locked --workspace --exclude maf-dotnet-check }
 }
 
 function Invoke-DotnetTests {
     Write-Step 'dotnet test'
     $sdk = [version]((dotnet --version) -replace '-.*$', '')
     if ($sdk.Major -lt 10) {
-        Write-Warning ".NET tests need the .NET SDK 10 (they host PowerShell 7.6); found $sdk. Skipped."
+        # Counted as a failure: a suite that did not run must not read as passed.
+        Write-Host ".NET tests need the .NET SDK 10 (they host PowerShell 7.6); found $sdk." -ForegroundColor Red
+        Add-SuiteResult 'dotnet' 0 1
         return
     }
     $project = Join-Path $Root 'dotnet-shim/tests/MailAccessForensics.Tests.csproj'
-    $env:MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
-    try {
-        $lines = & dotnet test $project -c $Configuration --nologo 2>&1 | ForEach-Object { "$_" }
-        $exit = $LASTEXITCODE
+    Invoke-TestSuite 'dotnet' 'Failed:\s*(?<failed>\d+),\s*Passed:\s*(?<passed>\d+)' { dotnet test $project -c $Configuration --nologo } @{
+        MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
     }
-    finally {
-        Remove-Item Env:MAILACCESSFORENSICS_NATIVE_LIBRARY
-    }
-    $lines | Write-Host
-    $passed = 0; $failed = 0
-    foreach ($line in $lines) {
-        if ($line -match 'Failed:\s*(\d+),\s*Passed:\s*(\d+)') {
-            $failed += [int]$Matches[1]; $passed += [int]$Matches[2]
-        }
-    }
-    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
-    Add-SuiteResult 'dotnet' $passed $failed
 }
 
 function Invoke-LayoutCheck {
     Write-Step 'ABI layout check (Rust hosts .NET through netcorehost)'
-    $env:MAF_SHIM_ASSEMBLY = Join-Path $Root "dotnet-shim/bin/$Configuration/net8.0/$ModuleName.dll"
-    $env:MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
-    try {
-        $lines = & cargo test @(Get-CargoProfileArgs) --locked -p maf-dotnet-check 2>&1 | ForEach-Object { "$_" }
-        $exit = $LASTEXITCODE
+    Invoke-TestSuite 'abi-layout' $CargoResultPattern { cargo test @(Get-CargoProfileArgs) --locked -p maf-dotnet-check } @{
+        MAF_SHIM_ASSEMBLY                  = Join-Path $Root "dotnet-shim/bin/$Configuration/net8.0/$ModuleName.dll"
+        MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
     }
-    finally {
-        Remove-Item Env:MAF_SHIM_ASSEMBLY
-        Remove-Item Env:MAILACCESSFORENSICS_NATIVE_LIBRARY
-    }
-    $lines | Write-Host
-    $passed = 0; $failed = 0
-    foreach ($line in $lines) {
-        if ($line -match 'test result: \w+\. (\d+) passed; (\d+) failed') {
-            $passed += [int]$Matches[1]; $failed += [int]$Matches[2]
-        }
-    }
-    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
-    Add-SuiteResult 'abi-layout' $passed $failed
 }
 
 function Invoke-PesterTests {
@@ -239,7 +219,7 @@ function Invoke-PesterTests {
     $resultFile = Join-Path ([System.IO.Path]::GetTempPath()) "maf-pester-$PID.json"
     $runner = Join-Path $Root 'tests/Invoke-PesterSuite.ps1'
     $pwsh = Get-PwshPath
-    & $pwsh -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath $OutModule -ResultFile $resultFile -FakeNativeLibrary (Join-Path (Get-CargoProfileDir) ($IsWindows ? 'maf_fake_native.dll' : ($IsMacOS ? 'libmaf_fake_native.dylib' : 'libmaf_fake_native.so')))
+    & $pwsh -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath $OutModule -ResultFile $resultFile -FakeNativeLibrary (Join-Path (Get-CargoProfileDir) (Get-NativeFileName 'maf_fake_native'))
     if (Test-Path $resultFile) {
         $result = Get-Content $resultFile -Raw | ConvertFrom-Json
         Remove-Item $resultFile
@@ -284,9 +264,9 @@ function Invoke-Demo {
 }
 
 function Invoke-Bench {
-    # The benchmark (bench/README.md): the module, then the Rust tools (the data generator and the
-    # parse floor, always optimised), then bench/Invoke-Benchmark.ps1 in a child pwsh. Settings
-    # beyond -BenchRecords come from the environment:
+    # The benchmark (bench/README.md): the module, then bench/Invoke-Benchmark.ps1 in a child
+    # pwsh, which builds its Rust tools (the data generator and the parse floor, always
+    # optimised). Settings beyond -BenchRecords come from the environment:
     #   MAF_BENCH_SCALE=10          also run 10x the records on the same tenant (time and memory ratios)
     #   MAF_BENCH_REPETITIONS=5     timed repetitions per variant (after one warm-up)
     #   MAF_BENCH_SEED_LIMIT=200000 time the seed-style script on at most this many records (a stated subset)
@@ -295,9 +275,6 @@ function Invoke-Bench {
     if ($Configuration -ne 'Release') {
         Write-Warning "Benchmarking a $Configuration build of the module: its timings say little about a release."
     }
-    Write-Step 'cargo build (benchmark tools: generator and parse floor, release)'
-    Invoke-Native 'cargo build -p maf-bench' { cargo build --release --locked -p maf-bench --bins }
-    Invoke-Native 'cargo bench --no-run -p maf-bench' { cargo bench --locked -q -p maf-bench --bench parse_floor --no-run }
 
     $arguments = @('-ModulePath', $OutModule, '-Records', $BenchRecords, '-Root', $Root, '-Configuration', $Configuration)
     $settings = [ordered]@{

@@ -52,6 +52,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 Import-Module (Join-Path $PSScriptRoot 'BenchHelpers.psm1') -Force
+Import-Module (Join-Path $PSScriptRoot '../tools/BuildTools.psm1') -Force
 
 if (-not $OutputDirectory) { $OutputDirectory = Join-Path $Root 'artifacts/bench' }
 if (-not $DataDirectory) { $DataDirectory = Join-Path $OutputDirectory 'data' }
@@ -62,26 +63,13 @@ function Write-Step([string] $Message) {
     Write-Host "--> $Message" -ForegroundColor DarkCyan
 }
 
-function Get-PwshPath {
-    $name = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
-    $beside = Join-Path $PSHOME $name
-    if (Test-Path $beside) { return $beside }
-    (Get-Command pwsh -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
-}
-
-function Get-TargetDirectory {
-    if ($env:CARGO_TARGET_DIR) { $env:CARGO_TARGET_DIR } else { Join-Path $Root 'target' }
-}
-
 function Get-Generator {
-    $exe = Join-Path (Get-TargetDirectory) ('release/maf-bench-gen' + $(if ($IsWindows) { '.exe' } else { '' }))
-    if (-not (Test-Path $exe)) {
-        Write-Step 'cargo build -p maf-bench (the generator)'
-        Push-Location $Root
-        try { & cargo build --release --locked -q -p maf-bench --bins | Out-Host } finally { Pop-Location }
-        if ($LASTEXITCODE -ne 0) { throw "cargo build -p maf-bench failed (exit code $LASTEXITCODE)." }
-    }
-    $exe
+    # Always: cargo does nothing when it is up to date, and a stale generator would not say so.
+    Write-Step 'cargo build -p maf-bench (the generator)'
+    Push-Location $Root
+    try { & cargo build --release --locked -q -p maf-bench --bins | Out-Host } finally { Pop-Location }
+    if ($LASTEXITCODE -ne 0) { throw "cargo build -p maf-bench failed (exit code $LASTEXITCODE)." }
+    Join-Path (Get-CargoTargetDirectory $Root) ('release/maf-bench-gen' + $(if ($IsWindows) { '.exe' } else { '' }))
 }
 
 # The data set for a size: reused when its manifest says it was written by this generator with

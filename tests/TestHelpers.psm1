@@ -1,6 +1,7 @@
 # Shared by the Pester files: where things are, and inputs shaped like the real cmdlets' output.
 
 $script:RepoRoot = Split-Path $PSScriptRoot -Parent
+Import-Module (Join-Path $script:RepoRoot 'tools/BuildTools.psm1')
 
 function Get-ModuleUnderTest {
     if ($env:MAF_MODULE_PATH) { $env:MAF_MODULE_PATH } else { Join-Path $script:RepoRoot 'out/MailAccessForensics' }
@@ -62,8 +63,7 @@ function New-PurviewRow {
 # its output and exit code.
 function Invoke-ChildPwsh {
     param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{}, [string] $WorkingDirectory = $PWD)
-    $name = if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }
-    $pwsh = Join-Path $PSHOME $name
+    $pwsh = Get-PwshPath
     $saved = @{}
     foreach ($name in $Environment.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
