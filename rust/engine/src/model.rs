@@ -51,17 +51,23 @@ pub enum LogonType {
 }
 
 impl LogonType {
+    /// The documented values, by code.
+    const KNOWN: [LogonType; 7] = [
+        LogonType::Owner,
+        LogonType::Admin,
+        LogonType::Delegated,
+        LogonType::Transport,
+        LogonType::SystemService,
+        LogonType::BestAccess,
+        LogonType::DelegatedAdmin,
+    ];
+
     pub fn from_code(code: i64) -> LogonType {
-        match code {
-            0 => LogonType::Owner,
-            1 => LogonType::Admin,
-            2 => LogonType::Delegated,
-            3 => LogonType::Transport,
-            4 => LogonType::SystemService,
-            5 => LogonType::BestAccess,
-            6 => LogonType::DelegatedAdmin,
-            other => LogonType::Other(other.to_string()),
-        }
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| LogonType::KNOWN.get(i))
+            .cloned()
+            .unwrap_or_else(|| LogonType::Other(code.to_string()))
     }
 
     pub fn from_text(text: &str) -> LogonType {
@@ -69,19 +75,10 @@ impl LogonType {
         if let Ok(code) = text.parse::<i64>() {
             return LogonType::from_code(code);
         }
-        const NAMES: [(&str, LogonType); 7] = [
-            ("Owner", LogonType::Owner),
-            ("Admin", LogonType::Admin),
-            ("Delegated", LogonType::Delegated),
-            ("Transport", LogonType::Transport),
-            ("SystemService", LogonType::SystemService),
-            ("BestAccess", LogonType::BestAccess),
-            ("DelegatedAdmin", LogonType::DelegatedAdmin),
-        ];
-        NAMES
+        LogonType::KNOWN
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(text))
-            .map(|(_, value)| value.clone())
+            .find(|known| known.as_str().eq_ignore_ascii_case(text))
+            .cloned()
             .unwrap_or_else(|| LogonType::Other(text.to_string()))
     }
 

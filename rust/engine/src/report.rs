@@ -77,11 +77,8 @@ fn csv_field(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-/// One CSV table: the properties of every item (in the order first seen), a `Type` column
-/// when items of several types are mixed. Numbers and booleans are not text and are written
-/// as they are; every other cell is neutralised.
-pub fn render_csv(items: &[ReportItem<'_>]) -> String {
-    let mixed = items.windows(2).any(|w| w[0].type_name != w[1].type_name);
+/// The property names of some items, in the order first seen.
+fn columns<'a>(items: impl Iterator<Item = &'a ReportItem<'a>>) -> Vec<&'a str> {
     let mut columns: Vec<&str> = Vec::new();
     for item in items {
         for (name, _) in &item.properties {
@@ -90,6 +87,15 @@ pub fn render_csv(items: &[ReportItem<'_>]) -> String {
             }
         }
     }
+    columns
+}
+
+/// One CSV table: the properties of every item (in the order first seen), a `Type` column
+/// when items of several types are mixed. Numbers and booleans are not text and are written
+/// as they are; every other cell is neutralised.
+pub fn render_csv(items: &[ReportItem<'_>]) -> String {
+    let mixed = items.windows(2).any(|w| w[0].type_name != w[1].type_name);
+    let columns = columns(items.iter());
     let mut out = String::new();
     let mut header: Vec<String> = columns.iter().map(|c| csv_field(c)).collect();
     if mixed {
@@ -254,14 +260,7 @@ fn evidence(finding: &ReportItem<'_>) -> Markup {
 }
 
 fn generic_table(items: &[&ReportItem<'_>]) -> Markup {
-    let mut columns: Vec<&str> = Vec::new();
-    for item in items {
-        for (name, _) in &item.properties {
-            if !columns.contains(name) {
-                columns.push(name);
-            }
-        }
-    }
+    let columns = columns(items.iter().copied());
     html! {
         table {
             tr { @for column in &columns { th { (column) } } }

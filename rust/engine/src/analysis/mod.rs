@@ -13,6 +13,7 @@ mod throttling;
 mod verdict;
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -280,6 +281,25 @@ pub(crate) fn record_ref(record: &MailAccessRecord, strings: &mut Strings) -> Re
 /// Orders references by time, then record Id.
 pub(crate) fn ref_cmp(a: &RecordRef, b: &RecordRef, strings: &Strings) -> Ordering {
     a.time.cmp(&b.time).then_with(|| strings.record_cmp(a.id, b.id))
+}
+
+/// Widens a first/last pair with one more time.
+pub(crate) fn widen(span: &mut (DateTime<Utc>, DateTime<Utc>), time: DateTime<Utc>) {
+    span.0 = span.0.min(time);
+    span.1 = span.1.max(time);
+}
+
+/// The distinct addresses, sessions and clients of some contexts, as text, each sorted: the
+/// context columns of a finding.
+pub(crate) fn context_lists<'a>(
+    contexts: impl Iterator<Item = &'a ContextKey> + Clone,
+    strings: &Strings,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let distinct = |pick: fn(&ContextKey) -> Option<u32>| {
+        let set: BTreeSet<&str> = contexts.clone().filter_map(pick).map(|id| strings.display(id)).collect();
+        set.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    (distinct(|c| c.address), distinct(|c| c.session), distinct(|c| c.client))
 }
 
 /// Evidence ids in order: by time, then id; each once.

@@ -6,17 +6,11 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 
 use super::{
-    distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, ContextText,
+    distinct_items, evidence_ids, widen, folder_paths, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, ContextText,
     RecordRef, Strings,
 };
 use super::pattern::AddressRange;
 use crate::model::{normalize_message_id, AccessType, MailAccessRecord};
-
-/// Widens a first/last pair with one more time.
-fn widen(span: &mut (DateTime<Utc>, DateTime<Utc>), time: DateTime<Utc>) {
-    span.0 = span.0.min(time);
-    span.1 = span.1.max(time);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Step 2: Sync

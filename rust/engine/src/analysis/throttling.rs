@@ -1,13 +1,10 @@
 //! Step 1: throttling. A record with IsThrottled = True means access to its mailbox was not
 //! audited for the next 24 hours: an unaudited window.
 
-use std::collections::BTreeSet;
-
+use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
 
-use chrono::{DateTime, Duration, Utc};
-
-use super::{evidence_ids, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
+use super::{context_lists, evidence_ids, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
 use crate::model::MailAccessRecord;
 
 /// How long Exchange stops auditing a mailbox after throttling it.
@@ -110,19 +107,16 @@ fn merge_windows(mailbox: Option<&str>, throttled: &[(RecordRef, ContextKey)], s
     windows
         .into_iter()
         .map(|(start, end, refs, contexts)| {
-            let distinct = |pick: fn(&ContextKey) -> Option<u32>| {
-                let set: BTreeSet<&str> = contexts.iter().filter_map(pick).map(|id| strings.display(id)).collect();
-                set.into_iter().map(str::to_string).collect::<Vec<_>>()
-            };
+            let (client_ip_addresses, session_ids, client_info_strings) = context_lists(contexts.iter(), strings);
             UnauditedWindow {
                 mailbox: mailbox.map(str::to_string),
                 start,
                 end,
                 throttled_record_count: refs.len() as u64,
                 record_ids: evidence_ids(&refs, strings),
-                client_ip_addresses: distinct(|c| c.address),
-                session_ids: distinct(|c| c.session),
-                client_info_strings: distinct(|c| c.client),
+                client_ip_addresses,
+                session_ids,
+                client_info_strings,
             }
         })
         .collect()

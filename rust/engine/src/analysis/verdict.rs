@@ -11,7 +11,10 @@ use super::throttling::ThrottlingAnalysis;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use super::{distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
+use super::{
+    context_lists, distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, widen, Analysis, AnalysisResult,
+    ContextKey, RecordRef, Strings,
+};
 use crate::model::{AccessType, MailAccessRecord};
 
 /// What is known of the attacker.
@@ -343,7 +346,7 @@ impl Analysis for VerdictAnalysis {
         };
         let state = &mut self.contexts[index];
         state.records += 1;
-        state.span = (state.span.0.min(record.creation_time), state.span.1.max(record.creation_time));
+        widen(&mut state.span, record.creation_time);
         if ref_cmp(&reference, &state.earliest, strings).is_lt() {
             state.earliest = reference;
         }
@@ -363,9 +366,7 @@ impl Analysis for VerdictAnalysis {
                 size: None,
                 refs: SmallVec::new(),
             });
-            if record.creation_time > entry.latest_folder.0
-                || (record.creation_time == entry.latest_folder.0 && folder_text(strings, folder) > folder_text(strings, entry.latest_folder.1))
-            {
+            if is_later(strings, (record.creation_time, folder), entry.latest_folder) {
                 entry.latest_folder = (record.creation_time, folder);
             }
             entry.size = entry.size.max(item.size_in_bytes);
@@ -427,17 +428,7 @@ impl Analysis for VerdictAnalysis {
         let strings = &self.strings;
         let attacker: Vec<&FineState> =
             self.contexts.iter().zip(&attributed).filter(|(_, a)| a.is_some()).map(|(c, _)| c).collect();
-        let context_fields = |contexts: &BTreeSet<FineKey>| {
-            let collect = |pick: &dyn Fn(&FineKey) -> Option<u32>| {
-                let set: BTreeSet<&str> = contexts.iter().filter_map(pick).map(|id| strings.display(id)).collect();
-                set.into_iter().map(str::to_string).collect::<Vec<_>>()
-            };
-            (
-                collect(&|k: &FineKey| k.context.address),
-                collect(&|k: &FineKey| k.context.session),
-                collect(&|k: &FineKey| k.context.client),
-            )
-        };
+        let context_fields = |contexts: &BTreeSet<FineKey>| context_lists(contexts.iter().map(|k| &k.context), strings);
 
         // Synced folders.
         let mailbox_text = |mailbox: Option<u32>| mailbox.map(|m| strings.display(m).to_string());
@@ -483,9 +474,7 @@ impl Analysis for VerdictAnalysis {
             for (&(mailbox, message), m) in &state.messages {
                 let sort = (mailbox.map(|id| strings.key(id).to_string()).unwrap_or_default(), strings.key(message));
                 let entry = read.entry(sort).or_insert_with(|| (mailbox, m.latest_folder, None, Vec::new(), BTreeSet::new()));
-                let later = m.latest_folder.0 > entry.1 .0
-                    || (m.latest_folder.0 == entry.1 .0 && folder_text(strings, m.latest_folder.1) > folder_text(strings, entry.1 .1));
-                if later {
+                if is_later(strings, m.latest_folder, entry.1) {
                     entry.1 = m.latest_folder;
                 }
                 entry.2 = entry.2.max(m.size);
@@ -616,6 +605,12 @@ impl Analysis for VerdictAnalysis {
 
 fn folder_text(strings: &Strings, folder: Option<u32>) -> &str {
     folder.map(|f| strings.key(f)).unwrap_or("")
+}
+
+/// Whether an access (time, folder) is later than another: a message's folder is the one of its
+/// latest access, the greater folder text breaking a tie so that input order does not matter.
+fn is_later(strings: &Strings, access: (DateTime<Utc>, Option<u32>), than: (DateTime<Utc>, Option<u32>)) -> bool {
+    access.0 > than.0 || (access.0 == than.0 && folder_text(strings, access.1) > folder_text(strings, than.1))
 }
 
 fn span(refs: &[RecordRef]) -> (DateTime<Utc>, DateTime<Utc>) {

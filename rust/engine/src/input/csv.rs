@@ -202,13 +202,7 @@ impl CsvSplitter {
         if row.oversize || size > self.max_record as u64 {
             out.push(Piece::Error {
                 line: row.line,
-                error: RecordError::new(
-                    ErrorKind::TooLarge,
-                    format!(
-                        "the row is {size} bytes, more than the {} bytes allowed for one record; it was skipped without being read",
-                        self.max_record
-                    ),
-                ),
+                error: super::too_large("row", size, self.max_record),
             });
             return;
         }
@@ -376,6 +370,7 @@ pub(crate) fn split_fields<'a>(row: &'a str, delimiter: u8, out: &mut Vec<Cow<'a
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::split_in_chunks;
 
     fn fields(row: &str, delimiter: u8) -> Vec<String> {
         let mut out = Vec::new();
@@ -417,37 +412,16 @@ mod tests {
     }
 
     fn rows(text: &str, chunk: usize) -> Vec<(String, u64)> {
-        let bytes = text.as_bytes();
         let mut splitter = CsvSplitter::new(1 << 20);
-        let mut lines = Lines::default();
-        let mut out = Vec::new();
-        let mut buf: Vec<u8> = Vec::new();
-        let mut base = 0u64;
-        let mut fed = 0;
-        loop {
-            let take = chunk.min(bytes.len() - fed);
-            buf.extend_from_slice(&bytes[fed..fed + take]);
-            fed += take;
-            let eof = fed == bytes.len();
-            let mut pieces = Vec::new();
-            let keep = splitter.scan(&buf, base, eof, &mut lines, &mut pieces, &|| false);
-            for piece in pieces {
-                out.push(match piece {
-                    Piece::Csv { start, end, line } => {
-                        (String::from_utf8(buf[(start - base) as usize..(end - base) as usize].to_vec()).unwrap(), line)
-                    }
-                    Piece::Error { line, error } => (format!("!{}", error.message), line),
-                    Piece::Json { .. } => unreachable!(),
-                });
-            }
-            lines.line_at(&buf, base, keep);
-            buf.drain(..(keep - base) as usize);
-            base = keep;
-            if eof {
-                break;
-            }
-        }
-        out
+        let pieces = split_in_chunks(text, chunk, |buf, base, eof, lines, pieces| splitter.scan(buf, base, eof, lines, pieces, &|| false));
+        pieces
+            .into_iter()
+            .map(|(piece, text)| match piece {
+                Piece::Csv { line, .. } => (text, line),
+                Piece::Error { line, error } => (format!("!{}", error.message), line),
+                Piece::Json { .. } => unreachable!(),
+            })
+            .collect()
     }
 
     #[test]

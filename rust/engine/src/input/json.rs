@@ -359,10 +359,7 @@ impl JsonSplitter {
 }
 
 fn too_large(size: u64, max: u64) -> RecordError {
-    RecordError::new(
-        ErrorKind::TooLarge,
-        format!("the record is {size} bytes, more than the {max} bytes allowed for one record; it was skipped without being read"),
-    )
+    super::too_large("record", size, max as usize)
 }
 
 /// JSON Lines: is the line starting with this `{` one record (true), or a lone `{` or a Graph
@@ -394,26 +391,21 @@ fn classify_line(scan: &Scan, buf: &[u8], base: u64, eof: bool) -> Option<bool> 
 
 /// Up to the end of the line (exclusive).
 fn step_line(buf: &[u8], base: u64, pos: &mut u64, eof: bool) -> Step {
-    let i = (*pos - base) as usize;
-    match memchr(b'\n', &buf[i..]) {
-        Some(k) => {
-            *pos = base + (i + k) as u64;
-            Step::Done(*pos)
-        }
-        None => {
-            *pos = base + buf.len() as u64;
-            if eof {
-                Step::Eof
-            } else {
-                Step::NeedMore
-            }
-        }
-    }
+    step_until(buf, base, pos, eof, |rest| memchr(b'\n', rest))
 }
 
+/// Up to the end of a bare value (a number, true, false, null).
 fn step_scalar(buf: &[u8], base: u64, pos: &mut u64, eof: bool) -> Step {
+    step_until(buf, base, pos, eof, |rest| {
+        rest.iter().position(|b| matches!(b, b',' | b']' | b'}' | b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
+    })
+}
+
+/// Moves `pos` to where `find` stops in what is buffered, or past it all when it does not.
+#[inline]
+fn step_until(buf: &[u8], base: u64, pos: &mut u64, eof: bool, find: impl Fn(&[u8]) -> Option<usize>) -> Step {
     let i = (*pos - base) as usize;
-    match buf[i..].iter().position(|b| matches!(b, b',' | b']' | b'}' | b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')) {
+    match find(&buf[i..]) {
         Some(k) => {
             *pos = base + (i + k) as u64;
             Step::Done(*pos)
@@ -574,40 +566,20 @@ fn step_container(s: &mut Scan, buf: &[u8], base: u64, pos: &mut u64, eof: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::split_in_chunks;
 
     /// Splits `text` fed `chunk` bytes at a time; returns (text or error kind, line) per piece.
     fn split(text: &str, chunk: usize, max: usize) -> Vec<(String, u64)> {
-        let bytes = text.as_bytes();
         let mut splitter = JsonSplitter::new(max);
-        let mut lines = Lines::default();
-        let mut out = Vec::new();
-        let mut buf: Vec<u8> = Vec::new();
-        let mut base = 0u64;
-        let mut fed = 0;
-        loop {
-            let take = chunk.min(bytes.len() - fed);
-            buf.extend_from_slice(&bytes[fed..fed + take]);
-            fed += take;
-            let eof = fed == bytes.len();
-            let mut pieces = Vec::new();
-            let keep = splitter.scan(&buf, base, eof, &mut lines, &mut pieces, &|| false);
-            for piece in pieces {
-                out.push(match piece {
-                    Piece::Json { start, end, line, .. } => {
-                        (String::from_utf8(buf[(start - base) as usize..(end - base) as usize].to_vec()).unwrap(), line)
-                    }
-                    Piece::Error { line, error } => (format!("!{}", error.kind.name()), line),
-                    Piece::Csv { .. } => unreachable!(),
-                });
-            }
-            lines.line_at(&buf, base, keep);
-            buf.drain(..(keep - base) as usize);
-            base = keep;
-            if eof {
-                break;
-            }
-        }
-        out
+        let pieces = split_in_chunks(text, chunk, |buf, base, eof, lines, pieces| splitter.scan(buf, base, eof, lines, pieces, &|| false));
+        pieces
+            .into_iter()
+            .map(|(piece, text)| match piece {
+                Piece::Json { line, .. } => (text, line),
+                Piece::Error { line, error } => (format!("!{}", error.kind.name()), line),
+                Piece::Csv { .. } => unreachable!(),
+            })
+            .collect()
     }
 
     fn check(text: &str, expected: &[(&str, u64)]) {

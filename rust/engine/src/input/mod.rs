@@ -611,6 +611,54 @@ impl Drop for PrefetchingReader {
     }
 }
 
+/// The error of a record (or CSV row) over the size limit, which splitters skip unread.
+pub(crate) fn too_large(what: &str, size: u64, max: usize) -> RecordError {
+    RecordError::new(
+        ErrorKind::TooLarge,
+        format!("the {what} is {size} bytes, more than the {max} bytes allowed for one record; it was skipped without being read"),
+    )
+}
+
+/// Feeds `text` to a splitter's `scan`, `chunk` bytes at a time and keeping what it asks to
+/// keep, as the reader does; returns each piece with its text (empty for an error).
+#[cfg(test)]
+pub(crate) fn split_in_chunks(
+    text: &str,
+    chunk: usize,
+    mut scan: impl FnMut(&[u8], u64, bool, &mut Lines, &mut Vec<Piece>) -> u64,
+) -> Vec<(Piece, String)> {
+    let bytes = text.as_bytes();
+    let mut lines = Lines::default();
+    let mut out = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut base = 0u64;
+    let mut fed = 0;
+    loop {
+        let take = chunk.min(bytes.len() - fed);
+        buf.extend_from_slice(&bytes[fed..fed + take]);
+        fed += take;
+        let eof = fed == bytes.len();
+        let mut pieces = Vec::new();
+        let keep = scan(&buf, base, eof, &mut lines, &mut pieces);
+        for piece in pieces {
+            let text = match piece {
+                Piece::Json { start, end, .. } | Piece::Csv { start, end, .. } => {
+                    String::from_utf8(buf[(start - base) as usize..(end - base) as usize].to_vec()).unwrap()
+                }
+                Piece::Error { .. } => String::new(),
+            };
+            out.push((piece, text));
+        }
+        lines.line_at(&buf, base, keep);
+        buf.drain(..(keep - base) as usize);
+        base = keep;
+        if eof {
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
