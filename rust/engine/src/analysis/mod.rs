@@ -139,6 +139,11 @@ impl Strings {
         &self.keys[id as usize]
     }
 
+    /// The key of an optional id; empty when absent (so that absent sorts first).
+    pub(crate) fn key_or_empty(&self, id: Option<u32>) -> &str {
+        id.map(|id| self.key(id)).unwrap_or("")
+    }
+
     pub(crate) fn display(&self, id: u32) -> &str {
         match self.display.get(&id) {
             Some(spelling) => spelling,

@@ -36,7 +36,8 @@ struct SyncState {
 #[derive(Default)]
 pub struct SyncAnalysis {
     strings: Strings,
-    groups: HashMap<(String, Option<String>, ContextKey), SyncState>,
+    /// By mailbox (folded) and folder.
+    groups: HashMap<(Option<u32>, Option<u32>, ContextKey), SyncState>,
 }
 
 impl SyncAnalysis {
@@ -52,8 +53,9 @@ impl Analysis for SyncAnalysis {
         }
         let context = ContextKey::of(record, &mut self.strings);
         let reference = record_ref(record, &mut self.strings);
+        let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
         for folder in folder_paths(record) {
-            let key = (mailbox_sort_key(record.mailbox.as_deref()), folder.map(str::to_string), context);
+            let key = (mailbox, folder.map(|f| self.strings.intern(f)), context);
             let state = self.groups.entry(key).or_insert_with(|| SyncState {
                 mailbox: record.mailbox.clone(),
                 folder: folder.map(str::to_string),
@@ -69,7 +71,9 @@ impl Analysis for SyncAnalysis {
         let strings = &self.strings;
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|(ka, a), (kb, b)| {
-            (&ka.0, a.span.0, &ka.1, ka.2.sort_key(strings)).cmp(&(&kb.0, b.span.0, &kb.1, kb.2.sort_key(strings)))
+            let folder = |f: Option<u32>| f.map(|f| strings.key(f));
+            (strings.key_or_empty(ka.0), a.span.0, folder(ka.1), ka.2.sort_key(strings))
+                .cmp(&(strings.key_or_empty(kb.0), b.span.0, folder(kb.1), kb.2.sort_key(strings)))
         });
         let syncs = groups
             .into_iter()
@@ -353,7 +357,8 @@ struct ReadState {
 #[derive(Default)]
 pub struct ReadAnalysis {
     strings: Strings,
-    messages: HashMap<(String, u32), ReadState>,
+    /// By mailbox (folded) and message.
+    messages: HashMap<(Option<u32>, u32), ReadState>,
 }
 
 impl ReadAnalysis {
@@ -368,9 +373,10 @@ impl Analysis for ReadAnalysis {
             return;
         }
         let context = ContextKey::of(record, &mut self.strings);
+        let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
         for item in distinct_items(record) {
             let message = self.strings.intern(&item.internet_message_id);
-            let key = (mailbox_sort_key(record.mailbox.as_deref()), message);
+            let key = (mailbox, message);
             let time = record.creation_time;
             let state = self.messages.entry(key).or_insert_with(|| ReadState {
                 mailbox: record.mailbox.clone(),
@@ -395,7 +401,7 @@ impl Analysis for ReadAnalysis {
         let strings = &self.strings;
         let mut messages: Vec<_> = self.messages.iter().collect();
         messages.sort_by(|((ma, ia), a), ((mb, ib), b)| {
-            (ma, a.span.0, strings.key(*ia)).cmp(&(mb, b.span.0, strings.key(*ib)))
+            (strings.key_or_empty(*ma), a.span.0, strings.key(*ia)).cmp(&(strings.key_or_empty(*mb), b.span.0, strings.key(*ib)))
         });
         let reads = messages
             .into_iter()
@@ -472,13 +478,8 @@ impl Analysis for FindAnalysis {
     }
 
     fn finish(mut self: Box<Self>) -> AnalysisResult {
-        self.accesses.sort_by(|a, b| {
-            (mailbox_sort_key(a.mailbox.as_deref()), a.creation_time, &a.record_id, &a.internet_message_id).cmp(&(
-                mailbox_sort_key(b.mailbox.as_deref()),
-                b.creation_time,
-                &b.record_id,
-                &b.internet_message_id,
-            ))
+        self.accesses.sort_by_cached_key(|a| {
+            (mailbox_sort_key(a.mailbox.as_deref()), a.creation_time, a.record_id.clone(), a.internet_message_id.clone())
         });
         AnalysisResult { accesses: self.accesses, ..Default::default() }
     }

@@ -435,7 +435,7 @@ impl Analysis for VerdictAnalysis {
         let mut synced: BTreeMap<(String, String), (Option<u32>, Option<u32>, Vec<RecordRef>, BTreeSet<FineKey>)> = BTreeMap::new();
         for state in &attacker {
             for (&(mailbox, folder), refs) in &state.syncs {
-                let sort = (mailbox.map(|m| strings.key(m).to_string()).unwrap_or_default(), folder_text(strings, folder).to_string());
+                let sort = (mailbox.map(|m| strings.key(m).to_string()).unwrap_or_default(), strings.key_or_empty(folder).to_string());
                 let entry = synced.entry(sort).or_insert_with(|| (mailbox, folder, Vec::new(), BTreeSet::new()));
                 entry.2.extend(refs);
                 entry.3.insert(state.key);
@@ -603,14 +603,10 @@ impl Analysis for VerdictAnalysis {
     }
 }
 
-fn folder_text(strings: &Strings, folder: Option<u32>) -> &str {
-    folder.map(|f| strings.key(f)).unwrap_or("")
-}
-
 /// Whether an access (time, folder) is later than another: a message's folder is the one of its
 /// latest access, the greater folder text breaking a tie so that input order does not matter.
 fn is_later(strings: &Strings, access: (DateTime<Utc>, Option<u32>), than: (DateTime<Utc>, Option<u32>)) -> bool {
-    access.0 > than.0 || (access.0 == than.0 && folder_text(strings, access.1) > folder_text(strings, than.1))
+    access.0 > than.0 || (access.0 == than.0 && strings.key_or_empty(access.1) > strings.key_or_empty(than.1))
 }
 
 fn span(refs: &[RecordRef]) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -643,10 +639,7 @@ fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
             }
         }
     }
-    findings.sort_by(|a, b| {
-        let key = |f: &Finding| (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned());
-        key(a).cmp(&key(b))
-    });
+    findings.sort_by_cached_key(|f| (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned()));
     AnalysisResult { findings, warnings, ..Default::default() }
 }
 
