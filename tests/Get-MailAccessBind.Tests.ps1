@@ -35,8 +35,6 @@ Describe 'Get-MailAccessBind -Mailbox' {
         $e = $Expected.InputSummaryMailboxFilter
         $messages = @(Get-BreachInput 'Import-Csv of a Purview portal export' | Get-MailAccessBind -Mailbox $e.Parameters.Mailbox -SummaryVariable tally)
         $messages.Mailbox | Sort-Object -Unique | Should -Be 'alice@contoso.example'
-        foreach ($name in 'Read', 'Analysed', 'Skipped', 'Duplicates', 'Filtered', 'Errors', 'Degraded', 'Throttled', 'NotThrottled', 'ThrottlingUnknown') {
-            $tally.$name | Should -Be $e[$name] -Because $name
-        }
+        Assert-InputSummary $tally $e
     }
 }

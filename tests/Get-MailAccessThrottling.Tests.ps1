@@ -31,9 +31,7 @@ Describe 'Get-MailAccessThrottling on the breach scenario (<Shape>)' -ForEach $S
 
     It 'accounts for every record' {
         $e = $Expected.InputSummary
-        foreach ($name in 'Read', 'Analysed', 'Skipped', 'Duplicates', 'Filtered', 'Errors', 'Degraded', 'Throttled', 'NotThrottled', 'ThrottlingUnknown') {
-            $Tally.$name | Should -Be $e[$name] -Because $name
-        }
+        Assert-InputSummary $Tally $e
         foreach ($operation in $e.SkippedOperations.Keys) {
             $Tally.SkippedOperations[$operation] | Should -Be $e.SkippedOperations[$operation]
         }

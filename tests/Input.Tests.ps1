@@ -31,12 +31,7 @@ BeforeAll {
         $parts -join ';'
     }
     $script:Reference = @($Lines | ConvertFrom-MailItemsAccessed | ForEach-Object { Get-Signature $_ })
-    function script:Assert-Tally($Tally) {
-        $e = $Expected.InputSummary
-        foreach ($name in 'Read', 'Analysed', 'Skipped', 'Duplicates', 'Filtered', 'Errors', 'Degraded', 'Throttled', 'NotThrottled', 'ThrottlingUnknown') {
-            $Tally.$name | Should -Be $e[$name] -Because $name
-        }
-    }
+    function script:Assert-Tally($Tally) { Assert-InputSummary $Tally $Expected.InputSummary }
 }
 
 Describe 'Records from every pipeline shape' -ForEach (Get-BreachShapes) {

@@ -138,4 +138,11 @@ function ConvertTo-ComparableRows {
     }
 }
 
+# Every count of a run's InputSummary equals the oracle's (expected.json).
+function Assert-InputSummary($Tally, $Expected) {
+    foreach ($name in 'Read', 'Analysed', 'Skipped', 'Duplicates', 'Filtered', 'Errors', 'Degraded', 'Throttled', 'NotThrottled', 'ThrottlingUnknown') {
+        $Tally.$name | Should -Be $Expected[$name] -Because $name
+    }
+}
+
 Export-ModuleMember -Function *

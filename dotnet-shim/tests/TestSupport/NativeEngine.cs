@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
 using System.IO;
 using MailAccessForensics.Native;
 using Xunit;
@@ -21,31 +22,19 @@ namespace MailAccessForensics.Tests.TestSupport
         internal InputSummary Summary { get; }
 
         /// <summary>The record made from the input at <paramref name="inputIndex"/>; fails when there is none.</summary>
-        internal MailAccessRecord Record(long inputIndex)
-        {
-            foreach (MailAccessRecord record in Result.Records)
-            {
-                if (record.InputIndex == inputIndex)
-                {
-                    return record;
-                }
-            }
-            Assert.Fail($"no record for input {inputIndex}; {Describe()}");
-            return null;
-        }
+        internal MailAccessRecord Record(long inputIndex) => Find(Result.Records, r => r.InputIndex, inputIndex, "record");
 
         /// <summary>The failure of the input at <paramref name="inputIndex"/>; fails when there is none.</summary>
-        internal RecordFailure Failure(long inputIndex)
+        internal RecordFailure Failure(long inputIndex) => Find(Result.Failures, f => f.InputIndex, inputIndex, "failure");
+
+        private T Find<T>(List<T> items, Func<T, long> indexOf, long inputIndex, string what) where T : class
         {
-            foreach (RecordFailure failure in Result.Failures)
+            T found = items.Find(item => indexOf(item) == inputIndex);
+            if (found == null)
             {
-                if (failure.InputIndex == inputIndex)
-                {
-                    return failure;
-                }
+                Assert.Fail($"no {what} for input {inputIndex}; {Describe()}");
             }
-            Assert.Fail($"no failure for input {inputIndex}; {Describe()}");
-            return null;
+            return found;
         }
 
         internal string Describe()

@@ -34,13 +34,7 @@ fn truncated_json_lines() {
     assert_eq!(s.len(), 6, "{s:?}");
     assert_eq!((s[1].as_str(), s[5].as_str()), ("E InvalidJson @2", "E InvalidJson @6"));
     assert!(error_at(&results, 1).message.contains("EOF while parsing"), "{}", error_at(&results, 1).message);
-    let mut expected = expected_outcomes();
-    let mut got = outcomes(&results);
-    for i in [5, 1] {
-        let _ = expected.remove(i);
-        let _ = got.remove(i);
-    }
-    assert_eq!(got, expected);
+    assert_outcomes_except(&results, &[5, 1]);
 }
 
 #[test]
@@ -66,11 +60,7 @@ fn truncated_records_in_arrays_and_pretty_objects() {
     assert_eq!(s.len(), 6, "{s:?}");
     let second_line = pretty[0].lines().count() as u64 + 1;
     assert_eq!(s[1], format!("E InvalidJson @{second_line}"));
-    let mut expected = expected_outcomes();
-    let mut got = outcomes(&results);
-    let _ = expected.remove(1);
-    let _ = got.remove(1);
-    assert_eq!(got, expected);
+    assert_outcomes_except(&results, &[1]);
 
     // A content blob cut at the end: the records before the cut are read.
     let blob = array_compact();
@@ -184,13 +174,7 @@ fn csv_rows_with_the_wrong_number_of_fields() {
     assert_eq!((s[1].as_str(), s[3].as_str()), ("E InvalidCsv @3", "E InvalidCsv @5"));
     assert!(error_at(&results, 1).message.contains("5 fields where the header has 4"), "{}", error_at(&results, 1).message);
     assert!(error_at(&results, 3).message.contains("1 fields where the header has 4"), "{}", error_at(&results, 3).message);
-    let mut expected = expected_outcomes();
-    let mut got = outcomes(&results);
-    for i in [3, 1] {
-        let _ = expected.remove(i);
-        let _ = got.remove(i);
-    }
-    assert_eq!(got, expected);
+    assert_outcomes_except(&results, &[3, 1]);
 }
 
 #[test]
