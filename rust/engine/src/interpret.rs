@@ -13,7 +13,7 @@ use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
 use crate::model::{
     normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType,
-    MailAccessRecord, MessageItem, SourcePosition,
+    MailAccessRecord, MessageItem, ResultPosition, SourcePosition,
 };
 use crate::raw::{
     parse_bool_text, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
@@ -73,12 +73,22 @@ impl Default for InterpretOptions {
 
 /// A record given as JSON text: AuditData, or any wrapper of it, serialised as JSON.
 pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
-    check_size("the record", text.len(), options)?;
-    if let Some(skipped) = skip_other_operation(text, None) {
-        return Ok(skipped);
+    interpret_json_at(text, options).0
+}
+
+/// [`interpret_json`], with the record's place in its query's results when the text is a
+/// wrapper that carries one (a Search-UnifiedAuditLog object as JSON).
+pub fn interpret_json_at(text: &str, options: &InterpretOptions) -> (Result<Outcome, RecordError>, Option<ResultPosition>) {
+    if let Err(error) = check_size("the record", text.len(), options) {
+        return (Err(error), None);
     }
-    let raw: RawFields = serde_json::from_str(text).map_err(|e| RecordError::from_json("the record is not valid JSON", &e))?;
-    interpret_fields(&raw, options)
+    if let Some(skipped) = skip_other_operation(text, None) {
+        return (Ok(skipped), None);
+    }
+    match serde_json::from_str::<RawFields>(text) {
+        Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
+        Err(e) => (Err(RecordError::from_json("the record is not valid JSON", &e)), None),
+    }
 }
 
 /// A record whose fields were already read (from JSON, a pipeline object or a CSV row).
@@ -98,6 +108,15 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
             build(&inner, Some(raw), options)
         }
     }
+}
+
+/// The record's place in its query's results, from the wrapper's `ResultIndex` and
+/// `ResultCount` (Search-UnifiedAuditLog objects and their Export-Csv rows); None when the
+/// wrapper does not carry both as whole numbers.
+pub fn result_position(raw: &RawFields<'_>) -> Option<ResultPosition> {
+    let index = raw.result_index.as_ref()?.signed_number()?;
+    let count = raw.result_count.as_ref()?.signed_number()?;
+    Some(ResultPosition { index, count })
 }
 
 /// Records of other operations are a fifth of a typical pull: they are counted by name without

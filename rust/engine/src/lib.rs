@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod analysis;
+pub mod completeness;
 pub mod error;
 pub mod input;
 pub mod interpret;
@@ -21,7 +22,7 @@ pub mod tree;
 
 pub use address::ClientAddress;
 pub use error::{ErrorKind, RecordError};
-pub use interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
-pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition};
+pub use interpret::{interpret_fields, interpret_json, interpret_json_at, result_position, InterpretOptions, Outcome};
+pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition, SourcePosition};
 pub use session::{BatchOutput, Session, SessionOptions};
 pub use tally::Tally;

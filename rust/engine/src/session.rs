@@ -11,10 +11,11 @@ use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
 use crate::analysis::{Analysis, AnalysisResult, RecordFilter, RecordId, Strings};
+use crate::completeness::Completeness;
 use crate::error::{ErrorKind, RecordError};
 use crate::input::{ReadResult, ReaderOptions, RecordReader};
-use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
-use crate::model::{MailAccessRecord, SourcePosition};
+use crate::interpret::{interpret_fields, interpret_json_at, result_position, InterpretOptions, Outcome};
+use crate::model::{MailAccessRecord, ResultPosition, SourcePosition};
 use crate::raw::RawFields;
 use crate::tally::Tally;
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
@@ -47,6 +48,8 @@ pub struct Session {
     seen: FxHashSet<(RecordId, i64, Option<u32>)>,
     /// Mailboxes (folded) and Ids that are not GUIDs, for `seen`.
     strings: Strings,
+    /// Whether the input may be truncated.
+    completeness: Completeness,
 }
 
 impl Session {
@@ -56,6 +59,7 @@ impl Session {
             tally: Tally::default(),
             seen: FxHashSet::default(),
             strings: Strings::default(),
+            completeness: Completeness::default(),
         }
     }
 
@@ -67,6 +71,20 @@ impl Session {
 
     pub fn tally(&self) -> &Tally {
         &self.tally
+    }
+
+    /// The tally with the input's completeness: whether it may be truncated, and why.
+    pub fn summary(&self) -> Tally {
+        let mut tally = self.tally.clone();
+        let reasons = self.completeness.reasons();
+        tally.possibly_truncated = !reasons.is_empty();
+        tally.truncation_reason = (!reasons.is_empty()).then(|| reasons.join(" "));
+        tally
+    }
+
+    /// What decides whether the input may be truncated (files and collections register here).
+    pub fn completeness_mut(&mut self) -> &mut Completeness {
+        &mut self.completeness
     }
 
     /// Counts a chunk of records read from a document ([`crate::input::RecordReader`]).
@@ -81,6 +99,7 @@ impl Session {
     /// Counts one input record and passes it on.
     pub fn accept(&mut self, outcome: Result<Outcome, RecordError>, position: SourcePosition, output: &mut BatchOutput) {
         self.tally.read += 1;
+        self.completeness.observe(&position);
         match outcome {
             Err(mut error) => {
                 self.tally.errors += 1;
@@ -139,25 +158,26 @@ pub fn parse_objects(batch: &[u8], first_index: u64, options: &InterpretOptions)
     while !reader.is_empty() {
         nodes.push(reader.next_node()?);
     }
-    let read = |node: &Node<'_>| -> Option<Result<Outcome, RecordError>> {
+    type Interpreted = (Result<Outcome, RecordError>, Option<ResultPosition>);
+    let read = |node: &Node<'_>| -> Option<Interpreted> {
         if let Node::Str(text) = node {
             if is_document(text) {
                 return None;
             }
         }
-        match interpret_node(node, options) {
+        match interpret_node_at(node, options) {
             // Several JSON values in one string (JSON Lines piped with -Raw), or one object
             // that holds records (a saved Graph response page): a document.
-            Err(error)
+            (Err(error), _)
                 if matches!(node, Node::Str(_))
                     && (error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord) =>
             {
                 None
             }
-            outcome => Some(outcome),
+            interpreted => Some(interpreted),
         }
     };
-    let outcomes: Vec<Option<Result<Outcome, RecordError>>> = if nodes.len() >= PARALLEL_BATCH {
+    let outcomes: Vec<Option<Interpreted>> = if nodes.len() >= PARALLEL_BATCH {
         nodes.par_iter().map(read).collect()
     } else {
         nodes.iter().map(read).collect()
@@ -166,7 +186,9 @@ pub fn parse_objects(batch: &[u8], first_index: u64, options: &InterpretOptions)
     for (offset, (node, outcome)) in nodes.iter().zip(outcomes).enumerate() {
         let index = first_index + offset as u64;
         match (outcome, node) {
-            (Some(outcome), _) => results.push(ReadResult { position: SourcePosition { index, file: None, line: None }, outcome }),
+            (Some((outcome, result)), _) => {
+                results.push(ReadResult { position: SourcePosition { index, result, ..SourcePosition::default() }, outcome })
+            }
             (None, Node::Str(text)) => read_document(text, index, options, &mut results),
             (None, _) => unreachable!("only text is read as a document"),
         }
@@ -182,7 +204,7 @@ fn read_document(text: &str, index: u64, options: &InterpretOptions, results: &m
     let never = AtomicBool::new(false);
     while let Some(chunk) = reader.next_chunk(&never) {
         for result in chunk {
-            let position = SourcePosition { index, file: None, line: result.position.line };
+            let position = SourcePosition { index, line: result.position.line, result: result.position.result, file: None };
             results.push(ReadResult { position, outcome: result.outcome });
         }
     }
@@ -198,33 +220,52 @@ fn is_document(text: &str) -> bool {
 
 /// Reads one top-level pipeline object: JSON text, or an object's properties.
 pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    interpret_node_at(node, options).0
+}
+
+/// [`interpret_node`], with the object's place in its query's results when it carries one.
+fn interpret_node_at(node: &Node<'_>, options: &InterpretOptions) -> (Result<Outcome, RecordError>, Option<ResultPosition>) {
     match node {
-        Node::Str(text) => interpret_json(text, options).map_err(|mut error| {
-            let trimmed = text.trim_start();
-            if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
-                error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
-            }
-            error
-        }),
-        Node::Map(_) => {
-            let raw = RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
-                let kind = if e.0.contains("invalid UTF-16") {
-                    ErrorKind::InvalidEncoding
-                } else if e.0.contains("nested deeper") {
-                    ErrorKind::TooDeep
-                } else {
-                    ErrorKind::InvalidValue
-                };
-                RecordError::new(kind, e.0)
-            })?;
-            interpret_fields(&raw, options)
+        Node::Map(_) => match read_object(node) {
+            Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
+            Err(error) => (Err(error), None),
+        },
+        Node::Str(text) => {
+            let (outcome, result) = interpret_json_at(text, options);
+            (outcome.map_err(|error| with_csv_hint(error, text)), result)
         }
-        Node::Unreadable(reason) => Err(RecordError::new(ErrorKind::InvalidEncoding, format!("the object could not be read: {reason}"))),
-        other => Err(RecordError::new(
-            ErrorKind::NotAnAuditRecord,
-            format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
-        )),
+        Node::Unreadable(reason) => {
+            (Err(RecordError::new(ErrorKind::InvalidEncoding, format!("the object could not be read: {reason}"))), None)
+        }
+        other => (
+            Err(RecordError::new(
+                ErrorKind::NotAnAuditRecord,
+                format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
+            )),
+            None,
+        ),
     }
+}
+
+fn read_object<'a>(node: &'a Node<'a>) -> Result<RawFields<'a>, RecordError> {
+    RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
+        let kind = if e.0.contains("invalid UTF-16") {
+            ErrorKind::InvalidEncoding
+        } else if e.0.contains("nested deeper") {
+            ErrorKind::TooDeep
+        } else {
+            ErrorKind::InvalidValue
+        };
+        RecordError::new(kind, e.0)
+    })
+}
+
+fn with_csv_hint(mut error: RecordError, text: &str) -> RecordError {
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
+        error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
+    }
+    error
 }
 
 fn describe(node: &Node<'_>) -> &'static str {
@@ -306,6 +347,62 @@ mod tests {
         let (output, tally) = ingest(&[&csv]);
         assert_eq!(ids(&output), vec![("r1".to_string(), 0, Some(2))]);
         assert_eq!(tally.read, 1);
+    }
+
+    /// A Search-UnifiedAuditLog object as the shim sends it: AuditData and the result position.
+    fn envelope(writer: &mut BatchWriter, audit: &str, index: i64, count: i64) {
+        writer.map(3);
+        writer.key("AuditData");
+        writer.string(audit);
+        writer.key("ResultIndex");
+        writer.int(index);
+        writer.key("ResultCount");
+        writer.int(count);
+    }
+
+    fn summary_of(batch: &BatchWriter) -> Tally {
+        let mut session = Session::new(SessionOptions::default());
+        session.ingest_results(parse_objects(&batch.buf, 0, &InterpretOptions::default()).unwrap());
+        session.summary()
+    }
+
+    #[test]
+    fn piped_query_results_say_whether_the_query_was_cut() {
+        let mut complete = BatchWriter::default();
+        envelope(&mut complete, ONE, 1, 2);
+        envelope(&mut complete, SEND, 2, 2);
+        let tally = summary_of(&complete);
+        assert!(!tally.possibly_truncated);
+        assert_eq!(tally.truncation_reason, None);
+
+        // The first 100 of 2,000 hits (the default -ResultSize): the skipped record counts too.
+        let mut cut = BatchWriter::default();
+        for index in 1..=100 {
+            envelope(&mut cut, if index == 100 { SEND } else { ONE }, index, 2_000);
+        }
+        let tally = summary_of(&cut);
+        assert!(tally.possibly_truncated);
+        assert!(tally.truncation_reason.unwrap().starts_with("The piped records include a query whose ResultCount is 2,000"));
+
+        let mut timed_out = BatchWriter::default();
+        envelope(&mut timed_out, ONE, -1, 0);
+        assert!(summary_of(&timed_out).truncation_reason.unwrap().contains("ResultIndex -1"));
+    }
+
+    #[test]
+    fn csv_and_json_documents_carry_the_result_position() {
+        let csv = format!(
+            "CreationDate,UserIds,Operations,AuditData,ResultIndex,ResultCount\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\",-1,0\n",
+            ONE.replace('"', "\"\"")
+        );
+        let line = format!("{{\"AuditData\":{},\"ResultIndex\":-1,\"ResultCount\":0}}\n", serde_json::to_string(ONE).unwrap());
+        for document in [csv, line] {
+            let mut batch = BatchWriter::default();
+            batch.string(&document);
+            let tally = summary_of(&batch);
+            assert_eq!(tally.read, 1, "{document}");
+            assert!(tally.possibly_truncated, "{document}");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::decode::TextEncoding;
 use super::json::{JsonSplitter, MAX_DEPTH};
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+use crate::interpret::{interpret_fields, interpret_json_at, result_position, InterpretOptions, Outcome};
+use crate::model::ResultPosition;
 use crate::raw::RawFields;
 
 pub(crate) struct Context<'a> {
@@ -21,10 +22,13 @@ pub(crate) struct Context<'a> {
     pub header: Option<&'a CsvHeader>,
 }
 
+/// A record's outcome, and its place in its query's results when its wrapper says.
+pub(crate) type Interpreted = (Result<Outcome, RecordError>, Option<ResultPosition>);
+
 pub(crate) enum PieceResult {
-    One(u64, Result<Outcome, RecordError>),
+    One(u64, Interpreted),
     /// A line of JSON Lines that held several records (concatenated objects, a Graph page).
-    Many(u64, Vec<Result<Outcome, RecordError>>),
+    Many(u64, Vec<Interpreted>),
     Cancelled,
 }
 
@@ -34,7 +38,7 @@ pub(crate) fn parse_piece(piece: Piece, data: &[u8], base: u64, ctx: &Context<'_
     }
     let slice = |start: u64, end: u64| &data[(start - base) as usize..(end - base) as usize];
     match piece {
-        Piece::Error { line, error } => PieceResult::One(line, Err(error)),
+        Piece::Error { line, error } => PieceResult::One(line, (Err(error), None)),
         Piece::Json { start, end, line, whole_line: true } => parse_json_line(slice(start, end), line, ctx),
         Piece::Json { start, end, line, whole_line: false } => PieceResult::One(line, parse_json_value(slice(start, end), line, ctx)),
         Piece::Csv { start, end, line } => PieceResult::One(line, parse_csv_row(slice(start, end), line, ctx)),
@@ -75,17 +79,24 @@ fn json_error(err: &serde_json::Error, line: u64) -> RecordError {
     error
 }
 
-fn interpret_text(text: &str, line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
-    let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error(&e, line))?;
-    interpret_fields(&raw, ctx.options)
+fn interpret_text(text: &str, line: u64, ctx: &Context<'_>) -> Interpreted {
+    match serde_json::from_str::<RawFields>(text) {
+        Ok(raw) => (interpret_fields(&raw, ctx.options), result_position(&raw)),
+        Err(e) => (Err(json_error(&e, line)), None),
+    }
 }
 
-fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
-    let text = check_text(bytes, line, ctx.encoding)?;
+fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
+    let text = match check_text(bytes, line, ctx.encoding) {
+        Ok(text) => text,
+        Err(error) => return (Err(error), None),
+    };
     if text.starts_with('"') {
         // AuditData written as a JSON string (an array of strings, a line holding one).
-        let inner: Cow<str> = serde_json::from_str(text).map_err(|e| json_error(&e, line))?;
-        return interpret_json(&inner, ctx.options);
+        return match serde_json::from_str::<Cow<str>>(text) {
+            Ok(inner) => interpret_json_at(&inner, ctx.options),
+            Err(e) => (Err(json_error(&e, line)), None),
+        };
     }
     interpret_text(text, line, ctx)
 }
@@ -93,7 +104,7 @@ fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcom
 fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     let text = match check_text(bytes, line, ctx.encoding) {
         Ok(text) => text,
-        Err(error) => return PieceResult::One(line, Err(error)),
+        Err(error) => return PieceResult::One(line, (Err(error), None)),
     };
     // serde_json skips unknown fields without a depth limit: with more brackets than the
     // limit, the line is measured first, so it reads the same here as anywhere else.
@@ -103,11 +114,11 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     } else {
         match serde_json::from_str::<RawFields>(text) {
             Ok(raw) => match interpret_fields(&raw, ctx.options) {
-                Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Some(Err(error)),
-                other => return PieceResult::One(line, other),
+                Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Some((Err(error), None)),
+                other => return PieceResult::One(line, (other, result_position(&raw))),
             },
-            Err(e) if e.to_string().starts_with("trailing characters") => Some(Err(json_error(&e, line))),
-            Err(e) => return PieceResult::One(line, Err(json_error(&e, line))),
+            Err(e) if e.to_string().starts_with("trailing characters") => Some((Err(json_error(&e, line)), None)),
+            Err(e) => return PieceResult::One(line, (Err(json_error(&e, line)), None)),
         }
     };
     // Several records on the line, or a wrapper around them?
@@ -124,14 +135,21 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
         .into_iter()
         .map(|piece| match piece {
             Piece::Json { start, end, .. } => parse_json_value(&bytes[start as usize..end as usize], line, ctx),
-            Piece::Error { error, .. } => Err(error),
+            Piece::Error { error, .. } => (Err(error), None),
             Piece::Csv { .. } => unreachable!("the JSON splitter makes no CSV rows"),
         })
         .collect();
     PieceResult::Many(line, results)
 }
 
-fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
+    match read_csv_row(bytes, line, ctx) {
+        Ok(raw) => (interpret_fields(&raw, ctx.options), result_position(&raw)),
+        Err(error) => (Err(error), None),
+    }
+}
+
+fn read_csv_row<'a>(bytes: &'a [u8], line: u64, ctx: &Context<'_>) -> Result<RawFields<'a>, RecordError> {
     let text = check_text(bytes, line, ctx.encoding)?;
     let header = ctx.header.expect("CSV rows come with their header");
     let mut fields = Vec::with_capacity(header.names.len());
@@ -149,9 +167,8 @@ fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, 
         ));
     }
     let pairs = header.names.iter().map(String::as_str).zip(fields.into_iter().map(Cell::new));
-    let raw = RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
-        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))?;
-    interpret_fields(&raw, ctx.options)
+    RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
+        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))
 }
 
 /// One CSV field for [`RawFields`]: text, borrowed from the row when it can be; a blank field
