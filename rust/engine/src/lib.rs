@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod analysis;
+pub mod collect;
 pub mod completeness;
 pub mod error;
 pub mod input;
