@@ -26,6 +26,13 @@ namespace MailAccessForensics.Native
         /// </summary>
         internal const string RecordProperty = "AuditData";
 
+        /// <summary>
+        /// Sent beside <see cref="RecordProperty"/>: the record's place in its query's results,
+        /// which tells a query cut at a page or session limit (Search-UnifiedAuditLog output and
+        /// its Export-Csv rows carry them).
+        /// </summary>
+        private static readonly string[] ResultPositionProperties = { "ResultIndex", "ResultCount" };
+
         // Lone surrogates are invalid UTF-16: an error for the record, not a silent U+FFFD.
         private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
 
@@ -81,13 +88,45 @@ namespace MailAccessForensics.Native
                 if (recordProperty != null && Unwrap(SafeValue(recordProperty, out _)) is string text)
                 {
                     WriteTag(TagMap);
-                    WriteInt32(1);
+                    int countAt = Reserve(4);
                     WriteKey(RecordProperty);
                     WriteString(text, RecordProperty);
+                    int count = 1;
+                    foreach (string name in ResultPositionProperties)
+                    {
+                        PSPropertyInfo property = pso.Properties[name];
+                        object value = property == null ? null : Unwrap(SafeValue(property, out _));
+                        if (value is int || value is long || value is string)
+                        {
+                            WriteKey(name);
+                            WriteValue(value, 1, name);
+                            count++;
+                        }
+                    }
+                    Patch(countAt, count);
                     return;
                 }
             }
             WriteValue(input, 0, "the object", topLevel: true);
+        }
+
+        /// <summary>
+        /// Adds an object with every property, as it is (the records a collection writes are the
+        /// service's objects whole, not only their AuditData).
+        /// </summary>
+        internal void AddWholeObject(object input)
+        {
+            Count++;
+            int start = _length;
+            try
+            {
+                WriteValue(input, 0, "the object", topLevel: true);
+            }
+            catch (Exception e) when (IsValueFault(e))
+            {
+                _length = start;
+                WriteUnreadable($"the object could not be read: {e.Message}");
+            }
         }
 
         /// <summary>
