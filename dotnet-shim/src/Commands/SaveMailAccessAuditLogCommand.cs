@@ -154,9 +154,18 @@ namespace MailAccessForensics.Commands
             {
                 return;
             }
+            PowerShell running;
             lock (_runningLock)
             {
-                _running?.Stop();
+                running = _running;
+            }
+            try
+            {
+                // Not waited for: the pipeline thread ends the call and finishes the run.
+                running?.BeginStop(null, null);
+            }
+            catch (ObjectDisposedException)
+            {
             }
         }
 
@@ -338,7 +347,9 @@ namespace MailAccessForensics.Commands
             {
                 // Through '&': AddCommand(CommandInfo) would run a module's function outside its
                 // module, where its own helpers are not found (ExchangeOnlineManagement's are).
-                shell.AddScript("param($command, $arguments) & $command @arguments", useLocalScope: true)
+                // Warnings come back in the output (a nested pipeline shows them on the host
+                // instead of collecting them): some failures of the service are only warnings.
+                shell.AddScript("param($command, $arguments) & $command @arguments 3>&1", useLocalScope: true)
                     .AddArgument(command)
                     .AddArgument(arguments);
                 lock (_runningLock)
@@ -347,13 +358,26 @@ namespace MailAccessForensics.Commands
                 }
                 try
                 {
-                    Collection<PSObject> results = shell.Invoke();
+                    Collection<PSObject> output = shell.Invoke();
                     failure = null;
                     if (shell.Streams.Error.Count > 0)
                     {
                         failure = shell.Streams.Error[0].ToString();
                     }
-                    foreach (WarningRecord warning in shell.Streams.Warning)
+                    var results = new Collection<PSObject>();
+                    var warnings = new List<WarningRecord>(shell.Streams.Warning);
+                    foreach (PSObject item in output)
+                    {
+                        if (item?.BaseObject is WarningRecord warning)
+                        {
+                            warnings.Add(warning);
+                        }
+                        else
+                        {
+                            results.Add(item);
+                        }
+                    }
+                    foreach (WarningRecord warning in warnings)
                     {
                         string text = warning.Message ?? string.Empty;
                         if (failure == null && FailureWarnings.Any(w => text.IndexOf(w, StringComparison.OrdinalIgnoreCase) >= 0))

@@ -41,22 +41,37 @@ pub struct PageRecord {
     pub unreadable: u64,
 }
 
-/// The AuditData fields the collector needs (text ones only: anything else is not them).
-#[derive(Default)]
+/// The AuditData fields the collector needs (text ones only: a value of another type is not
+/// them). Read without building the rest of the record.
+#[derive(Default, Deserialize)]
 struct AuditFields {
+    #[serde(rename = "Id", default, deserialize_with = "text_only")]
     id: Option<String>,
+    #[serde(rename = "MailboxOwnerUPN", default, deserialize_with = "text_only")]
     mailbox_owner: Option<String>,
+    #[serde(rename = "UserId", default, deserialize_with = "text_only")]
     user_id: Option<String>,
+    #[serde(rename = "ObjectId", default, deserialize_with = "text_only")]
     object_id: Option<String>,
 }
 
+fn text_only<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(value.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string))
+}
+
 impl AuditFields {
+    /// From AuditData as JSON text; nothing when it is not a JSON object.
+    fn parse(text: &str) -> AuditFields {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
     fn read(audit: Option<&serde_json::Value>) -> AuditFields {
-        let Some(serde_json::Value::Object(map)) = audit else {
-            return AuditFields::default();
-        };
-        let text = |name: &str| map.get(name).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        AuditFields { id: text("Id"), mailbox_owner: text("MailboxOwnerUPN"), user_id: text("UserId"), object_id: text("ObjectId") }
+        match audit {
+            Some(serde_json::Value::String(text)) => AuditFields::parse(text),
+            Some(value @ serde_json::Value::Object(_)) => AuditFields::deserialize(value).unwrap_or_default(),
+            _ => AuditFields::default(),
+        }
     }
 }
 
@@ -85,10 +100,7 @@ fn page_record(node: &Node<'_>) -> PageRecord {
             _ => None,
         })
     };
-    let audit = match field("AuditData") {
-        Some(serde_json::Value::String(text)) => AuditFields::read(serde_json::from_str(text).ok().as_ref()),
-        other => AuditFields::read(other),
-    };
+    let audit = AuditFields::read(field("AuditData"));
     let mut users: Vec<String> = audit.user_id.into_iter().collect();
     users.extend(text("UserIds"));
     PageRecord {
@@ -288,7 +300,8 @@ impl RecordsStore {
         let path = self.folder.join(RECORDS_FOLDER).join(".staging.jsonl.gz");
         let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let hashing = Hashing { inner: BufWriter::new(file), hasher: Sha256::new(), bytes: 0 };
-        Ok(Staging { path, encoder: GzEncoder::new(hashing, Compression::default()), records: 0, ids: FxHashSet::default() })
+        // The fast level: records compress about tenfold at it, at several times the speed.
+        Ok(Staging { path, encoder: GzEncoder::new(hashing, Compression::fast()), records: 0, ids: FxHashSet::default() })
     }
 
     /// Records staged so far.
@@ -371,10 +384,7 @@ fn for_each_record_id(path: &Path, mut each: impl FnMut(String)) -> Result<(), S
             continue;
         }
         let Ok(envelope) = serde_json::from_str::<Envelope>(&line) else { continue };
-        let id = envelope.identity.filter(|s| !s.trim().is_empty()).or_else(|| match &envelope.audit_data {
-            Some(serde_json::Value::String(text)) => AuditFields::read(serde_json::from_str(text).ok().as_ref()).id,
-            other => AuditFields::read(other.as_ref()).id,
-        });
+        let id = envelope.identity.filter(|s| !s.trim().is_empty()).or_else(|| AuditFields::read(envelope.audit_data.as_ref()).id);
         if let Some(id) = id {
             each(id.trim().to_lowercase());
         }
