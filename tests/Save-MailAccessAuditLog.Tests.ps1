@@ -15,8 +15,9 @@ BeforeAll {
             $stream = [IO.Compression.GZipStream]::new([IO.File]::OpenRead($file.FullName), [IO.Compression.CompressionMode]::Decompress)
             $reader = [IO.StreamReader]::new($stream)
             try {
+                $identity = [regex]'"Identity":"([^"]*)"'
                 while ($null -ne ($line = $reader.ReadLine())) {
-                    if ($line.Trim()) { ($line | ConvertFrom-Json).Identity }
+                    if ($line.Trim()) { $identity.Match($line).Groups[1].Value }
                 }
             }
             finally { $reader.Dispose() }
@@ -33,10 +34,12 @@ BeforeAll {
 
     # Every record collected exactly once: the same set as expected, and no line twice.
     function script:Assert-Collected([string] $Folder, [string[]] $Expected) {
-        $ids = @(Get-CollectedIds $Folder)
+        $ids = [string[]]@(Get-CollectedIds $Folder)
         $ids.Count | Should -Be $Expected.Count -Because 'each record is written once'
-        @($ids | Sort-Object -Unique).Count | Should -Be $ids.Count
-        Compare-Object @($ids) @($Expected) | Should -BeNullOrEmpty
+        $written = [System.Collections.Generic.HashSet[string]]::new($ids)
+        $written.Count | Should -Be $ids.Count -Because 'no record is written twice'
+        $missing = @($Expected | Where-Object { -not $written.Contains($_) })
+        $missing | Should -BeNullOrEmpty -Because 'every record of the period is collected'
     }
 }
 
@@ -64,9 +67,9 @@ Describe 'Save-MailAccessAuditLog' {
         # a full one; the second: a short page before more, a record repeated, a terminating error.
         Add-SimulatedFault Error, Warning, None, Timeout, None, None, Empty, None, None, None, None, Short, None, Duplicate, None, Throw
         $folder = Join-Path $TestDrive 'faults'
-        $all = @(Save-MailAccessAuditLog -Path $folder -StartDate 2024-03-01 -EndDate '2024-03-01T02:00:00' -RetryDelay $Fast -Verbose 4>&1)
-        $verbose = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] })
+        $all = @(Save-MailAccessAuditLog -Path $folder -StartDate 2024-03-01 -EndDate '2024-03-01T02:00:00' -RetryDelay $Fast -Verbose 4>&1 3>$null)
         $collection = $all | Where-Object { $_ -is [MailAccessForensics.MailAccessCollection] }
+        $verbose = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
         $collection.Complete | Should -BeTrue
         $collection.IncompleteWindows | Should -BeNullOrEmpty
         $collection.RecordCount | Should -Be 24000
@@ -76,8 +79,8 @@ Describe 'Save-MailAccessAuditLog' {
         ($calls | Where-Object ResultSize -NE 5000) | Should -BeNullOrEmpty
         @($calls | Where-Object Fault).Count | Should -Be 7
         # Each call is told, and each retry.
-        @($verbose | Where-Object Message -Like 'Search-UnifiedAuditLog -StartDate *').Count | Should -Be $calls.Count
-        @($verbose | Where-Object Message -Like '*fetching it again under a new session*').Count | Should -BeGreaterOrEqual 6
+        @($verbose | Where-Object { $_ -like 'Search-UnifiedAuditLog -StartDate *' }).Count | Should -Be $calls.Count
+        @($verbose | Where-Object { $_ -like '*fetching it again under a new session in*' }).Count | Should -Be 6
         @($collection.Windows | ForEach-Object Failures) | Should -Be @(3, 3)
     }
 
@@ -160,7 +163,7 @@ Describe 'Save-MailAccessAuditLog' {
 Import-Module '$(Get-ModuleUnderTest)'
 Import-Module '$Simulator'
 Add-SimulatedRecords -Start ([datetime]'2024-03-01T00:00:00Z').ToUniversalTime() -Span ([timespan]::FromDays(2)) -Count 3000 -Prefix r
-Add-SimulatedRecords -Start ([datetime]'2024-03-01T20:00:00Z').ToUniversalTime() -Span ([timespan]::FromMinutes(30)) -Count 9000 -Prefix busy
+Add-SimulatedRecords -Start ([datetime]'2024-03-01T20:00:00Z').ToUniversalTime() -Span ([timespan]::FromMinutes(30)) -Count 6000 -Prefix busy
 # The eighth call hangs until stopped.
 Set-SimulatedFaultRule { param(`$call) if (`$call.Number -eq 8) { `$signal.Set(); Start-Sleep -Seconds 120 } }
 Save-MailAccessAuditLog -Path '$folder' -StartDate 2024-03-01 -EndDate 2024-03-03 -RetryDelay 00:00:00.005

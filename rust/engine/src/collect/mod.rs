@@ -336,6 +336,9 @@ fn reconcile(options: &CollectorOptions, existing: Option<&Parameters>) -> Resul
         let (Some(start), Some(end)) = (options.start_date, options.end_date) else {
             return Err("-StartDate and -EndDate are needed to start a collection (in a folder without one)".to_string());
         };
+        // Whole seconds, outwards: the service's dates go to the second.
+        let start = whole_second(start, false);
+        let end = whole_second(end, true);
         if start >= end {
             return Err(format!("-StartDate ({}) must be before -EndDate ({})", write_time(&start), write_time(&end)));
         }
@@ -353,7 +356,11 @@ fn reconcile(options: &CollectorOptions, existing: Option<&Parameters>) -> Resul
             options.folder.display()
         )
     };
-    for (what, given, held) in [("StartDate", options.start_date, &existing.start_date), ("EndDate", options.end_date, &existing.end_date)] {
+    let given_dates = [
+        ("StartDate", options.start_date.map(|t| whole_second(t, false)), &existing.start_date),
+        ("EndDate", options.end_date.map(|t| whole_second(t, true)), &existing.end_date),
+    ];
+    for (what, given, held) in given_dates {
         if let Some(given) = given {
             if read_time(held) != Some(given) {
                 return Err(differs(what, write_time(&given), held));
@@ -375,6 +382,17 @@ fn reconcile(options: &CollectorOptions, existing: Option<&Parameters>) -> Resul
         return Err(differs("Operations", operations.join(", "), &existing.operations.join(", ")));
     }
     Ok(existing.clone())
+}
+
+/// The time at a whole second: the one before it, or (`up`) the one after it.
+fn whole_second(time: DateTime<Utc>, up: bool) -> DateTime<Utc> {
+    use chrono::Timelike;
+    let down = time.with_nanosecond(0).unwrap_or(time);
+    if up && down < time {
+        down + Duration::seconds(1)
+    } else {
+        down
+    }
 }
 
 fn query_description() -> String {

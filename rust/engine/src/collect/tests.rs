@@ -457,3 +457,17 @@ fn a_changed_records_file_is_reported() {
     assert_eq!(input.files.len(), manifest.files.len());
     assert!(read_collection(&dir.path().join("records")).unwrap_err().contains("holds no collection"));
 }
+
+#[test]
+fn the_period_is_taken_outwards_to_whole_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut service = Service::new(Vec::new());
+    let o = options(dir.path(), "2024-03-01T00:00:00.4Z", "2024-03-01T01:00:00.2Z", "2024-04-01T00:00:00Z");
+    let mut collector = Collector::open(o).unwrap();
+    assert_eq!(collector.parameters().start_date, write_time(&at("2024-03-01T00:00:00Z")));
+    assert_eq!(collector.parameters().end_date, write_time(&at("2024-03-01T01:00:01Z")));
+    run(&mut collector, &mut service, None);
+    // The same dates given again are the folder's.
+    let again = Collector::open(options(dir.path(), "2024-03-01T00:00:00.4Z", "2024-03-01T01:00:00.2Z", "2024-04-02T00:00:00Z"));
+    assert!(again.is_ok(), "{:?}", again.err());
+}
