@@ -105,6 +105,44 @@ Describe 'Save-MailAccessAuditLog' {
         ($sessions | ForEach-Object { ($_.Group | Measure-Object Returned -Sum).Sum } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 50000
     }
 
+    It 'collects every record through seeded random faults of every kind (seed <Seed>)' -ForEach @(
+        @{ Seed = 7 }
+        @{ Seed = 8 }
+        @{ Seed = 9 }
+    ) {
+        Add-SimulatedRecords -Start $Start -Span ([timespan]::FromHours(12)) -Count 15000 -Prefix r
+        Add-SimulatedRecords -Start $Start.AddHours(5) -Span ([timespan]::FromMinutes(20)) -Count 9000 -Prefix busy
+        $random = [System.Random]::new($Seed)
+        $kinds = 'Error', 'Throw', 'Warning', 'Timeout', 'Empty', 'Short', 'Duplicate', 'FirstEmpty'
+        Set-SimulatedFaultRule { if ($random.NextDouble() -lt 0.25) { $kinds[$random.Next($kinds.Count)] } }.GetNewClosure()
+        $folder = Join-Path $TestDrive "random-$Seed"
+        $collection = Save-MailAccessAuditLog -Path $folder -StartDate 2024-03-01 -EndDate '2024-03-01T12:00:00' -RetryDelay $Fast 3>$null
+        @(Get-SimulatedCalls | Where-Object Fault).Count | Should -BeGreaterOrEqual 3
+        $collection.Complete | Should -BeTrue
+        Assert-Collected $folder (Get-SimulatedRecordIds)
+    }
+
+    It 'shows its progress: windows done, records written, the current window' {
+        $ps = [powershell]::Create()
+        try {
+            $folder = Join-Path $TestDrive 'progress'
+            $null = $ps.AddScript(@"
+Import-Module '$(Get-ModuleUnderTest)'
+Import-Module '$Simulator'
+Add-SimulatedRecords -Start ([datetime]'2024-03-01T00:00:00Z').ToUniversalTime() -Span ([timespan]::FromHours(6)) -Count 60 -Prefix r
+Save-MailAccessAuditLog -Path '$folder' -StartDate 2024-03-01 -EndDate '2024-03-01T06:00:00' -RetryDelay 00:00:00.005
+"@)
+            $null = $ps.Invoke()
+            $ps.HadErrors | Should -BeFalse
+            $progress = @($ps.Streams.Progress | Where-Object Activity -Like 'Saving audit records to *')
+            $progress.Count | Should -BeGreaterThan 1
+            $progress[0].StatusDescription | Should -Match '^\d+ windows done, [\d,]+ records written$'
+            $progress[0].CurrentOperation | Should -Match '^window 1: 2024-03-01 00:00:00 to 2024-03-01 01:00:01 UTC, session 1, page 1$'
+            $progress[-1].RecordType | Should -Be 'Completed'
+        }
+        finally { $ps.Dispose() }
+    }
+
     It 'finds delegate and application reads of -Mailbox, which -UserIds misses' {
         Add-SimulatedRecords -Start $Start -Span ([timespan]::FromHours(1)) -Count 40 -Prefix owner -Mailbox meganb@contoso.com
         Add-SimulatedRecords -Start $Start -Span ([timespan]::FromHours(1)) -Count 30 -Prefix delegate -Mailbox meganb@contoso.com -UserId adele@contoso.com
@@ -310,6 +348,25 @@ Describe 'The audit configuration check' {
         $recorded.Mailbox | Should -Be 'meganb@contoso.com'
         $recorded.MailItemsAccessedAudited | Should -BeFalse
         ($recorded.Problems -join ' ') | Should -BeLike $Expected
+    }
+
+    It 'reads the configuration with Get-Mailbox where Get-EXOMailbox is not there' {
+        Remove-Item Function:\Get-EXOMailbox
+        try {
+            function global:Get-Mailbox {
+                param([string] $Identity)
+                [pscustomobject]@{ AuditEnabled = $true; AuditOwner = 'Update, MailItemsAccessed'; AuditDelegate = @('MailItemsAccessed'); AuditAdmin = @('MailItemsAccessed'); DefaultAuditSet = @() }
+            }
+            $collection = Save-MailAccessAuditLog -Path (Join-Path $TestDrive 'get-mailbox') -StartDate 2024-03-01 -EndDate '2024-03-01T01:00:00' -Mailbox meganb@contoso.com -RetryDelay $Fast -WarningVariable warnings
+            $warnings | Should -BeNullOrEmpty
+            $collection.AuditChecks[0].Source | Should -Be 'Get-Mailbox'
+            $collection.AuditChecks[0].AuditOwner | Should -Be @('Update', 'MailItemsAccessed')
+            $collection.AuditChecks[0].MailItemsAccessedAudited | Should -BeTrue
+        }
+        finally {
+            Remove-Item Function:\Get-Mailbox -ErrorAction SilentlyContinue
+            Import-Module $Simulator -Force
+        }
     }
 
     It 'warns when the configuration cannot be read, and says it is unknown' {
