@@ -393,10 +393,7 @@ function Get-NativeBuild {
         if (-not (Test-Path $path)) { throw "-NativePath '$path' does not exist." }
         $found = @(Get-ChildItem -Path $path -Recurse -File -Filter build.json)
         if (-not $found) { throw "-NativePath '$path' holds no native build (no build.json below it: pass the out/natives folder of a Build)." }
-        foreach ($file in $found) {
-            $stamp = Get-Content $file.FullName -Raw | ConvertFrom-Json
-            [pscustomobject]@{ Stamp = $stamp; Library = Join-Path $file.DirectoryName $stamp.File; Source = $file.FullName }
-        }
+        $found
     }
 }
 
@@ -407,20 +404,13 @@ function Invoke-Package {
 
     Write-Step "merge the natives of other machines into $OutModule"
     $taken = @{}
-    foreach ($build in Get-NativeBuild) {
-        $stamp = $build.Stamp
-        $problems = @(
-            foreach ($name in $expected.Keys) {
-                if ("$($stamp.$name)" -cne "$($expected[$name])") { "its $name is '$($stamp.$name)', this build's is '$($expected[$name])'" }
-            }
-            if ($stamp.Runtime -notin $Runtime) { "it is for $($stamp.Runtime), which the package is not to carry (-Runtime)" }
-            if (-not (Test-Path $build.Library)) { "its library $($build.Library) is missing" }
-            elseif ((Get-FileHash -Path $build.Library -Algorithm SHA256).Hash -ne $stamp.Sha256) { 'its library is not the file the stamp describes (SHA-256 differs)' }
-            else { Test-NativeLibrary -Path $build.Library -Runtime $stamp.Runtime }
-        )
-        if ($problems) { throw "The native build $($build.Source) cannot be packaged: $($problems -join '; ')." }
+    foreach ($stampFile in Get-NativeBuild) {
+        $problems = @(Test-NativeBuild -StampPath $stampFile.FullName -Expected $expected -Runtime $Runtime)
+        if ($problems) { throw "The native build $($stampFile.FullName) cannot be packaged: $($problems -join '; ')." }
+        $stamp = Get-Content $stampFile.FullName -Raw | ConvertFrom-Json
+        $library = Join-Path $stampFile.DirectoryName $stamp.File
         if ($taken.ContainsKey($stamp.Runtime) -and $taken[$stamp.Runtime] -ne $stamp.Sha256) {
-            throw "Two different native builds for $($stamp.Runtime) were given (the second: $($build.Source)): pass one."
+            throw "Two different native builds for $($stamp.Runtime) were given (the second: $($stampFile.FullName)): pass one."
         }
         $taken[$stamp.Runtime] = $stamp.Sha256
         # A native of this machine's platform built elsewhere replaces this build's: it passed
@@ -428,8 +418,8 @@ function Invoke-Package {
         $native = Join-Path $OutModule "runtimes/$($stamp.Runtime)/native"
         if (Test-Path $native) { Remove-Item $native -Recurse -Force }
         New-Item -ItemType Directory -Path $native -Force | Out-Null
-        Copy-Item $build.Library -Destination $native
-        Write-Host "  $($stamp.Runtime): $($build.Library)"
+        Copy-Item $library -Destination $native
+        Write-Host "  $($stamp.Runtime): $library"
     }
     # This build's own platform is in the package only when asked for.
     if ($HostRuntime -notin $Runtime) { Remove-Item (Join-Path $OutModule "runtimes/$HostRuntime") -Recurse -Force }

@@ -19,6 +19,10 @@ $script:Runtimes = [ordered]@{
 # machine needs no Visual C++ redistributable).
 $script:VisualCRuntimePattern = '^(vcruntime\d+|msvcp\d+|msvcr\d+|ucrtbase|api-ms-win-crt-.*)\.dll$'
 
+# Mach-O magic numbers (as unsigned: PowerShell reads a hex literal above 0x7FFFFFFF as a negative int).
+$script:MachOMagic64 = [Convert]::ToUInt32('FEEDFACF', 16)
+$script:MachOFatMagic = [Convert]::ToUInt32('CAFEBABE', 16)
+
 # The gallery fields Package insists on (PrivateData.PSData and the manifest's own).
 $script:GalleryFields = 'Author', 'CompanyName', 'Copyright', 'Description', 'PowerShellVersion'
 $script:GalleryDataFields = 'ProjectUri', 'LicenseUri', 'Tags', 'ReleaseNotes'
@@ -126,13 +130,13 @@ function Get-NativeBinaryInfo {
             $info.Architecture = switch ($machine) { 62 { 'x64' } 183 { 'arm64' } 3 { 'x86' } 40 { 'arm' } default { "$machine" } }
             $info.SharedLibrary = (Read-UInt16 $bytes 16 -BigEndian:$bigEndian) -eq 3 # ET_DYN
         }
-        elseif ($bytes.Length -ge 16 -and (Read-UInt32 $bytes 0) -eq 0xFEEDFACF) {
+        elseif ($bytes.Length -ge 16 -and (Read-UInt32 $bytes 0) -eq $script:MachOMagic64) {
             $info.Format = 'Mach-O'
             $cpu = Read-UInt32 $bytes 4
             $info.Architecture = switch ($cpu) { 0x01000007 { 'x64' } 0x0100000C { 'arm64' } default { '0x{0:X8}' -f $cpu } }
             $info.SharedLibrary = (Read-UInt32 $bytes 12) -eq 6 # MH_DYLIB
         }
-        elseif ($bytes.Length -ge 8 -and (Read-UInt32 $bytes 0 -BigEndian) -eq 0xCAFEBABE) {
+        elseif ($bytes.Length -ge 8 -and (Read-UInt32 $bytes 0 -BigEndian) -eq $script:MachOFatMagic) {
             # A universal (fat) binary: one Mach-O per architecture. Not what cargo builds, but
             # lipo makes one; it is whole for every architecture it carries.
             $info.Format = 'Mach-O'
@@ -171,6 +175,34 @@ function Test-NativeLibrary {
     if ($runtimeDlls) { "${Runtime}: $name needs the Visual C++ runtime ($($runtimeDlls -join ', ')): build it with +crt-static (.cargo/config.toml)" }
 }
 
+function Test-NativeBuild {
+    <#
+    .SYNOPSIS
+        The problems (none when it may be packaged) of a native library staged by Build on some
+        machine (out/natives/<rid>/: the library and build.json), against the stamp of this
+        build: the same module version, ABI, commit and configuration, a platform the package
+        is to carry, the very file the stamp describes, and a right library for its platform.
+    #>
+    param(
+        [Parameter(Mandatory)] [string] $StampPath,
+        [Parameter(Mandatory)] [System.Collections.IDictionary] $Expected,
+        [Parameter(Mandatory)] [string[]] $Runtime
+    )
+    try { $stamp = Get-Content -LiteralPath $StampPath -Raw | ConvertFrom-Json }
+    catch { return "its build.json is not JSON: $($_.Exception.Message)" }
+    foreach ($name in @($Expected.Keys) + 'Runtime', 'File', 'Sha256') {
+        if (-not $stamp.PSObject.Properties[$name]) { return "its build.json has no $name" }
+    }
+    foreach ($name in $Expected.Keys) {
+        if ("$($stamp.$name)" -cne "$($Expected[$name])") { "its $name is '$($stamp.$name)', this build's is '$($Expected[$name])'" }
+    }
+    if ($stamp.Runtime -notin $Runtime) { "it is for $($stamp.Runtime), which the package is not to carry" }
+    $library = Join-Path (Split-Path $StampPath -Parent) $stamp.File
+    if (-not (Test-Path -LiteralPath $library)) { "its library $library is missing" }
+    elseif ((Get-FileHash -LiteralPath $library -Algorithm SHA256).Hash -ne $stamp.Sha256) { 'its library is not the file its build.json describes (the SHA-256 differs)' }
+    else { Test-NativeLibrary -Path $library -Runtime $stamp.Runtime }
+}
+
 function Get-ChangelogSection {
     <# The text of CHANGELOG.md's section for a version ('## [0.1.0] - 2026-...'), or $null. #>
     param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $Version)
@@ -182,6 +214,132 @@ function Get-ChangelogSection {
     }
     if ($start -lt 0) { return $null }
     ($lines[($start + 1)..($i - 1)] -join "`n").Trim()
+}
+
+# ---- Windows PowerShell 5.1 ------------------------------------------------------------------
+
+# What PowerShell 6 and 7 added that Windows PowerShell 5.1 does not have, as a script of the
+# module would meet it. Commands by name; parameters by command; automatic variables.
+$script:CoreOnlyCommands = @(
+    'Join-String', 'Get-Error', 'Test-Json', 'ConvertFrom-Markdown', 'Show-Markdown', 'Get-MarkdownOption', 'Set-MarkdownOption',
+    'Get-Uptime', 'Remove-Alias', 'Remove-Service', 'Get-PSSubsystem', 'Enable-PSSubsystem', 'Disable-PSSubsystem',
+    'Get-ExperimentalFeature', 'Enable-ExperimentalFeature', 'Disable-ExperimentalFeature'
+)
+$script:CoreOnlyParameters = @{
+    'ConvertFrom-Json' = 'AsHashtable', 'Depth', 'NoEnumerate', 'DateKind'
+    'ConvertTo-Json'   = 'AsArray', 'EscapeHandling', 'EnumsAsStrings'
+    'Get-Content'      = 'AsByteStream'
+    'Set-Content'      = 'AsByteStream'
+    'Add-Content'      = 'AsByteStream'
+    'ForEach-Object'   = 'Parallel', 'ThrottleLimit', 'AsJob', 'TimeoutSeconds', 'UseNewRunspace'
+    'Split-Path'       = 'LeafBase', 'Extension'
+    'Get-Date'         = 'AsUTC', 'UnixTimeSeconds'
+    'Join-Path'        = 'AdditionalChildPath'
+    'Sort-Object'      = 'Top', 'Bottom', 'Stable'
+    'Select-String'    = 'Raw', 'NoEmphasis'
+    'Get-Random'       = 'Shuffle'
+    'Import-Module'    = 'UseWindowsPowerShell'
+    'Test-Connection'  = 'TargetName', 'Ping', 'Traceroute', 'MtuSize', 'TcpPort'
+    'Get-ChildItem'    = 'FollowSymlink'
+    'Invoke-WebRequest' = 'SkipCertificateCheck', 'Authentication', 'Token', 'SslProtocol', 'SkipHeaderValidation', 'Resume', 'MaximumRetryCount'
+    'Invoke-RestMethod' = 'SkipCertificateCheck', 'Authentication', 'Token', 'SslProtocol', 'SkipHeaderValidation', 'Resume', 'MaximumRetryCount', 'StatusCodeVariable', 'ResponseHeadersVariable'
+}
+$script:CommandAliases = @{ '%' = 'ForEach-Object'; 'foreach' = 'ForEach-Object'; 'gc' = 'Get-Content'; 'cat' = 'Get-Content'; 'type' = 'Get-Content'; 'ac' = 'Add-Content'; 'sort' = 'Sort-Object'; 'sls' = 'Select-String'; 'gci' = 'Get-ChildItem'; 'ls' = 'Get-ChildItem'; 'dir' = 'Get-ChildItem'; 'iwr' = 'Invoke-WebRequest'; 'irm' = 'Invoke-RestMethod'; 'ipmo' = 'Import-Module' }
+$script:CoreOnlyVariables = 'IsWindows', 'IsLinux', 'IsMacOS', 'IsCoreCLR', 'PSStyle', 'EnabledExperimentalFeatures', 'PSNativeCommandUseErrorActionPreference', 'PSNativeCommandArgumentPassing'
+$script:CoreOnlyEncodings = 'utf8NoBOM', 'utf8BOM', 'ansi'
+
+# The problems of one piece of script text for Windows PowerShell 5.1: "<where>:<line>: <what>".
+function Find-CoreOnlySyntax {
+    param([Parameter(Mandatory)] [AllowEmptyString()] [string] $Script, [string] $Where = 'script', [int] $FirstLine = 1)
+    $tokens = $null; $errors = $null
+    $ast = [System.Management.Automation.Language.Parser]::ParseInput($Script, [ref] $tokens, [ref] $errors)
+    foreach ($parseError in $errors) { "${Where}:$($parseError.Extent.StartLineNumber + $FirstLine - 1): does not parse: $($parseError.Message)" }
+    $found = $ast.FindAll({ $true }, $true)
+    foreach ($node in $found) {
+        $what = $null
+        switch ($node.GetType().Name) {
+            'TernaryExpressionAst' { $what = 'the ternary operator (a ? b : c)' }
+            'PipelineChainAst' { $what = 'a pipeline chain (&& or ||)' }
+            'BinaryExpressionAst' {
+                if ("$($node.Operator)" -eq 'QuestionQuestion') { $what = 'the null-coalescing operator (??)' }
+                elseif ("$($node.Operator)" -in 'Ireplace', 'Creplace' -and $node.Right -is [System.Management.Automation.Language.ArrayLiteralAst] -and
+                    $node.Right.Elements.Count -eq 2 -and $node.Right.Elements[1] -is [System.Management.Automation.Language.ScriptBlockExpressionAst]) {
+                    $what = '-replace with a script block'
+                }
+            }
+            'AssignmentStatementAst' { if ("$($node.Operator)" -eq 'QuestionQuestionEquals') { $what = 'the null-coalescing assignment (??=)' } }
+            { $_ -in 'MemberExpressionAst', 'InvokeMemberExpressionAst', 'IndexExpressionAst' } {
+                if ($node.PSObject.Properties['NullConditional'] -and $node.NullConditional) { $what = 'a null-conditional access (?. or ?[])' }
+            }
+            'PipelineAst' { if ($node.PSObject.Properties['Background'] -and $node.Background) { $what = 'a background pipeline (&)' } }
+            'ScriptBlockAst' { if ($node.PSObject.Properties['CleanBlock'] -and $node.CleanBlock) { $what = 'a clean block' } }
+            'VariableExpressionAst' { if ($node.VariablePath.UserPath -in $script:CoreOnlyVariables) { $what = "the variable `$$($node.VariablePath.UserPath)" } }
+            { $_ -in 'StringConstantExpressionAst', 'ExpandableStringExpressionAst' } {
+                if ("$($node.StringConstantType)" -like 'DoubleQuoted*' -and $node.Extent.Text -match '`u\{') { $what = 'a `u{...} escape' }
+            }
+            'CommandAst' {
+                $name = $node.GetCommandName()
+                if ($name) {
+                    if ($script:CommandAliases.ContainsKey($name)) { $name = $script:CommandAliases[$name] }
+                    $canonical = $script:CoreOnlyCommands | Where-Object { $_ -eq $name }
+                    if ($canonical) { $what = "the command $canonical" }
+                    $key = $script:CoreOnlyParameters.Keys | Where-Object { $_ -eq $name }
+                    if (-not $what -and $key) {
+                        foreach ($element in $node.CommandElements) {
+                            if ($element -isnot [System.Management.Automation.Language.CommandParameterAst]) { continue }
+                            $used = $element.ParameterName
+                            $hit = $script:CoreOnlyParameters[$key] | Where-Object { $_ -eq $used -or ($used.Length -ge 3 -and $_.StartsWith($used, [StringComparison]::OrdinalIgnoreCase)) } | Select-Object -First 1
+                            if ($hit) { $what = "$key -$hit"; break }
+                        }
+                    }
+                    if (-not $what) {
+                        $encoding = $node.CommandElements | Where-Object { $_ -is [System.Management.Automation.Language.CommandParameterAst] -and $_.ParameterName -eq 'Encoding' } | Select-Object -First 1
+                        if ($encoding) {
+                            $index = [array]::IndexOf(@($node.CommandElements), $encoding)
+                            $value = if ($encoding.Argument) { $encoding.Argument } elseif ($index + 1 -lt $node.CommandElements.Count) { $node.CommandElements[$index + 1] }
+                            if ($value -is [System.Management.Automation.Language.StringConstantExpressionAst] -and $value.Value -in $script:CoreOnlyEncodings) { $what = "-Encoding $($value.Value)" }
+                        }
+                    }
+                }
+            }
+        }
+        if ($what) { "${Where}:$($node.Extent.StartLineNumber + $FirstLine - 1): $what is PowerShell 7 only" }
+    }
+}
+
+function Find-WindowsPowerShellIncompatibility {
+    <#
+    .SYNOPSIS
+        What in one file the module ships would not work in Windows PowerShell 5.1: PowerShell
+        6/7 syntax, commands, parameters and variables in scripts (.ps1, .psm1, .psd1, and the
+        script blocks of .ps1xml format and type files), and text that 5.1 would read in the
+        wrong encoding (it reads a file without a byte order mark as the ANSI code page).
+        Returns problems as "<file>:<line>: <what>"; none when the file is fine.
+    #>
+    param([Parameter(Mandatory)] [string] $Path)
+    $full = (Resolve-Path -LiteralPath $Path).ProviderPath
+    $name = Split-Path $full -Leaf
+    $extension = [System.IO.Path]::GetExtension($full).ToLowerInvariant()
+    $bytes = [System.IO.File]::ReadAllBytes($full)
+    $hasBom = $bytes.Length -ge 3 -and $bytes[0] -eq 0xEF -and $bytes[1] -eq 0xBB -and $bytes[2] -eq 0xBF
+    $hasBom = $hasBom -or ($bytes.Length -ge 2 -and (($bytes[0] -eq 0xFF -and $bytes[1] -eq 0xFE) -or ($bytes[0] -eq 0xFE -and $bytes[1] -eq 0xFF)))
+    if ($extension -in '.ps1', '.psm1', '.psd1', '.txt', '.csv' -and -not $hasBom -and [regex]::IsMatch([System.Text.Encoding]::Latin1.GetString($bytes), '[^\x00-\x7F]')) {
+        "${name}: has non-ASCII text without a byte order mark (Windows PowerShell 5.1 would read it as ANSI): keep it ASCII or save it as UTF-8 with BOM"
+    }
+    switch ($extension) {
+        { $_ -in '.ps1', '.psm1', '.psd1' } { Find-CoreOnlySyntax -Script ([System.IO.File]::ReadAllText($full)) -Where $name }
+        '.ps1xml' {
+            $document = [System.Xml.XmlDocument]::new()
+            $document.PreserveWhitespace = $true
+            try { $document.Load($full) } catch { "${name}: is not well-formed XML: $($_.Exception.Message)"; return }
+            # Format files: ScriptBlock; type files: GetScriptBlock, SetScriptBlock, Script.
+            $text = [System.IO.File]::ReadAllText($full)
+            foreach ($match in [regex]::Matches($text, '<(ScriptBlock|GetScriptBlock|SetScriptBlock|Script)>(.*?)</\1>', 'Singleline')) {
+                $line = ([regex]::Matches($text.Substring(0, $match.Index), "`n")).Count + 1
+                Find-CoreOnlySyntax -Script ([System.Net.WebUtility]::HtmlDecode($match.Groups[2].Value)) -Where $name -FirstLine $line
+            }
+        }
+    }
 }
 
 function Test-ModulePackage {
@@ -223,6 +381,10 @@ function Test-ModulePackage {
         "CHANGELOG.md has no section for version $($manifest.ModuleVersion)"
     }
 
+    foreach ($file in Get-ChildItem -Path $ModulePath -Recurse -File | Where-Object { $_.FullName -notlike "*$([System.IO.Path]::DirectorySeparatorChar)runtimes$([System.IO.Path]::DirectorySeparatorChar)*" }) {
+        Find-WindowsPowerShellIncompatibility -Path $file.FullName
+    }
+
     $runtimesPath = Join-Path $ModulePath 'runtimes'
     $present = if (Test-Path $runtimesPath) { @(Get-ChildItem -Path $runtimesPath -Directory | ForEach-Object Name) } else { @() }
     foreach ($rid in $Runtime | Where-Object { $_ -notin $present }) { "the module has no native library for $rid" }
@@ -236,4 +398,4 @@ function Test-ModulePackage {
     }
 }
 
-Export-ModuleMember -Function Get-SupportedRuntime, Get-HostRuntimeIdentifier, Get-NativeLibraryFileName, Get-NativeBinaryInfo, Test-NativeLibrary, Get-ChangelogSection, Test-ModulePackage
+Export-ModuleMember -Function Get-SupportedRuntime, Get-HostRuntimeIdentifier, Get-NativeLibraryFileName, Get-NativeBinaryInfo, Test-NativeLibrary, Test-NativeBuild, Get-ChangelogSection, Find-CoreOnlySyntax, Find-WindowsPowerShellIncompatibility, Test-ModulePackage
