@@ -104,6 +104,14 @@ Describe 'The gallery package' {
         $lines[1..($lines.Count - 1)] | Should -Be (($fromBuild.Output -split "`n") | Select-Object -Skip 1)
     }
 
+    It 'has one version in the manifest, the cmdlet assembly and the Rust workspace' {
+        $csproj = [xml](Get-Content (Join-Path $RepoRoot 'dotnet-shim/MailAccessForensics.csproj') -Raw)
+        @($csproj.Project.PropertyGroup.Version | Where-Object { $_ }) | Should -Be $Version
+        $cargo = Get-Content (Join-Path $RepoRoot 'Cargo.toml') -Raw
+        $cargo -match '(?ms)^\[workspace\.package\][^\[]*?^version = "([^"]+)"' | Should -BeTrue -Because 'Cargo.toml sets workspace.package.version'
+        $Matches[1] | Should -Be $Version
+    }
+
     It 'has a changelog section for its version' {
         Get-ChangelogSection -Path (Join-Path $ModulePath 'CHANGELOG.md') -Version $Version | Should -Not -BeNullOrEmpty
         Get-ChangelogSection -Path (Join-Path $ModulePath 'CHANGELOG.md') -Version '99.0.0' | Should -BeNullOrEmpty

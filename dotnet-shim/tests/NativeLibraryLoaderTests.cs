@@ -21,9 +21,9 @@ namespace MailAccessForensics.Tests
             return root;
         }
 
-        // Every platform the package ships, and what the loader picks there (the OS by name: the
-        // enum is internal to the shim). The names are
-        // NuGet's runtime identifiers and the files those cargo builds on each OS.
+        // Every platform the package ships, and what the loader picks there: NuGet's runtime
+        // identifiers and the files cargo builds on each OS. (The OS by name: the enum is
+        // internal to the shim.)
         [Theory]
         [InlineData("Windows", Architecture.X64, "win-x64", "maf_native.dll")]
         [InlineData("Windows", Architecture.Arm64, "win-arm64", "maf_native.dll")]
@@ -107,6 +107,24 @@ namespace MailAccessForensics.Tests
                 string assemblyDirectory = Path.Combine(root, "bin", "net8.0");
                 string message = NativeLibraryLoader.MissingLibraryMessage(platform, "x", null, assemblyDirectory);
                 Assert.Contains("(win-x64): it has no native library at all", message);
+            }
+            finally
+            {
+                Directory.Delete(root, true);
+            }
+        }
+
+        [Fact]
+        public void MissingLibraryMessageSaysWhenThePlatformFolderIsIncomplete()
+        {
+            string root = NewModuleFolder("linux-arm64");
+            try
+            {
+                var platform = new NativePlatform(NativeOS.Linux, Architecture.Arm64);
+                string assemblyDirectory = Path.Combine(root, "bin", "net8.0");
+                string message = NativeLibraryLoader.MissingLibraryMessage(platform, "x", null, assemblyDirectory);
+                Assert.Contains("incomplete for this platform (linux-arm64): runtimes/linux-arm64 has no libmaf_native.so", message);
+                Assert.DoesNotContain("does not support", message);
             }
             finally
             {

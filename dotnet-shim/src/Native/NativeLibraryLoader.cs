@@ -95,6 +95,11 @@ namespace MailAccessForensics.Native
             string[] present = Directory.Exists(runtimes)
                 ? Directory.GetDirectories(runtimes).Select(Path.GetFileName).OrderBy(name => name, StringComparer.Ordinal).ToArray()
                 : new string[0];
+            if (present.Contains(platform.RuntimeIdentifier, StringComparer.Ordinal))
+            {
+                return start + $"The module folder is incomplete for this platform ({platform}): runtimes/{platform.RuntimeIdentifier} has no {platform.LibraryFileName}. " +
+                    $"Reinstall the module, or build it with ./build.ps1 Build. To use another copy, set {OverrideVariable} to its full path.";
+            }
             string has = present.Length == 0 ? "it has no native library at all" : "it has native libraries for " + string.Join(", ", present) + " only";
             return start + $"This installation of the module does not support this platform ({platform}): {has}. " +
                 "Install the module from the PowerShell Gallery (its package carries every supported platform), " +
