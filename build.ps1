@@ -435,8 +435,9 @@ function Invoke-Package {
     $installed = Join-Path $packageDir 'installed'
     $pwsh = Get-PwshPath
     $saved = $env:XDG_DATA_HOME
-    # (Linux: the repository registration goes to a store of its own, not the user's.)
-    $env:XDG_DATA_HOME = Join-Path $packageDir 'psresourceget'
+    # Linux: the repository registration goes to a store of its own, not the user's (a folder
+    # that exists: .NET ignores one that does not).
+    $env:XDG_DATA_HOME = (New-Item -ItemType Directory -Path (Join-Path $packageDir 'psresourceget') -Force).FullName
     try {
         $nupkg = @(& $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Publish-LocalPackage.ps1') -ModulePath $OutModule -RepositoryPath $packageDir -InstallPath $installed)[-1]
         if ($LASTEXITCODE -ne 0) { throw "Publishing to a local repository failed (exit code $LASTEXITCODE)." }

@@ -82,10 +82,17 @@ Describe 'The gallery package' {
     It 'publishes to a local PSResource repository, installs by name into a temporary path, and imports by name in a fresh pwsh' {
         $repository = Join-Path $TestDrive 'repository'
         $installed = Join-Path $TestDrive 'installed'
-        # (Linux: the repository registration goes to a store of its own, not the user's.)
+        # Linux: the repository registration goes to a store of its own, not the user's. (The
+        # folder must exist: .NET ignores an XDG_DATA_HOME that does not, and PSResourceGet
+        # then writes its store below the current directory.)
+        $store = New-Item -ItemType Directory (Join-Path $TestDrive 'psresourceget')
         $publish = Invoke-ChildPwsh -Script "& '$RepoRoot/tools/Publish-LocalPackage.ps1' -ModulePath '$ModulePath' -RepositoryPath '$repository' -InstallPath '$installed'" `
-            -Environment @{ XDG_DATA_HOME = (Join-Path $TestDrive 'psresourceget') }
+            -Environment @{ XDG_DATA_HOME = $store.FullName } -WorkingDirectory $TestDrive
         $publish.ExitCode | Should -Be 0 -Because $publish.Output
+        if ($IsLinux) {
+            Test-Path (Join-Path $store 'PSResourceGet/PSResourceRepository.xml') | Should -BeTrue -Because 'the registration went to the store of its own'
+        }
+        Test-Path (Join-Path $TestDrive 'PSResourceGet') | Should -BeFalse
         Test-Path (Join-Path $repository "MailAccessForensics.$Version.nupkg") | Should -BeTrue
 
         # Every file of the module folder arrived, and nothing else.
