@@ -440,7 +440,8 @@ Describe 'Running the retrieval script against stand-ins of Microsoft Graph' {
     It 'saves each message read once, as .eml, with its SHA-256 in the manifest' {
         $saved = @($Run.Manifest | Where-Object Status -EQ 'Saved')
         $saved.GraphMessageId | Sort-Object | Should -Be @('AAMkAl-d1', 'AAMkAl-f1', 'AAMkAl-m1', 'AAMkAl-m2', 'AAMkAl-m3', 'AAMkAl-m4', 'AAMkAl-m5', 'AAMkAl-m6', 'AAMkBo-m1', 'AAMkBo-m2', 'AAMkBo-m3')
-        @($Run.Calls | Where-Object Command -EQ 'Get-MgUserMessageContent').Count | Should -Be 11
+        @($Run.Calls | Where-Object Command -EQ 'Get-MgUserMessageContent').Count | Should -Be 10
+        @($Run.Calls | Where-Object Command -EQ 'Get-MgUserMailFolderMessageContent').Parameters.MessageId | Should -Be 'AAMkAl-d1'
         foreach ($row in $saved) {
             $file = Join-Path $Out $row.File
             (Get-FileHash $file -Algorithm SHA256).Hash | Should -Be $row.Sha256
@@ -487,7 +488,7 @@ Describe 'Running the retrieval script against stand-ins of Microsoft Graph' {
     It 'lists only with -ListOnly' {
         $listed = Invoke-Retrieval -Script $BreachScript -Store $BreachStore -OutputDirectory (Join-Path $TestDrive 'list-only') -Arguments @{ SharedMailboxAccess = $true; ListOnly = $true }
         $listed.ExitCode | Should -Be 0 -Because $listed.Output
-        @($listed.Calls | Where-Object Command -EQ 'Get-MgUserMessageContent') | Should -BeNullOrEmpty
+        @($listed.Calls | Where-Object Command -Like 'Get-MgUser*MessageContent') | Should -BeNullOrEmpty
         @(Get-ChildItem (Join-Path $TestDrive 'list-only') -Recurse -Filter *.eml) | Should -BeNullOrEmpty
         @($listed.Manifest | Where-Object Status -In 'Saved', 'AlreadySaved') | Should -BeNullOrEmpty
         $listed.Summary.Listed | Should -BeGreaterThan 20
@@ -524,7 +525,7 @@ Describe 'Running the retrieval script against stand-ins of Microsoft Graph' {
         @(Get-ChildItem $dir -Recurse -Filter *.partial).Count | Should -Be 1
         $second = Invoke-Retrieval -Script $BreachScript -Store $BreachStore -OutputDirectory $dir
         $second.ExitCode | Should -Be 0 -Because $second.Output
-        $downloaded = @($second.Calls | Where-Object Command -EQ 'Get-MgUserMessageContent' | ForEach-Object { $_.Parameters.MessageId })
+        $downloaded = @($second.Calls | Where-Object Command -Like 'Get-MgUser*MessageContent' | ForEach-Object { $_.Parameters.MessageId })
         $downloaded.Count | Should -Be 7
         $downloaded | Should -Not -BeIn $before.GraphMessageId
         @(Get-ChildItem $dir -Recurse -Filter *.partial).Count | Should -Be 0

@@ -371,7 +371,13 @@ function Register-Message([hashtable] $Entry, $Message, [string] $Location, [boo
             if ($earlier) { $row['Note'] = 'the file saved before was missing or had changed: saved again' }
             [void](New-Item -ItemType Directory -Path ([System.IO.Path]::Combine($OutputRoot, $folder)) -Force)
             $partial = $file + '.partial'
-            Get-MgUserMessageContent -UserId $mailbox -MessageId $graphId -OutFile $partial -Headers $PreferImmutableIds
+            if ($Location -eq 'RecoverableItemsDeletions') {
+                # A deleted message, through the folder it is in.
+                Get-MgUserMailFolderMessageContent -UserId $mailbox -MailFolderId 'recoverableitemsdeletions' -MessageId $graphId -OutFile $partial -Headers $PreferImmutableIds
+            }
+            else {
+                Get-MgUserMessageContent -UserId $mailbox -MessageId $graphId -OutFile $partial -Headers $PreferImmutableIds
+            }
             $earlier = @{ Sha256 = Get-FileSha256 $partial; Bytes = (Get-Item -LiteralPath $partial).Length }
             if (Test-Path -LiteralPath $file) { Remove-Item -LiteralPath $file -Force }
             [System.IO.File]::Move($partial, $file)
@@ -482,7 +488,7 @@ $PlanSha256 = Get-TextSha256 $canonical.ToString()
 
 # ---- The Microsoft Graph PowerShell commands this script uses ---------------------------------
 $missing = @('Connect-MgGraph', 'Get-MgContext', 'Invoke-MgGraphRequest', 'Get-MgUserMessage', 'Get-MgUserMessageContent',
-    'Get-MgUserMailFolder', 'Get-MgUserMailFolderChildFolder', 'Get-MgUserMailFolderMessage' |
+    'Get-MgUserMailFolder', 'Get-MgUserMailFolderChildFolder', 'Get-MgUserMailFolderMessage', 'Get-MgUserMailFolderMessageContent' |
     Where-Object { -not (Get-Command $_ -ErrorAction SilentlyContinue) })
 if ($missing.Count -gt 0) {
     throw ('Microsoft Graph PowerShell is missing (' + ($missing -join ', ') + '): Install-Module Microsoft.Graph.Authentication, Microsoft.Graph.Mail -Scope CurrentUser')
@@ -552,7 +558,8 @@ switch ($PSCmdlet.ParameterSetName) {
 $context = Get-MgContext
 if (-not $context) { throw 'Not connected to Microsoft Graph (run Connect-MgGraph, or run this script without -UseExistingConnection).' }
 $grants = @($context.Scopes)
-if ([string]$context.AuthType -eq 'AppOnly') {
+if ([string]$context.AuthType -ne 'Delegated') {
+    # App-only (or a managed identity): the application's permissions decide.
     $RunBy = 'application ' + $context.ClientId + ' in tenant ' + $context.TenantId
     if ($grants -notcontains 'Mail.Read' -and $grants -notcontains 'Mail.ReadWrite') {
         Write-Warning 'The application does not show the permission Mail.Read: reading mail may fail.'
