@@ -244,20 +244,29 @@ Describe 'The retrieval script' {
     }
 
     It 'errs on what is not a finding, warns on a kind it does not know, passes over indicators' {
-        $typed = { param($kind, $extra) $o = [pscustomobject](@{ Kind = $kind; Mailbox = 'alice@contoso.example'; Start = [datetime]'2026-01-01'; End = [datetime]'2026-01-02' } + $extra); $o.PSObject.TypeNames.Insert(0, 'Deserialized.MailAccessForensics.CompromiseFinding'); $o }
+        $typed = {
+            param($kind, $extra)
+            $values = @{ Kind = $kind; Mailbox = 'alice@contoso.example'; Start = [datetime]'2026-01-01'; End = [datetime]'2026-01-02' }
+            foreach ($name in $extra.Keys) { $values[$name] = $extra[$name] }
+            $o = [pscustomobject]$values
+            $o.PSObject.TypeNames.Insert(0, 'Deserialized.MailAccessForensics.CompromiseFinding')
+            $o
+        }
         $inputs = @(
             (& $typed 'SharedIndicator' @{})
             (& $typed 'FutureKind' @{})
             (& $typed 'AccessedMessage' @{})
             (& $typed 'AccessedMessage' @{ InternetMessageId = '<ok@contoso.example>' })
+            (& $typed 'ThrottledWindow' @{ Mailbox = 'REDACTED' })
             [pscustomobject]@{ Kind = 'AccessedMessage'; Mailbox = 'alice@contoso.example' }
             'text'
         )
         $path = Join-Path $TestDrive 'odd.ps1'
         $out = @($inputs | New-MailAccessRetrievalScript -Path $path -ErrorVariable errs -WarningVariable warns -ErrorAction SilentlyContinue -WarningAction SilentlyContinue -Verbose 4>&1)
-        @($out | Where-Object { $_ -is [MailAccessForensics.MessageRetrieval] }).InternetMessageId | Should -Be '<ok@contoso.example>'
+        @($out | Where-Object { $_ -is [MailAccessForensics.MessageRetrieval] }).Mailbox | Should -Be @('alice@contoso.example', 'REDACTED')
         @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain '1 SharedIndicator finding(s) need no retrieval: they describe the attacker, not mail.'
         @($warns).Message | Should -Match "kind 'FutureKind'"
+        @($warns).Message | Should -Match "mailbox 'REDACTED' is neither a user principal name nor an object id"
         $errs.Count | Should -Be 3
         $errs[0].Exception.Message | Should -Match 'has no InternetMessageId'
         $errs[1].Exception.Message | Should -Match 'Not a finding'

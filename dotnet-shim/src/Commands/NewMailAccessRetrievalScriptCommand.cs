@@ -87,6 +87,10 @@ namespace MailAccessForensics.Commands
             {
                 WriteWarning($"{kind.Value} finding(s) of kind '{kind.Key}', which this version of MailAccessForensics does not know: no retrieval is planned for them.");
             }
+            foreach (string mailbox in _plan.UnaddressableMailboxes)
+            {
+                WriteWarning($"The mailbox '{mailbox}' is neither a user principal name nor an object id, which is how Microsoft Graph finds a mailbox: its retrievals will fail unless it is one (a placeholder of a sanitised export?).");
+            }
             if (_plan.Duplicates > 0)
             {
                 WriteVerbose($"{_plan.Duplicates} finding(s) repeated one given before: planned once.");
@@ -112,7 +116,14 @@ namespace MailAccessForensics.Commands
                 }
                 // UTF-8 with a byte order mark: Windows PowerShell reads a script without one in
                 // the system's code page, which would change every non-ASCII value of the plan.
-                File.WriteAllText(_path, script, new UTF8Encoding(true));
+                try
+                {
+                    File.WriteAllText(_path, script, new UTF8Encoding(true));
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    ThrowTerminatingError(new ErrorRecord(e, "MailAccessForensics.RetrievalScriptNotWritten", ErrorCategory.WriteError, _path));
+                }
             }
             foreach (MessageRetrieval retrieval in _plan.Retrievals)
             {

@@ -38,6 +38,8 @@ namespace MailAccessForensics.Retrieval
         internal List<MessageRetrieval> Retrievals { get; } = new List<MessageRetrieval>();
         internal List<PlanEntry> Entries { get; } = new List<PlanEntry>();
         internal int Duplicates { get; private set; }
+        /// <summary>Mailboxes Graph cannot look up as they are: neither a user principal name nor an object id.</summary>
+        internal List<string> UnaddressableMailboxes { get; } = new List<string>();
 
         internal static bool NeedsRetrieval(CompromiseKind kind)
         {
@@ -82,6 +84,10 @@ namespace MailAccessForensics.Retrieval
             {
                 mailboxFolder = "mailbox-" + (_mailboxFolders.Count + 1).ToString("D2", CultureInfo.InvariantCulture);
                 _mailboxFolders.Add(finding.Mailbox, mailboxFolder);
+                if (finding.Mailbox.IndexOf('@') < 0 && !Guid.TryParse(finding.Mailbox, out _))
+                {
+                    UnaddressableMailboxes.Add(finding.Mailbox);
+                }
             }
             string folder = kind == CompromiseKind.ThrottledWindow ? null : NullIfEmpty(finding.FolderPath);
             string messageId = kind == CompromiseKind.AccessedMessage ? finding.InternetMessageId : null;
