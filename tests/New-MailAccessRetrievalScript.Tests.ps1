@@ -265,8 +265,9 @@ Describe 'The retrieval script' {
         $out = @($inputs | New-MailAccessRetrievalScript -Path $path -ErrorVariable errs -WarningVariable warns -ErrorAction SilentlyContinue -WarningAction SilentlyContinue -Verbose 4>&1)
         @($out | Where-Object { $_ -is [MailAccessForensics.MessageRetrieval] }).Mailbox | Should -Be @('alice@contoso.example', 'REDACTED')
         @($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Contain '1 SharedIndicator finding(s) need no retrieval: they describe the attacker, not mail.'
-        @($warns).Message | Should -Match "kind 'FutureKind'"
-        @($warns).Message | Should -Match "mailbox 'REDACTED' is neither a user principal name nor an object id"
+        $warns.Count | Should -Be 2
+        $warns[0].Message | Should -Match "kind 'FutureKind'"
+        $warns[1].Message | Should -Match "mailbox 'REDACTED' is neither a user principal name nor an object id"
         $errs.Count | Should -Be 3
         $errs[0].Exception.Message | Should -Match 'has no InternetMessageId'
         $errs[1].Exception.Message | Should -Match 'Not a finding'
