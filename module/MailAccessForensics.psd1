@@ -21,6 +21,7 @@
         'Find-MailAccessMessage'
         'Get-CompromisedMailAccess'
         'Export-MailAccessReport'
+        'New-MailAccessRetrievalScript'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

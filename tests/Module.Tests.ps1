@@ -49,6 +49,15 @@ Describe 'The built module' {
         Get-FormatData -TypeName 'MailAccessForensics.MailAccessRecord' | Should -Not -BeNullOrEmpty
     }
 
+    It 'has a table view for every type its cmdlets return' {
+        Import-Module $ModulePath -Force
+        foreach ($command in Get-Command -Module MailAccessForensics -CommandType Cmdlet) {
+            foreach ($type in $command.OutputType.Type | Where-Object Namespace -EQ 'MailAccessForensics') {
+                Get-FormatData -TypeName $type.FullName | Should -Not -BeNullOrEmpty -Because "$($command.Name) returns $($type.Name)"
+            }
+        }
+    }
+
     It 'loads from any current directory' {
         $result = Invoke-ChildPwsh -WorkingDirectory $TestDrive -Script "Import-Module '$ModulePath'; '{`"Operation`":`"MailItemsAccessed`",`"CreationTime`":`"2023-09-15T18:16:53`"}' | ConvertFrom-MailItemsAccessed | ForEach-Object AccessType"
         $result.ExitCode | Should -Be 0
