@@ -290,7 +290,8 @@ fn rust_report() -> AbiReport {
             items_len, client_port, access_type, is_throttled, external_access, is_degraded,
             record_id, mailbox, mailbox_guid, user_id, user_type, client_ip_address,
             client_ip_address_original, client_info_string, session_id, app_id, client_app_id,
-            logon_type, originating_server, degraded_reason,
+            logon_type, originating_server, degraded_reason, aad_session_id, unique_token_id,
+            issued_at_time, origin,
         }
         MafRecordError { source, kind, kind_name, record_id, message }
         MafBatch {
@@ -308,8 +309,8 @@ fn rust_report() -> AbiReport {
         MafUnauditedWindow { mailbox, start, end, throttled_record_count, record_ids }
         MafSyncGroup { mailbox, folder_path, start, end, sync_count, context, record_ids }
         MafContextSummary {
-            context, app_ids, client_app_ids, mailboxes, signals, start, end, record_count,
-            bind_count, sync_count, message_count, bytes, score,
+            context, app_ids, client_app_ids, aad_session_ids, unique_token_ids, mailboxes, signals,
+            start, end, record_count, bind_count, sync_count, message_count, bytes, score,
         }
         MafMessageRead {
             mailbox, internet_message_id, folder_path, size_in_bytes, start, end, access_count,
@@ -321,8 +322,8 @@ fn rust_report() -> AbiReport {
         }
         MafFinding {
             kind, kind_name, mailbox, folder_path, internet_message_id, size_in_bytes, start, end,
-            access_count, client_ip_addresses, session_ids, client_info_strings, reason,
-            evidence_record_ids,
+            access_count, client_ip_addresses, session_ids, client_info_strings, user_ids, app_ids,
+            client_app_ids, aad_session_ids, unique_token_ids, reason, evidence_record_ids,
         }
         MafProgress { bytes_read, bytes_total, records }
         MafReport { text, text_len }

@@ -16,7 +16,7 @@ use crate::model::{
     MailAccessRecord, MessageItem, SourcePosition,
 };
 use crate::raw::{
-    parse_bool_text, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
+    parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
     Scalar,
 };
 use crate::time::{parse_timestamp, DateOrder};
@@ -281,6 +281,11 @@ fn build<'a>(
 
     let originating_server = text_of(pick!(levels; originating_server));
 
+    let token = match pick_list(primary.app_access_context.as_ref(), wrapper.and_then(|w| w.app_access_context.as_ref())) {
+        Some(context) => read_app_access_context(context, options, &mut degradation),
+        None => TokenContext::default(),
+    };
+
     let record = MailAccessRecord {
         record_id: record_id.clone(),
         creation_time,
@@ -296,6 +301,9 @@ fn build<'a>(
         session_id: text_of(pick!(levels; session_id)),
         app_id: text_of(pick!(levels; app_id)),
         client_app_id: text_of(pick!(levels; client_app_id)),
+        aad_session_id: token.aad_session_id,
+        unique_token_id: token.unique_token_id,
+        issued_at_time: token.issued_at_time,
         logon_type,
         external_access,
         operation_count,
@@ -304,6 +312,7 @@ fn build<'a>(
         items,
         degraded: degradation.into_reason(),
         source: SourcePosition::default(),
+        origin: None,
     };
     Ok(Outcome::Record(Box::new(record)))
 }
@@ -318,6 +327,48 @@ fn max_time() -> chrono::DateTime<chrono::Utc> {
 
 fn pick_list<'x, T>(first: Option<&'x T>, second: Option<&'x T>) -> Option<&'x T> {
     first.or(second)
+}
+
+/// What `AppAccessContext` says of the token behind the access.
+#[derive(Default)]
+struct TokenContext {
+    aad_session_id: Option<String>,
+    unique_token_id: Option<String>,
+    issued_at_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Reads `AppAccessContext` as an object or as JSON text; what cannot be read is noted, not
+/// guessed.
+fn read_app_access_context(context: &AppAccessContext<'_>, options: &InterpretOptions, degradation: &mut Degradation) -> TokenContext {
+    match context {
+        AppAccessContext::Fields { aad_session_id, unique_token_id, issued_at_time } => {
+            let text = |value: &Option<Scalar<'_>>| value.as_ref().and_then(|v| v.text()).map(Cow::into_owned);
+            let issued_at_time = match issued_at_time.as_ref().and_then(|v| v.text()) {
+                None => None,
+                Some(time) => match parse_timestamp(&time, options.date_order) {
+                    Ok(time) => Some(time),
+                    Err(reason) => {
+                        degradation.note(format!("AppAccessContext.IssuedAtTime: {reason}"));
+                        None
+                    }
+                },
+            };
+            TokenContext { aad_session_id: text(aad_session_id), unique_token_id: text(unique_token_id), issued_at_time }
+        }
+        AppAccessContext::Text(text) => {
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                return TokenContext::default();
+            }
+            match serde_json::from_str::<AppAccessContext>(trimmed) {
+                Ok(parsed @ AppAccessContext::Fields { .. }) => read_app_access_context(&parsed, options, degradation),
+                _ => {
+                    degradation.note(format!("AppAccessContext '{}' could not be read; the token's session is unknown", shorten(text)));
+                    TokenContext::default()
+                }
+            }
+        }
+    }
 }
 
 /// Reads `MailAccessType` and `IsThrottled` from OperationProperties in any of its forms.
