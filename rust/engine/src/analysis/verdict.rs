@@ -201,7 +201,8 @@ pub struct VerdictAnalysis {
     index: FxHashMap<FineKey, usize>,
     /// Contexts of the records before -StartDate.
     before: FxHashMap<FineKey, BeforeState>,
-    /// The token of each in-period record that names one, by its entry in the record table.
+    /// The token of each record that names one (in the period, and the first of each context
+    /// before it), by its entry in the record table.
     tokens: FxHashMap<u32, u32>,
 }
 
@@ -235,16 +236,23 @@ impl VerdictAnalysis {
     fn add_before(&mut self, record: &MailAccessRecord) {
         let key = self.key_of(record);
         let reference = record_ref(record, &mut self.strings);
-        match self.before.get_mut(&key) {
+        let first = match self.before.get_mut(&key) {
             Some(state) => {
-                if ref_cmp(&reference, &state.first, &self.strings).is_lt() {
+                let earlier = ref_cmp(&reference, &state.first, &self.strings).is_lt();
+                if earlier {
                     state.first = reference;
                 }
+                earlier
             }
             None => {
                 let ip = record.client_address.as_ref().and_then(|a| a.ip);
                 self.before.insert(key, BeforeState { ip, first: reference });
+                true
             }
+        };
+        // A context's first record before the period is evidence of a shared indicator.
+        if let (true, Some(token)) = (first, token_of(record, &mut self.strings)) {
+            self.tokens.insert(reference.id, token);
         }
     }
 
@@ -521,11 +529,11 @@ impl VerdictAnalysis {
         }
     }
 
-    /// "record R at T: <why>", of the earliest record of a context.
-    fn describe_linker(&self, context: usize, attribution: &Attribution) -> String {
+    /// ("record R at T", why the context is the attacker's), of the earliest record of a context.
+    fn describe_linker(&self, context: usize, attribution: &Attribution) -> (String, String) {
         let state = &self.contexts[context];
         let why = attribution.why[context].as_ref().map(|w| self.describe_why(w)).unwrap_or_default();
-        format!("record {} at {}: {why}", self.strings.record_text(state.earliest.id), time_text(state.earliest.time))
+        (format!("record {} at {}", self.strings.record_text(state.earliest.id), time_text(state.earliest.time)), why)
     }
 
     /// The contexts that used an identifier before, as a reader can check them: the first few
@@ -539,7 +547,7 @@ impl VerdictAnalysis {
             .map(|u| {
                 let who = u.key.context.user.map(|id| strings.display(id)).unwrap_or("an unknown account");
                 let client = u.key.context.client.map(|id| format!(" ({})", strings.display(id))).unwrap_or_default();
-                format!("{who}{client} from {}", time_text(u.first.time))
+                format!("{who}{client} first at {}", time_text(u.first.time))
             })
             .collect();
         if users.len() > SHOWN {
@@ -551,8 +559,8 @@ impl VerdictAnalysis {
     /// When the baseline ends, in words.
     fn baseline_text(&self, attribution: &Attribution) -> String {
         match (self.options.period_start, attribution.baseline_end) {
-            (Some(start), _) => format!("before -StartDate {}", time_text(start)),
-            (None, Some(end)) => format!("before {}, the first record that matches an indicator", time_text(end)),
+            (Some(start), _) => format!("before -StartDate ({})", time_text(start)),
+            (None, Some(end)) => format!("before the first record that matches an indicator ({})", time_text(end)),
             (None, None) => "before the attacker's known activity".to_string(),
         }
     }
@@ -574,15 +582,17 @@ impl VerdictAnalysis {
                 Link::Linked { context, shared } => {
                     let linker = &self.contexts[*context];
                     let evidence = self.evidence(std::iter::once(&linker.key), &[linker.earliest]);
-                    finding.reason = format!("{what} is linked to the attacker by {}.", self.describe_linker(*context, attribution));
+                    let (record, why) = self.describe_linker(*context, attribution);
+                    finding.reason = format!("{what} is linked to the attacker by {record}: {why}.");
                     if !shared.is_empty() {
                         finding.reason.push_str(&format!(
-                            " Other contexts used it {} ({}), so it may be shared; it was followed because -ExpandSharedIndicator was given.",
-                            self.baseline_text(attribution),
+                            " {}, {} other context(s) used it too: {}. It may be shared; it was followed because -ExpandSharedIndicator was given.",
+                            capitalised(&self.baseline_text(attribution)),
+                            shared.len(),
                             self.describe_users(shared)
                         ));
                     }
-                    take_actors(&mut finding, ident, evidence.actors);
+                    take_actors(&mut finding, evidence.actors);
                     finding.evidence_record_ids = evidence.ids;
                 }
             }
@@ -608,17 +618,18 @@ impl VerdictAnalysis {
             let left_out: u64 =
                 carriers[&refusal.ident].iter().filter(|&&i| attribution.why[i].is_none()).map(|&i| self.contexts[i].records).sum();
             let mut finding = self.ident_finding(FindingKind::SharedIndicator, refusal.ident, start, end);
+            let (record, why) = self.describe_linker(refusal.context, attribution);
             finding.reason = format!(
-                "{what} was not followed: {count} other context(s) used it {baseline} ({users}), so it is shared (an office egress, a carrier NAT, a VPN, a reused session). {linker_text} would have linked it; the {left_out} record(s) of the period that only it would link are not counted as the attacker's. -ExpandSharedIndicator follows it anyway.",
+                "{what} was not followed: {baseline}, {count} other context(s) used it: {users}. It is shared (an office egress, a carrier NAT, a VPN, a reused session), so the {left_out} record(s) of the period that only it would link are not counted as the attacker's. {record} would have linked it ({why}). -ExpandSharedIndicator follows it anyway.",
                 what = self.ident_text(refusal.ident),
-                count = refusal.users.len(),
                 baseline = self.baseline_text(attribution),
+                count = refusal.users.len(),
                 users = self.describe_users(&refusal.users),
-                linker_text = capitalised(&self.describe_linker(refusal.context, attribution)),
+                record = capitalised(&record),
             );
             finding.access_count = Some(left_out);
             finding.client_info_strings = evidence.clients;
-            take_actors(&mut finding, refusal.ident, evidence.actors);
+            take_actors(&mut finding, evidence.actors);
             finding.evidence_record_ids = evidence.ids;
             findings.push(finding);
         }
@@ -742,14 +753,12 @@ impl VerdictAnalysis {
     }
 }
 
-/// The actors of an indicator's evidence; an Entra session indicator keeps itself as its
-/// Entra session column.
-fn take_actors(finding: &mut Finding, ident: Ident, actors: Actors) {
+/// The accounts, applications and tokens of an indicator's evidence. Its Entra session column,
+/// like its address and session columns, holds the indicator only (empty for an address or a
+/// session), so that a reader sees at once which identifier the finding is about.
+fn take_actors(finding: &mut Finding, actors: Actors) {
     let indicator = std::mem::take(&mut finding.actors.aad_session_ids);
-    finding.actors = actors;
-    if matches!(ident, Ident::Entra(_)) {
-        finding.actors.aad_session_ids = indicator;
-    }
+    finding.actors = Actors { aad_session_ids: indicator, ..actors };
 }
 
 /// Takes the evidence columns into a finding.
