@@ -708,6 +708,33 @@ mod tests {
     }
 
     #[test]
+    fn the_token_comes_from_app_access_context_as_an_object_or_as_text() {
+        let options = InterpretOptions::default();
+        let record = |text: &str| match interpret_json(text, &options).unwrap() {
+            Outcome::Record(record) => record,
+            other => panic!("{other:?}"),
+        };
+        let object = record(
+            r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":{"AADSessionId":"E1","IssuedAtTime":"2025-10-26T13:12:18","UniqueTokenId":"tok"}}"#,
+        );
+        assert_eq!((object.aad_session_id.as_deref(), object.unique_token_id.as_deref()), (Some("E1"), Some("tok")));
+        assert_eq!(object.issued_at_time.unwrap().to_rfc3339(), "2025-10-26T13:12:18+00:00");
+        assert!(object.degraded.is_none());
+        // Sentinel keeps nested objects as JSON text.
+        let text = record(
+            r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"{\"AADSessionId\":\"E2\",\"UniqueTokenId\":\"t2\"}"}"#,
+        );
+        assert_eq!((text.aad_session_id.as_deref(), text.unique_token_id.as_deref()), (Some("E2"), Some("t2")));
+        // What cannot be read is said, not guessed.
+        let bad = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":{"AADSessionId":"E3","IssuedAtTime":"soon"}}"#);
+        assert_eq!(bad.aad_session_id.as_deref(), Some("E3"));
+        assert_eq!(bad.issued_at_time, None);
+        assert!(bad.degraded.as_deref().unwrap().contains("AppAccessContext.IssuedAtTime"), "{:?}", bad.degraded);
+        let garbled = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"@{AADSessionId=x}"}"#);
+        assert!(garbled.degraded.as_deref().unwrap().contains("AppAccessContext '@{AADSessionId=x}' could not be read"), "{:?}", garbled.degraded);
+    }
+
+    #[test]
     fn stringified_objects() {
         let pairs = parse_stringified_object("@{Value=Bind; Name=MailAccessType}").unwrap();
         assert_eq!(lookup(&pairs, "Value"), Some("Bind"));

@@ -194,3 +194,58 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
         origin: blank_to_none(wire.source),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::{BatchReader, BatchWriter};
+
+    fn read(build: impl FnOnce(&mut BatchWriter)) -> Result<MailAccessRecord, RecordError> {
+        let mut writer = BatchWriter::default();
+        build(&mut writer);
+        let node = BatchReader::new(&writer.buf).next_node().unwrap();
+        read_module_record(module_record_properties(&node).expect("a module record"))
+    }
+
+    #[test]
+    fn a_record_read_back_is_the_record_written() {
+        let record = read(|w| {
+            w.map(1).key(MODULE_RECORD_TYPE).map(9);
+            w.key("CreationTime").datetime(638_448_932_961_234_567);
+            w.key("RecordId").string("r1");
+            // Import-Clixml gives the enum back as its number.
+            w.key("AccessType").int(2);
+            w.key("ClientIPAddress").string("fe80::");
+            w.key("ClientIPAddressOriginal").string("FE80::");
+            w.key("FolderDetails").list(1).map(3).key("Path").string("\\Inbox").key("Id").null().key("ItemCount").null();
+            w.key("Items").list(1).string("<a@b>");
+            w.key("DegradedReason").string("FolderItems lost");
+            w.key("Source").string("audit.csv:12");
+        })
+        .unwrap();
+        assert_eq!(record.creation_time.to_rfc3339(), "2024-03-01T12:34:56.123456700+00:00");
+        assert_eq!(record.access_type, AccessType::Sync);
+        assert_eq!(record.client_address.as_ref().map(|a| (a.original.as_str(), a.canonical())), Some(("FE80::", "fe80::".to_string())));
+        assert_eq!(record.folders[0].path.as_deref(), Some("\\Inbox"));
+        assert_eq!(record.items[0].internet_message_id, "<a@b>");
+        assert_eq!(record.degraded.as_deref(), Some("FolderItems lost"));
+        assert_eq!(record.origin.as_deref(), Some("audit.csv:12"));
+    }
+
+    #[test]
+    fn a_record_without_its_time_is_an_error_that_names_it() {
+        let error = read(|w| {
+            w.map(1).key(MODULE_RECORD_TYPE).map(1).key("RecordId").string("r2");
+        })
+        .unwrap_err();
+        assert_eq!((error.kind, error.record_id.as_deref()), (ErrorKind::MissingField, Some("r2")));
+    }
+
+    #[test]
+    fn other_maps_are_not_module_records() {
+        let mut writer = BatchWriter::default();
+        writer.map(2).key(MODULE_RECORD_TYPE).null().key("AuditData").string("{}");
+        let node = BatchReader::new(&writer.buf).next_node().unwrap();
+        assert!(module_record_properties(&node).is_none());
+    }
+}

@@ -64,10 +64,6 @@ impl Rec {
         self.0.app_id = Some(a.into());
         self
     }
-    pub fn client_app(mut self, a: &str) -> Self {
-        self.0.client_app_id = Some(a.into());
-        self
-    }
     pub fn entra(mut self, session: &str, token: &str) -> Self {
         self.0.aad_session_id = Some(session.into());
         self.0.unique_token_id = Some(token.into());

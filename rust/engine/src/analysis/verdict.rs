@@ -978,6 +978,55 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_that_name_nothing_never_link() {
+        // The attacker's record and an owner's share a nil session and an address that is not
+        // an IP address, and nothing else.
+        let records = [
+            rec("x1", "2024-05-02T10:00:00Z").mailbox(VICTIM).ip(A).session("00000000-0000-0000-0000-000000000000").bind(&[("m1@x", "\\Inbox", 1)]).done(),
+            rec("x2", "2024-05-02T11:00:00Z").mailbox(VICTIM).ip("ANONYMIZED").session("s-att").bind(&[("m2@x", "\\Inbox", 1)]).done(),
+            rec("o1", "2024-05-02T12:00:00Z").mailbox(VICTIM).ip(OWNER).session("00000000-0000-0000-0000-000000000000").bind(&[("m3@x", "\\Inbox", 1)]).done(),
+            rec("o2", "2024-05-02T13:00:00Z").mailbox(VICTIM).ip("anonymized").session("s-owner").bind(&[("m4@x", "\\Inbox", 1)]).done(),
+        ];
+        let options = VerdictOptions {
+            indicators: Indicators { addresses: vec![AddressRange::parse(A).unwrap()], sessions: vec!["s-att".into()], ..Default::default() },
+            ..Default::default()
+        };
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in &records {
+            analysis.add(r);
+        }
+        let result = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let messages: Vec<&str> = result.findings.iter().filter_map(|f| f.internet_message_id.as_deref()).collect();
+        assert_eq!(messages, ["<m1@x>", "<m2@x>"]);
+        assert!(result.warnings.iter().any(|w| w.contains("1 of the attacker's record(s) carry an address that is not a client's (anonymized)")), "{:?}", result.warnings);
+    }
+
+    #[test]
+    fn the_filters_choose_findings_and_every_record_still_links() {
+        // The boss's record links only through the victim's: a5 is in s-rest, linked by a3.
+        let all = verdict(by_ip(A));
+        let mut options = by_ip(A);
+        options.mailboxes = vec![Wildcard::new("BOSS@*").unwrap()];
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in breach() {
+            analysis.add_filtered(&r);
+        }
+        let boss = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let expected: Vec<&Finding> = all.findings.iter().filter(|f| f.mailbox.is_none() || f.mailbox.as_deref() == Some(BOSS)).collect();
+        assert_eq!(boss.findings.iter().collect::<Vec<_>>(), expected);
+        assert!(boss.findings.iter().any(|f| f.internet_message_id.as_deref() == Some("<b1@x>")));
+        // -UserIds: the delegate read of the boss's mailbox is the victim's account acting.
+        let mut options = by_ip(A);
+        options.users = vec![Wildcard::new("nobody@*").unwrap()];
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in breach() {
+            analysis.add(&r);
+        }
+        let nobody = analysis.finish(&AtomicBool::new(false)).unwrap();
+        assert!(nobody.findings.iter().all(|f| f.kind == FindingKind::AttackerIndicator), "{:?}", summary(&nobody));
+    }
+
+    #[test]
     fn input_order_does_not_change_the_verdict() {
         let forward = verdict(by_ip(A));
         let mut analysis = Box::new(VerdictAnalysis::new(by_ip(A)));
