@@ -116,6 +116,16 @@ Describe 'Get-CompromisedMailAccess rules' {
             Should -Throw -ExpectedMessage "*-AttackerIPAddress: 'not-an-ip' is not an IP address or a CIDR range*"
     }
 
+    It 'gives a mailbox the findings of the unfiltered run with -Mailbox (the issue''s example)' {
+        $all = @($Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66)
+        $bob = @($Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -Mailbox bob@contoso.example -SummaryVariable tally)
+        $wanted = @($all | Where-Object { -not $_.Mailbox -or $_.Mailbox -eq 'bob@contoso.example' })
+        @($bob | Where-Object Kind -EQ AccessedMessage).Count | Should -Be 3
+        ($bob | ConvertTo-Json -Depth 3) | Should -Be ($wanted | ConvertTo-Json -Depth 3)
+        $tally.Filtered | Should -BeGreaterThan 0
+        $tally.IsBalanced | Should -BeTrue
+    }
+
     It 'reads the Entra session of the records as an indicator and follows it to a new Exchange session' {
         $lines = Get-TrapInput 'AuditData JSON lines'
         $findings = @($lines | Get-CompromisedMailAccess -AttackerAadSessionId '9E8D7C6B-5A49-4838-A726-15F4E3D2C1B0' -WarningAction SilentlyContinue)
