@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 5;
+        internal const uint MAF_ABI_VERSION = 6;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -363,6 +363,20 @@ namespace MailAccessForensics.Native
         public MafText logon_type;
         public MafText originating_server;
         public MafText degraded_reason;
+        /// <summary>
+        ///  AppAccessContext: the Entra session and the token.
+        /// </summary>
+        public MafText aad_session_id;
+        public MafText unique_token_id;
+        /// <summary>
+        ///  .NET ticks, UTC; -1 when the record does not say.
+        /// </summary>
+        public long issued_at_time;
+        /// <summary>
+        ///  Where the record was first read, when it came in as one of the module's own records
+        ///  (its Source then); absent otherwise.
+        /// </summary>
+        public MafText origin;
     }
 
     /// <summary>
@@ -494,6 +508,8 @@ namespace MailAccessForensics.Native
         public MafContextText context;
         public MafTextList app_ids;
         public MafTextList client_app_ids;
+        public MafTextList aad_session_ids;
+        public MafTextList unique_token_ids;
         public MafTextList mailboxes;
         public MafTextList signals;
         public long start;
@@ -574,6 +590,14 @@ namespace MailAccessForensics.Native
         public MafTextList client_ip_addresses;
         public MafTextList session_ids;
         public MafTextList client_info_strings;
+        /// <summary>
+        ///  The accounts, applications, Entra sessions and tokens of the evidence.
+        /// </summary>
+        public MafTextList user_ids;
+        public MafTextList app_ids;
+        public MafTextList client_app_ids;
+        public MafTextList aad_session_ids;
+        public MafTextList unique_token_ids;
         public MafText reason;
         public MafTextList evidence_record_ids;
     }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod input;
 pub mod interpret;
 pub mod model;
+pub mod module_record;
 pub mod raw;
 pub mod report;
 pub mod session;

@@ -10,11 +10,12 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
-use crate::analysis::{Analysis, AnalysisResult, RecordFilter, RecordId, Strings};
+use crate::analysis::{Analysis, AnalysisResult, Cancelled, RecordFilter, RecordId, Strings};
 use crate::error::{ErrorKind, RecordError};
 use crate::input::{ReadResult, ReaderOptions, RecordReader};
 use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
 use crate::model::{MailAccessRecord, SourcePosition};
+use crate::module_record::{module_record_properties, read_module_record};
 use crate::raw::RawFields;
 use crate::tally::Tally;
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
@@ -60,9 +61,9 @@ impl Session {
     }
 
     /// Ends the analysis and returns its results; None when the session has no analysis (or
-    /// it was already finished).
-    pub fn finish_analysis(&mut self) -> Option<AnalysisResult> {
-        self.options.analysis.take().map(|analysis| analysis.finish())
+    /// it was already finished). Gives up with [`Cancelled`] once `cancel` is set.
+    pub fn finish_analysis(&mut self, cancel: &AtomicBool) -> Option<Result<AnalysisResult, Cancelled>> {
+        self.options.analysis.take().map(|analysis| analysis.finish(cancel))
     }
 
     pub fn tally(&self) -> &Tally {
@@ -105,6 +106,10 @@ impl Session {
                 }
                 if !self.options.filter.accepts(&record) {
                     self.tally.filtered += 1;
+                    record.source = position;
+                    if let Some(analysis) = self.options.analysis.as_mut() {
+                        analysis.add_filtered(&record);
+                    }
                     return;
                 }
                 self.tally.analysed += 1;
@@ -207,6 +212,10 @@ pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Out
             error
         }),
         Node::Map(_) => {
+            // The module's own records are the record model written out: read, not interpreted.
+            if let Some(properties) = module_record_properties(node) {
+                return read_module_record(properties).map(|record| Outcome::Record(Box::new(record)));
+            }
             let raw = RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
                 let kind = if e.0.contains("invalid UTF-16") {
                     ErrorKind::InvalidEncoding

@@ -95,7 +95,9 @@ struct OptionsWire {
     attacker_session_id: Option<Vec<String>>,
     attacker_client_info_string: Option<Vec<String>>,
     attacker_app_id: Option<Vec<String>>,
+    attacker_aad_session_id: Option<Vec<String>>,
     no_context_expansion: Option<bool>,
+    expand_shared_indicator: Option<bool>,
 }
 
 fn wire_time(parameter: &str, text: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>, FfiError> {
@@ -157,7 +159,7 @@ impl OptionsWire {
                 )));
             }
         }
-        let mut filter = RecordFilter {
+        let filter = RecordFilter {
             start,
             end,
             mailboxes: wire_wildcards("Mailbox", &self.mailbox)?,
@@ -178,23 +180,25 @@ impl OptionsWire {
                 let ids = wire_texts(&self.internet_message_id);
                 Some(Box::new(FindAnalysis::new(ids.iter().map(String::as_str))))
             }
-            Some("Verdict") => {
-                // The dates bound the period of attacker access; they do not filter records
-                // (a throttled record before the period can open a window into it).
-                filter.start = None;
-                filter.end = None;
-                Some(Box::new(VerdictAnalysis::new(VerdictOptions {
-                    indicators: Indicators {
-                        addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
-                        sessions: wire_texts(&self.attacker_session_id),
-                        client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
-                        app_ids: wire_texts(&self.attacker_app_id),
-                    },
-                    expand: !self.no_context_expansion.unwrap_or(false),
-                    period_start: start,
-                    period_end: end,
-                })))
-            }
+            // The verdict reads the records outside the filters too (counted as Filtered): the
+            // dates bound the period of attacker access (records before it are the baseline,
+            // and a throttled record before it can open a window into it), and -Mailbox and
+            // -UserIds choose the findings reported, not the records that link.
+            Some("Verdict") => Some(Box::new(VerdictAnalysis::new(VerdictOptions {
+                indicators: Indicators {
+                    addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
+                    sessions: wire_texts(&self.attacker_session_id),
+                    client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
+                    app_ids: wire_texts(&self.attacker_app_id),
+                    aad_sessions: wire_texts(&self.attacker_aad_session_id),
+                },
+                expand: !self.no_context_expansion.unwrap_or(false),
+                expand_shared: self.expand_shared_indicator.unwrap_or(false),
+                period_start: start,
+                period_end: end,
+                mailboxes: filter.mailboxes.clone(),
+                users: filter.users.clone(),
+            }))),
             Some(other) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
         };
         let reader = self.reader_options(interpret);
@@ -548,8 +552,9 @@ pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mu
         session.ensure_running()?;
         let result = session
             .lock()?
-            .finish_analysis()
-            .ok_or_else(|| FfiError::invalid_argument("the session has no analysis to finish"))?;
+            .finish_analysis(&session.cancelled)
+            .ok_or_else(|| FfiError::invalid_argument("the session has no analysis to finish"))?
+            .map_err(|cancelled| FfiError::new(MafStatus::Cancelled, cancelled.to_string()))?;
         *out = AnalysisOwner::build(&result).into_raw();
         Ok(())
     })
