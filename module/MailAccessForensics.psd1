@@ -19,6 +19,7 @@
         'Find-MailAccessMessage'
         'Get-CompromisedMailAccess'
         'Export-MailAccessReport'
+        'Get-MailAccessKqlQuery'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

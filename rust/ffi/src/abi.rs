@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 5;
+pub const MAF_ABI_VERSION: u32 = 6;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -325,6 +325,14 @@ pub struct MafProgress {
 #[repr(C)]
 #[derive(Debug)]
 pub struct MafReport {
+    pub text: *const u8,
+    pub text_len: u64,
+}
+
+/// A KQL query (UTF-8 text). Owned by the library: free with `maf_kql_query_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafKqlQuery {
     pub text: *const u8,
     pub text_len: u64,
 }

@@ -68,11 +68,11 @@ fn parameters(q: &mut String, step: Step, options: &QueryOptions) {
     let _ = writeln!(q, "let StartDate = {}; // at or after (UTC); datetime(null): no bound, the portal's time range applies", literal::datetime(options.start));
     let _ = writeln!(q, "let EndDate = {}; // before (UTC); datetime(null): no bound", literal::datetime(options.end));
     let scope = if step == Step::Verdict {
-        "which findings to report; every mailbox's records still take part in attribution"
+        "the findings to report: every mailbox's records still take part in attribution"
     } else {
-        "which records to analyse"
+        "the records to analyse"
     };
-    let _ = writeln!(q, "let MailboxRegex = {}; // mailboxes (MailboxOwnerUPN) as a regex, e.g. @\"(?im)^(?:bob@contoso\\.com)$\"; \"\": all. {scope}", regex(&options.mailboxes));
+    let _ = writeln!(q, "let MailboxRegex = {}; // mailboxes (MailboxOwnerUPN) as a regex, e.g. @\"(?im)^(?:bob@contoso\\.com)$\", \"\" for all ({scope})", regex(&options.mailboxes));
     let _ = writeln!(q, "let UserIdRegex = {}; // acting accounts (UserId), in the same form", regex(&options.user_ids));
     if matches!(step, Step::Context | Step::Verdict) {
         let ranges: Vec<String> = options.addresses.iter().map(|r| r.cidr()).collect();
