@@ -12,7 +12,10 @@
                  Ends with one line "N passed, N failed".
       Demo       Build, then the module's main job on the bundled sample investigation.
       Bench      Build, then the benchmark (see -BenchRecords).
-      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed.
+      Kql        Writes the KQL query files under kql/ from the engine (the same text
+                 Get-MailAccessKqlQuery writes); a test fails when they are stale.
+      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed, and the Kusto
+                 language service (the offline KQL checker) under .tools/kusto from npm.
       Clean      Removes every build output.
 
 .EXAMPLE
@@ -23,7 +26,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Bootstrap', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Kql', 'Bootstrap', 'Clean')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -123,7 +126,34 @@ function Get-PesterModulePath {
     return $null
 }
 
+# The offline KQL checker's dependency, pinned in tools/kusto/package-lock.json.
+$KustoDir = Join-Path $ToolsDir 'kusto'
+
+function Test-KustoLanguageService {
+    Test-Path (Join-Path $KustoDir 'node_modules/@kusto/language-service-next/Kusto.Language.Bridge.js')
+}
+
+function Install-KustoLanguageService {
+    if (Test-KustoLanguageService) {
+        Write-Host "Kusto language service available: $KustoDir"
+        return
+    }
+    Assert-Tool npm 'Install Node.js and npm (the KQL tests check every query with the Kusto language service).'
+    Write-Step "npm ci the Kusto language service into $KustoDir"
+    New-Item -ItemType Directory -Path $KustoDir -Force | Out-Null
+    Copy-Item (Join-Path $Root 'tools/kusto/package.json'), (Join-Path $Root 'tools/kusto/package-lock.json') -Destination $KustoDir
+    Push-Location $KustoDir
+    try {
+        Invoke-Native 'npm ci (Kusto language service)' { npm ci --no-audit --no-fund --loglevel=error }
+    }
+    finally {
+        Pop-Location
+    }
+    if (-not (Test-KustoLanguageService)) { throw "npm ci ran but the Kusto language service is not in $KustoDir." }
+}
+
 function Invoke-Bootstrap {
+    Install-KustoLanguageService
     if (Get-PesterModulePath) {
         Write-Host "Pester 5 available: $(Get-PesterModulePath)"
         return
@@ -212,7 +242,7 @@ function Invoke-LayoutCheck {
 function Invoke-PesterTests {
     Write-Step 'Pester (child pwsh -NoProfile)'
     $pester = Get-PesterModulePath
-    if (-not $pester) {
+    if (-not $pester -or -not (Test-KustoLanguageService)) {
         Invoke-Bootstrap
         $pester = Get-PesterModulePath
     }
@@ -298,6 +328,11 @@ function Invoke-Bench {
     if ($LASTEXITCODE -ne 0) { throw "The benchmark failed (exit code $LASTEXITCODE)." }
 }
 
+function Invoke-Kql {
+    Write-Step 'kql/: the query files, from the engine'
+    Invoke-Native 'cargo run maf-kql-files' { cargo run --quiet --locked -p mailaccess-engine --bin maf-kql-files -- (Join-Path $Root 'kql') }
+}
+
 function Invoke-Clean {
     foreach ($path in 'out', 'target', 'dotnet-shim/bin', 'dotnet-shim/obj', 'dotnet-shim/tests/bin', 'dotnet-shim/tests/obj', '.tools') {
         $full = Join-Path $Root $path
@@ -314,6 +349,7 @@ foreach ($step in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Kql' { Invoke-Kql }
         'Bootstrap' { Invoke-Bootstrap }
         'Clean' { Invoke-Clean }
     }
