@@ -60,10 +60,10 @@ function New-PurviewRow {
 }
 
 # Runs a script in a fresh pwsh (for what must not load into the test session) and returns
-# its output and exit code.
+# its output and exit code. -Executable runs another PowerShell (Windows PowerShell 5.1).
 function Invoke-ChildPwsh {
-    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{}, [string] $WorkingDirectory = $PWD)
-    $pwsh = Get-PwshPath
+    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{}, [string] $WorkingDirectory = $PWD, [string] $Executable = (Get-PwshPath))
+    $pwsh = $Executable
     $saved = @{}
     foreach ($name in $Environment.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
