@@ -19,7 +19,10 @@
                  holding out/natives/<rid>/ of their builds) into out/MailAccessForensics/,
                  check it is complete for every -Runtime and ready for the gallery, import it,
                  and write out/package/MailAccessForensics.<version>.nupkg.
-      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed.
+      Kql        Writes the KQL query files under kql/ from the engine (the same text
+                 Get-MailAccessKqlQuery writes); a test fails when they are stale.
+      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed, and the Kusto
+                 language service (the offline KQL checker) under .tools/kusto from npm.
       Clean      Removes every build output.
 
 .EXAMPLE
@@ -32,7 +35,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Bootstrap', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Kql', 'Bootstrap', 'Clean')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -212,7 +215,34 @@ function Get-PesterModulePath {
     return $null
 }
 
+# The offline KQL checker's dependency, pinned in tools/kusto/package-lock.json.
+$KustoDir = Join-Path $ToolsDir 'kusto'
+
+function Test-KustoLanguageService {
+    Test-Path (Join-Path $KustoDir 'node_modules/@kusto/language-service-next/Kusto.Language.Bridge.js')
+}
+
+function Install-KustoLanguageService {
+    if (Test-KustoLanguageService) {
+        Write-Host "Kusto language service available: $KustoDir"
+        return
+    }
+    Assert-Tool npm 'Install Node.js and npm (the KQL tests check every query with the Kusto language service).'
+    Write-Step "npm ci the Kusto language service into $KustoDir"
+    New-Item -ItemType Directory -Path $KustoDir -Force | Out-Null
+    Copy-Item (Join-Path $Root 'tools/kusto/package.json'), (Join-Path $Root 'tools/kusto/package-lock.json') -Destination $KustoDir
+    Push-Location $KustoDir
+    try {
+        Invoke-Native 'npm ci (Kusto language service)' { npm ci --no-audit --no-fund --loglevel=error }
+    }
+    finally {
+        Pop-Location
+    }
+    if (-not (Test-KustoLanguageService)) { throw "npm ci ran but the Kusto language service is not in $KustoDir." }
+}
+
 function Invoke-Bootstrap {
+    Install-KustoLanguageService
     if (Get-PesterModulePath) {
         Write-Host "Pester 5 available: $(Get-PesterModulePath)"
         return
@@ -301,7 +331,7 @@ function Invoke-LayoutCheck {
 function Invoke-PesterTests {
     Write-Step 'Pester (child pwsh -NoProfile)'
     $pester = Get-PesterModulePath
-    if (-not $pester) {
+    if (-not $pester -or -not (Test-KustoLanguageService)) {
         Invoke-Bootstrap
         $pester = Get-PesterModulePath
     }
@@ -462,6 +492,11 @@ function Invoke-Package {
     Write-Host "Packaged $OutModule ($($Runtime -join ', ')): $nupkg"
 }
 
+function Invoke-Kql {
+    Write-Step 'kql/: the query files, from the engine'
+    Invoke-Native 'cargo run maf-kql-files' { cargo run --quiet --locked -p mailaccess-engine --bin maf-kql-files -- (Join-Path $Root 'kql') }
+}
+
 function Invoke-Clean {
     foreach ($path in 'out', 'target', 'dotnet-shim/bin', 'dotnet-shim/obj', 'dotnet-shim/tests/bin', 'dotnet-shim/tests/obj', '.tools') {
         $full = Join-Path $Root $path
@@ -479,6 +514,7 @@ foreach ($step in $Task) {
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }
+        'Kql' { Invoke-Kql }
         'Bootstrap' { Invoke-Bootstrap }
         'Clean' { Invoke-Clean }
     }

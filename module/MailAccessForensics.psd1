@@ -22,6 +22,7 @@
         'Get-CompromisedMailAccess'
         'Export-MailAccessReport'
         'New-MailAccessRetrievalScript'
+        'Get-MailAccessKqlQuery'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

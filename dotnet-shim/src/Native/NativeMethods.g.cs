@@ -231,6 +231,27 @@ namespace MailAccessForensics.Native
         internal static extern void maf_report_free(MafReport* report);
 
         /// <summary>
+        ///  Writes the KQL query of one table and step: `options` is a map in the object-batch
+        ///  encoding (Table, Step, and the indicator, date and mailbox parameters of
+        ///  Get-MailAccessKqlQuery). Values that cannot be indicators are an InvalidArgument error naming
+        ///  the parameter. On success `*out` owns the text: free it with `maf_kql_query_free`.
+        ///
+        ///  # Safety
+        ///  `options` valid for `options_len` bytes; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_kql_query", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_kql_query(byte* options, nuint options_len, MafKqlQuery** @out);
+
+        /// <summary>
+        ///  Frees a query. Null is ignored.
+        ///
+        ///  # Safety
+        ///  `query` must be null or from `maf_kql_query`, not freed before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_kql_query_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_kql_query_free(MafKqlQuery* query);
+
+        /// <summary>
         ///  Panics inside the boundary and returns what the boundary made of it: lets tests (and a
         ///  user in doubt) check that a fault in the engine comes back as an error, not a crash.
         /// </summary>
@@ -658,6 +679,16 @@ namespace MailAccessForensics.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct MafReport
+    {
+        public byte* text;
+        public ulong text_len;
+    }
+
+    /// <summary>
+    ///  A KQL query (UTF-8 text). Owned by the library: free with `maf_kql_query_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafKqlQuery
     {
         public byte* text;
         public ulong text_len;

@@ -327,6 +327,7 @@ fn rust_report() -> AbiReport {
         }
         MafProgress { bytes_read, bytes_total, records }
         MafReport { text, text_len }
+        MafKqlQuery { text, text_len }
         MafAnalysis {
             arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
             syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod error;
 pub mod input;
 pub mod interpret;
+pub mod kql;
 pub mod model;
 pub mod module_record;
 pub mod raw;

@@ -344,3 +344,11 @@ pub struct MafReport {
     pub text: *const u8,
     pub text_len: u64,
 }
+
+/// A KQL query (UTF-8 text). Owned by the library: free with `maf_kql_query_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafKqlQuery {
+    pub text: *const u8,
+    pub text_len: u64,
+}

@@ -26,7 +26,7 @@ use mailaccess_engine::input::{PrefetchingReader, ProgressHandle, ReadResult, Re
 use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
-use mailaccess_engine::{report, InterpretOptions, Session, SessionOptions};
+use mailaccess_engine::{kql, report, InterpretOptions, Session, SessionOptions};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -638,6 +638,82 @@ pub unsafe extern "C" fn maf_report_free(report: *mut MafReport) {
         if !report.is_null() {
             let report = Box::from_raw(report);
             let text = std::ptr::slice_from_raw_parts_mut(report.text as *mut u8, report.text_len as usize);
+            drop(Box::from_raw(text));
+        }
+    })
+}
+
+/// Get-MailAccessKqlQuery's parameters as the shim sends them (dates as ISO 8601 UTC text).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct KqlOptionsWire {
+    /// OfficeActivity or CloudAppEvents.
+    table: String,
+    /// Throttling, Sync, Context, Bind or Verdict.
+    step: String,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    mailbox: Option<Vec<String>>,
+    user_ids: Option<Vec<String>>,
+    #[serde(rename = "AttackerIPAddress")]
+    attacker_ip_address: Option<Vec<String>>,
+    attacker_session_id: Option<Vec<String>>,
+    attacker_aad_session_id: Option<Vec<String>>,
+    attacker_app_id: Option<Vec<String>>,
+    attacker_client_info_string: Option<Vec<String>>,
+    expansion_rounds: Option<u32>,
+}
+
+impl KqlOptionsWire {
+    fn render(self) -> Result<String, FfiError> {
+        let table = kql::Table::parse(&self.table).map_err(FfiError::invalid_argument)?;
+        let step = kql::Step::parse(&self.step).map_err(FfiError::invalid_argument)?;
+        let options = kql::QueryOptions {
+            start: wire_time("StartDate", &self.start_date)?,
+            end: wire_time("EndDate", &self.end_date)?,
+            mailboxes: wire_wildcards("Mailbox", &self.mailbox)?,
+            user_ids: wire_wildcards("UserIds", &self.user_ids)?,
+            addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
+            sessions: wire_texts(&self.attacker_session_id),
+            aad_sessions: wire_texts(&self.attacker_aad_session_id),
+            app_ids: wire_texts(&self.attacker_app_id),
+            client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
+            expansion_rounds: self.expansion_rounds,
+        };
+        kql::query(table, step, &options).map_err(FfiError::invalid_argument)
+    }
+}
+
+/// Writes the KQL query of one table and step: `options` is a map in the object-batch
+/// encoding (Table, Step, and the indicator, date and mailbox parameters of
+/// Get-MailAccessKqlQuery). Values that cannot be indicators are an InvalidArgument error naming
+/// the parameter. On success `*out` owns the text: free it with `maf_kql_query_free`.
+///
+/// # Safety
+/// `options` valid for `options_len` bytes; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_kql_query(options: *const u8, options_len: usize, out: *mut *mut MafKqlQuery) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let wire: KqlOptionsWire = read_options(bytes(options, options_len)?, "KQL options")?;
+        let text = wire.render()?.into_bytes().into_boxed_slice();
+        let query = MafKqlQuery { text_len: text.len() as u64, text: Box::into_raw(text) as *const u8 };
+        *out = Box::into_raw(Box::new(query));
+        Ok(())
+    })
+}
+
+/// Frees a query. Null is ignored.
+///
+/// # Safety
+/// `query` must be null or from `maf_kql_query`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_kql_query_free(query: *mut MafKqlQuery) {
+    guard_void(|| {
+        if !query.is_null() {
+            let query = Box::from_raw(query);
+            let text = std::ptr::slice_from_raw_parts_mut(query.text as *mut u8, query.text_len as usize);
             drop(Box::from_raw(text));
         }
     })
