@@ -1,36 +1,59 @@
 #!/usr/bin/env pwsh
+#Requires -Version 7.4
 <#
 .SYNOPSIS
     Builds, tests, demonstrates and benchmarks MailAccessForensics.
 
 .DESCRIPTION
     The one entry point for the project:
-      Build      cargo builds the native engine, dotnet builds the cmdlet assembly (net8.0 and
-                 net472), and both are assembled with module/ into out/MailAccessForensics/.
+      Build      cargo builds the native engine for this machine's platform, dotnet builds the
+                 cmdlet assembly (net8.0 and net472), and both are assembled with module/ into
+                 out/MailAccessForensics/. The native library is also staged with a stamp of
+                 its build in out/natives/<rid>/, for Package on another machine.
       Test       Build, then every suite: cargo tests, .NET tests, the .NET/Rust layout check,
                  and Pester in a child pwsh (a loaded native library cannot be unloaded).
                  Ends with one line "N passed, N failed".
       Demo       Build, then the module's main job on the bundled sample investigation.
       Bench      Build, then the benchmark (see -BenchRecords).
-      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed.
+      Package    Build, then merge the natives built on other machines (-NativePath: folders
+                 holding out/natives/<rid>/ of their builds) into out/MailAccessForensics/,
+                 check it is complete for every -Runtime and ready for the gallery, import it,
+                 and write out/package/MailAccessForensics.<version>.nupkg.
+      Kql        Writes the KQL query files under kql/ from the engine (the same text
+                 Get-MailAccessKqlQuery writes); a test fails when they are stale.
+      Bootstrap  Makes Pester 5 available under .tools/ from the NuGet feed, and the Kusto
+                 language service (the offline KQL checker) under .tools/kusto from npm.
       Clean      Removes every build output.
 
 .EXAMPLE
     ./build.ps1              # Build
     ./build.ps1 Demo         # build and run the demo
     ./build.ps1 Test         # build and run every test
+    ./build.ps1 Package -NativePath ./natives                            # every platform (CI)
+    ./build.ps1 Package -NativePath ./natives -Runtime linux-x64,win-x64 # some of them
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Bootstrap', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Kql', 'Bootstrap', 'Clean')]
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Number of records the benchmark generates.
-    [int] $BenchRecords = 100000
+    [int] $BenchRecords = 100000,
+
+    # Package: folders holding native builds of other machines (out/natives/<rid>/ of their
+    # Build, searched recursively for build.json).
+    [string[]] $NativePath = @(),
+
+    # Package: the platforms the package must carry, no more and no fewer (default: every one
+    # the module ships). Commas separate them also in `pwsh -File build.ps1 ... -Runtime a,b`.
+    [string[]] $Runtime = @(),
+
+    # Package: the repository's address; the manifest's ProjectUri must be it (CI passes it).
+    [string] $ProjectUri
 )
 
 $ErrorActionPreference = 'Stop'
@@ -38,7 +61,9 @@ Set-StrictMode -Version 3.0
 
 $Root = $PSScriptRoot
 Import-Module (Join-Path $Root 'tools/BuildTools.psm1') -Force
+Import-Module (Join-Path $Root 'tools/PackageTools.psm1') -Force
 $OutModule = Join-Path $Root 'out/MailAccessForensics'
+$OutNatives = Join-Path $Root 'out/natives'
 $ToolsDir = Join-Path $Root '.tools'
 $PesterVersion = '5.7.1'
 $ModuleName = 'MailAccessForensics'
@@ -60,31 +85,82 @@ function Invoke-Native([string] $Description, [scriptblock] $Command) {
     }
 }
 
-function Get-RuntimeIdentifier {
-    $ri = [System.Runtime.InteropServices.RuntimeInformation]
-    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
-    $arch = $ri::ProcessArchitecture.ToString().ToLowerInvariant()
-    "$os-$arch"
+# The platform the module is built for: this pwsh's own (its loader asks for that one, and
+# the help and the tests load the library into it), which is not always rustc's host (an x64
+# pwsh emulated on an arm64 machine, or the reverse).
+$HostRuntime = Get-HostRuntimeIdentifier
+$HostTarget = Get-SupportedRuntime | Where-Object Runtime -EQ $HostRuntime
+$script:RustHostTriple = $null
+
+$Runtime = @($Runtime -split ',' | ForEach-Object Trim | Where-Object { $_ })
+if (-not $Runtime) { $Runtime = @((Get-SupportedRuntime).Runtime) }
+foreach ($rid in $Runtime | Where-Object { $_ -notin (Get-SupportedRuntime).Runtime }) {
+    throw "-Runtime $rid is not a platform the module ships ($((Get-SupportedRuntime).Runtime -join ', '))."
 }
 
 function Get-NativeFileName([string] $Crate = 'maf_native') {
-    if ($IsWindows) { "$Crate.dll" } elseif ($IsMacOS) { "lib$Crate.dylib" } else { "lib$Crate.so" }
+    Get-NativeLibraryFileName -Runtime $HostRuntime -Crate $Crate
+}
+
+function Get-RustHostTriple {
+    $line = rustc -vV | Where-Object { $_ -like 'host: *' }
+    if (-not $line) { throw "rustc -vV did not name its host." }
+    $line.Substring(6).Trim()
+}
+
+# --target for the host platform's triple when rustc's own host is another one; nothing (the
+# plain target/<profile>/ folder every other cargo command shares) when they agree.
+function Get-CargoTargetArgs {
+    if (-not $HostTarget) { return @() }
+    if ($null -eq $script:RustHostTriple) { $script:RustHostTriple = Get-RustHostTriple }
+    if ($HostTarget.Triple -eq $script:RustHostTriple) { @() } else { @('--target', $HostTarget.Triple) }
 }
 
 function Get-CargoProfileDir {
-    Join-Path (Get-CargoTargetDirectory $Root) ($Configuration -eq 'Release' ? 'release' : 'debug')
+    $target = Get-CargoTargetDirectory $Root
+    $targetArgs = @(Get-CargoTargetArgs)
+    if ($targetArgs) { $target = Join-Path $target $targetArgs[1] }
+    Join-Path $target $(if ($Configuration -eq 'Release') { 'release' } else { 'debug' })
 }
 
 function Get-CargoProfileArgs {
     if ($Configuration -eq 'Release') { @('--release') } else { @() }
 }
 
+# What Package compares between natives built on different machines: the same commit of the
+# same version, the same ABI, the same configuration.
+function Get-BuildStamp {
+    $commit = $null
+    if (Get-Command git -ErrorAction SilentlyContinue) {
+        $head = git -C $Root rev-parse HEAD 2>$null
+        if ($LASTEXITCODE -eq 0 -and $head) {
+            $dirty = git -C $Root status --porcelain --untracked-files=no 2>$null
+            $commit = if ($dirty) { "$head+dirty" } else { "$head" }
+        }
+    }
+    $abi = Select-String -Path (Join-Path $Root 'rust/ffi/src/abi.rs') -Pattern 'pub const MAF_ABI_VERSION: u32 = (\d+);' | Select-Object -First 1
+    if (-not $abi) { throw 'MAF_ABI_VERSION was not found in rust/ffi/src/abi.rs.' }
+    [ordered]@{
+        ModuleVersion = (Import-PowerShellDataFile (Join-Path $Root "module/$ModuleName.psd1")).ModuleVersion
+        AbiVersion    = [int]$abi.Matches[0].Groups[1].Value
+        Commit        = $commit
+        Configuration = $Configuration
+    }
+}
+
 function Invoke-Build {
     Assert-Tool cargo 'Install Rust (stable) from https://rustup.rs.'
     Assert-Tool dotnet 'Install the .NET SDK 8 or later from https://dot.net.'
 
-    Write-Step "cargo build ($Configuration)"
-    Invoke-Native 'cargo build' { cargo build @(Get-CargoProfileArgs) --locked -p maf-native -p maf-fake-native }
+    if ($HostTarget) {
+        Write-Step "cargo build ($Configuration, ${HostRuntime}: $($HostTarget.Triple))"
+    }
+    else {
+        Write-Warning "This platform ($HostRuntime) is not one the module ships ($((Get-SupportedRuntime).Runtime -join ', ')): building it with rustc's host target, untested."
+        Write-Step "cargo build ($Configuration, $HostRuntime)"
+    }
+    $targetArgs = @(Get-CargoTargetArgs)
+    Invoke-Native 'cargo build' { cargo build @(Get-CargoProfileArgs) @targetArgs --locked -p maf-native -p maf-fake-native }
 
     Write-Step "dotnet build dotnet-shim ($Configuration)"
     Invoke-Native 'dotnet build' { dotnet build (Join-Path $Root 'dotnet-shim/MailAccessForensics.csproj') -c $Configuration --nologo -v quiet }
@@ -93,6 +169,7 @@ function Invoke-Build {
     if (Test-Path $OutModule) { Remove-Item $OutModule -Recurse -Force }
     New-Item -ItemType Directory -Path $OutModule | Out-Null
     Copy-Item -Path (Join-Path $Root 'module/*') -Destination $OutModule -Recurse
+    Copy-Item -Path (Join-Path $Root 'LICENSE'), (Join-Path $Root 'CHANGELOG.md') -Destination $OutModule
     foreach ($framework in 'net8.0', 'net472') {
         $bin = Join-Path $OutModule "bin/$framework"
         New-Item -ItemType Directory -Path $bin -Force | Out-Null
@@ -102,9 +179,24 @@ function Invoke-Build {
     # The bundled sample investigation: the labelled breach the tests use, as a Purview export.
     $samples = New-Item -ItemType Directory -Path (Join-Path $OutModule 'Samples') -Force
     Copy-Item (Join-Path $Root 'tests/fixtures/breach/breach.purview.csv') -Destination (Join-Path $samples 'ContosoBreach.purview.csv')
-    $native = Join-Path $OutModule "runtimes/$(Get-RuntimeIdentifier)/native"
+    $library = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
+    $native = Join-Path $OutModule "runtimes/$HostRuntime/native"
     New-Item -ItemType Directory -Path $native -Force | Out-Null
-    Copy-Item (Join-Path (Get-CargoProfileDir) (Get-NativeFileName)) -Destination $native
+    Copy-Item $library -Destination $native
+    if ($HostTarget) {
+        $problems = @(Test-NativeLibrary -Path (Join-Path $native (Get-NativeFileName)) -Runtime $HostRuntime)
+        if ($problems) { throw "The native library cargo built is not right for ${HostRuntime}: $($problems -join '; ')" }
+    }
+    # The same library with a stamp of its build, for Package on another machine.
+    $staged = Join-Path $OutNatives $HostRuntime
+    if (Test-Path $staged) { Remove-Item $staged -Recurse -Force }
+    New-Item -ItemType Directory -Path $staged -Force | Out-Null
+    Copy-Item $library -Destination $staged
+    $stamp = Get-BuildStamp
+    $stamp.Runtime = $HostRuntime
+    $stamp.File = Get-NativeFileName
+    $stamp.Sha256 = (Get-FileHash -Path $library -Algorithm SHA256).Hash
+    $stamp | ConvertTo-Json | Set-Content -Path (Join-Path $staged 'build.json') -Encoding utf8
 
     Write-Step 'help (MAML from docs/help and the cmdlets)'
     # In a child pwsh: generating imports the module, which loads the native library.
@@ -123,7 +215,34 @@ function Get-PesterModulePath {
     return $null
 }
 
+# The offline KQL checker's dependency, pinned in tools/kusto/package-lock.json.
+$KustoDir = Join-Path $ToolsDir 'kusto'
+
+function Test-KustoLanguageService {
+    Test-Path (Join-Path $KustoDir 'node_modules/@kusto/language-service-next/Kusto.Language.Bridge.js')
+}
+
+function Install-KustoLanguageService {
+    if (Test-KustoLanguageService) {
+        Write-Host "Kusto language service available: $KustoDir"
+        return
+    }
+    Assert-Tool npm 'Install Node.js and npm (the KQL tests check every query with the Kusto language service).'
+    Write-Step "npm ci the Kusto language service into $KustoDir"
+    New-Item -ItemType Directory -Path $KustoDir -Force | Out-Null
+    Copy-Item (Join-Path $Root 'tools/kusto/package.json'), (Join-Path $Root 'tools/kusto/package-lock.json') -Destination $KustoDir
+    Push-Location $KustoDir
+    try {
+        Invoke-Native 'npm ci (Kusto language service)' { npm ci --no-audit --no-fund --loglevel=error }
+    }
+    finally {
+        Pop-Location
+    }
+    if (-not (Test-KustoLanguageService)) { throw "npm ci ran but the Kusto language service is not in $KustoDir." }
+}
+
 function Invoke-Bootstrap {
+    Install-KustoLanguageService
     if (Get-PesterModulePath) {
         Write-Host "Pester 5 available: $(Get-PesterModulePath)"
         return
@@ -212,7 +331,7 @@ function Invoke-LayoutCheck {
 function Invoke-PesterTests {
     Write-Step 'Pester (child pwsh -NoProfile)'
     $pester = Get-PesterModulePath
-    if (-not $pester) {
+    if (-not $pester -or -not (Test-KustoLanguageService)) {
         Invoke-Bootstrap
         $pester = Get-PesterModulePath
     }
@@ -298,6 +417,86 @@ function Invoke-Bench {
     if ($LASTEXITCODE -ne 0) { throw "The benchmark failed (exit code $LASTEXITCODE)." }
 }
 
+# The native builds under $NativePath: each build.json (written by Build) with the library
+# beside it.
+function Get-NativeBuild {
+    foreach ($path in $NativePath) {
+        if (-not (Test-Path $path)) { throw "-NativePath '$path' does not exist." }
+        $found = @(Get-ChildItem -Path $path -Recurse -File -Filter build.json)
+        if (-not $found) { throw "-NativePath '$path' holds no native build (no build.json below it: pass the out/natives folder of a Build)." }
+        $found
+    }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $expected = Get-BuildStamp
+    if (-not $expected.Commit) { throw 'Package needs a git checkout: it compares the commit every native was built from with this one.' }
+
+    Write-Step "merge the natives of other machines into $OutModule"
+    $taken = @{}
+    foreach ($stampFile in Get-NativeBuild) {
+        $problems = @(Test-NativeBuild -StampPath $stampFile.FullName -Expected $expected -Runtime $Runtime)
+        if ($problems) { throw "The native build $($stampFile.FullName) cannot be packaged: $($problems -join '; ')." }
+        $stamp = Get-Content $stampFile.FullName -Raw | ConvertFrom-Json
+        $library = Join-Path $stampFile.DirectoryName $stamp.File
+        if ($taken.ContainsKey($stamp.Runtime) -and $taken[$stamp.Runtime] -ne $stamp.Sha256) {
+            throw "Two different native builds for $($stamp.Runtime) were given (the second: $($stampFile.FullName)): pass one."
+        }
+        $taken[$stamp.Runtime] = $stamp.Sha256
+        # A native of this machine's platform built elsewhere replaces this build's: it passed
+        # the tests on its own machine.
+        $native = Join-Path $OutModule "runtimes/$($stamp.Runtime)/native"
+        if (Test-Path $native) { Remove-Item $native -Recurse -Force }
+        New-Item -ItemType Directory -Path $native -Force | Out-Null
+        Copy-Item $library -Destination $native
+        Write-Host "  $($stamp.Runtime): $library"
+    }
+    # This build's own platform is in the package only when asked for.
+    if ($HostRuntime -notin $Runtime) { Remove-Item (Join-Path $OutModule "runtimes/$HostRuntime") -Recurse -Force }
+
+    Write-Step "check the package ($($Runtime -join ', '))"
+    $problems = @(Test-ModulePackage -ModulePath $OutModule -Runtime $Runtime -ProjectUri $ProjectUri)
+    if ($problems) { throw "The module is not ready to package:`n  $($problems -join "`n  ")" }
+
+    Write-Step 'publish to a local repository, install by name, import in a fresh pwsh'
+    $packageDir = Join-Path $Root 'out/package'
+    if (Test-Path $packageDir) { Remove-Item $packageDir -Recurse -Force }
+    $installed = Join-Path $packageDir 'installed'
+    $pwsh = Get-PwshPath
+    $saved = $env:XDG_DATA_HOME
+    # Linux: the repository registration goes to a store of its own, not the user's (a folder
+    # that exists: .NET ignores one that does not).
+    $env:XDG_DATA_HOME = (New-Item -ItemType Directory -Path (Join-Path $packageDir 'psresourceget') -Force).FullName
+    try {
+        $nupkg = @(& $pwsh -NoProfile -NonInteractive -File (Join-Path $Root 'tools/Publish-LocalPackage.ps1') -ModulePath $OutModule -RepositoryPath $packageDir -InstallPath $installed)[-1]
+        if ($LASTEXITCODE -ne 0) { throw "Publishing to a local repository failed (exit code $LASTEXITCODE)." }
+    }
+    finally {
+        $env:XDG_DATA_HOME = $saved
+    }
+    $env:PSModulePath, $savedModulePath = "$installed$([System.IO.Path]::PathSeparator)$env:PSModulePath", $env:PSModulePath
+    try {
+        $check = "Import-Module $ModuleName -ErrorAction Stop; " +
+            "(Get-Module $ModuleName).ModuleBase; " +
+            "(Import-Csv (Join-Path (Get-Module $ModuleName).ModuleBase 'Samples/ContosoBreach.purview.csv') | ConvertFrom-MailItemsAccessed | Measure-Object).Count"
+        $output = @(& $pwsh -NoProfile -NonInteractive -Command $check)
+        if ($LASTEXITCODE -ne 0 -or $output.Count -ne 2 -or -not "$($output[0])".StartsWith($installed) -or [int]$output[1] -le 0) {
+            throw "The installed package did not import and run by name: $($output -join ' | ')"
+        }
+    }
+    finally {
+        $env:PSModulePath = $savedModulePath
+    }
+    Remove-Item (Join-Path $packageDir 'psresourceget') -Recurse -Force -ErrorAction SilentlyContinue
+    Write-Host "Packaged $OutModule ($($Runtime -join ', ')): $nupkg"
+}
+
+function Invoke-Kql {
+    Write-Step 'kql/: the query files, from the engine'
+    Invoke-Native 'cargo run maf-kql-files' { cargo run --quiet --locked -p mailaccess-engine --bin maf-kql-files -- (Join-Path $Root 'kql') }
+}
+
 function Invoke-Clean {
     foreach ($path in 'out', 'target', 'dotnet-shim/bin', 'dotnet-shim/obj', 'dotnet-shim/tests/bin', 'dotnet-shim/tests/obj', '.tools') {
         $full = Join-Path $Root $path
@@ -314,6 +513,8 @@ foreach ($step in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Package' { Invoke-Package }
+        'Kql' { Invoke-Kql }
         'Bootstrap' { Invoke-Bootstrap }
         'Clean' { Invoke-Clean }
     }

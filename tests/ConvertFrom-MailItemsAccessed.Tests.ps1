@@ -1,3 +1,16 @@
+BeforeDiscovery {
+    # Every analysis, with parameters that make it do its full work on the breach scenario.
+    $script:Analyses = @(
+        @{ Name = 'Get-MailAccessThrottling'; Parameters = @{} }
+        @{ Name = 'Get-MailAccessSync'; Parameters = @{} }
+        @{ Name = 'Get-MailAccessContext'; Parameters = @{ Suspicious = $true; BaselineEndDate = '2026-01-13' } }
+        @{ Name = 'Get-MailAccessBind'; Parameters = @{} }
+        @{ Name = 'Find-MailAccessMessage'; Parameters = @{ InternetMessageId = '<20260109.0832.board-minutes@contoso.example>', '20260112.1645.term-sheet@fabrikam.example' } }
+        @{ Name = 'Get-CompromisedMailAccess'; Parameters = @{ AttackerIPAddress = '198.51.100.66' } }
+        @{ Name = 'Get-CompromisedMailAccess'; Parameters = @{ AttackerIPAddress = '198.51.100.66'; Mailbox = 'bob@*'; StartDate = '2026-01-13' } }
+    )
+}
+
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-ModuleUnderTest) -Force
@@ -236,6 +249,53 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             $tally.Read | Should -Be ($tally.Analysed + $tally.Skipped + $tally.Duplicates + $tally.Filtered + $tally.Errors)
             $tally.IsBalanced | Should -BeTrue
             $tally.ThrottlingUnknown | Should -Be 1
+        }
+    }
+
+    Context 'Its own records as input' {
+        BeforeAll {
+            # The breach scenario holds a degraded record, a throttled one, a duplicate and
+            # records of other operations; the trap scenario holds AppAccessContext.
+            $script:Lines = @(Get-BreachInput 'AuditData JSON lines') + @(Get-TrapInput 'AuditData JSON lines')
+            $script:Own = @($Lines | ConvertFrom-MailItemsAccessed -ErrorAction Stop)
+        }
+
+        It 'reads the token of AppAccessContext' {
+            $r = $Own | Where-Object RecordId -EQ '5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0020'
+            $r.AadSessionId | Should -Be '9e8d7c6b-5a49-4838-a726-15f4e3d2c1b0'
+            $r.UniqueTokenId | Should -Be 'Xa1x2y3z4w5v6u7t8s9r0A'
+            $r.IssuedAtTime | Should -Be ([datetime]::new(2026, 3, 9, 9, 55, 0, [DateTimeKind]::Utc))
+            $r.IssuedAtTime.Kind | Should -Be 'Utc'
+            $app = $Own | Where-Object RecordId -EQ '5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0017'
+            $app.AadSessionId | Should -BeNullOrEmpty
+            $app.UniqueTokenId | Should -Be 'Ev1x2y3z4w5v6u7t8s9r0A'
+        }
+
+        It 'reads them back unchanged, every property and where each was first read' {
+            $Own.Count | Should -BeGreaterThan 90
+            ($Own | Where-Object IsDegraded).Count | Should -BeGreaterThan 0
+            foreach ($copy in @($Own | ConvertFrom-MailItemsAccessed -SummaryVariable tally), @(ConvertFrom-MailItemsAccessed -InputObject $Own)) {
+                $copy.Count | Should -Be $Own.Count
+                ($copy | ConvertTo-Json -Depth 4) | Should -Be ($Own | ConvertTo-Json -Depth 4)
+            }
+            $tally.Analysed | Should -Be $Own.Count
+            # The first breach line is a MailboxLogin: the first record is object 2, and says so still.
+            $Own[0].Source | Should -Be 'pipeline object 2'
+        }
+
+        It 'survives Export-Clixml and Import-Clixml' {
+            $file = Join-Path $TestDrive 'records.clixml'
+            $Own | Export-Clixml -Path $file
+            $back = @(Import-Clixml -Path $file | ConvertFrom-MailItemsAccessed)
+            ($back | ConvertTo-Json -Depth 4) | Should -Be ($Own | ConvertTo-Json -Depth 4)
+        }
+
+        It 'gives <Name> the same results as the records they came from' -ForEach $Analyses {
+            $direct = @($Lines | & $Name @Parameters -WarningVariable directWarnings -WarningAction SilentlyContinue)
+            $fromOwn = @($Own | & $Name @Parameters -WarningVariable ownWarnings -WarningAction SilentlyContinue)
+            $direct.Count | Should -BeGreaterThan 0
+            ($fromOwn | ConvertTo-Json -Depth 4) | Should -Be ($direct | ConvertTo-Json -Depth 4)
+            @($ownWarnings.Message) | Should -Be @($directWarnings.Message)
         }
     }
 

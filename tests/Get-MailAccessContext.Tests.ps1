@@ -62,3 +62,14 @@ Describe 'Get-MailAccessContext -Suspicious without a baseline' {
         $warnings.Message | Should -Match 'BaselineEndDate'
     }
 }
+
+Describe 'Get-MailAccessContext with the token of the access' {
+    It 'lists the Entra sessions and tokens each context used' {
+        $contexts = @(Get-TrapInput 'AuditData JSON lines' | Get-MailAccessContext)
+        $attacker = $contexts | Where-Object { $_.ClientIPAddress -eq '198.51.100.66' -and $_.SessionId -eq 'e7a1c3f5-2b4d-4c6e-8a0b-1c2d3e4f5a61' }
+        $attacker.AadSessionId | Should -Be '9e8d7c6b-5a49-4838-a726-15f4e3d2c1b0'
+        $attacker.UniqueTokenId | Should -Be @('Xa1x2y3z4w5v6u7t8s9r0A', 'Xa2x2y3z4w5v6u7t8s9r0A')
+        $desk = $contexts | Where-Object { $_.ClientIPAddress -eq '203.0.113.80' -and $_.ClientInfoString -eq 'Client=MSExchangeRPC' -and $_.UserId -eq 'alice@contoso.example' }
+        @($desk.AadSessionId).Count | Should -Be 0
+    }
+}

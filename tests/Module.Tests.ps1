@@ -20,10 +20,21 @@ Describe 'The built module' {
         @($module.ExportedCmdlets.Keys | Sort-Object) | Should -Be @($data.CmdletsToExport | Sort-Object)
     }
 
+    It 'lists in the manifest every cmdlet the assembly defines' {
+        # A cmdlet added to the assembly but not to CmdletsToExport would be silently hidden.
+        Import-Module $ModulePath -Force
+        $defined = [MailAccessForensics.ModuleInitializer].Assembly.GetExportedTypes() |
+            ForEach-Object { $_.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false) } |
+            ForEach-Object { "$($_.VerbName)-$($_.NounName)" }
+        @($defined | Sort-Object) | Should -Be @((Import-PowerShellDataFile -Path $Manifest).CmdletsToExport | Sort-Object)
+    }
+
     It 'ships both frameworks and the native library for this platform' {
+        Import-Module (Join-Path (Split-Path $PSScriptRoot -Parent) 'tools/PackageTools.psm1') -Force
+        $rid = Get-HostRuntimeIdentifier
         Test-Path (Join-Path $ModulePath 'bin/net8.0/MailAccessForensics.dll') | Should -BeTrue
         Test-Path (Join-Path $ModulePath 'bin/net472/MailAccessForensics.dll') | Should -BeTrue
-        @(Get-ChildItem (Join-Path $ModulePath 'runtimes/*/native/*maf_native*')).Count | Should -Be 1
+        @(Get-ChildItem (Join-Path $ModulePath "runtimes/$rid/native") -File).Name | Should -Be (Get-NativeLibraryFileName -Runtime $rid)
     }
 
     It 'declares an output type on every cmdlet' {
@@ -36,6 +47,15 @@ Describe 'The built module' {
     It 'has a table view for its record type' {
         Import-Module $ModulePath -Force
         Get-FormatData -TypeName 'MailAccessForensics.MailAccessRecord' | Should -Not -BeNullOrEmpty
+    }
+
+    It 'has a table view for every type its cmdlets return' {
+        Import-Module $ModulePath -Force
+        foreach ($command in Get-Command -Module MailAccessForensics -CommandType Cmdlet) {
+            foreach ($type in $command.OutputType.Type | Where-Object Namespace -EQ 'MailAccessForensics') {
+                Get-FormatData -TypeName $type.FullName | Should -Not -BeNullOrEmpty -Because "$($command.Name) returns $($type.Name)"
+            }
+        }
     }
 
     It 'loads from any current directory' {

@@ -60,10 +60,10 @@ function New-PurviewRow {
 }
 
 # Runs a script in a fresh pwsh (for what must not load into the test session) and returns
-# its output and exit code.
+# its output and exit code. -Executable runs another PowerShell (Windows PowerShell 5.1).
 function Invoke-ChildPwsh {
-    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{}, [string] $WorkingDirectory = $PWD)
-    $pwsh = Get-PwshPath
+    param([Parameter(Mandatory)] [string] $Script, [hashtable] $Environment = @{}, [string] $WorkingDirectory = $PWD, [string] $Executable = (Get-PwshPath))
+    $pwsh = $Executable
     $saved = @{}
     foreach ($name in $Environment.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
@@ -142,6 +142,69 @@ function ConvertTo-ComparableRows {
 function Assert-InputSummary($Tally, $Expected) {
     foreach ($name in 'Read', 'Analysed', 'Skipped', 'Duplicates', 'Filtered', 'Errors', 'Degraded', 'Throttled', 'NotThrottled', 'ThrottlingUnknown') {
         $Tally.$name | Should -Be $Expected[$name] -Because $name
+    }
+}
+
+# ---- The labelled trap scenario for the verdict (tests/fixtures/traps) -------------------------
+
+function Get-TrapDirectory { Join-Path $PSScriptRoot 'fixtures/traps' }
+
+# The oracle: expected results derived by hand (see GROUND-TRUTH.md there).
+function Get-TrapExpected {
+    Get-Content (Join-Path (Get-TrapDirectory) 'expected.json') -Raw | ConvertFrom-Json -AsHashtable -DateKind String
+}
+
+# The scenario as the pipeline delivers it: AuditData lines, Search-UnifiedAuditLog objects, or
+# the module's own records (ConvertFrom-MailItemsAccessed output, also through Clixml).
+function Get-TrapInput([string] $Shape) {
+    $lines = Join-Path (Get-TrapDirectory) 'traps.auditdata.jsonl'
+    switch ($Shape) {
+        'AuditData JSON lines' { Get-Content $lines }
+        'Search-UnifiedAuditLog objects' { Get-Content (Join-Path (Get-TrapDirectory) 'traps.sual.json') -Raw | ConvertFrom-Json }
+        'the module''s own records' { Get-Content $lines | ConvertFrom-MailItemsAccessed }
+        'the module''s own records, through Export-Clixml' {
+            $file = Join-Path ([System.IO.Path]::GetTempPath()) "maf-traps-$PID.clixml"
+            try {
+                Get-Content $lines | ConvertFrom-MailItemsAccessed | Export-Clixml -Path $file
+                Import-Clixml -Path $file
+            }
+            finally { Remove-Item $file -ErrorAction SilentlyContinue }
+        }
+        default { throw "unknown shape $Shape" }
+    }
+}
+
+# An expected value with the cast's names and the record numbers written out.
+function Resolve-TrapValue($Value, [string] $Key, $Expected) {
+    if ($null -eq $Value) { return $null }
+    if ($Value -is [string] -and $Value.StartsWith('@')) { return $Expected.Cast[$Value.Substring(1)] }
+    if ($Key -eq 'EvidenceRecordIds' -and $Value -isnot [string] -and $Value -isnot [System.Collections.IEnumerable]) {
+        return $Expected.RecordIdFormat -f [int]$Value
+    }
+    if ($Value -is [System.Collections.IEnumerable] -and $Value -isnot [string]) {
+        return , @(foreach ($item in $Value) { Resolve-TrapValue $item $Key $Expected })
+    }
+    $Value
+}
+
+# The findings a run expects, as hashtables of the properties it asserts.
+function Get-TrapRows([string] $Run, $Expected) {
+    $spec = $Expected.Runs[$Run].Findings
+    if ($spec -is [System.Collections.IDictionary]) {
+        $from = @(Get-TrapRows $spec.From $Expected)
+        $rows = if ($spec.Rows -eq 'All') { $from } else { foreach ($n in $spec.Rows) { $from[$n - 1].Clone() } }
+        $rows = @($rows | ForEach-Object { $_.Clone() })
+        if ($spec.Set) {
+            foreach ($number in $spec.Set.Keys) {
+                foreach ($key in $spec.Set[$number].Keys) { $rows[[int]$number - 1][$key] = $spec.Set[$number][$key] }
+            }
+        }
+        return $rows
+    }
+    foreach ($row in $spec) {
+        $resolved = @{}
+        foreach ($key in $row.Keys) { $resolved[$key] = Resolve-TrapValue $row[$key] $key $Expected }
+        $resolved
     }
 }
 

@@ -2,7 +2,7 @@
 @{
     Parameters = @{
         InputObject     = @(
-            'An audit record from the pipeline, in any shape the module reads: a Search-UnifiedAuditLog result, an Import-Csv row of its Export-Csv or of a Purview portal audit export, a Search-MailboxAuditLog -ShowDetails record, a Microsoft Graph audit log query record, a Sentinel OfficeActivity or Defender CloudAppEvents row, AuditData as an object or hashtable, or AuditData JSON text.'
+            'An audit record from the pipeline, in any shape the module reads: a Search-UnifiedAuditLog result, an Import-Csv row of its Export-Csv or of a Purview portal audit export, a Search-MailboxAuditLog -ShowDetails record, a Microsoft Graph audit log query record, a Sentinel OfficeActivity or Defender CloudAppEvents row, AuditData as an object or hashtable, AuditData JSON text, or the module''s own MailAccessRecord objects (ConvertFrom-MailItemsAccessed output, also after Export-Clixml and Import-Clixml), which give the same results as the records they came from.'
             'Records of other operations are skipped and counted. A record that cannot be read becomes a non-terminating error that names it and says why; the other records go on.'
         )
         Path            = @(

@@ -596,6 +596,68 @@ namespace MailAccessForensics.Tests
             Assert.Single(outcome.Result.Records);
         }
 
+        // ---- the module's own records ------------------------------------------------------
+
+        /// <summary>Every public property of a record as text, nested parts included.</summary>
+        private static string Describe(MailAccessRecord record)
+        {
+            string Value(object value)
+            {
+                switch (value)
+                {
+                    case null: return "<null>";
+                    case DateTime time: return time.Kind + ":" + time.Ticks;
+                    case string text: return text;
+                    case IEnumerable list:
+                        return "[" + string.Join(", ", list.Cast<object>().Select(item => item is string text
+                            ? text
+                            : string.Join("/", item.GetType().GetProperties().Select(p => Value(p.GetValue(item)))))) + "]";
+                    default: return value.ToString();
+                }
+            }
+            return string.Join("; ", typeof(MailAccessRecord).GetProperties().Select(p => p.Name + "=" + Value(p.GetValue(record))));
+        }
+
+        [Fact]
+        public void TheModulesOwnRecordComesBackAsItWasWithItsSource()
+        {
+            // A record with a token, a degraded one whose items were lost, and a Sync: read once,
+            // then sent back as the MailAccessRecord objects the module wrote.
+            string token = Samples.AuditDataJson("with-token").Replace("\"CreationTime\"",
+                "\"AppAccessContext\":{\"AADSessionId\":\"E1\",\"IssuedAtTime\":\"2024-03-01T12:00:00\",\"UniqueTokenId\":\"tok\"},\"CreationTime\"");
+            string degraded = Samples.AuditDataJson("degraded").Replace(
+                "[{\"FolderItems\":[{\"InternetMessageId\":\"<one@contoso.example>\",\"SizeInBytes\":1234},{\"InternetMessageId\":\"<two@contoso.example>\",\"SizeInBytes\":99}],\"Id\":\"LgAAAAAM\",\"Path\":\"\\\\Inbox\"}]",
+                "[\"@{Id=LgAAAAAM; Path=\\\\Inbox; FolderItems=System.Object[]}\"]");
+            string sync = Samples.AuditDataJson("sync").Replace("\"Value\":\"Bind\"", "\"Value\":\"Sync\"");
+            IngestOutcome first = NativeEngine.Ingest(token, degraded, sync);
+            Assert.Empty(first.Result.Failures);
+            MailAccessRecord[] records = { first.Record(0), first.Record(1), first.Record(2) };
+            Assert.Equal("tok", records[0].UniqueTokenId);
+            Assert.True(records[1].IsDegraded);
+            Assert.Equal(MailAccessType.Sync, records[2].AccessType);
+
+            // Sent as the records, and as Import-Clixml gives them back (property bags, enums as numbers).
+            PSObject[] deserialized = records
+                .Select(r => (PSObject)PSSerializer.Deserialize(PSSerializer.Serialize(r, 3)))
+                .ToArray();
+            Assert.Equal("Deserialized.MailAccessForensics.MailAccessRecord", deserialized[0].TypeNames[0]);
+            foreach (object[] inputs in new[] { records.Cast<object>().ToArray(), deserialized.Cast<object>().ToArray() })
+            {
+                IngestOutcome again = NativeEngine.Ingest(inputs.Select(Wrap).Cast<object>().ToArray());
+                Assert.Empty(again.Result.Failures);
+                byte[] key = Encoding.UTF8.GetBytes(ObjectBatchEncoder.ModuleRecordType);
+                Assert.Equal(new byte[] { 8, 1, 0, 0, 0 }.Concat(BitConverter.GetBytes(key.Length)).Concat(key), again.Bytes.Take(9 + key.Length));
+                for (int i = 0; i < records.Length; i++)
+                {
+                    MailAccessRecord copy = again.Record(i);
+                    // Where the copy was read differs (its position in this batch); the rest, and
+                    // the Source it was first read with, do not.
+                    Assert.Equal(Describe(records[i]), Describe(copy));
+                    Assert.Equal("pipeline object " + (i + 1), copy.Source);
+                }
+            }
+        }
+
         // ---- the buffer ---------------------------------------------------------------------
 
         [Fact]

@@ -65,6 +65,10 @@ namespace MailAccessForensics
         public string[] AppId { get; internal set; }
         /// <summary>The ClientAppId values seen in the context.</summary>
         public string[] ClientAppId { get; internal set; }
+        /// <summary>The Entra sessions (AppAccessContext.AADSessionId) seen in the context.</summary>
+        public string[] AadSessionId { get; internal set; }
+        /// <summary>The tokens (AppAccessContext.UniqueTokenId) seen in the context.</summary>
+        public string[] UniqueTokenId { get; internal set; }
         public string[] Mailboxes { get; internal set; }
         public DateTime Start { get; internal set; }
         public DateTime End { get; internal set; }
@@ -127,6 +131,11 @@ namespace MailAccessForensics
         UnresolvedAccess = 4,
         /// <summary>An address or session of the attacker, given or linked, and why.</summary>
         AttackerIndicator = 5,
+        /// <summary>
+        /// An address or session the attacker's records carry that other contexts used before the
+        /// attacker's known activity: not followed (-ExpandSharedIndicator follows it), and why.
+        /// </summary>
+        SharedIndicator = 6,
     }
 
     /// <summary>Get-CompromisedMailAccess: one answer, with the evidence that produced it.</summary>
@@ -145,6 +154,16 @@ namespace MailAccessForensics
         public string[] ClientIPAddress { get; internal set; }
         public string[] SessionId { get; internal set; }
         public string[] ClientInfoString { get; internal set; }
+        /// <summary>The Entra sessions of the evidence; for an Entra session indicator, the indicator.</summary>
+        public string[] AadSessionId { get; internal set; }
+        /// <summary>The acting accounts of the evidence (delegate access shows here).</summary>
+        public string[] UserId { get; internal set; }
+        /// <summary>The AppId values of the evidence.</summary>
+        public string[] AppId { get; internal set; }
+        /// <summary>The ClientAppId values of the evidence (the calling application).</summary>
+        public string[] ClientAppId { get; internal set; }
+        /// <summary>The tokens (UniqueTokenId) of the evidence.</summary>
+        public string[] UniqueTokenId { get; internal set; }
         /// <summary>One sentence a reader can check.</summary>
         public string Reason { get; internal set; }
         public string[] EvidenceRecordIds { get; internal set; }

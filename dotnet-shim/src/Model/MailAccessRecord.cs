@@ -83,6 +83,15 @@ namespace MailAccessForensics
         public string SessionId { get; internal set; }
         public string AppId { get; internal set; }
         public string ClientAppId { get; internal set; }
+        /// <summary>
+        /// The Entra (Azure AD) sign-in session of the token (AppAccessContext.AADSessionId): a
+        /// stolen token replayed under a new Exchange session keeps it. Null when the record does not say.
+        /// </summary>
+        public string AadSessionId { get; internal set; }
+        /// <summary>The access token itself (AppAccessContext.UniqueTokenId).</summary>
+        public string UniqueTokenId { get; internal set; }
+        /// <summary>When the token was issued, UTC (AppAccessContext.IssuedAtTime).</summary>
+        public DateTime? IssuedAtTime { get; internal set; }
         /// <summary>Owner, Admin, Delegated, Transport, SystemService, BestAccess, DelegatedAdmin.</summary>
         public string LogonType { get; internal set; }
         public bool? ExternalAccess { get; internal set; }
@@ -98,7 +107,10 @@ namespace MailAccessForensics
         /// <summary>True when an earlier tool lost part of the record (see DegradedReason).</summary>
         public bool IsDegraded { get; internal set; }
         public string DegradedReason { get; internal set; }
-        /// <summary>Where the record came from: a file and line, or the pipeline position.</summary>
+        /// <summary>
+        /// Where the record came from: a file and line, or the pipeline position. A record piped
+        /// back into the module keeps the Source it was first read with.
+        /// </summary>
         public string Source { get; internal set; }
 
         /// <summary>0-based position in the command's input, for ordering output with errors.</summary>

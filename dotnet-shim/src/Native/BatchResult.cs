@@ -99,6 +99,9 @@ namespace MailAccessForensics.Native
                 SessionId = NativeCall.Text(arena, r->session_id),
                 AppId = NativeCall.Text(arena, r->app_id),
                 ClientAppId = NativeCall.Text(arena, r->client_app_id),
+                AadSessionId = NativeCall.Text(arena, r->aad_session_id),
+                UniqueTokenId = NativeCall.Text(arena, r->unique_token_id),
+                IssuedAtTime = r->issued_at_time < 0 ? (DateTime?)null : NativeCall.Time(r->issued_at_time),
                 LogonType = NativeCall.Text(arena, r->logon_type),
                 ExternalAccess = TriState(r->external_access),
                 OperationCount = NativeCall.Optional(r->operation_count),
@@ -108,7 +111,7 @@ namespace MailAccessForensics.Native
                 Items = items,
                 IsDegraded = r->is_degraded != 0,
                 DegradedReason = NativeCall.Text(arena, r->degraded_reason),
-                Source = DescribeSource(r->source, fileName),
+                Source = NativeCall.Text(arena, r->origin) ?? DescribeSource(r->source, fileName),
                 InputIndex = (long)r->source.index,
             };
         }

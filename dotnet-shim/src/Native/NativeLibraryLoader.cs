@@ -1,5 +1,7 @@
 using System;
+using System.ComponentModel;
 using System.IO;
+using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
 
@@ -31,15 +33,14 @@ namespace MailAccessForensics.Native
                 {
                     return;
                 }
-                _resolvedPath = ResolvePath();
+                NativePlatform platform = NativePlatform.Current;
+                string fromEnvironment = Environment.GetEnvironmentVariable(OverrideVariable);
+                _resolvedPath = ResolvePath(platform, fromEnvironment, AssemblyDirectory);
                 if (!File.Exists(_resolvedPath))
                 {
-                    throw new InvalidOperationException(
-                        $"MailAccessForensics cannot find its native library at '{_resolvedPath}'. " +
-                        $"The module folder is incomplete for this platform ({RuntimeIdentifier()}): reinstall the module, " +
-                        $"or build it with ./build.ps1 Build. To use another copy, set {OverrideVariable} to its full path.");
+                    throw new InvalidOperationException(MissingLibraryMessage(platform, _resolvedPath, fromEnvironment, AssemblyDirectory));
                 }
-                Register();
+                Register(platform);
                 uint version;
                 try
                 {
@@ -48,7 +49,7 @@ namespace MailAccessForensics.Native
                 catch (Exception e) when (e is DllNotFoundException || e is BadImageFormatException || e is EntryPointNotFoundException)
                 {
                     throw new InvalidOperationException(
-                        $"MailAccessForensics cannot load its native library '{_resolvedPath}': {e.Message}", e);
+                        $"MailAccessForensics cannot load its native library '{_resolvedPath}' on this platform ({platform}): {e.Message}", e);
                 }
                 if (version != NativeMethods.MAF_ABI_VERSION)
                 {
@@ -63,69 +64,111 @@ namespace MailAccessForensics.Native
 
         internal static string ResolvedPath => _resolvedPath;
 
-        internal static string ResolvePath()
+        /// <summary>The folder of this assembly: &lt;module&gt;/bin/&lt;framework&gt;/.</summary>
+        internal static string AssemblyDirectory => Path.GetDirectoryName(typeof(NativeLibraryLoader).Assembly.Location);
+
+        /// <summary>
+        /// The library a process on <paramref name="platform"/> loads: <paramref name="overridePath"/>
+        /// (made absolute) when set, else runtimes/&lt;rid&gt;/native/&lt;file&gt; of the module
+        /// folder two levels above <paramref name="assemblyDirectory"/>.
+        /// </summary>
+        internal static string ResolvePath(NativePlatform platform, string overridePath, string assemblyDirectory)
         {
-            string fromEnvironment = Environment.GetEnvironmentVariable(OverrideVariable);
-            if (!string.IsNullOrEmpty(fromEnvironment))
+            if (!string.IsNullOrEmpty(overridePath))
             {
-                return Path.GetFullPath(fromEnvironment);
+                return Path.GetFullPath(overridePath);
             }
-            // The assembly sits in <module>/bin/<framework>/; the library in <module>/runtimes/.
-            string assemblyDirectory = Path.GetDirectoryName(typeof(NativeLibraryLoader).Assembly.Location);
-            string moduleRoot = Path.GetFullPath(Path.Combine(assemblyDirectory, "..", ".."));
-            return Path.Combine(moduleRoot, "runtimes", RuntimeIdentifier(), "native", FileName());
+            return Path.Combine(ModuleRoot(assemblyDirectory), platform.RelativePath);
         }
 
-        internal static string FileName()
-        {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-            {
-                return "maf_native.dll";
-            }
-            return RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libmaf_native.dylib" : "libmaf_native.so";
-        }
+        internal static string ModuleRoot(string assemblyDirectory) => Path.GetFullPath(Path.Combine(assemblyDirectory, "..", ".."));
 
-        internal static string RuntimeIdentifier()
+        /// <summary>What to tell the user when <paramref name="path"/> does not exist: which platforms the folder does have.</summary>
+        internal static string MissingLibraryMessage(NativePlatform platform, string path, string overridePath, string assemblyDirectory)
         {
-            string os = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "win"
-                : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "osx"
-                : "linux";
-            string arch;
-            switch (RuntimeInformation.ProcessArchitecture)
+            string start = $"MailAccessForensics cannot find its native library at '{path}'. ";
+            if (!string.IsNullOrEmpty(overridePath))
             {
-                case Architecture.X64: arch = "x64"; break;
-                case Architecture.X86: arch = "x86"; break;
-                case Architecture.Arm64: arch = "arm64"; break;
-                case Architecture.Arm: arch = "arm"; break;
-                default: arch = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(); break;
+                return start + $"{OverrideVariable} names it: set the variable to the full path of a built library, or remove it to use the module's own.";
             }
-            return os + "-" + arch;
+            string runtimes = Path.Combine(ModuleRoot(assemblyDirectory), "runtimes");
+            string[] present = Directory.Exists(runtimes)
+                ? Directory.GetDirectories(runtimes).Select(Path.GetFileName).OrderBy(name => name, StringComparer.Ordinal).ToArray()
+                : new string[0];
+            if (present.Contains(platform.RuntimeIdentifier, StringComparer.Ordinal))
+            {
+                return start + $"The module folder is incomplete for this platform ({platform}): runtimes/{platform.RuntimeIdentifier} has no {platform.LibraryFileName}. " +
+                    $"Reinstall the module, or build it with ./build.ps1 Build. To use another copy, set {OverrideVariable} to its full path.";
+            }
+            string has = present.Length == 0 ? "it has no native library at all" : "it has native libraries for " + string.Join(", ", present) + " only";
+            return start + $"This installation of the module does not support this platform ({platform}): {has}. " +
+                "Install the module from the PowerShell Gallery (its package carries every supported platform), " +
+                $"or build it on this machine with ./build.ps1 Build. To use another copy, set {OverrideVariable} to its full path.";
         }
 
 #if NETFRAMEWORK
-        // Windows PowerShell 5.1: load the library once by full path before the first P/Invoke;
-        // later [DllImport]s find the loaded module by name. SetDllDirectory would be
-        // process-wide and disturb other modules.
+        // Windows PowerShell 5.1 (.NET Framework has no resolver): load the library once by full
+        // path before the first P/Invoke; later [DllImport]s find the loaded module by its file
+        // name. SetDllDirectory would be process-wide and disturb other modules.
+        // LOAD_WITH_ALTERED_SEARCH_PATH: the library's own dependencies are looked for beside it
+        // (with +crt-static there are none but Windows' own).
         private const uint LoadWithAlteredSearchPath = 0x00000008;
+        private const int ErrorBadExeFormat = 193;
+
+        /// <summary>The name [DllImport("maf_native")] looks up among the loaded modules.</summary>
+        private const string DllImportFileName = "maf_native.dll";
 
         [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true)]
         private static extern IntPtr LoadLibraryExW(string fileName, IntPtr reserved, uint flags);
 
-        private static void Register()
+        [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true)]
+        private static extern IntPtr GetModuleHandleW(string moduleName);
+
+        [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true)]
+        private static extern uint GetModuleFileNameW(IntPtr module, [Out] char[] fileName, uint size);
+
+        private static void Register(NativePlatform platform)
         {
-            if (LoadLibraryExW(_resolvedPath, IntPtr.Zero, LoadWithAlteredSearchPath) == IntPtr.Zero)
+            IntPtr loaded = LoadLibraryExW(_resolvedPath, IntPtr.Zero, LoadWithAlteredSearchPath);
+            if (loaded == IntPtr.Zero)
             {
                 int error = Marshal.GetLastWin32Error();
+                string why = error == ErrorBadExeFormat
+                    ? $"it is built for another processor architecture than this {platform} process"
+                    : new Win32Exception(error).Message;
                 throw new InvalidOperationException(
-                    $"MailAccessForensics cannot load its native library '{_resolvedPath}' (Win32 error {error}).");
+                    $"MailAccessForensics cannot load its native library '{_resolvedPath}' (Win32 error {error}): {why}");
             }
+            // [DllImport] binds by file name to the first loaded module of that name: it must be
+            // the one just loaded, or every call would go to another library.
+            IntPtr bound = GetModuleHandleW(DllImportFileName);
+            if (bound == loaded)
+            {
+                return;
+            }
+            if (bound == IntPtr.Zero)
+            {
+                throw new InvalidOperationException(
+                    $"MailAccessForensics loaded '{_resolvedPath}', but on Windows PowerShell its native library must be " +
+                    $"named {DllImportFileName} (the cmdlets find it by that name). Rename the file, or point {OverrideVariable} at one so named.");
+            }
+            throw new InvalidOperationException(
+                $"Another copy of MailAccessForensics' native library is already loaded in this session, from '{ModuleFileName(bound)}', " +
+                $"and the cmdlets would call it instead of '{_resolvedPath}'. Start a new Windows PowerShell session to use this copy of the module.");
+        }
+
+        private static string ModuleFileName(IntPtr module)
+        {
+            var buffer = new char[32768];
+            uint length = GetModuleFileNameW(module, buffer, (uint)buffer.Length);
+            return length == 0 ? "(unknown)" : new string(buffer, 0, (int)length);
         }
 #else
         private static bool _resolverRegistered;
 
         // Registered once per process: Import-Module -Force runs the module initialiser again,
         // and a second registration for the same assembly throws.
-        private static void Register()
+        private static void Register(NativePlatform platform)
         {
             if (_resolverRegistered)
             {

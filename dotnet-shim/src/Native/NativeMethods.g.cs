@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 6;
+        internal const uint MAF_ABI_VERSION = 7;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -241,6 +241,27 @@ namespace MailAccessForensics.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "maf_report_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void maf_report_free(MafReport* report);
+
+        /// <summary>
+        ///  Writes the KQL query of one table and step: `options` is a map in the object-batch
+        ///  encoding (Table, Step, and the indicator, date and mailbox parameters of
+        ///  Get-MailAccessKqlQuery). Values that cannot be indicators are an InvalidArgument error naming
+        ///  the parameter. On success `*out` owns the text: free it with `maf_kql_query_free`.
+        ///
+        ///  # Safety
+        ///  `options` valid for `options_len` bytes; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_kql_query", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_kql_query(byte* options, nuint options_len, MafKqlQuery** @out);
+
+        /// <summary>
+        ///  Frees a query. Null is ignored.
+        ///
+        ///  # Safety
+        ///  `query` must be null or from `maf_kql_query`, not freed before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_kql_query_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_kql_query_free(MafKqlQuery* query);
 
         /// <summary>
         ///  Panics inside the boundary and returns what the boundary made of it: lets tests (and a
@@ -478,6 +499,20 @@ namespace MailAccessForensics.Native
         public MafText logon_type;
         public MafText originating_server;
         public MafText degraded_reason;
+        /// <summary>
+        ///  AppAccessContext: the Entra session and the token.
+        /// </summary>
+        public MafText aad_session_id;
+        public MafText unique_token_id;
+        /// <summary>
+        ///  .NET ticks, UTC; -1 when the record does not say.
+        /// </summary>
+        public long issued_at_time;
+        /// <summary>
+        ///  Where the record was first read, when it came in as one of the module's own records
+        ///  (its Source then); absent otherwise.
+        /// </summary>
+        public MafText origin;
     }
 
     /// <summary>
@@ -617,6 +652,8 @@ namespace MailAccessForensics.Native
         public MafContextText context;
         public MafTextList app_ids;
         public MafTextList client_app_ids;
+        public MafTextList aad_session_ids;
+        public MafTextList unique_token_ids;
         public MafTextList mailboxes;
         public MafTextList signals;
         public long start;
@@ -697,6 +734,14 @@ namespace MailAccessForensics.Native
         public MafTextList client_ip_addresses;
         public MafTextList session_ids;
         public MafTextList client_info_strings;
+        /// <summary>
+        ///  The accounts, applications, Entra sessions and tokens of the evidence.
+        /// </summary>
+        public MafTextList user_ids;
+        public MafTextList app_ids;
+        public MafTextList client_app_ids;
+        public MafTextList aad_session_ids;
+        public MafTextList unique_token_ids;
         public MafText reason;
         public MafTextList evidence_record_ids;
     }
@@ -757,6 +802,16 @@ namespace MailAccessForensics.Native
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct MafReport
+    {
+        public byte* text;
+        public ulong text_len;
+    }
+
+    /// <summary>
+    ///  A KQL query (UTF-8 text). Owned by the library: free with `maf_kql_query_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafKqlQuery
     {
         public byte* text;
         public ulong text_len;

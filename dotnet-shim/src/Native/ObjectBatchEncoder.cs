@@ -33,6 +33,14 @@ namespace MailAccessForensics.Native
         /// </summary>
         private static readonly string[] ResultPositionProperties = { "ResultIndex", "ResultCount" };
 
+        /// <summary>
+        /// The module's own records (ConvertFrom-MailItemsAccessed output, also after Export-Clixml
+        /// and Import-Clixml) are sent as a map with this one key holding their properties: the
+        /// engine reads them back as the records they are, not as an audit record to interpret.
+        /// </summary>
+        internal static readonly string ModuleRecordType = typeof(MailAccessRecord).FullName;
+        private static readonly string DeserializedModuleRecordType = "Deserialized." + ModuleRecordType;
+
         // Lone surrogates are invalid UTF-16: an error for the record, not a silent U+FFFD.
         private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
 
@@ -82,6 +90,15 @@ namespace MailAccessForensics.Native
 
         private void AddObjectCore(object input)
         {
+            PSObject moduleRecord = AsModuleRecord(input);
+            if (moduleRecord != null)
+            {
+                WriteTag(TagMap);
+                WriteInt32(1);
+                WriteKey(ModuleRecordType);
+                WriteProperties(moduleRecord, 1, ModuleRecordType);
+                return;
+            }
             if (input is PSObject pso && pso.BaseObject is PSCustomObject)
             {
                 PSPropertyInfo recordProperty = pso.Properties[RecordProperty];
@@ -108,6 +125,22 @@ namespace MailAccessForensics.Native
                 }
             }
             WriteValue(input, 0, "the object", topLevel: true);
+        }
+
+        /// <summary>The object as a module record to send, or null when it is not one.</summary>
+        private static PSObject AsModuleRecord(object input)
+        {
+            object value = input is PSObject wrapper ? wrapper.BaseObject : input;
+            if (value is MailAccessRecord record)
+            {
+                return PSObject.AsPSObject(record);
+            }
+            if (input is PSObject pso && pso.BaseObject is PSCustomObject && pso.TypeNames.Count > 0
+                && string.Equals(pso.TypeNames[0], DeserializedModuleRecordType, StringComparison.Ordinal))
+            {
+                return pso;
+            }
+            return null;
         }
 
         /// <summary>
@@ -241,6 +274,11 @@ namespace MailAccessForensics.Native
                 case char c: WriteString(c.ToString(), path); return;
                 case Guid g: WriteString(g.ToString(), path); return;
                 case Enum e: WriteString(e.ToString(), path); return;
+                case MailAccessItem _:
+                case MailAccessFolder _:
+                    // The parts of a module record are sent whole, as its properties.
+                    WriteProperties(PSObject.AsPSObject(value), depth, path);
+                    return;
                 case IDictionary dictionary:
                     WriteDictionary(dictionary, depth, path);
                     return;

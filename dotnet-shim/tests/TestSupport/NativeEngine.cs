@@ -67,7 +67,7 @@ namespace MailAccessForensics.Tests.TestSupport
                     Assert.Fail(
                         $"{NativeLibraryLoader.OverrideVariable} is not set. These tests run the real native library: " +
                         "build it with `cargo build --release -p maf-native` and set the variable to target/release/" +
-                        $"{NativeLibraryLoader.FileName()} (./build.ps1 Test does both).");
+                        $"{NativePlatform.Current.LibraryFileName} (./build.ps1 Test does both).");
                 }
                 if (!File.Exists(path))
                 {

@@ -290,7 +290,8 @@ fn rust_report() -> AbiReport {
             items_len, client_port, access_type, is_throttled, external_access, is_degraded,
             record_id, mailbox, mailbox_guid, user_id, user_type, client_ip_address,
             client_ip_address_original, client_info_string, session_id, app_id, client_app_id,
-            logon_type, originating_server, degraded_reason,
+            logon_type, originating_server, degraded_reason, aad_session_id, unique_token_id,
+            issued_at_time, origin,
         }
         MafRecordError { source, kind, kind_name, record_id, message }
         MafBatch {
@@ -308,8 +309,8 @@ fn rust_report() -> AbiReport {
         MafUnauditedWindow { mailbox, start, end, throttled_record_count, record_ids }
         MafSyncGroup { mailbox, folder_path, start, end, sync_count, context, record_ids }
         MafContextSummary {
-            context, app_ids, client_app_ids, mailboxes, signals, start, end, record_count,
-            bind_count, sync_count, message_count, bytes, score,
+            context, app_ids, client_app_ids, aad_session_ids, unique_token_ids, mailboxes, signals,
+            start, end, record_count, bind_count, sync_count, message_count, bytes, score,
         }
         MafMessageRead {
             mailbox, internet_message_id, folder_path, size_in_bytes, start, end, access_count,
@@ -321,11 +322,12 @@ fn rust_report() -> AbiReport {
         }
         MafFinding {
             kind, kind_name, mailbox, folder_path, internet_message_id, size_in_bytes, start, end,
-            access_count, client_ip_addresses, session_ids, client_info_strings, reason,
-            evidence_record_ids,
+            access_count, client_ip_addresses, session_ids, client_info_strings, user_ids, app_ids,
+            client_app_ids, aad_session_ids, unique_token_ids, reason, evidence_record_ids,
         }
         MafProgress { bytes_read, bytes_total, records }
         MafReport { text, text_len }
+        MafKqlQuery { text, text_len }
         MafAnalysis {
             arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
             syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,
@@ -597,6 +599,8 @@ fn assert_record(actual: &serde_json::Map<String, Value>, expected: Value) {
 
 /// 2024-03-01T12:34:56.1234567Z in .NET ticks.
 const TICKS_FULL: i64 = 638_448_932_961_234_567;
+/// 2024-03-01T12:00:00Z (the token's IssuedAtTime) in .NET ticks.
+const TICKS_ISSUED: i64 = 638_448_912_000_000_000;
 /// 2024-03-01T01:00:00+02:00 = 2024-02-29T23:00:00Z in .NET ticks.
 const TICKS_DEGRADED: i64 = 638_448_444_000_000_000;
 
@@ -632,6 +636,7 @@ fn a_full_record_comes_back_with_every_field() {
         "OrganizationName": "contoso.onmicrosoft.com",
         "OriginatingServer": "AM0PR07MB1234 (15.20.4200.000)\r\n",
         "SessionId": "dcdad6b2-f279-48c6-9ed8-3df0ffde4ece",
+        "AppAccessContext": {"AADSessionId": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0", "IssuedAtTime": "2024-03-01T12:00:00", "UniqueTokenId": "Ao1x2y3z4w5v6u7t8s9r0A"},
         "OperationCount": 3,
         "Folders": [
             {
@@ -668,6 +673,9 @@ fn a_full_record_comes_back_with_every_field() {
             "SessionId": "dcdad6b2-f279-48c6-9ed8-3df0ffde4ece",
             "AppId": "00000003-0000-0000-c000-000000000000",
             "ClientAppId": "5a95e683-08ad-424e-a441-1d1aec52c02c",
+            "AadSessionId": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+            "UniqueTokenId": "Ao1x2y3z4w5v6u7t8s9r0A",
+            "IssuedAtTime": {"Kind": "Utc", "Ticks": TICKS_ISSUED},
             "LogonType": "Admin",
             "ExternalAccess": true,
             "OperationCount": 3,
@@ -723,6 +731,9 @@ fn absent_values_come_back_as_nulls_and_a_degraded_record_says_why() {
             "SessionId": null,
             "AppId": null,
             "ClientAppId": null,
+            "AadSessionId": null,
+            "UniqueTokenId": null,
+            "IssuedAtTime": null,
             "LogonType": null,
             "ExternalAccess": null,
             "OperationCount": null,

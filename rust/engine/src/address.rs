@@ -49,6 +49,24 @@ impl ClientAddress {
     }
 }
 
+/// Whether an address can be the address of a client as Exchange Online saw it. Addresses that
+/// cannot are placeholders, shared by unrelated records (application records carry `FE80::`):
+/// the unspecified and "this network" addresses (`0.0.0.0/8`, `::`), loopback (`127.0.0.0/8`,
+/// `::1`), link-local (`169.254.0.0/16`, `fe80::/10`), the broadcast address and multicast
+/// (`224.0.0.0/4`, `ff00::/8`), none of which a client's packets come from (RFC 1122, 3927,
+/// 4291, 6890). Private and documentation ranges are real addresses and pass.
+pub fn is_client_address(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.octets()[0] == 0 || v4.is_loopback() || v4.is_link_local() || v4.is_broadcast() || v4.is_multicast())
+        }
+        IpAddr::V6(v6) => {
+            let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
+            !(v6.is_unspecified() || v6.is_loopback() || link_local || v6.is_multicast())
+        }
+    }
+}
+
 /// Equality key for addresses: the parsed address, or the lower-cased text of what did not parse.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AddressKey {
@@ -138,6 +156,17 @@ mod tests {
         assert_eq!(mapped.key(), plain.key());
         assert_eq!(mapped.canonical(), "192.0.2.1");
         assert_eq!(mapped.original, "::ffff:192.0.2.1");
+    }
+
+    #[test]
+    fn placeholders_are_not_client_addresses() {
+        let client = |text: &str| is_client_address(&ClientAddress::parse(text).unwrap().ip.unwrap());
+        for placeholder in ["FE80::", "fe80::1:2", "febf::1", "::", "::1", "0.0.0.0", "0.1.2.3", "127.0.0.1", "169.254.10.1", "255.255.255.255", "224.0.0.1", "ff02::1", "::ffff:127.0.0.1"] {
+            assert!(!client(placeholder), "{placeholder}");
+        }
+        for real in ["192.0.2.1", "10.1.2.3", "192.168.1.1", "fec0::1", "fd00::1", "2001:db8::1", "203.0.113.77", "1.2.3.4"] {
+            assert!(client(real), "{real}");
+        }
     }
 
     #[test]

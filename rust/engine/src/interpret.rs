@@ -16,7 +16,7 @@ use crate::model::{
     MailAccessRecord, MessageItem, ResultPosition, SourcePosition,
 };
 use crate::raw::{
-    parse_bool_text, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
+    parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
     Scalar,
 };
 use crate::time::{parse_timestamp, DateOrder};
@@ -300,6 +300,11 @@ fn build<'a>(
 
     let originating_server = text_of(pick!(levels; originating_server));
 
+    let token = match pick_list(primary.app_access_context.as_ref(), wrapper.and_then(|w| w.app_access_context.as_ref())) {
+        Some(context) => read_app_access_context(context, options, &mut degradation),
+        None => TokenContext::default(),
+    };
+
     let record = MailAccessRecord {
         record_id: record_id.clone(),
         creation_time,
@@ -315,6 +320,9 @@ fn build<'a>(
         session_id: text_of(pick!(levels; session_id)),
         app_id: text_of(pick!(levels; app_id)),
         client_app_id: text_of(pick!(levels; client_app_id)),
+        aad_session_id: token.aad_session_id,
+        unique_token_id: token.unique_token_id,
+        issued_at_time: token.issued_at_time,
         logon_type,
         external_access,
         operation_count,
@@ -323,6 +331,7 @@ fn build<'a>(
         items,
         degraded: degradation.into_reason(),
         source: SourcePosition::default(),
+        origin: None,
     };
     Ok(Outcome::Record(Box::new(record)))
 }
@@ -337,6 +346,48 @@ fn max_time() -> chrono::DateTime<chrono::Utc> {
 
 fn pick_list<'x, T>(first: Option<&'x T>, second: Option<&'x T>) -> Option<&'x T> {
     first.or(second)
+}
+
+/// What `AppAccessContext` says of the token behind the access.
+#[derive(Default)]
+struct TokenContext {
+    aad_session_id: Option<String>,
+    unique_token_id: Option<String>,
+    issued_at_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Reads `AppAccessContext` as an object or as JSON text; what cannot be read is noted, not
+/// guessed.
+fn read_app_access_context(context: &AppAccessContext<'_>, options: &InterpretOptions, degradation: &mut Degradation) -> TokenContext {
+    match context {
+        AppAccessContext::Fields { aad_session_id, unique_token_id, issued_at_time } => {
+            let text = |value: &Option<Scalar<'_>>| value.as_ref().and_then(|v| v.text()).map(Cow::into_owned);
+            let issued_at_time = match issued_at_time.as_ref().and_then(|v| v.text()) {
+                None => None,
+                Some(time) => match parse_timestamp(&time, options.date_order) {
+                    Ok(time) => Some(time),
+                    Err(reason) => {
+                        degradation.note(format!("AppAccessContext.IssuedAtTime: {reason}"));
+                        None
+                    }
+                },
+            };
+            TokenContext { aad_session_id: text(aad_session_id), unique_token_id: text(unique_token_id), issued_at_time }
+        }
+        AppAccessContext::Text(text) => {
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                return TokenContext::default();
+            }
+            match serde_json::from_str::<AppAccessContext>(trimmed) {
+                Ok(parsed @ AppAccessContext::Fields { .. }) => read_app_access_context(&parsed, options, degradation),
+                _ => {
+                    degradation.note(format!("AppAccessContext '{}' could not be read; the token's session is unknown", shorten(text)));
+                    TokenContext::default()
+                }
+            }
+        }
+    }
 }
 
 /// Reads `MailAccessType` and `IsThrottled` from OperationProperties in any of its forms.
@@ -673,6 +724,33 @@ mod tests {
         }
         let ok = r#"{"Operation":"MailItemsAccessed","CreationTime":"9999-12-29T00:00:00Z"}"#;
         assert!(interpret_json(ok, &options).is_ok());
+    }
+
+    #[test]
+    fn the_token_comes_from_app_access_context_as_an_object_or_as_text() {
+        let options = InterpretOptions::default();
+        let record = |text: &str| match interpret_json(text, &options).unwrap() {
+            Outcome::Record(record) => record,
+            other => panic!("{other:?}"),
+        };
+        let object = record(
+            r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":{"AADSessionId":"E1","IssuedAtTime":"2025-10-26T13:12:18","UniqueTokenId":"tok"}}"#,
+        );
+        assert_eq!((object.aad_session_id.as_deref(), object.unique_token_id.as_deref()), (Some("E1"), Some("tok")));
+        assert_eq!(object.issued_at_time.unwrap().to_rfc3339(), "2025-10-26T13:12:18+00:00");
+        assert!(object.degraded.is_none());
+        // Sentinel keeps nested objects as JSON text.
+        let text = record(
+            r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"{\"AADSessionId\":\"E2\",\"UniqueTokenId\":\"t2\"}"}"#,
+        );
+        assert_eq!((text.aad_session_id.as_deref(), text.unique_token_id.as_deref()), (Some("E2"), Some("t2")));
+        // What cannot be read is said, not guessed.
+        let bad = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":{"AADSessionId":"E3","IssuedAtTime":"soon"}}"#);
+        assert_eq!(bad.aad_session_id.as_deref(), Some("E3"));
+        assert_eq!(bad.issued_at_time, None);
+        assert!(bad.degraded.as_deref().unwrap().contains("AppAccessContext.IssuedAtTime"), "{:?}", bad.degraded);
+        let garbled = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"@{AADSessionId=x}"}"#);
+        assert!(garbled.degraded.as_deref().unwrap().contains("AppAccessContext '@{AADSessionId=x}' could not be read"), "{:?}", garbled.degraded);
     }
 
     #[test]

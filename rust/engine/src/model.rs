@@ -180,6 +180,13 @@ pub struct MailAccessRecord {
     pub session_id: Option<String>,
     pub app_id: Option<String>,
     pub client_app_id: Option<String>,
+    /// `AppAccessContext.AADSessionId`: the Entra (Azure AD) sign-in session of the token. A
+    /// stolen token replayed under a new Exchange session keeps it.
+    pub aad_session_id: Option<String>,
+    /// `AppAccessContext.UniqueTokenId`: the access token itself.
+    pub unique_token_id: Option<String>,
+    /// `AppAccessContext.IssuedAtTime`: when the token was issued (UTC).
+    pub issued_at_time: Option<DateTime<Utc>>,
     pub logon_type: Option<LogonType>,
     pub external_access: Option<bool>,
     pub operation_count: Option<u64>,
@@ -189,6 +196,9 @@ pub struct MailAccessRecord {
     /// Why the record is degraded (an earlier tool lost part of it); None when it is whole.
     pub degraded: Option<String>,
     pub source: SourcePosition,
+    /// Where the record was first read, as the module wrote it (`audit.csv:12`), when it came
+    /// back in as one of the module's own records; None when this command read it first.
+    pub origin: Option<String>,
 }
 
 /// Message ids are compared in their `<local@domain>` form: records carry them with or

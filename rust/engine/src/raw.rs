@@ -270,6 +270,18 @@ pub enum ItemEntry<'de> {
     Text(Cow<'de, str>),
 }
 
+/// `AppAccessContext`: the token behind the access (newer records), or its text (Sentinel
+/// keeps nested objects as JSON text).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AppAccessContext<'de> {
+    Fields {
+        aad_session_id: Option<Scalar<'de>>,
+        unique_token_id: Option<Scalar<'de>>,
+        issued_at_time: Option<Scalar<'de>>,
+    },
+    Text(Cow<'de, str>),
+}
+
 /// `Item.ParentFolder` of the ExchangeItem form.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ParentFolder<'de> {
@@ -326,6 +338,7 @@ keys! {
     Folders = "Folders",
     Item = "Item",
     OriginatingServer = "OriginatingServer",
+    AppAccessContext = "AppAccessContext",
     // Wrappers
     AuditData = "AuditData",
     RawEventData = "RawEventData",
@@ -357,6 +370,10 @@ keys! {
     InternetMessageId = "InternetMessageId",
     SizeInBytes = "SizeInBytes",
     ParentFolder = "ParentFolder",
+    // AppAccessContext entries
+    AadSessionId = "AADSessionId",
+    UniqueTokenId = "UniqueTokenId",
+    IssuedAtTime = "IssuedAtTime",
 }
 
 impl<'de> Deserialize<'de> for Key {
@@ -399,6 +416,7 @@ pub struct RawFields<'de> {
     pub folders: Option<ListOrText<'de, FolderEntry<'de>>>,
     pub item: Option<ItemEntry<'de>>,
     pub originating_server: Option<Scalar<'de>>,
+    pub app_access_context: Option<AppAccessContext<'de>>,
 
     pub audit_data: Option<NestedRecord<'de>>,
     pub raw_event_data: Option<NestedRecord<'de>>,
@@ -452,6 +470,7 @@ impl<'de> RawFields<'de> {
                 Key::Folders => raw.folders = map.next_value()?,
                 Key::Item => raw.item = map.next_value()?,
                 Key::OriginatingServer => raw.originating_server = map.next_value()?,
+                Key::AppAccessContext => raw.app_access_context = map.next_value()?,
                 Key::AuditData => raw.audit_data = map.next_value()?,
                 Key::RawEventData => raw.raw_event_data = map.next_value()?,
                 Key::Identity => raw.identity = map.next_value()?,
@@ -574,6 +593,22 @@ map_or_text!(ItemEntry, "an item object or text", |map| {
         }
     }
     Ok(ItemEntry::Item { internet_message_id, size_in_bytes, parent_folder })
+});
+
+map_or_text!(AppAccessContext, "an AppAccessContext object or text", |map| {
+    let mut map = map;
+    let (mut aad_session_id, mut unique_token_id, mut issued_at_time) = (None, None, None);
+    while let Some(key) = map.next_key::<Key>()? {
+        match key {
+            Key::AadSessionId => aad_session_id = map.next_value()?,
+            Key::UniqueTokenId => unique_token_id = map.next_value()?,
+            Key::IssuedAtTime => issued_at_time = map.next_value()?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(AppAccessContext::Fields { aad_session_id, unique_token_id, issued_at_time })
 });
 
 impl<'de> Deserialize<'de> for ParentFolder<'de> {

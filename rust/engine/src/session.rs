@@ -10,12 +10,13 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
-use crate::analysis::{Analysis, AnalysisResult, RecordFilter, RecordId, Strings};
+use crate::analysis::{Analysis, AnalysisResult, Cancelled, RecordFilter, RecordId, Strings};
 use crate::completeness::Completeness;
 use crate::error::{ErrorKind, RecordError};
 use crate::input::{ReadResult, ReaderOptions, RecordReader};
 use crate::interpret::{interpret_fields, interpret_json_at, result_position, InterpretOptions, Outcome};
 use crate::model::{MailAccessRecord, ResultPosition, SourcePosition};
+use crate::module_record::{module_record_properties, read_module_record};
 use crate::raw::RawFields;
 use crate::tally::Tally;
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
@@ -64,9 +65,9 @@ impl Session {
     }
 
     /// Ends the analysis and returns its results; None when the session has no analysis (or
-    /// it was already finished).
-    pub fn finish_analysis(&mut self) -> Option<AnalysisResult> {
-        self.options.analysis.take().map(|analysis| analysis.finish())
+    /// it was already finished). Gives up with [`Cancelled`] once `cancel` is set.
+    pub fn finish_analysis(&mut self, cancel: &AtomicBool) -> Option<Result<AnalysisResult, Cancelled>> {
+        self.options.analysis.take().map(|analysis| analysis.finish(cancel))
     }
 
     pub fn tally(&self) -> &Tally {
@@ -124,6 +125,10 @@ impl Session {
                 }
                 if !self.options.filter.accepts(&record) {
                     self.tally.filtered += 1;
+                    record.source = position;
+                    if let Some(analysis) = self.options.analysis.as_mut() {
+                        analysis.add_filtered(&record);
+                    }
                     return;
                 }
                 self.tally.analysed += 1;
@@ -226,10 +231,16 @@ pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Out
 /// [`interpret_node`], with the object's place in its query's results when it carries one.
 fn interpret_node_at(node: &Node<'_>, options: &InterpretOptions) -> (Result<Outcome, RecordError>, Option<ResultPosition>) {
     match node {
-        Node::Map(_) => match read_object(node) {
-            Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
-            Err(error) => (Err(error), None),
-        },
+        Node::Map(_) => {
+            // The module's own records are the record model written out: read, not interpreted.
+            if let Some(properties) = module_record_properties(node) {
+                return (read_module_record(properties).map(|record| Outcome::Record(Box::new(record))), None);
+            }
+            match read_object(node) {
+                Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
+                Err(error) => (Err(error), None),
+            }
+        }
         Node::Str(text) => {
             let (outcome, result) = interpret_json_at(text, options);
             (outcome.map_err(|error| with_csv_hint(error, text)), result)

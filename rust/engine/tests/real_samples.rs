@@ -100,6 +100,10 @@ fn sekoia_2025_record_without_is_throttled_is_unknown_not_false() {
     let r = record(&sekoia_message("sekoia__o365__exchange_item_group_7.json"));
     assert_eq!(r.access_type, AccessType::Bind);
     assert_eq!(r.is_throttled, None);
+    // The token of the access, as the sanitised sample writes it.
+    assert_eq!(r.aad_session_id.as_deref(), Some("ANONYMIZED"));
+    assert_eq!(r.unique_token_id.as_deref(), Some("AAAAAAAAAAAAAAAAAAAAAA"));
+    assert_eq!(r.issued_at_time.map(|t| t.to_rfc3339()).as_deref(), Some("2025-10-26T13:12:18+00:00"));
     assert_eq!(ids(&r), ["<abcdef@mail.example.com>"]);
     assert_eq!(r.items[0].size_in_bytes, Some(123456));
     assert_eq!(r.creation_time.to_rfc3339(), "2025-10-27T07:09:33+00:00");

@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 6;
+pub const MAF_ABI_VERSION: u32 = 7;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -105,6 +105,14 @@ pub struct MafRecord {
     pub logon_type: MafText,
     pub originating_server: MafText,
     pub degraded_reason: MafText,
+    /// AppAccessContext: the Entra session and the token.
+    pub aad_session_id: MafText,
+    pub unique_token_id: MafText,
+    /// .NET ticks, UTC; -1 when the record does not say.
+    pub issued_at_time: i64,
+    /// Where the record was first read, when it came in as one of the module's own records
+    /// (its Source then); absent otherwise.
+    pub origin: MafText,
 }
 
 /// A record that could not be analysed.
@@ -218,6 +226,8 @@ pub struct MafContextSummary {
     pub context: MafContextText,
     pub app_ids: MafTextList,
     pub client_app_ids: MafTextList,
+    pub aad_session_ids: MafTextList,
+    pub unique_token_ids: MafTextList,
     pub mailboxes: MafTextList,
     pub signals: MafTextList,
     pub start: i64,
@@ -282,6 +292,12 @@ pub struct MafFinding {
     pub client_ip_addresses: MafTextList,
     pub session_ids: MafTextList,
     pub client_info_strings: MafTextList,
+    /// The accounts, applications, Entra sessions and tokens of the evidence.
+    pub user_ids: MafTextList,
+    pub app_ids: MafTextList,
+    pub client_app_ids: MafTextList,
+    pub aad_session_ids: MafTextList,
+    pub unique_token_ids: MafTextList,
     pub reason: MafText,
     pub evidence_record_ids: MafTextList,
 }
@@ -329,6 +345,14 @@ pub struct MafProgress {
 #[repr(C)]
 #[derive(Debug)]
 pub struct MafReport {
+    pub text: *const u8,
+    pub text_len: u64,
+}
+
+/// A KQL query (UTF-8 text). Owned by the library: free with `maf_kql_query_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafKqlQuery {
     pub text: *const u8,
     pub text_len: u64,
 }

@@ -27,7 +27,7 @@ use mailaccess_engine::input::{PrefetchingReader, ProgressHandle, ReadResult, Re
 use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
-use mailaccess_engine::{report, InterpretOptions, Session, SessionOptions};
+use mailaccess_engine::{kql, report, InterpretOptions, Session, SessionOptions};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -96,7 +96,9 @@ struct OptionsWire {
     attacker_session_id: Option<Vec<String>>,
     attacker_client_info_string: Option<Vec<String>>,
     attacker_app_id: Option<Vec<String>>,
+    attacker_aad_session_id: Option<Vec<String>>,
     no_context_expansion: Option<bool>,
+    expand_shared_indicator: Option<bool>,
 }
 
 fn wire_time(parameter: &str, text: &Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>, FfiError> {
@@ -158,7 +160,7 @@ impl OptionsWire {
                 )));
             }
         }
-        let mut filter = RecordFilter {
+        let filter = RecordFilter {
             start,
             end,
             mailboxes: wire_wildcards("Mailbox", &self.mailbox)?,
@@ -179,23 +181,25 @@ impl OptionsWire {
                 let ids = wire_texts(&self.internet_message_id);
                 Some(Box::new(FindAnalysis::new(ids.iter().map(String::as_str))))
             }
-            Some("Verdict") => {
-                // The dates bound the period of attacker access; they do not filter records
-                // (a throttled record before the period can open a window into it).
-                filter.start = None;
-                filter.end = None;
-                Some(Box::new(VerdictAnalysis::new(VerdictOptions {
-                    indicators: Indicators {
-                        addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
-                        sessions: wire_texts(&self.attacker_session_id),
-                        client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
-                        app_ids: wire_texts(&self.attacker_app_id),
-                    },
-                    expand: !self.no_context_expansion.unwrap_or(false),
-                    period_start: start,
-                    period_end: end,
-                })))
-            }
+            // The verdict reads the records outside the filters too (counted as Filtered): the
+            // dates bound the period of attacker access (records before it are the baseline,
+            // and a throttled record before it can open a window into it), and -Mailbox and
+            // -UserIds choose the findings reported, not the records that link.
+            Some("Verdict") => Some(Box::new(VerdictAnalysis::new(VerdictOptions {
+                indicators: Indicators {
+                    addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
+                    sessions: wire_texts(&self.attacker_session_id),
+                    client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
+                    app_ids: wire_texts(&self.attacker_app_id),
+                    aad_sessions: wire_texts(&self.attacker_aad_session_id),
+                },
+                expand: !self.no_context_expansion.unwrap_or(false),
+                expand_shared: self.expand_shared_indicator.unwrap_or(false),
+                period_start: start,
+                period_end: end,
+                mailboxes: filter.mailboxes.clone(),
+                users: filter.users.clone(),
+            }))),
             Some(other) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
         };
         let reader = self.reader_options(interpret);
@@ -550,8 +554,9 @@ pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mu
         session.ensure_running()?;
         let result = session
             .lock()?
-            .finish_analysis()
-            .ok_or_else(|| FfiError::invalid_argument("the session has no analysis to finish"))?;
+            .finish_analysis(&session.cancelled)
+            .ok_or_else(|| FfiError::invalid_argument("the session has no analysis to finish"))?
+            .map_err(|cancelled| FfiError::new(MafStatus::Cancelled, cancelled.to_string()))?;
         *out = AnalysisOwner::build(&result).into_raw();
         Ok(())
     })
@@ -635,6 +640,82 @@ pub unsafe extern "C" fn maf_report_free(report: *mut MafReport) {
         if !report.is_null() {
             let report = Box::from_raw(report);
             let text = std::ptr::slice_from_raw_parts_mut(report.text as *mut u8, report.text_len as usize);
+            drop(Box::from_raw(text));
+        }
+    })
+}
+
+/// Get-MailAccessKqlQuery's parameters as the shim sends them (dates as ISO 8601 UTC text).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct KqlOptionsWire {
+    /// OfficeActivity or CloudAppEvents.
+    table: String,
+    /// Throttling, Sync, Context, Bind or Verdict.
+    step: String,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    mailbox: Option<Vec<String>>,
+    user_ids: Option<Vec<String>>,
+    #[serde(rename = "AttackerIPAddress")]
+    attacker_ip_address: Option<Vec<String>>,
+    attacker_session_id: Option<Vec<String>>,
+    attacker_aad_session_id: Option<Vec<String>>,
+    attacker_app_id: Option<Vec<String>>,
+    attacker_client_info_string: Option<Vec<String>>,
+    expansion_rounds: Option<u32>,
+}
+
+impl KqlOptionsWire {
+    fn render(self) -> Result<String, FfiError> {
+        let table = kql::Table::parse(&self.table).map_err(FfiError::invalid_argument)?;
+        let step = kql::Step::parse(&self.step).map_err(FfiError::invalid_argument)?;
+        let options = kql::QueryOptions {
+            start: wire_time("StartDate", &self.start_date)?,
+            end: wire_time("EndDate", &self.end_date)?,
+            mailboxes: wire_wildcards("Mailbox", &self.mailbox)?,
+            user_ids: wire_wildcards("UserIds", &self.user_ids)?,
+            addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
+            sessions: wire_texts(&self.attacker_session_id),
+            aad_sessions: wire_texts(&self.attacker_aad_session_id),
+            app_ids: wire_texts(&self.attacker_app_id),
+            client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
+            expansion_rounds: self.expansion_rounds,
+        };
+        kql::query(table, step, &options).map_err(FfiError::invalid_argument)
+    }
+}
+
+/// Writes the KQL query of one table and step: `options` is a map in the object-batch
+/// encoding (Table, Step, and the indicator, date and mailbox parameters of
+/// Get-MailAccessKqlQuery). Values that cannot be indicators are an InvalidArgument error naming
+/// the parameter. On success `*out` owns the text: free it with `maf_kql_query_free`.
+///
+/// # Safety
+/// `options` valid for `options_len` bytes; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn maf_kql_query(options: *const u8, options_len: usize, out: *mut *mut MafKqlQuery) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let wire: KqlOptionsWire = read_options(bytes(options, options_len)?, "KQL options")?;
+        let text = wire.render()?.into_bytes().into_boxed_slice();
+        let query = MafKqlQuery { text_len: text.len() as u64, text: Box::into_raw(text) as *const u8 };
+        *out = Box::into_raw(Box::new(query));
+        Ok(())
+    })
+}
+
+/// Frees a query. Null is ignored.
+///
+/// # Safety
+/// `query` must be null or from `maf_kql_query`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_kql_query_free(query: *mut MafKqlQuery) {
+    guard_void(|| {
+        if !query.is_null() {
+            let query = Box::from_raw(query);
+            let text = std::ptr::slice_from_raw_parts_mut(query.text as *mut u8, query.text_len as usize);
             drop(Box::from_raw(text));
         }
     })

@@ -168,6 +168,10 @@ impl BatchRows {
             logon_type: a.opt(r.logon_type.as_ref().map(|l| l.as_str())),
             originating_server: a.opt(r.originating_server.as_deref()),
             degraded_reason: a.opt(r.degraded.as_deref()),
+            aad_session_id: a.opt(r.aad_session_id.as_deref()),
+            unique_token_id: a.opt(r.unique_token_id.as_deref()),
+            issued_at_time: r.issued_at_time.as_ref().map(ticks).unwrap_or(-1),
+            origin: a.opt(r.origin.as_deref()),
         };
         self.records.push(row);
     }
@@ -283,6 +287,8 @@ impl AnalysisOwner {
                 context: o.context(&c.context),
                 app_ids: o.list(&c.app_ids),
                 client_app_ids: o.list(&c.client_app_ids),
+                aad_session_ids: o.list(&c.aad_session_ids),
+                unique_token_ids: o.list(&c.unique_token_ids),
                 mailboxes: o.list(&c.mailboxes),
                 signals: o.list(&c.signals),
                 start: ticks(&c.start),
@@ -343,6 +349,11 @@ impl AnalysisOwner {
                 client_ip_addresses: o.list(&f.client_ip_addresses),
                 session_ids: o.list(&f.session_ids),
                 client_info_strings: o.list(&f.client_info_strings),
+                user_ids: o.list(&f.actors.user_ids),
+                app_ids: o.list(&f.actors.app_ids),
+                client_app_ids: o.list(&f.actors.client_app_ids),
+                aad_session_ids: o.list(&f.actors.aad_session_ids),
+                unique_token_ids: o.list(&f.actors.unique_token_ids),
                 reason: o.arena.text(&f.reason),
                 evidence_record_ids: o.list(&f.evidence_record_ids),
             };

@@ -335,6 +335,44 @@ fn bad_analysis_options_name_the_parameter() {
     assert!(native.last_error().contains("-StartDate"), "{}", native.last_error());
 }
 
+fn kql_query(native: &Native, options: &[u8]) -> Result<String, (MafStatus, String)> {
+    let f: Symbol<unsafe extern "C" fn(*const u8, usize, *mut *mut MafKqlQuery) -> MafStatus> = native.sym("maf_kql_query");
+    let free: Symbol<unsafe extern "C" fn(*mut MafKqlQuery)> = native.sym("maf_kql_query_free");
+    let mut out: *mut MafKqlQuery = std::ptr::null_mut();
+    let status = unsafe { f(options.as_ptr(), options.len(), &mut out) };
+    if status != MafStatus::Ok {
+        assert!(out.is_null(), "a failed call hands out nothing");
+        return Err((status, native.last_error()));
+    }
+    let text = unsafe { String::from_utf8(std::slice::from_raw_parts((*out).text, (*out).text_len as usize).to_vec()).unwrap() };
+    unsafe { free(out) };
+    unsafe { free(std::ptr::null_mut()) };
+    Ok(text)
+}
+
+#[test]
+fn a_kql_query_is_written_or_refused_with_the_parameter_named() {
+    let native = Native::load();
+    let mut options = BatchWriter::default();
+    options.map(3).key("Table").string("CloudAppEvents").key("Step").string("Verdict").key("AttackerSessionId").list(1).string("s\"1");
+    let text = kql_query(&native, &options.buf).unwrap();
+    assert!(text.starts_with("// MailAccessForensics: Verdict query over CloudAppEvents."), "{text}");
+    assert!(text.contains(r#"let AttackerSessionId = pack_array("s\"1");"#));
+
+    let mut options = BatchWriter::default();
+    options.map(3).key("Table").string("OfficeActivity").key("Step").string("Verdict").key("AttackerIPAddress").list(1).string("300.1.1.1");
+    let (status, message) = kql_query(&native, &options.buf).unwrap_err();
+    assert_eq!(status, MafStatus::InvalidArgument);
+    assert!(message.starts_with("-AttackerIPAddress: '300.1.1.1'"), "{message}");
+
+    let mut options = BatchWriter::default();
+    options.map(2).key("Table").string("SigninLogs").key("Step").string("Bind");
+    assert!(kql_query(&native, &options.buf).unwrap_err().1.contains("-Table"));
+    let mut options = BatchWriter::default();
+    options.map(3).key("Table").string("OfficeActivity").key("Step").string("Bind").key("Unknown").string("x");
+    assert_eq!(kql_query(&native, &options.buf).unwrap_err().0, MafStatus::InvalidArgument);
+}
+
 type CollectorPtr = *mut std::ffi::c_void;
 
 fn borrowed(ptr: *const u8, len: u64) -> String {

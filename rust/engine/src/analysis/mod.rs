@@ -15,6 +15,7 @@ mod verdict;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
@@ -30,7 +31,34 @@ pub use verdict::{Finding, FindingKind, Indicators, VerdictAnalysis, VerdictOpti
 /// An analysis fed one record at a time.
 pub trait Analysis: Send {
     fn add(&mut self, record: &MailAccessRecord);
-    fn finish(self: Box<Self>) -> AnalysisResult;
+
+    /// A record outside the cmdlet's filters (counted as Filtered). Most analyses never see
+    /// one; the verdict reads them for attribution and reports only the findings the filters
+    /// select.
+    fn add_filtered(&mut self, _record: &MailAccessRecord) {}
+
+    /// The results. An analysis whose work can run long checks `cancel` in its loops and gives
+    /// up with [`Cancelled`] once it is set (the command was stopped).
+    fn finish(self: Box<Self>, cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled>;
+}
+
+/// The command was stopped while an analysis was finishing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the command was stopped")
+    }
+}
+
+/// Gives up when the command was stopped: called in the loops of long work.
+pub(crate) fn check(cancel: &AtomicBool) -> Result<(), Cancelled> {
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        Err(Cancelled)
+    } else {
+        Ok(())
+    }
 }
 
 /// What an analysis produced; `warnings` are sentences for the user.
@@ -259,6 +287,61 @@ impl ContextKey {
             session_id: text(self.session),
             user_id: text(self.user),
         }
+    }
+}
+
+/// What acted besides the context: the applications, and the Entra session of the token. Ids
+/// refer to [`Strings`]; None when the record does not say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct AppKey {
+    pub app: Option<u32>,
+    pub client_app: Option<u32>,
+    /// Folded: Entra session ids are GUIDs, compared case-insensitively.
+    pub aad_session: Option<u32>,
+}
+
+impl AppKey {
+    pub(crate) fn of(record: &MailAccessRecord, strings: &mut Strings) -> AppKey {
+        AppKey {
+            app: record.app_id.as_deref().map(|a| strings.intern(a)),
+            client_app: record.client_app_id.as_deref().map(|a| strings.intern(a)),
+            aad_session: record.aad_session_id.as_deref().map(|s| strings.intern_folded(s)),
+        }
+    }
+}
+
+/// A record's token (UniqueTokenId, compared exactly: it is base64).
+pub(crate) fn token_of(record: &MailAccessRecord, strings: &mut Strings) -> Option<u32> {
+    record.unique_token_id.as_deref().map(|t| strings.intern(t))
+}
+
+/// Who acted in a finding's evidence: the distinct acting accounts (UserId), applications
+/// (AppId, ClientAppId), Entra sessions and tokens of its records, each sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Actors {
+    pub user_ids: Vec<String>,
+    pub app_ids: Vec<String>,
+    pub client_app_ids: Vec<String>,
+    pub aad_session_ids: Vec<String>,
+    pub unique_token_ids: Vec<String>,
+}
+
+/// The actors of records known by their context and applications, and their tokens.
+pub(crate) fn actors<'a>(
+    keys: impl Iterator<Item = (&'a ContextKey, &'a AppKey)> + Clone,
+    tokens: impl Iterator<Item = u32>,
+    strings: &Strings,
+) -> Actors {
+    let distinct = |ids: &mut dyn Iterator<Item = u32>| {
+        let set: BTreeSet<&str> = ids.map(|id| strings.display(id)).collect();
+        set.into_iter().map(str::to_string).collect::<Vec<_>>()
+    };
+    Actors {
+        user_ids: distinct(&mut keys.clone().filter_map(|(c, _)| c.user)),
+        app_ids: distinct(&mut keys.clone().filter_map(|(_, a)| a.app)),
+        client_app_ids: distinct(&mut keys.clone().filter_map(|(_, a)| a.client_app)),
+        aad_session_ids: distinct(&mut keys.filter_map(|(_, a)| a.aad_session)),
+        unique_token_ids: distinct(&mut tokens.into_iter()),
     }
 }
 

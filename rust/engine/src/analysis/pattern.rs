@@ -78,6 +78,37 @@ impl Wildcard {
         &self.text
     }
 
+    /// The same pattern as a regular expression (RE2 and Rust syntax, unanchored, without the
+    /// case-insensitive flag the caller adds): what KQL's `matches regex` takes.
+    pub fn to_regex(&self) -> String {
+        fn escape(c: char, out: &mut String) {
+            if "\\.+*?()|[]{}^$-".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        let mut out = String::new();
+        for token in &self.tokens {
+            match token {
+                Token::Char(c) => escape(*c, &mut out),
+                Token::Any => out.push_str(".*"),
+                Token::AnyOne => out.push('.'),
+                Token::Set(ranges) => {
+                    out.push('[');
+                    for (lo, hi) in ranges {
+                        escape(*lo, &mut out);
+                        if lo != hi {
+                            out.push('-');
+                            escape(*hi, &mut out);
+                        }
+                    }
+                    out.push(']');
+                }
+            }
+        }
+        out
+    }
+
     pub fn is_match(&self, value: &str) -> bool {
         let chars: Vec<char> = value.chars().map(fold).collect();
         // Iterative matcher with backtracking to the last `*` (linear in practice, no recursion).
@@ -158,6 +189,15 @@ impl AddressRange {
     pub fn contains(&self, ip: &IpAddr) -> bool {
         self.network.contains(ip)
     }
+
+    /// The range in CIDR form (`203.0.113.0/24`, `2001:db8::/48`; one address is a /32 or a /128).
+    pub fn cidr(&self) -> String {
+        self.network.to_string()
+    }
+
+    pub fn is_ipv4(&self) -> bool {
+        matches!(self.network, ipnet::IpNet::V4(_))
+    }
 }
 
 #[cfg(test)]
@@ -197,5 +237,17 @@ mod tests {
         assert!(AddressRange::parse("300.1.1.1").is_err());
         assert!(AddressRange::parse("10.0.0.0/33").is_err());
         assert!(AddressRange::parse("").is_err());
+        assert_eq!(AddressRange::parse("203.0.113.77/24").unwrap().cidr(), "203.0.113.0/24");
+        assert_eq!(AddressRange::parse("2001:DB8::1").unwrap().cidr(), "2001:db8::1/128");
+        assert_eq!(mapped.cidr(), "192.0.2.0/24");
+        assert!(mapped.is_ipv4() && !one.is_ipv4());
+    }
+
+    #[test]
+    fn wildcards_as_regular_expressions() {
+        let r = |p: &str| Wildcard::new(p).unwrap().to_regex();
+        assert_eq!(r("*@contoso.com"), ".*@contoso\\.com");
+        assert_eq!(r("a?[b-d]`*"), "a.[b-d]\\*");
+        assert_eq!(r("(x)|y$"), "\\(x\\)\\|y\\$");
     }
 }

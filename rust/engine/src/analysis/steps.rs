@@ -2,11 +2,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    distinct_items, evidence_ids, widen, folder_paths, mailbox_sort_key, record_ref, Analysis, AnalysisResult, ContextKey, ContextText,
+    distinct_items, evidence_ids, widen, folder_paths, mailbox_sort_key, record_ref, token_of, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText,
     RecordRef, Strings,
 };
 use super::pattern::AddressRange;
@@ -67,7 +68,7 @@ impl Analysis for SyncAnalysis {
         }
     }
 
-    fn finish(self: Box<Self>) -> AnalysisResult {
+    fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         let strings = &self.strings;
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|(ka, a), (kb, b)| {
@@ -87,7 +88,7 @@ impl Analysis for SyncAnalysis {
                 record_ids: evidence_ids(&state.refs, strings),
             })
             .collect();
-        AnalysisResult { syncs, ..Default::default() }
+        Ok(AnalysisResult { syncs, ..Default::default() })
     }
 }
 
@@ -111,6 +112,9 @@ pub struct ContextSummary {
     pub context: ContextText,
     pub app_ids: Vec<String>,
     pub client_app_ids: Vec<String>,
+    /// The Entra sessions and tokens (AppAccessContext) of the context's records.
+    pub aad_session_ids: Vec<String>,
+    pub unique_token_ids: Vec<String>,
     pub mailboxes: Vec<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -128,6 +132,8 @@ struct ContextState {
     ip: Option<IpAddr>,
     app_ids: BTreeSet<u32>,
     client_app_ids: BTreeSet<u32>,
+    aad_session_ids: BTreeSet<u32>,
+    unique_token_ids: BTreeSet<u32>,
     mailboxes: BTreeSet<u32>,
     span: (DateTime<Utc>, DateTime<Utc>),
     records: u64,
@@ -212,6 +218,8 @@ impl Analysis for ContextAnalysis {
         let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
         let app = record.app_id.as_deref().map(|a| self.strings.intern(a));
         let client_app = record.client_app_id.as_deref().map(|a| self.strings.intern(a));
+        let aad_session = record.aad_session_id.as_deref().map(|s| self.strings.intern_folded(s));
+        let token = token_of(record, &mut self.strings);
         let items: Vec<(u32, Option<u64>)> = if record.access_type == AccessType::Sync {
             Vec::new()
         } else {
@@ -225,6 +233,8 @@ impl Analysis for ContextAnalysis {
             ip: record.client_address.as_ref().and_then(|a| a.ip),
             app_ids: BTreeSet::new(),
             client_app_ids: BTreeSet::new(),
+            aad_session_ids: BTreeSet::new(),
+            unique_token_ids: BTreeSet::new(),
             mailboxes: BTreeSet::new(),
             span: (record.creation_time, record.creation_time),
             records: 0,
@@ -241,6 +251,8 @@ impl Analysis for ContextAnalysis {
         state.records += 1;
         state.app_ids.extend(app);
         state.client_app_ids.extend(client_app);
+        state.aad_session_ids.extend(aad_session);
+        state.unique_token_ids.extend(token);
         state.mailboxes.extend(mailbox);
         let before_baseline = baseline_end.is_some_and(|end| record.creation_time < end);
         if before_baseline {
@@ -285,7 +297,7 @@ impl Analysis for ContextAnalysis {
         }
     }
 
-    fn finish(self: Box<Self>) -> AnalysisResult {
+    fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         let strings = &self.strings;
         let sorted_texts = |ids: &BTreeSet<u32>| {
             let mut texts: Vec<String> = ids.iter().map(|i| strings.display(*i).to_string()).collect();
@@ -305,6 +317,8 @@ impl Analysis for ContextAnalysis {
                 context: key.describe(strings),
                 app_ids: sorted_texts(&state.app_ids),
                 client_app_ids: sorted_texts(&state.client_app_ids),
+                aad_session_ids: sorted_texts(&state.aad_session_ids),
+                unique_token_ids: sorted_texts(&state.unique_token_ids),
                 mailboxes: sorted_texts(&state.mailboxes),
                 start: state.span.0,
                 end: state.span.1,
@@ -325,7 +339,7 @@ impl Analysis for ContextAnalysis {
         if self.options.suspicious && self.options.baseline_end.is_none() {
             warnings.push("Without -BaselineEndDate the NewInPeriod and NewSync signals cannot fire: give the end of a period of normal activity.".to_string());
         }
-        AnalysisResult { contexts: contexts.into_iter().map(|(c, _)| c).collect(), warnings, ..Default::default() }
+        Ok(AnalysisResult { contexts: contexts.into_iter().map(|(c, _)| c).collect(), warnings, ..Default::default() })
     }
 }
 
@@ -397,7 +411,7 @@ impl Analysis for ReadAnalysis {
         }
     }
 
-    fn finish(self: Box<Self>) -> AnalysisResult {
+    fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         let strings = &self.strings;
         let mut messages: Vec<_> = self.messages.iter().collect();
         messages.sort_by(|((ma, ia), a), ((mb, ib), b)| {
@@ -420,7 +434,7 @@ impl Analysis for ReadAnalysis {
                 }
             })
             .collect();
-        AnalysisResult { reads, ..Default::default() }
+        Ok(AnalysisResult { reads, ..Default::default() })
     }
 }
 
@@ -477,11 +491,11 @@ impl Analysis for FindAnalysis {
         }
     }
 
-    fn finish(mut self: Box<Self>) -> AnalysisResult {
+    fn finish(mut self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         self.accesses.sort_by_cached_key(|a| {
             (mailbox_sort_key(a.mailbox.as_deref()), a.creation_time, a.record_id.clone(), a.internet_message_id.clone())
         });
-        AnalysisResult { accesses: self.accesses, ..Default::default() }
+        Ok(AnalysisResult { accesses: self.accesses, ..Default::default() })
     }
 }
 
@@ -494,7 +508,7 @@ mod tests {
         for r in &records {
             analysis.add(r);
         }
-        analysis.finish()
+        analysis.finish(&AtomicBool::new(false)).unwrap()
     }
 
     const OWNER_OWA: (&str, &str, &str) = ("192.0.2.10", "Client=OWA;Action=ViaProxy", "s-owner");

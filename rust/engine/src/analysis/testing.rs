@@ -18,6 +18,9 @@ pub(crate) fn rec(id: &str, time: &str) -> Rec {
         session_id: None,
         app_id: None,
         client_app_id: None,
+        aad_session_id: None,
+        unique_token_id: None,
+        issued_at_time: None,
         logon_type: None,
         external_access: None,
         operation_count: None,
@@ -26,6 +29,7 @@ pub(crate) fn rec(id: &str, time: &str) -> Rec {
         items: vec![],
         degraded: None,
         source: SourcePosition::default(),
+        origin: None,
     })
 }
 
@@ -58,6 +62,11 @@ impl Rec {
     }
     pub fn app(mut self, a: &str) -> Self {
         self.0.app_id = Some(a.into());
+        self
+    }
+    pub fn entra(mut self, session: &str, token: &str) -> Self {
+        self.0.aad_session_id = Some(session.into());
+        self.0.unique_token_id = Some(token.into());
         self
     }
     pub fn throttled(mut self, t: Option<bool>) -> Self {

@@ -1,10 +1,14 @@
 //! Step 1: throttling. A record with IsThrottled = True means access to its mailbox was not
 //! audited for the next 24 hours: an unaudited window.
 
+use std::sync::atomic::AtomicBool;
+
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
 
-use super::{context_lists, evidence_ids, record_ref, ref_cmp, Analysis, AnalysisResult, ContextKey, RecordRef, Strings};
+use super::{
+    actors, context_lists, evidence_ids, record_ref, ref_cmp, token_of, Actors, Analysis, AnalysisResult, AppKey, Cancelled, ContextKey, RecordRef, Strings,
+};
 use crate::model::MailAccessRecord;
 
 /// How long Exchange stops auditing a mailbox after throttling it.
@@ -22,13 +26,24 @@ pub struct UnauditedWindow {
     pub client_ip_addresses: Vec<String>,
     pub session_ids: Vec<String>,
     pub client_info_strings: Vec<String>,
+    /// The accounts, applications, Entra sessions and tokens of those records.
+    pub actors: Actors,
+}
+
+/// A throttled record: when, its context, and who acted.
+#[derive(Clone, Copy, Debug)]
+struct Throttled {
+    reference: RecordRef,
+    context: ContextKey,
+    apps: AppKey,
+    token: Option<u32>,
 }
 
 /// Per mailbox: what its records say about throttling.
 #[derive(Default, Debug)]
 struct MailboxThrottling {
     display: Option<String>,
-    throttled: Vec<(RecordRef, ContextKey)>,
+    throttled: Vec<Throttled>,
     records: u64,
     unknown: u64,
 }
@@ -63,8 +78,14 @@ impl ThrottlingAnalysis {
         entry.records += 1;
         match record.is_throttled {
             Some(true) => {
-                let reference = record_ref(record, &mut self.strings);
-                entry.throttled.push((reference, ContextKey::of(record, &mut self.strings)));
+                let strings = &mut self.strings;
+                let throttled = Throttled {
+                    reference: record_ref(record, strings),
+                    context: ContextKey::of(record, strings),
+                    apps: AppKey::of(record, strings),
+                    token: token_of(record, strings),
+                };
+                entry.throttled.push(throttled);
             }
             Some(false) => {}
             None => entry.unknown += 1,
@@ -88,26 +109,27 @@ impl ThrottlingAnalysis {
 }
 
 /// One window per run of throttled records whose 24-hour windows overlap or touch.
-fn merge_windows(mailbox: Option<&str>, throttled: &[(RecordRef, ContextKey)], strings: &Strings) -> Vec<UnauditedWindow> {
-    let mut sorted: Vec<(RecordRef, ContextKey)> = throttled.to_vec();
-    sorted.sort_by(|a, b| ref_cmp(&a.0, &b.0, strings));
+fn merge_windows(mailbox: Option<&str>, throttled: &[Throttled], strings: &Strings) -> Vec<UnauditedWindow> {
+    let mut sorted: Vec<Throttled> = throttled.to_vec();
+    sorted.sort_by(|a, b| ref_cmp(&a.reference, &b.reference, strings));
     let period = Duration::hours(UNAUDITED_PERIOD_HOURS);
-    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>, Vec<RecordRef>, Vec<ContextKey>)> = Vec::new();
-    for (reference, context) in sorted {
-        let time = reference.time;
+    let mut windows: Vec<(DateTime<Utc>, DateTime<Utc>, Vec<Throttled>)> = Vec::new();
+    for record in sorted {
+        let time = record.reference.time;
         match windows.last_mut() {
-            Some((_, end, refs, contexts)) if time <= *end => {
+            Some((_, end, records)) if time <= *end => {
                 *end = (*end).max(time + period);
-                refs.push(reference);
-                contexts.push(context);
+                records.push(record);
             }
-            _ => windows.push((time, time + period, vec![reference], vec![context])),
+            _ => windows.push((time, time + period, vec![record])),
         }
     }
     windows
         .into_iter()
-        .map(|(start, end, refs, contexts)| {
-            let (client_ip_addresses, session_ids, client_info_strings) = context_lists(contexts.iter(), strings);
+        .map(|(start, end, records)| {
+            let refs: Vec<RecordRef> = records.iter().map(|r| r.reference).collect();
+            let (client_ip_addresses, session_ids, client_info_strings) = context_lists(records.iter().map(|r| &r.context), strings);
+            let actors = actors(records.iter().map(|r| (&r.context, &r.apps)), records.iter().filter_map(|r| r.token), strings);
             UnauditedWindow {
                 mailbox: mailbox.map(str::to_string),
                 start,
@@ -117,6 +139,7 @@ fn merge_windows(mailbox: Option<&str>, throttled: &[(RecordRef, ContextKey)], s
                 client_ip_addresses,
                 session_ids,
                 client_info_strings,
+                actors,
             }
         })
         .collect()
@@ -127,7 +150,7 @@ impl Analysis for ThrottlingAnalysis {
         self.add_record(record);
     }
 
-    fn finish(self: Box<Self>) -> AnalysisResult {
+    fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         let ThrottlingResult { windows, unknown } = self.result();
         let warnings = unknown
             .into_iter()
@@ -140,7 +163,7 @@ impl Analysis for ThrottlingAnalysis {
                 }
             })
             .collect();
-        AnalysisResult { windows, warnings, ..Default::default() }
+        Ok(AnalysisResult { windows, warnings, ..Default::default() })
     }
 }
 
@@ -222,7 +245,7 @@ mod tests {
         analysis.add(&record("a@x", "2024-05-01T10:00:00Z", "r1", None));
         analysis.add(&record("a@x", "2024-05-01T11:00:00Z", "r2", Some(false)));
         analysis.add(&record("b@x", "2024-05-01T11:00:00Z", "r3", None));
-        let result = analysis.finish();
+        let result = analysis.finish(&AtomicBool::new(false)).unwrap();
         assert!(result.windows.is_empty());
         assert_eq!(result.warnings.len(), 2);
         assert!(result.warnings[0].contains("1 of its 2 records"), "{}", result.warnings[0]);

@@ -1,20 +1,29 @@
 //! The verdict: which mail must be treated as compromised, given what is known of the
 //! attacker, with the evidence for each answer (docs/semantics.md, Get-CompromisedMailAccess).
+//!
+//! Records are aggregated per context as they come ([`Analysis::add`]); [`attribution`]
+//! decides which contexts are the attacker's; `finish` writes one finding per throttled
+//! window, synced folder, message read, unresolved read and indicator, then keeps the findings
+//! the cmdlet's -Mailbox and -UserIds select.
+
+mod attribution;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
-
-use super::pattern::{AddressRange, Wildcard};
-use super::throttling::ThrottlingAnalysis;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+use self::attribution::{Attribution, BaselineUse, Ident, Link, Why};
+use super::pattern::{any_match, AddressRange, Wildcard};
+use super::throttling::ThrottlingAnalysis;
 use super::{
-    context_lists, distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, widen, Analysis, AnalysisResult,
-    ContextKey, RecordRef, Strings,
+    actors, check, context_lists, distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, token_of, widen,
+    Actors, Analysis, AnalysisResult, AppKey, Cancelled, ContextKey, RecordRef, Strings,
 };
+use crate::address::is_client_address;
 use crate::model::{AccessType, MailAccessRecord};
 
 /// What is known of the attacker.
@@ -25,11 +34,17 @@ pub struct Indicators {
     pub client_info_strings: Vec<Wildcard>,
     /// Matched against AppId and ClientAppId.
     pub app_ids: Vec<String>,
+    /// Entra sessions (AppAccessContext.AADSessionId).
+    pub aad_sessions: Vec<String>,
 }
 
 impl Indicators {
     pub fn is_empty(&self) -> bool {
-        self.addresses.is_empty() && self.sessions.is_empty() && self.client_info_strings.is_empty() && self.app_ids.is_empty()
+        self.addresses.is_empty()
+            && self.sessions.is_empty()
+            && self.client_info_strings.is_empty()
+            && self.app_ids.is_empty()
+            && self.aad_sessions.is_empty()
     }
 }
 
@@ -38,14 +53,28 @@ pub struct VerdictOptions {
     pub indicators: Indicators,
     /// Follow links between the attacker's addresses and sessions to a fixed point.
     pub expand: bool,
+    /// Follow also addresses and sessions that other contexts used before the attacker's
+    /// known activity (they are otherwise reported as SharedIndicator, not followed).
+    pub expand_shared: bool,
     /// The period of attacker access; records outside it take no part in attribution.
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+    /// Which findings are reported (-Mailbox, -UserIds); every record takes part in attribution.
+    pub mailboxes: Vec<Wildcard>,
+    pub users: Vec<Wildcard>,
 }
 
 impl Default for VerdictOptions {
     fn default() -> Self {
-        VerdictOptions { indicators: Indicators::default(), expand: true, period_start: None, period_end: None }
+        VerdictOptions {
+            indicators: Indicators::default(),
+            expand: true,
+            expand_shared: false,
+            period_start: None,
+            period_end: None,
+            mailboxes: Vec::new(),
+            users: Vec::new(),
+        }
     }
 }
 
@@ -58,6 +87,7 @@ pub enum FindingKind {
     AccessedMessage = 3,
     UnresolvedAccess = 4,
     AttackerIndicator = 5,
+    SharedIndicator = 6,
 }
 
 impl FindingKind {
@@ -68,6 +98,7 @@ impl FindingKind {
             FindingKind::AccessedMessage => "AccessedMessage",
             FindingKind::UnresolvedAccess => "UnresolvedAccess",
             FindingKind::AttackerIndicator => "AttackerIndicator",
+            FindingKind::SharedIndicator => "SharedIndicator",
         }
     }
 }
@@ -86,18 +117,42 @@ pub struct Finding {
     pub client_ip_addresses: Vec<String>,
     pub session_ids: Vec<String>,
     pub client_info_strings: Vec<String>,
+    /// The accounts, applications, Entra sessions and tokens of the evidence. For an indicator
+    /// of an Entra session, `actors.aad_session_ids` holds the indicator.
+    pub actors: Actors,
     pub reason: String,
     pub evidence_record_ids: Vec<String>,
 }
 
+impl Finding {
+    fn new(kind: FindingKind, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
+        Finding {
+            kind,
+            mailbox: None,
+            folder_path: None,
+            internet_message_id: None,
+            size_in_bytes: None,
+            start,
+            end,
+            access_count: None,
+            client_ip_addresses: Vec::new(),
+            session_ids: Vec::new(),
+            client_info_strings: Vec::new(),
+            actors: Actors::default(),
+            reason: String::new(),
+            evidence_record_ids: Vec::new(),
+        }
+    }
+}
+
 pub type VerdictResult = Vec<Finding>;
 
-/// A context together with the application, which the app indicator matches on.
+/// What attribution tells contexts apart by: the context, with the applications (the app
+/// indicator matches them) and the Entra session (an identifier that links).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct FineKey {
     context: ContextKey,
-    app: Option<u32>,
-    client_app: Option<u32>,
+    apps: AppKey,
 }
 
 /// One message as one context read it. Most contexts read a message once: the first
@@ -132,23 +187,10 @@ struct FineState {
     unresolved: Vec<Unresolved>,
 }
 
-/// Why a context is the attacker's.
-#[derive(Clone, Debug)]
-enum Attribution {
-    Address(String),
-    Session(String),
-    ClientInfoString(String),
-    App(String),
-    LinkedAddress(u32),
-    LinkedSession(u32),
-}
-
-/// Why an address or session is the attacker's.
-#[derive(Clone, Debug)]
-enum Link {
-    Given(String),
-    /// Linked by this context's earliest record.
-    Linked { context: usize },
+/// A context seen before -StartDate: the baseline of who used which address and session.
+struct BeforeState {
+    ip: Option<IpAddr>,
+    first: RecordRef,
 }
 
 pub struct VerdictAnalysis {
@@ -157,6 +199,20 @@ pub struct VerdictAnalysis {
     throttling: ThrottlingAnalysis,
     contexts: Vec<FineState>,
     index: FxHashMap<FineKey, usize>,
+    /// Contexts of the records before -StartDate.
+    before: FxHashMap<FineKey, BeforeState>,
+    /// The token of each record that names one (in the period, and the first of each context
+    /// before it), by its entry in the record table.
+    tokens: FxHashMap<u32, u32>,
+}
+
+/// The columns a finding takes from its evidence.
+struct Evidence {
+    ips: Vec<String>,
+    sessions: Vec<String>,
+    clients: Vec<String>,
+    actors: Actors,
+    ids: Vec<String>,
 }
 
 impl VerdictAnalysis {
@@ -167,165 +223,46 @@ impl VerdictAnalysis {
             throttling: ThrottlingAnalysis::new(),
             contexts: Vec::new(),
             index: FxHashMap::default(),
+            before: FxHashMap::default(),
+            tokens: FxHashMap::default(),
         }
     }
 
-    fn in_period(&self, time: DateTime<Utc>) -> bool {
-        self.options.period_start.is_none_or(|s| time >= s) && self.options.period_end.is_none_or(|e| time < e)
+    fn key_of(&mut self, record: &MailAccessRecord) -> FineKey {
+        FineKey { context: ContextKey::of(record, &mut self.strings), apps: AppKey::of(record, &mut self.strings) }
     }
 
-    /// The indicator a context matches by itself, if any.
-    fn seed(&self, state: &FineState) -> Option<Attribution> {
-        let indicators = &self.options.indicators;
-        if let Some(ip) = state.ip {
-            if let Some(range) = indicators.addresses.iter().find(|r| r.contains(&ip)) {
-                return Some(Attribution::Address(range.text().to_string()));
-            }
-        }
-        if let Some(session) = state.key.context.session {
-            let text = self.strings.key(session);
-            if let Some(given) = indicators.sessions.iter().find(|s| s.eq_ignore_ascii_case(text)) {
-                return Some(Attribution::Session(given.clone()));
-            }
-        }
-        if let Some(client) = state.key.context.client {
-            let text = self.strings.key(client);
-            if let Some(pattern) = indicators.client_info_strings.iter().find(|p| p.is_match(text)) {
-                return Some(Attribution::ClientInfoString(pattern.text().to_string()));
-            }
-        }
-        for app in [state.key.app, state.key.client_app].into_iter().flatten() {
-            let text = self.strings.key(app);
-            if let Some(given) = indicators.app_ids.iter().find(|a| a.eq_ignore_ascii_case(text)) {
-                return Some(Attribution::App(given.clone()));
-            }
-        }
-        None
-    }
-
-    /// Marks the attacker's contexts; with expansion, follows address and session links to a
-    /// fixed point. Returns the attribution of each context and the attacker's addresses and
-    /// sessions with why each is theirs.
-    fn attribute(&self) -> (Vec<Option<Attribution>>, BTreeMap<u32, Link>, BTreeMap<u32, Link>) {
-        let mut attributed: Vec<Option<Attribution>> = self.contexts.iter().map(|c| self.seed(c)).collect();
-        let mut addresses: BTreeMap<u32, Link> = BTreeMap::new();
-        let mut sessions: BTreeMap<u32, Link> = BTreeMap::new();
-        for (i, state) in self.contexts.iter().enumerate() {
-            match &attributed[i] {
-                Some(Attribution::Address(range)) => {
-                    if let Some(address) = state.key.context.address {
-                        addresses.entry(address).or_insert_with(|| Link::Given(range.clone()));
-                    }
+    /// Before the period: only who used which address and session, for the baseline.
+    fn add_before(&mut self, record: &MailAccessRecord) {
+        let key = self.key_of(record);
+        let reference = record_ref(record, &mut self.strings);
+        let first = match self.before.get_mut(&key) {
+            Some(state) => {
+                let earlier = ref_cmp(&reference, &state.first, &self.strings).is_lt();
+                if earlier {
+                    state.first = reference;
                 }
-                Some(Attribution::Session(given)) => {
-                    if let Some(session) = state.key.context.session {
-                        sessions.entry(session).or_insert_with(|| Link::Given(given.clone()));
-                    }
-                }
-                _ => {}
+                earlier
             }
-        }
-        if !self.options.expand {
-            return (attributed, addresses, sessions);
-        }
-        loop {
-            let mut changed = false;
-            for (i, state) in self.contexts.iter().enumerate() {
-                if attributed[i].is_some() {
-                    continue;
-                }
-                let by_address = state.key.context.address.filter(|a| addresses.contains_key(a));
-                let by_session = state.key.context.session.filter(|s| sessions.contains_key(s));
-                if let Some(address) = by_address {
-                    attributed[i] = Some(Attribution::LinkedAddress(address));
-                    changed = true;
-                } else if let Some(session) = by_session {
-                    attributed[i] = Some(Attribution::LinkedSession(session));
-                    changed = true;
-                }
+            None => {
+                let ip = record.client_address.as_ref().and_then(|a| a.ip);
+                self.before.insert(key, BeforeState { ip, first: reference });
+                true
             }
-            // New addresses and sessions, each linked by the earliest record that carries it.
-            // A context links by its earliest record: the earliest such record wins.
-            let earlier = |a: usize, b: usize| {
-                let (x, y) = (&self.contexts[a].earliest, &self.contexts[b].earliest);
-                ref_cmp(x, y, &self.strings).then(a.cmp(&b)) == std::cmp::Ordering::Less
-            };
-            let mut new_addresses: BTreeMap<u32, usize> = BTreeMap::new();
-            let mut new_sessions: BTreeMap<u32, usize> = BTreeMap::new();
-            for (i, state) in self.contexts.iter().enumerate() {
-                if attributed[i].is_none() {
-                    continue;
-                }
-                if let Some(address) = state.key.context.address.filter(|a| !addresses.contains_key(a)) {
-                    let entry = new_addresses.entry(address).or_insert(i);
-                    if earlier(i, *entry) {
-                        *entry = i;
-                    }
-                }
-                if let Some(session) = state.key.context.session.filter(|s| !sessions.contains_key(s)) {
-                    let entry = new_sessions.entry(session).or_insert(i);
-                    if earlier(i, *entry) {
-                        *entry = i;
-                    }
-                }
-            }
-            for (address, context) in new_addresses {
-                addresses.insert(address, Link::Linked { context });
-                changed = true;
-            }
-            for (session, context) in new_sessions {
-                sessions.insert(session, Link::Linked { context });
-                changed = true;
-            }
-            if !changed {
-                return (attributed, addresses, sessions);
-            }
-        }
-    }
-
-    fn describe_attribution(&self, attribution: &Attribution) -> String {
-        match attribution {
-            Attribution::Address(range) => format!("its address matches -AttackerIPAddress {range}"),
-            Attribution::Session(session) => format!("its session is -AttackerSessionId {session}"),
-            Attribution::ClientInfoString(pattern) => format!("its client matches -AttackerClientInfoString '{pattern}'"),
-            Attribution::App(app) => format!("its application is -AttackerAppId {app}"),
-            Attribution::LinkedAddress(a) => format!("its address {} is the attacker's", self.strings.display(*a)),
-            Attribution::LinkedSession(s) => format!("its session {} is the attacker's", self.strings.display(*s)),
-        }
-    }
-
-    fn link_reason(&self, what: &str, link: &Link, attributed: &[Option<Attribution>]) -> (String, Vec<String>) {
-        match link {
-            Link::Given(given) => (format!("{what} was given as an attacker indicator ({given})."), Vec::new()),
-            Link::Linked { context } => {
-                let state = &self.contexts[*context];
-                let record = self.strings.record_text(state.earliest.id);
-                let why = attributed[*context].as_ref().map(|a| self.describe_attribution(a)).unwrap_or_default();
-                (
-                    format!(
-                        "{what} is linked to the attacker by record {record} at {}: {why}.",
-                        state.earliest.time.format("%Y-%m-%dT%H:%M:%SZ")
-                    ),
-                    vec![record],
-                )
-            }
-        }
-    }
-}
-
-impl Analysis for VerdictAnalysis {
-    fn add(&mut self, record: &MailAccessRecord) {
-        self.throttling.add_record(record);
-        if !self.in_period(record.creation_time) {
-            return;
-        }
-        let strings = &mut self.strings;
-        let key = FineKey {
-            context: ContextKey::of(record, strings),
-            app: record.app_id.as_deref().map(|a| strings.intern(a)),
-            client_app: record.client_app_id.as_deref().map(|a| strings.intern(a)),
         };
+        // A context's first record before the period is evidence of a shared indicator.
+        if let (true, Some(token)) = (first, token_of(record, &mut self.strings)) {
+            self.tokens.insert(reference.id, token);
+        }
+    }
+
+    fn add_in_period(&mut self, record: &MailAccessRecord) {
+        let key = self.key_of(record);
+        let strings = &mut self.strings;
         let reference = record_ref(record, strings);
+        if let Some(token) = token_of(record, strings) {
+            self.tokens.insert(reference.id, token);
+        }
         let mailbox = record.mailbox.as_deref().map(|m| strings.intern_folded(m));
         let index = match self.index.get(&key) {
             Some(&i) => i,
@@ -385,55 +322,64 @@ impl Analysis for VerdictAnalysis {
         }
     }
 
-    fn finish(self: Box<Self>) -> AnalysisResult {
-        let mut findings = Vec::new();
-        let mut warnings = Vec::new();
-        let period_start = self.options.period_start;
-        let period_end = self.options.period_end;
+    /// The context, time span, accounts and applications of some records of the period.
+    fn evidence<'k>(&self, keys: impl Iterator<Item = &'k FineKey> + Clone, refs: &[RecordRef]) -> Evidence {
+        let strings = &self.strings;
+        let (ips, sessions, clients) = context_lists(keys.clone().map(|k| &k.context), strings);
+        let tokens = refs.iter().filter_map(|r| self.tokens.get(&r.id).copied());
+        Evidence { ips, sessions, clients, actors: actors(keys.map(|k| (&k.context, &k.apps)), tokens, strings), ids: evidence_ids(refs, strings) }
+    }
 
-        // Throttled windows: whatever the context, inside or overlapping the period.
+    fn mailbox_text(&self, mailbox: Option<u32>) -> Option<String> {
+        mailbox.map(|m| self.strings.display(m).to_string())
+    }
+
+    /// Whether the cmdlet's -Mailbox and -UserIds select a finding. Findings of no mailbox
+    /// (indicators) are the attacker's, not a mailbox's: always reported.
+    fn reports(&self, finding: &Finding) -> bool {
+        if finding.mailbox.is_none() && matches!(finding.kind, FindingKind::AttackerIndicator | FindingKind::SharedIndicator) {
+            return true;
+        }
+        let mailbox = self.options.mailboxes.is_empty() || any_match(&self.options.mailboxes, finding.mailbox.as_deref());
+        let user = self.options.users.is_empty() || finding.actors.user_ids.iter().any(|u| any_match(&self.options.users, Some(u)));
+        mailbox && user
+    }
+
+    /// Every throttled window that overlaps the period, whatever the context.
+    fn throttled_windows(&self) -> Vec<Finding> {
+        let (period_start, period_end) = (self.options.period_start, self.options.period_end);
+        let mut findings = Vec::new();
         for window in self.throttling.result().windows {
             let overlaps = period_end.is_none_or(|e| window.start < e) && period_start.is_none_or(|s| window.end > s);
             if !overlaps {
                 continue;
             }
-            findings.push(Finding {
-                kind: FindingKind::ThrottledWindow,
-                mailbox: window.mailbox.clone(),
-                folder_path: None,
-                internet_message_id: None,
-                size_in_bytes: None,
-                start: window.start,
-                end: window.end,
-                access_count: Some(window.throttled_record_count),
-                client_ip_addresses: window.client_ip_addresses,
-                session_ids: window.session_ids,
-                client_info_strings: window.client_info_strings,
-                reason: format!(
-                    "IsThrottled was True in {} record(s): access to this mailbox was not audited from {} to {}; assume all its mail was read in that window.",
-                    window.throttled_record_count,
-                    window.start.format("%Y-%m-%dT%H:%M:%SZ"),
-                    window.end.format("%Y-%m-%dT%H:%M:%SZ")
-                ),
-                evidence_record_ids: window.record_ids,
-            });
+            let mut finding = Finding::new(FindingKind::ThrottledWindow, window.start, window.end);
+            finding.reason = format!(
+                "IsThrottled was True in {} record(s): access to this mailbox was not audited from {} to {}; assume all its mail was read in that window.",
+                window.throttled_record_count,
+                time_text(window.start),
+                time_text(window.end)
+            );
+            finding.mailbox = window.mailbox;
+            finding.access_count = Some(window.throttled_record_count);
+            finding.client_ip_addresses = window.client_ip_addresses;
+            finding.session_ids = window.session_ids;
+            finding.client_info_strings = window.client_info_strings;
+            finding.actors = window.actors;
+            finding.evidence_record_ids = window.record_ids;
+            findings.push(finding);
         }
+        findings
+    }
 
-        if self.options.indicators.is_empty() {
-            warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId): only throttled windows are reported; access cannot be attributed.".to_string());
-            return sorted(findings, warnings);
-        }
-
-        let (attributed, addresses, sessions) = self.attribute();
+    /// Each (mailbox, folder) synced by the attacker's contexts.
+    fn synced_folders(&self, attacker: &[&FineState], cancel: &AtomicBool) -> Result<Vec<Finding>, Cancelled> {
         let strings = &self.strings;
-        let attacker: Vec<&FineState> =
-            self.contexts.iter().zip(&attributed).filter(|(_, a)| a.is_some()).map(|(c, _)| c).collect();
-        let context_fields = |contexts: &BTreeSet<FineKey>| context_lists(contexts.iter().map(|k| &k.context), strings);
-
-        // Synced folders.
-        let mailbox_text = |mailbox: Option<u32>| mailbox.map(|m| strings.display(m).to_string());
-        let mut synced: BTreeMap<(String, String), (Option<u32>, Option<u32>, Vec<RecordRef>, BTreeSet<FineKey>)> = BTreeMap::new();
-        for state in &attacker {
+        type Synced = (Option<u32>, Option<u32>, Vec<RecordRef>, BTreeSet<FineKey>);
+        let mut synced: BTreeMap<(String, String), Synced> = BTreeMap::new();
+        for state in attacker {
+            check(cancel)?;
             for (&(mailbox, folder), refs) in &state.syncs {
                 let sort = (mailbox.map(|m| strings.key(m).to_string()).unwrap_or_default(), strings.key_or_empty(folder).to_string());
                 let entry = synced.entry(sort).or_insert_with(|| (mailbox, folder, Vec::new(), BTreeSet::new()));
@@ -441,36 +387,34 @@ impl Analysis for VerdictAnalysis {
                 entry.3.insert(state.key);
             }
         }
-        for (_, (mailbox, folder, refs, contexts)) in synced {
-            let (ips, sessions_seen, clients) = context_fields(&contexts);
+        let mut findings = Vec::with_capacity(synced.len());
+        for (_, (mailbox, folder, refs, keys)) in synced {
+            let evidence = self.evidence(keys.iter(), &refs);
             let (start, end) = span(&refs);
             let folder = folder.map(|f| strings.key(f).to_string());
-            findings.push(Finding {
-                kind: FindingKind::SyncedFolder,
-                mailbox: mailbox_text(mailbox),
-                folder_path: folder.clone(),
-                internet_message_id: None,
-                size_in_bytes: None,
-                start,
-                end,
-                access_count: Some(refs.len() as u64),
-                reason: format!(
-                    "Folder {} was synced {} time(s) in the attacker's context (from {}): a synced folder can be read offline, unaudited; assume every message in it was read.",
-                    folder.as_deref().unwrap_or("(unnamed)"),
-                    refs.len(),
-                    list_or_unknown(&ips)
-                ),
-                client_ip_addresses: ips,
-                session_ids: sessions_seen,
-                client_info_strings: clients,
-                evidence_record_ids: evidence_ids(&refs, strings),
-            });
+            let mut finding = Finding::new(FindingKind::SyncedFolder, start, end);
+            finding.reason = format!(
+                "Folder {} was synced {} time(s) in the attacker's context (from {}): a synced folder can be read offline, unaudited; assume every message in it was read.",
+                folder.as_deref().unwrap_or("(unnamed)"),
+                refs.len(),
+                list_or_unknown(&evidence.ips)
+            );
+            finding.mailbox = self.mailbox_text(mailbox);
+            finding.folder_path = folder;
+            finding.access_count = Some(refs.len() as u64);
+            fill(&mut finding, evidence);
+            findings.push(finding);
         }
+        Ok(findings)
+    }
 
-        // Messages read.
-        type MessageAgg = (Option<u32>, (DateTime<Utc>, Option<u32>), Option<u64>, Vec<RecordRef>, BTreeSet<FineKey>);
-        let mut read: BTreeMap<(String, &str), MessageAgg> = BTreeMap::new();
-        for state in &attacker {
+    /// Each (mailbox, message) among the items of the attacker's non-Sync records.
+    fn accessed_messages(&self, attacker: &[&FineState], cancel: &AtomicBool) -> Result<Vec<Finding>, Cancelled> {
+        let strings = &self.strings;
+        type Read = (Option<u32>, (DateTime<Utc>, Option<u32>), Option<u64>, Vec<RecordRef>, BTreeSet<FineKey>);
+        let mut read: BTreeMap<(String, &str), Read> = BTreeMap::new();
+        for state in attacker {
+            check(cancel)?;
             for (&(mailbox, message), m) in &state.messages {
                 let sort = (mailbox.map(|id| strings.key(id).to_string()).unwrap_or_default(), strings.key(message));
                 let entry = read.entry(sort).or_insert_with(|| (mailbox, m.latest_folder, None, Vec::new(), BTreeSet::new()));
@@ -482,109 +426,229 @@ impl Analysis for VerdictAnalysis {
                 entry.4.insert(state.key);
             }
         }
-        for ((_, message_id), (mailbox, (_, folder), size, refs, contexts)) in read {
-            let (ips, sessions_seen, clients) = context_fields(&contexts);
+        let mut findings = Vec::with_capacity(read.len());
+        for ((_, message_id), (mailbox, (_, folder), size, refs, keys)) in read {
+            check(cancel)?;
+            let evidence = self.evidence(keys.iter(), &refs);
             let (start, end) = span(&refs);
-            findings.push(Finding {
-                kind: FindingKind::AccessedMessage,
-                mailbox: mailbox_text(mailbox),
-                folder_path: folder.map(|f| strings.key(f).to_string()),
-                internet_message_id: Some(message_id.to_string()),
-                size_in_bytes: size,
-                start,
-                end,
-                access_count: Some(refs.len() as u64),
-                reason: format!(
-                    "Message {message_id} was read in {} record(s) in the attacker's context (from {}), first at {}.",
-                    refs.len(),
-                    list_or_unknown(&ips),
-                    start.format("%Y-%m-%dT%H:%M:%SZ")
-                ),
-                client_ip_addresses: ips,
-                session_ids: sessions_seen,
-                client_info_strings: clients,
-                evidence_record_ids: evidence_ids(&refs, strings),
-            });
+            let mut finding = Finding::new(FindingKind::AccessedMessage, start, end);
+            finding.reason = format!(
+                "Message {message_id} was read in {} record(s) in the attacker's context (from {}), first at {}.",
+                refs.len(),
+                list_or_unknown(&evidence.ips),
+                time_text(start)
+            );
+            finding.mailbox = self.mailbox_text(mailbox);
+            finding.folder_path = folder.map(|f| strings.key(f).to_string());
+            finding.internet_message_id = Some(message_id.to_string());
+            finding.size_in_bytes = size;
+            finding.access_count = Some(refs.len() as u64);
+            fill(&mut finding, evidence);
+            findings.push(finding);
         }
+        Ok(findings)
+    }
 
-        // Reads whose messages cannot be named.
-        for state in &attacker {
-            let (ips, sessions_seen, clients) = context_fields(&BTreeSet::from([state.key]));
+    /// Each attacker read whose message ids cannot be recovered.
+    fn unresolved_accesses(&self, attacker: &[&FineState]) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for state in attacker {
             for unresolved in &state.unresolved {
-                let record = strings.record_text(unresolved.reference.id);
+                let evidence = self.evidence(std::iter::once(&state.key), &[unresolved.reference]);
+                let record = self.strings.record_text(unresolved.reference.id);
                 let count = unresolved.operation_count.map(|c| c.to_string()).unwrap_or_else(|| "an unknown number of".to_string());
                 let why = match &unresolved.degraded {
                     Some(reason) => format!("an earlier tool lost its message ids ({reason}); {} were recovered", unresolved.recovered),
                     None => "the record lists no message ids".to_string(),
                 };
-                findings.push(Finding {
-                    kind: FindingKind::UnresolvedAccess,
-                    mailbox: unresolved.mailbox.clone(),
-                    folder_path: unresolved.folder.clone(),
-                    internet_message_id: None,
-                    size_in_bytes: None,
-                    start: unresolved.reference.time,
-                    end: unresolved.reference.time,
-                    access_count: unresolved.operation_count,
-                    reason: format!(
-                        "Record {record} read {count} item(s) in {} in the attacker's context, but {why}: find the messages from the folder and time.",
-                        unresolved.folder.as_deref().unwrap_or("an unnamed folder")
-                    ),
-                    client_ip_addresses: ips.clone(),
-                    session_ids: sessions_seen.clone(),
-                    client_info_strings: clients.clone(),
-                    evidence_record_ids: vec![record],
-                });
+                let time = unresolved.reference.time;
+                let mut finding = Finding::new(FindingKind::UnresolvedAccess, time, time);
+                finding.reason = format!(
+                    "Record {record} read {count} item(s) in {} in the attacker's context, but {why}: find the messages from the folder and time.",
+                    unresolved.folder.as_deref().unwrap_or("an unnamed folder")
+                );
+                finding.mailbox = unresolved.mailbox.clone();
+                finding.folder_path = unresolved.folder.clone();
+                finding.access_count = unresolved.operation_count;
+                fill(&mut finding, evidence);
+                findings.push(finding);
             }
         }
+        findings
+    }
 
-        // The attacker's addresses and sessions, and why each is theirs.
-        let indicator = |id: u32, link: &Link, is_address: bool| -> Finding {
-            let carrying: Vec<&&FineState> = attacker
-                .iter()
-                .filter(|s| if is_address { s.key.context.address == Some(id) } else { s.key.context.session == Some(id) })
-                .collect();
-            let records: u64 = carrying.iter().map(|s| s.records).sum();
+    /// The contexts of the period that carry each of some identifiers, in one pass.
+    fn carriers_of(&self, wanted: impl Iterator<Item = Ident>) -> FxHashMap<Ident, Vec<usize>> {
+        let mut carriers: FxHashMap<Ident, Vec<usize>> = wanted.map(|ident| (ident, Vec::new())).collect();
+        for (i, state) in self.contexts.iter().enumerate() {
+            let carried = [
+                state.key.context.address.map(Ident::Address),
+                state.key.context.session.map(Ident::Session),
+                state.key.apps.aad_session.map(Ident::Entra),
+            ];
+            for ident in carried.into_iter().flatten() {
+                if let Some(list) = carriers.get_mut(&ident) {
+                    list.push(i);
+                }
+            }
+        }
+        carriers
+    }
+
+    /// "Address 192.0.2.1", "Session ...", "Entra session ...".
+    fn ident_text(&self, ident: Ident) -> String {
+        match ident {
+            Ident::Address(a) => format!("Address {}", self.strings.display(a)),
+            Ident::Session(s) => format!("Session {}", self.strings.display(s)),
+            Ident::Entra(e) => format!("Entra session {}", self.strings.display(e)),
+        }
+    }
+
+    /// A finding about an identifier: exactly one of its address, session and Entra session
+    /// columns holds it.
+    fn ident_finding(&self, kind: FindingKind, ident: Ident, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
+        let mut finding = Finding::new(kind, start, end);
+        match ident {
+            Ident::Address(a) => finding.client_ip_addresses = vec![self.strings.display(a).to_string()],
+            Ident::Session(s) => finding.session_ids = vec![self.strings.display(s).to_string()],
+            Ident::Entra(e) => finding.actors.aad_session_ids = vec![self.strings.display(e).to_string()],
+        }
+        finding
+    }
+
+    fn describe_why(&self, why: &Why) -> String {
+        match why {
+            Why::Address(range) => format!("its address matches -AttackerIPAddress {range}"),
+            Why::Session(session) => format!("its session is -AttackerSessionId {session}"),
+            Why::ClientInfoString(pattern) => format!("its client matches -AttackerClientInfoString '{pattern}'"),
+            Why::App(app) => format!("its application is -AttackerAppId {app}"),
+            Why::Entra(session) => format!("its Entra session is -AttackerAadSessionId {session}"),
+            Why::Linked(Ident::Address(a)) => format!("its address {} is the attacker's", self.strings.display(*a)),
+            Why::Linked(Ident::Session(s)) => format!("its session {} is the attacker's", self.strings.display(*s)),
+            Why::Linked(Ident::Entra(e)) => format!("its Entra session {} is the attacker's", self.strings.display(*e)),
+        }
+    }
+
+    /// ("record R at T", why the context is the attacker's), of the earliest record of a context.
+    fn describe_linker(&self, context: usize, attribution: &Attribution) -> (String, String) {
+        let state = &self.contexts[context];
+        let why = attribution.why[context].as_ref().map(|w| self.describe_why(w)).unwrap_or_default();
+        (format!("record {} at {}", self.strings.record_text(state.earliest.id), time_text(state.earliest.time)), why)
+    }
+
+    /// The contexts that used an identifier before, as a reader can check them: the first few
+    /// by account and client, with when each first did.
+    fn describe_users(&self, users: &[BaselineUse]) -> String {
+        const SHOWN: usize = 3;
+        let strings = &self.strings;
+        let mut parts: Vec<String> = users
+            .iter()
+            .take(SHOWN)
+            .map(|u| {
+                let who = u.key.context.user.map(|id| strings.display(id)).unwrap_or("an unknown account");
+                let client = u.key.context.client.map(|id| format!(" ({})", strings.display(id))).unwrap_or_default();
+                format!("{who}{client} first at {}", time_text(u.first.time))
+            })
+            .collect();
+        if users.len() > SHOWN {
+            parts.push(format!("and {} more", users.len() - SHOWN));
+        }
+        parts.join(", ")
+    }
+
+    /// When the baseline ends, in words.
+    fn baseline_text(&self, attribution: &Attribution) -> String {
+        match (self.options.period_start, attribution.baseline_end) {
+            (Some(start), _) => format!("before -StartDate ({})", time_text(start)),
+            (None, Some(end)) => format!("before the first record that matches an indicator ({})", time_text(end)),
+            (None, None) => "before the attacker's known activity".to_string(),
+        }
+    }
+
+    /// The attacker's addresses and sessions, given or linked, and why each is theirs.
+    fn attacker_indicators(&self, attribution: &Attribution) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let carriers = self.carriers_of(attribution.links.keys().copied());
+        for (&ident, link) in &attribution.links {
+            let carrying: Vec<&FineState> =
+                carriers[&ident].iter().filter(|&&i| attribution.why[i].is_some()).map(|&i| &self.contexts[i]).collect();
             let start = carrying.iter().map(|s| s.span.0).min().expect("an indicator comes from a context");
             let end = carrying.iter().map(|s| s.span.1).max().expect("an indicator comes from a context");
-            let what = if is_address {
-                format!("Address {}", strings.display(id))
-            } else {
-                format!("Session {}", strings.display(id))
-            };
-            let (reason, evidence) = self.link_reason(&what, link, &attributed);
-            Finding {
-                kind: FindingKind::AttackerIndicator,
-                mailbox: None,
-                folder_path: None,
-                internet_message_id: None,
-                size_in_bytes: None,
-                start,
-                end,
-                access_count: Some(records),
-                client_ip_addresses: if is_address { vec![strings.display(id).to_string()] } else { Vec::new() },
-                session_ids: if is_address { Vec::new() } else { vec![strings.display(id).to_string()] },
-                client_info_strings: Vec::new(),
-                reason,
-                evidence_record_ids: evidence,
+            let mut finding = self.ident_finding(FindingKind::AttackerIndicator, ident, start, end);
+            finding.access_count = Some(carrying.iter().map(|s| s.records).sum());
+            let what = self.ident_text(ident);
+            match link {
+                Link::Given(given) => finding.reason = format!("{what} was given as an attacker indicator ({given})."),
+                Link::Linked { context, shared } => {
+                    let linker = &self.contexts[*context];
+                    let evidence = self.evidence(std::iter::once(&linker.key), &[linker.earliest]);
+                    let (record, why) = self.describe_linker(*context, attribution);
+                    finding.reason = format!("{what} is linked to the attacker by {record}: {why}.");
+                    if !shared.is_empty() {
+                        finding.reason.push_str(&format!(
+                            " {}, {} other context(s) used it too: {}. It may be shared; it was followed because -ExpandSharedIndicator was given.",
+                            capitalised(&self.baseline_text(attribution)),
+                            shared.len(),
+                            self.describe_users(shared)
+                        ));
+                    }
+                    take_actors(&mut finding, evidence.actors);
+                    finding.evidence_record_ids = evidence.ids;
+                }
             }
-        };
-        for (address, link) in &addresses {
-            findings.push(indicator(*address, link, true));
+            findings.push(finding);
         }
-        for (session, link) in &sessions {
-            findings.push(indicator(*session, link, false));
-        }
+        findings
+    }
 
-        // Indicators that matched nothing are worth saying: a typo, or the wrong period.
+    /// Identifiers the attacker's records carry that other contexts used before the
+    /// attacker's known activity, which expansion did not follow.
+    fn shared_indicators(&self, attribution: &Attribution) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let carriers = self.carriers_of(attribution.refused.iter().map(|r| r.ident));
+        for refusal in &attribution.refused {
+            let linker = &self.contexts[refusal.context];
+            let mut refs: Vec<RecordRef> = refusal.users.iter().map(|u| u.first).collect();
+            refs.push(linker.earliest);
+            let keys: Vec<FineKey> = refusal.users.iter().map(|u| u.key).chain(std::iter::once(linker.key)).collect();
+            let evidence = self.evidence(keys.iter(), &refs);
+            let (start, end) = span(&refs);
+            // What following it would have pulled in: the period's records that carry it and
+            // are not the attacker's.
+            let left_out: u64 =
+                carriers[&refusal.ident].iter().filter(|&&i| attribution.why[i].is_none()).map(|&i| self.contexts[i].records).sum();
+            let mut finding = self.ident_finding(FindingKind::SharedIndicator, refusal.ident, start, end);
+            let (record, why) = self.describe_linker(refusal.context, attribution);
+            finding.reason = format!(
+                "{what} was not followed: {baseline}, {count} other context(s) used it: {users}. It is shared (an office egress, a carrier NAT, a VPN, a reused session), so the {left_out} record(s) of the period that only it would link are not counted as the attacker's. {record} would have linked it ({why}). -ExpandSharedIndicator follows it anyway.",
+                what = self.ident_text(refusal.ident),
+                baseline = self.baseline_text(attribution),
+                count = refusal.users.len(),
+                users = self.describe_users(&refusal.users),
+                record = capitalised(&record),
+            );
+            finding.access_count = Some(left_out);
+            finding.client_info_strings = evidence.clients;
+            take_actors(&mut finding, evidence.actors);
+            finding.evidence_record_ids = evidence.ids;
+            findings.push(finding);
+        }
+        findings
+    }
+
+    /// Indicators that matched nothing are worth saying: a typo, or the wrong period.
+    fn unmatched_indicators(&self) -> Vec<String> {
+        let strings = &self.strings;
         let indicators = &self.options.indicators;
+        let mut warnings = Vec::new();
         for range in &indicators.addresses {
             if !self.contexts.iter().any(|c| c.ip.is_some_and(|ip| range.contains(&ip))) {
                 warnings.push(format!("-AttackerIPAddress {} matched no record in the period.", range.text()));
             }
         }
+        let matches = |given: &str, id: Option<u32>| id.is_some_and(|id| strings.key(id).eq_ignore_ascii_case(given));
         for session in &indicators.sessions {
-            if !self.contexts.iter().any(|c| c.key.context.session.is_some_and(|s| strings.key(s).eq_ignore_ascii_case(session))) {
+            if !self.contexts.iter().any(|c| matches(session, c.key.context.session)) {
                 warnings.push(format!("-AttackerSessionId {session} matched no record in the period."));
             }
         }
@@ -594,12 +658,127 @@ impl Analysis for VerdictAnalysis {
             }
         }
         for app in &indicators.app_ids {
-            let matches = |id: Option<u32>| id.is_some_and(|a| strings.key(a).eq_ignore_ascii_case(app));
-            if !self.contexts.iter().any(|c| matches(c.key.app) || matches(c.key.client_app)) {
+            if !self.contexts.iter().any(|c| matches(app, c.key.apps.app) || matches(app, c.key.apps.client_app)) {
                 warnings.push(format!("-AttackerAppId {app} matched no record in the period."));
             }
         }
+        for session in &indicators.aad_sessions {
+            if !self.contexts.iter().any(|c| matches(session, c.key.apps.aad_session)) {
+                warnings.push(format!("-AttackerAadSessionId {session} matched no record in the period."));
+            }
+        }
+        warnings
+    }
+
+    /// Said once: the attacker's records that carry an address no client has, through which
+    /// expansion did not link.
+    fn placeholder_warning(&self, attribution: &Attribution) -> Option<String> {
+        if !self.options.expand {
+            return None;
+        }
+        let mut addresses: BTreeSet<&str> = BTreeSet::new();
+        let (mut attacker_records, mut all_records) = (0u64, 0u64);
+        for (i, state) in self.contexts.iter().enumerate() {
+            let Some(address) = state.key.context.address else { continue };
+            if state.ip.is_some_and(|ip| is_client_address(&ip)) {
+                continue;
+            }
+            all_records += state.records;
+            if attribution.why[i].is_some() {
+                attacker_records += state.records;
+                addresses.insert(self.strings.display(address));
+            }
+        }
+        (attacker_records > 0).then(|| {
+            format!(
+                "{attacker_records} of the attacker's record(s) carry an address that is not a client's ({}): a placeholder (unspecified, loopback, link-local, broadcast, multicast) or not an IP address. Expansion never links through such an address; {all_records} record(s) of the period carry one.",
+                addresses.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+impl Analysis for VerdictAnalysis {
+    fn add(&mut self, record: &MailAccessRecord) {
+        self.throttling.add_record(record);
+        let time = record.creation_time;
+        if self.options.period_start.is_some_and(|s| time < s) {
+            self.add_before(record);
+        } else if self.options.period_end.is_none_or(|e| time < e) {
+            self.add_in_period(record);
+        }
+    }
+
+    /// A record outside -Mailbox or -UserIds (or the dates) still takes part in attribution:
+    /// the filters choose the findings reported, not the records that link.
+    fn add_filtered(&mut self, record: &MailAccessRecord) {
+        self.add(record);
+    }
+
+    fn finish(self: Box<Self>, cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
+        check(cancel)?;
+        let mut findings = self.throttled_windows();
+        let mut warnings = Vec::new();
+        if self.options.indicators.is_empty() {
+            warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId, -AttackerAadSessionId): only throttled windows are reported; access cannot be attributed.".to_string());
+            return Ok(self.selected(findings, warnings));
+        }
+        let attribution = self.attribute(cancel)?;
+        let attacker: Vec<&FineState> =
+            self.contexts.iter().zip(&attribution.why).filter(|(_, why)| why.is_some()).map(|(c, _)| c).collect();
+        findings.extend(self.synced_folders(&attacker, cancel)?);
+        findings.extend(self.accessed_messages(&attacker, cancel)?);
+        findings.extend(self.unresolved_accesses(&attacker));
+        findings.extend(self.attacker_indicators(&attribution));
+        findings.extend(self.shared_indicators(&attribution));
+        warnings.extend(self.placeholder_warning(&attribution));
+        if !attribution.refused.is_empty() {
+            warnings.push(format!(
+                "{} address(es) or session(s) of the attacker's records were in use {} by other contexts and were not followed: see the SharedIndicator findings; -ExpandSharedIndicator follows them.",
+                attribution.refused.len(),
+                self.baseline_text(&attribution)
+            ));
+        }
+        warnings.extend(self.unmatched_indicators());
+        check(cancel)?;
+        Ok(self.selected(findings, warnings))
+    }
+}
+
+impl VerdictAnalysis {
+    /// The findings -Mailbox and -UserIds select, in order.
+    fn selected(&self, findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
+        let findings = findings.into_iter().filter(|f| self.reports(f)).collect();
         sorted(findings, warnings)
+    }
+}
+
+/// The accounts, applications and tokens of an indicator's evidence. Its Entra session column,
+/// like its address and session columns, holds the indicator only (empty for an address or a
+/// session), so that a reader sees at once which identifier the finding is about.
+fn take_actors(finding: &mut Finding, actors: Actors) {
+    let indicator = std::mem::take(&mut finding.actors.aad_session_ids);
+    finding.actors = Actors { aad_session_ids: indicator, ..actors };
+}
+
+/// Takes the evidence columns into a finding.
+fn fill(finding: &mut Finding, evidence: Evidence) {
+    finding.client_ip_addresses = evidence.ips;
+    finding.session_ids = evidence.sessions;
+    finding.client_info_strings = evidence.clients;
+    finding.actors = evidence.actors;
+    finding.evidence_record_ids = evidence.ids;
+}
+
+fn time_text(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -627,16 +806,17 @@ fn list_or_unknown(values: &[String]) -> String {
 /// session), then its first evidence.
 fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
     fn subject(f: &Finding) -> &str {
-        fn first(v: &[String]) -> &str {
-            v.first().map(String::as_str).unwrap_or("")
+        fn first(v: &[String]) -> Option<&str> {
+            v.first().map(String::as_str)
         }
         match f.kind {
             FindingKind::ThrottledWindow => "",
             FindingKind::SyncedFolder | FindingKind::UnresolvedAccess => f.folder_path.as_deref().unwrap_or(""),
             FindingKind::AccessedMessage => f.internet_message_id.as_deref().unwrap_or(""),
-            FindingKind::AttackerIndicator => {
-                if f.client_ip_addresses.is_empty() { first(&f.session_ids) } else { first(&f.client_ip_addresses) }
-            }
+            FindingKind::AttackerIndicator | FindingKind::SharedIndicator => first(&f.client_ip_addresses)
+                .or_else(|| first(&f.session_ids))
+                .or_else(|| first(&f.actors.aad_session_ids))
+                .unwrap_or(""),
         }
     }
     findings.sort_by_cached_key(|f| (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned()));
@@ -681,7 +861,7 @@ mod tests {
         for r in breach() {
             analysis.add(&r);
         }
-        analysis.finish()
+        analysis.finish(&AtomicBool::new(false)).unwrap()
     }
 
     fn by_ip(ip: &str) -> VerdictOptions {
@@ -798,12 +978,61 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_that_name_nothing_never_link() {
+        // The attacker's record and an owner's share a nil session and an address that is not
+        // an IP address, and nothing else.
+        let records = [
+            rec("x1", "2024-05-02T10:00:00Z").mailbox(VICTIM).ip(A).session("00000000-0000-0000-0000-000000000000").bind(&[("m1@x", "\\Inbox", 1)]).done(),
+            rec("x2", "2024-05-02T11:00:00Z").mailbox(VICTIM).ip("ANONYMIZED").session("s-att").bind(&[("m2@x", "\\Inbox", 1)]).done(),
+            rec("o1", "2024-05-02T12:00:00Z").mailbox(VICTIM).ip(OWNER).session("00000000-0000-0000-0000-000000000000").bind(&[("m3@x", "\\Inbox", 1)]).done(),
+            rec("o2", "2024-05-02T13:00:00Z").mailbox(VICTIM).ip("anonymized").session("s-owner").bind(&[("m4@x", "\\Inbox", 1)]).done(),
+        ];
+        let options = VerdictOptions {
+            indicators: Indicators { addresses: vec![AddressRange::parse(A).unwrap()], sessions: vec!["s-att".into()], ..Default::default() },
+            ..Default::default()
+        };
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in &records {
+            analysis.add(r);
+        }
+        let result = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let messages: Vec<&str> = result.findings.iter().filter_map(|f| f.internet_message_id.as_deref()).collect();
+        assert_eq!(messages, ["<m1@x>", "<m2@x>"]);
+        assert!(result.warnings.iter().any(|w| w.contains("1 of the attacker's record(s) carry an address that is not a client's (anonymized)")), "{:?}", result.warnings);
+    }
+
+    #[test]
+    fn the_filters_choose_findings_and_every_record_still_links() {
+        // The boss's record links only through the victim's: a5 is in s-rest, linked by a3.
+        let all = verdict(by_ip(A));
+        let mut options = by_ip(A);
+        options.mailboxes = vec![Wildcard::new("BOSS@*").unwrap()];
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in breach() {
+            analysis.add_filtered(&r);
+        }
+        let boss = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let expected: Vec<&Finding> = all.findings.iter().filter(|f| f.mailbox.is_none() || f.mailbox.as_deref() == Some(BOSS)).collect();
+        assert_eq!(boss.findings.iter().collect::<Vec<_>>(), expected);
+        assert!(boss.findings.iter().any(|f| f.internet_message_id.as_deref() == Some("<b1@x>")));
+        // -UserIds: the delegate read of the boss's mailbox is the victim's account acting.
+        let mut options = by_ip(A);
+        options.users = vec![Wildcard::new("nobody@*").unwrap()];
+        let mut analysis = Box::new(VerdictAnalysis::new(options));
+        for r in breach() {
+            analysis.add(&r);
+        }
+        let nobody = analysis.finish(&AtomicBool::new(false)).unwrap();
+        assert!(nobody.findings.iter().all(|f| f.kind == FindingKind::AttackerIndicator), "{:?}", summary(&nobody));
+    }
+
+    #[test]
     fn input_order_does_not_change_the_verdict() {
         let forward = verdict(by_ip(A));
         let mut analysis = Box::new(VerdictAnalysis::new(by_ip(A)));
         for r in breach().iter().rev() {
             analysis.add(r);
         }
-        assert_eq!(analysis.finish().findings, forward.findings);
+        assert_eq!(analysis.finish(&AtomicBool::new(false)).unwrap().findings, forward.findings);
     }
 }
