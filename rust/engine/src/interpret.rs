@@ -46,6 +46,10 @@ macro_rules! pick {
 
 pub const MAIL_ITEMS_ACCESSED: &str = "MailItemsAccessed";
 
+/// Records nesting deeper than this are refused, whichever way they arrive (serde_json's own
+/// recursion limit; it skips unknown fields without one).
+pub const MAX_NESTING: u64 = 128;
+
 /// What one input record turned out to be.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -73,12 +77,85 @@ impl Default for InterpretOptions {
 
 /// A record given as JSON text: AuditData, or any wrapper of it, serialised as JSON.
 pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    interpret_json_at(text, options, None)
+}
+
+/// [`interpret_json`] for text that starts on `first_line` of a document: syntax errors name
+/// the line of the document. Every JSON record text is read here, from a file or a pipeline,
+/// so that one record has one outcome whichever way it arrives.
+pub fn interpret_json_at(text: &str, options: &InterpretOptions, first_line: Option<u64>) -> Result<Outcome, RecordError> {
     check_size("the record", text.len(), options)?;
+    check_json_text("the record", text)?;
     if let Some(skipped) = skip_other_operation(text, None) {
         return Ok(skipped);
     }
-    let raw: RawFields = serde_json::from_str(text).map_err(|e| RecordError::from_json("the record is not valid JSON", &e))?;
+    let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error("the record is not valid JSON", &e, first_line))?;
     interpret_fields(&raw, options)
+}
+
+/// A serde_json error; serde_json counts lines from the start of the text, the user needs the
+/// line in the document.
+pub(crate) fn json_error(context: &str, err: &serde_json::Error, first_line: Option<u64>) -> RecordError {
+    let mut error = RecordError::from_json(context, err);
+    if let (Some(line), true) = (first_line, err.line() > 0) {
+        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
+    }
+    error
+}
+
+/// What any JSON text of a record must pass before it is parsed: no NUL byte, and no deeper
+/// nesting than [`MAX_NESTING`].
+fn check_json_text(what: &str, text: &str) -> Result<(), RecordError> {
+    let bytes = text.as_bytes();
+    if let Some(at) = memchr::memchr(0, bytes) {
+        return Err(RecordError::new(ErrorKind::InvalidEncoding, format!("{what} holds a NUL byte (byte {})", at + 1)));
+    }
+    if memchr::memchr2_iter(b'{', b'[', bytes).count() as u64 > MAX_NESTING {
+        let depth = nesting_depth(bytes);
+        if depth > MAX_NESTING {
+            return Err(RecordError::new(
+                ErrorKind::TooDeep,
+                format!("{what} nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The deepest nesting of brackets outside strings.
+fn nesting_depth(bytes: &[u8]) -> u64 {
+    let (mut depth, mut deepest, mut i) = (0u64, 0u64, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // To the closing quote, over escapes.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
+                        None => {
+                            i = bytes.len();
+                            break;
+                        }
+                        Some(k) => {
+                            i += k;
+                            if bytes[i] == b'"' {
+                                break;
+                            }
+                            i += 2;
+                        }
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
 }
 
 /// A record whose fields were already read (from JSON, a pipeline object or a CSV row).
@@ -93,6 +170,7 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
                 return Ok(skipped);
             }
             check_size("AuditData", text.len(), options)?;
+            check_json_text("AuditData", text).map_err(|e| with_wrapper_id(e, raw))?;
             let inner: RawFields = serde_json::from_str(text)
                 .map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
             build(&inner, Some(raw), options)
@@ -167,19 +245,30 @@ fn scalar_text<'a>(value: &'a Scalar<'_>) -> Cow<'a, str> {
 #[derive(Default)]
 struct Degradation {
     notes: Vec<String>,
+    /// More distinct notes than [`MAX_NOTES`] (a record with thousands of damaged folders).
+    more: bool,
 }
+
+/// Notes kept for one record: the reason stays readable, and collecting it linear.
+const MAX_NOTES: usize = 16;
 
 impl Degradation {
     fn note(&mut self, note: impl Into<String>) {
         let note = note.into();
         if !self.notes.contains(&note) {
-            self.notes.push(note);
+            if self.notes.len() < MAX_NOTES {
+                self.notes.push(note);
+            } else {
+                self.more = true;
+            }
         }
     }
 
     fn into_reason(self) -> Option<String> {
         if self.notes.is_empty() {
             None
+        } else if self.more {
+            Some(format!("{}; and more of the same kind", self.notes.join("; ")))
         } else {
             Some(self.notes.join("; "))
         }
