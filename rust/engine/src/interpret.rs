@@ -86,7 +86,7 @@ pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome,
 pub fn interpret_json_at(text: &str, options: &InterpretOptions, first_line: Option<u64>) -> Result<Outcome, RecordError> {
     check_size("the record", text.len(), options)?;
     check_json_text("the record", text)?;
-    if let Some(skipped) = skip_other_operation(text, None) {
+    if let Some(skipped) = skip_other_operation(text) {
         return Ok(skipped);
     }
     let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error("the record is not valid JSON", &e, first_line))?;
@@ -159,40 +159,41 @@ fn nesting_depth(bytes: &[u8]) -> u64 {
 }
 
 /// A record whose fields were already read (from JSON, a pipeline object or a CSV row).
+///
+/// AuditData given as text is the whole record: the wrapper's own fields (a CSV row's
+/// CreationDate or Operation, a Search-UnifiedAuditLog object's Identity) only name the record
+/// in an error. Pipeline objects with AuditData text are handed to the engine as that text
+/// alone, so reading the wrapper's fields here would read one record two ways.
 pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     let nested = raw.audit_data.as_ref().or(raw.raw_event_data.as_ref());
     match nested {
         None => build(raw, None, options),
         Some(NestedRecord::Fields(inner)) => build(inner, Some(raw), options),
         Some(NestedRecord::Text(text)) => {
-            let wrapper_operation = pick!([Some(raw)]; operation, operations, action_type).map(scalar_text);
-            if let Some(skipped) = skip_other_operation(text, wrapper_operation.as_deref()) {
+            check_size("AuditData", text.len(), options).map_err(|e| with_wrapper_id(e, raw))?;
+            check_json_text("AuditData", text).map_err(|e| with_wrapper_id(e, raw))?;
+            if let Some(skipped) = skip_other_operation(text) {
                 return Ok(skipped);
             }
-            check_size("AuditData", text.len(), options)?;
-            check_json_text("AuditData", text).map_err(|e| with_wrapper_id(e, raw))?;
             let inner: RawFields = serde_json::from_str(text)
                 .map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
-            build(&inner, Some(raw), options)
+            build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
 }
 
 /// Records of other operations are a fifth of a typical pull: they are counted by name without
 /// being interpreted, when that is certain. A MailItemsAccessed record always holds the literal
-/// operation name; text without it cannot be one. The name to count comes from the wrapper, or
-/// else from the text's own top-level `Operation`, read only when the text is one well-formed
-/// JSON object: anything else (several records, a page of them, a malformed record) is left to
-/// the full reading, which tells those apart.
-fn skip_other_operation(text: &str, wrapper_operation: Option<&str>) -> Option<Outcome> {
+/// operation name; text without it cannot be one. The name to count is the text's own top-level
+/// `Operation`, read only when the text is one well-formed JSON object: anything else (several
+/// records, a page of them, a malformed record) is left to the full reading, which tells those
+/// apart.
+fn skip_other_operation(text: &str) -> Option<Outcome> {
     static NAME: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(MAIL_ITEMS_ACCESSED));
     if NAME.find(text.as_bytes()).is_some() {
         return None;
     }
-    let operation = match wrapper_operation {
-        Some(op) => Cow::Borrowed(op),
-        None => serde_json::from_str::<OperationOnly>(text).ok()?.operation?,
-    };
+    let operation = serde_json::from_str::<OperationOnly>(text).ok()?.operation?;
     if operation.is_empty() || operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
         return None;
     }
@@ -222,8 +223,10 @@ fn check_size(what: &str, len: usize, options: &InterpretOptions) -> Result<(), 
 
 /// An error in AuditData still names the record when its wrapper carries the id.
 fn with_wrapper_id(mut error: RecordError, wrapper: &RawFields<'_>) -> RecordError {
-    if let Some(id) = pick!([Some(wrapper)]; id, record_id, identity, office_id) {
-        error.record_id = Some(scalar_text(id).into_owned());
+    if error.record_id.is_none() {
+        if let Some(id) = pick!([Some(wrapper)]; id, record_id, identity, office_id) {
+            error.record_id = Some(scalar_text(id).into_owned());
+        }
     }
     error
 }
@@ -712,7 +715,7 @@ mod tests {
 
     #[test]
     fn other_operations_are_counted_without_a_full_parse() {
-        let skip = |text: &str| skip_other_operation(text, None);
+        let skip = skip_other_operation;
         assert_eq!(skip(r#"{ "Operation" : "Send" }"#), Some(Outcome::Skipped { operation: "Send".into() }));
         assert_eq!(skip(r#"{"Operation":"Se\u006ed"}"#), Some(Outcome::Skipped { operation: "Send".into() }));
         // Never for a MailItemsAccessed record, nor when the name is uncertain.
@@ -725,8 +728,6 @@ mod tests {
         assert_eq!(skip(r#"{"CreationTime":"x","Operation":"HardDelete","Broken": [}"#), None);
         assert_eq!(skip("{\"Operation\":\"Send\"}\n{\"Operation\":\"HardDelete\"}"), None);
         assert_eq!(skip(r#"{"value":[{"Operation":"Send"}]}"#), None);
-        assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("HardDelete")), Some(Outcome::Skipped { operation: "HardDelete".into() }));
-        assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("MailItemsAccessed")), None);
         // A skipped record is still counted by its name (the full parse agrees).
         let full = interpret_json(r#"{"Operation":"Send","CreationTime":"2024-01-01T00:00:00"}"#, &InterpretOptions::default()).unwrap();
         assert_eq!(full, Outcome::Skipped { operation: "Send".into() });

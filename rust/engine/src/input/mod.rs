@@ -433,9 +433,18 @@ impl RecordReader {
         if metadata.is_dir() {
             return Err(fail("this is a folder, not a file".to_string()));
         }
-        let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-        let total = metadata.is_file().then_some(metadata.len());
-        Ok(RecordReader::from_reader(Box::new(file), Some(file_index), total, options))
+        // A named pipe, a socket or a device can wait forever for data (the open itself waits
+        // for a pipe's writer) and may never end: only regular files are read, and the check
+        // is made again on the opened file, which never waits to open.
+        if !metadata.is_file() {
+            return Err(fail(not_regular(&metadata)));
+        }
+        let file = open_without_waiting(path).map_err(|e| fail(e.to_string()))?;
+        let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
+        if !metadata.is_file() {
+            return Err(fail(not_regular(&metadata)));
+        }
+        Ok(RecordReader::from_reader(Box::new(file), Some(file_index), Some(metadata.len()), options))
     }
 
     /// Any byte stream (in-memory text piped to a cmdlet, tests).
@@ -697,6 +706,44 @@ impl Drop for PrefetchingReader {
             let _ = thread.join();
         }
     }
+}
+
+#[cfg(unix)]
+fn open_without_waiting(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Regular files read the same with O_NONBLOCK.
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_waiting(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+/// Why a path that is not a regular file is not read.
+fn not_regular(metadata: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else {
+            "not a regular file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = metadata;
+        "not a regular file"
+    };
+    format!("this is {what}, which is not read: reading it could wait for data forever; copy what it holds into a file and read that")
 }
 
 /// The error of a record (or CSV row) over the size limit, which splitters skip unread.
