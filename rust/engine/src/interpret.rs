@@ -747,6 +747,18 @@ mod tests {
     }
 
     #[test]
+    fn a_record_with_thousands_of_damaged_folders_has_a_short_reason() {
+        let folders: Vec<String> = (0..50_000).map(|i| format!("\"@{{Id=LgAA{i}; Path=\\\\F{i}; FolderItems=System.Object[]}}\"")).collect();
+        let text = format!(r#"{{"Operation":"MailItemsAccessed","CreationTime":"2024-01-01T00:00:00","Folders":[{}]}}"#, folders.join(","));
+        let started = std::time::Instant::now();
+        let Outcome::Record(record) = interpret_json(&text, &InterpretOptions::default()).unwrap() else { panic!() };
+        assert_eq!(record.folders.len(), 50_000);
+        let reason = record.degraded.unwrap();
+        assert!(reason.len() < 4000 && reason.ends_with("and more of the same kind"), "{reason}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    }
+
+    #[test]
     fn stringified_objects() {
         let pairs = parse_stringified_object("@{Value=Bind; Name=MailAccessType}").unwrap();
         assert_eq!(lookup(&pairs, "Value"), Some("Bind"));

@@ -189,12 +189,10 @@ fn without_bom(text: &str) -> &str {
 
 /// One piped text that did not read as one record, but may be several: several values (JSON
 /// Lines piped with -Raw), one object holding records (a saved Graph response page), or text
-/// over several lines whose syntax broke (the first of several records damaged) is read as a
-/// document, as a file of that text would be.
+/// over several lines (the first of several records damaged) is read as a document, as a file
+/// of that text would be.
 fn reads_as_document(text: &str, error: &RecordError) -> bool {
-    error.message.contains("trailing characters")
-        || error.kind == ErrorKind::NotAnAuditRecord
-        || (error.kind == ErrorKind::InvalidJson && text.trim().contains('\n'))
+    error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord || text.trim().contains('\n')
 }
 
 fn read_document(text: &str, index: u64, options: &InterpretOptions, cancel: &AtomicBool, results: &mut Vec<ReadResult>) {

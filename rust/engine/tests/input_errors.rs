@@ -98,7 +98,8 @@ fn wrong_types_and_values() {
             "E NotAnAuditRecord",
             // An array of numbers is one error, not one per number.
             "E NotAnAuditRecord",
-            "E InvalidValue",
+            // A number where a record should start.
+            "E InvalidJson",
             "R 00000000-0000-0000-0000-000000000002",
         ]
     );

@@ -121,6 +121,8 @@ struct Scan {
     record_key: bool,
     /// Line and Garbage only: longer than the limit, its bytes are no longer kept.
     oversize: bool,
+    /// Where on its line the value starts, when known.
+    column: Option<u64>,
 }
 
 impl Scan {
@@ -129,6 +131,7 @@ impl Scan {
             kind,
             start,
             line,
+            column: None,
             depth: 0,
             max_depth: 0,
             arrays: 0,
@@ -142,6 +145,11 @@ impl Scan {
             record_key: false,
             oversize: false,
         }
+    }
+
+    /// A scan starting at the offset `lines` was last asked for.
+    fn at(kind: Kind, start: u64, line: u64, lines: &Lines) -> Scan {
+        Scan { column: lines.column(), ..Scan::new(kind, start, line) }
     }
 
     fn is_array(&self, level: u64) -> bool {
@@ -176,6 +184,7 @@ struct Pending {
     newline: bool,
     /// A top-level object: whether it fits on one line (which tells JSON Lines).
     one_line: Option<bool>,
+    column: Option<u64>,
 }
 
 enum Confirmation {
@@ -198,6 +207,9 @@ struct Damage {
     search: u64,
     /// Bytes rescanned by looks that failed.
     spent: u64,
+    /// The damaged record's column: a record starting a line further left (or as far) may be
+    /// the next.
+    column: Option<u64>,
 }
 
 pub(crate) struct JsonSplitter {
@@ -329,7 +341,7 @@ impl JsonSplitter {
                             describe_byte(b),
                             lines.line_of(buf, base, at)
                         );
-                        self.start_damage(pending.start, pending.line, ErrorKind::InvalidJson, reason, self.ctx);
+                        self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, self.ctx);
                         continue;
                     }
                 }
@@ -350,7 +362,7 @@ impl JsonSplitter {
                     }
                     b'[' if self.lines_mode == Some(true) && self.at_line_start => {
                         let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::new(Kind::Line { classified: false }, self.pos, line));
+                        self.scan = Some(Scan::at(Kind::Line { classified: false }, self.pos, line, lines));
                         self.at_line_start = false;
                     }
                     b'[' => {
@@ -365,14 +377,27 @@ impl JsonSplitter {
                         } else {
                             Kind::Container
                         };
-                        let mut scan = Scan::new(kind, self.pos, line);
+                        let mut scan = Scan::at(kind, self.pos, line, lines);
                         scan.page = true;
                         self.scan = Some(scan);
                         self.at_line_start = false;
                     }
-                    _ => {
+                    // AuditData written as a JSON string, one a line.
+                    b'"' => {
                         let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::new(Kind::Garbage, self.pos, line));
+                        self.scan = Some(Scan::at(Kind::Garbage, self.pos, line, lines));
+                        self.at_line_start = false;
+                    }
+                    _ => {
+                        // Text that cannot start a record: damaged, up to the next record.
+                        let line = lines.line_of(buf, base, self.pos);
+                        let column = lines.column();
+                        let (kind, reason) = if b == 0 {
+                            (ErrorKind::InvalidEncoding, format!("the text holds a NUL byte at line {line} (UTF-16 text without a byte order mark looks like this)"))
+                        } else {
+                            (ErrorKind::InvalidJson, format!("the text is not a record: it starts with {} at line {line}", describe_byte(b)))
+                        };
+                        self.start_damage(self.pos, line, column, kind, reason, Ctx::Top);
                         self.at_line_start = false;
                     }
                 },
@@ -384,7 +409,7 @@ impl JsonSplitter {
                         self.at_line_start = false;
                         if wrapper {
                             let line = lines.line_of(buf, base, self.pos);
-                            let mut scan = Scan::new(Kind::WrapperTail, self.pos, line);
+                            let mut scan = Scan::at(Kind::WrapperTail, self.pos, line, lines);
                             scan.depth = 1;
                             scan.expect = Expect::CommaOrEnd;
                             self.scan = Some(scan);
@@ -392,23 +417,33 @@ impl JsonSplitter {
                     }
                     b'{' | b'[' => {
                         let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::new(Kind::Container, self.pos, line));
+                        self.scan = Some(Scan::at(Kind::Container, self.pos, line, lines));
                     }
                     b'"' => {
                         let line = lines.line_of(buf, base, self.pos);
-                        let mut scan = Scan::new(Kind::Str, self.pos, line);
+                        let mut scan = Scan::at(Kind::Str, self.pos, line, lines);
                         scan.in_string = true;
                         self.pos += 1;
                         self.scan = Some(scan);
                     }
                     _ => {
                         let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::new(Kind::Junk, self.pos, line));
+                        self.scan = Some(Scan::at(Kind::Junk, self.pos, line, lines));
                     }
                 },
             }
         }
         if eof && self.scan.is_none() && self.pos >= end && !stop() {
+            if let (Some(pending), Ctx::Array { wrapper: true }) = (&self.pending, self.ctx) {
+                // The input ends inside a Graph page's records: the last one may have taken in
+                // the page's end to close.
+                let (start, line, column) = (pending.start, pending.line, pending.column);
+                self.pending = None;
+                let reason = "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end".to_string();
+                self.start_damage(start, line, column, ErrorKind::InvalidJson, reason, self.ctx);
+                self.pos = end;
+                self.damage.as_mut().expect("damage").search = end;
+            }
             if self.pending.is_some() {
                 self.accept_pending(out);
             }
@@ -458,11 +493,14 @@ impl JsonSplitter {
         let accept = match self.ctx {
             Ctx::Top => matches!(b, b'{' | b'[') || (pending.newline && !matches!(b, b':' | b'"')),
             // A record cut short that closes early is followed by the rest of its text: a
-            // property name, or a closing bracket.
-            Ctx::Array { .. } => match b {
+            // property name, or a closing bracket. In a Graph page, whose records are always
+            // comma-separated, a record that took in the page's end is followed by the next
+            // page.
+            Ctx::Array { wrapper } => match b {
                 b'}' | b':' => false,
                 b'"' => pending.class == b'"',
-                _ => true,
+                b']' => true,
+                _ => !wrapper || pending.comma,
             },
         };
         if accept {
@@ -510,8 +548,9 @@ impl JsonSplitter {
         }
     }
 
-    fn start_damage(&mut self, start: u64, line: u64, kind: ErrorKind, reason: String, ctx: Ctx) {
-        self.damage = Some(Damage { start, line, kind, reason, ctx, search: start + 1, spent: 0 });
+    #[allow(clippy::too_many_arguments)]
+    fn start_damage(&mut self, start: u64, line: u64, column: Option<u64>, kind: ErrorKind, reason: String, ctx: Ctx) {
+        self.damage = Some(Damage { start, line, kind, reason, ctx, search: start + 1, spent: 0, column });
         self.pos = start + 1;
     }
 
@@ -535,7 +574,7 @@ impl JsonSplitter {
         let damage = self.damage.as_mut().expect("damage");
         let from = (damage.search.max(base) - base) as usize;
         if self.lines_mode == Some(true) {
-            // JSON Lines: the damaged text ends where a line starts with `{` or `[`.
+            // JSON Lines: the damaged text ends where a line starts with `{`, `[` or `"`.
             let mut i = from.min(buf.len());
             loop {
                 let Some(k) = memchr(b'\n', &buf[i..]) else {
@@ -557,7 +596,7 @@ impl JsonSplitter {
                     }
                     return eof;
                 }
-                if matches!(buf[next], b'{' | b'[') {
+                if matches!(buf[next], b'{' | b'[' | b'"') {
                     let at = base + next as u64;
                     self.close_damage(at, false, buf, base, lines, out);
                     self.pos = at;
@@ -580,7 +619,15 @@ impl JsonSplitter {
         let brace = base + at as u64;
         // AuditData written as strings: `"{\"CreationTime\":...}"` (the object after the quote is
         // tried next when the string is no record).
-        let scan = if at > from && buf[at - 1] == b'"' {
+        let quoted = at > from && buf[at - 1] == b'"';
+        if !follows_a_boundary(buf, if quoted { at - 1 } else { at }, damage.column) {
+            // `{{"Operation"...`: a record starts only where one can (after `,` `[` `}` `]`, or
+            // at the start of a line).
+            damage.search = brace + 1;
+            self.pos = damage.search;
+            return true;
+        }
+        let scan = if quoted {
             let mut scan = Scan::new(Kind::Str, brace - 1, 0);
             scan.in_string = true;
             scan
@@ -646,6 +693,13 @@ impl JsonSplitter {
                             Kind::Str => text_first != Some(&b'{'),
                             _ => !object || !scan.record_key,
                         };
+                        if no_record && object && matches!(self.ctx, Ctx::Array { .. }) {
+                            // An object among records that is none: a record cut short that took
+                            // in the records after it (and the end of their Graph page) to close.
+                            let reason = "the object is not an audit record (it has no Operation, Operations, ActionType, AuditData or RawEventData): it may be a record cut short".to_string();
+                            self.start_damage(scan.start, scan.line, scan.column, ErrorKind::NotAnAuditRecord, reason, self.ctx);
+                            return;
+                        }
                         if no_record {
                             // Not a record whatever it holds: one error for the run it is part of.
                             let last_line = lines.line_of(buf, base, stop);
@@ -655,7 +709,7 @@ impl JsonSplitter {
                         let one_line = (scan.kind == Kind::Container && scan.page && self.ctx == Ctx::Top)
                             .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
                         let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
-                        self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line });
+                        self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column: scan.column });
                     }
                 }
             }
@@ -671,21 +725,21 @@ impl JsonSplitter {
                 };
                 let reason = if scan.kind == Kind::WrapperTail { reason.replacen("the record is", "the end of the Graph page is", 1) } else { reason };
                 let ctx = if scan.kind == Kind::WrapperTail { Ctx::Top } else { self.ctx };
-                self.start_damage(scan.start, scan.line, kind, reason, ctx);
+                self.start_damage(scan.start, scan.line, scan.column, kind, reason, ctx);
             }
             Step::Oversize => {
                 let reason = format!("the record is more than the {max} bytes allowed for one record");
-                self.start_damage(scan.start, scan.line, ErrorKind::TooLarge, reason, self.ctx);
+                self.start_damage(scan.start, scan.line, scan.column, ErrorKind::TooLarge, reason, self.ctx);
             }
             Step::Eof => match scan.kind {
                 Kind::Junk | Kind::Garbage | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, eof, lines, out),
                 Kind::WrapperTail => {
                     let reason = "the input ends inside the Graph page that holds the records above it (it is truncated)".to_string();
-                    self.start_damage(scan.start, scan.line, ErrorKind::InvalidJson, reason, Ctx::Top);
+                    self.start_damage(scan.start, scan.line, scan.column, ErrorKind::InvalidJson, reason, Ctx::Top);
                 }
                 Kind::Container | Kind::Str => {
                     let reason = format!("the input ends inside the record: it is truncated ({} bytes from line {})", end - scan.start, scan.line);
-                    self.start_damage(scan.start, scan.line, ErrorKind::InvalidJson, reason, self.ctx);
+                    self.start_damage(scan.start, scan.line, scan.column, ErrorKind::InvalidJson, reason, self.ctx);
                 }
             },
         }
@@ -709,11 +763,9 @@ impl JsonSplitter {
                     _ => false,
                 };
                 if !is_record {
-                    // Not a record: part of the damaged text (what an object holds is not a record
-                    // either; the text of a string is looked at as objects next).
-                    let damage = self.damage.as_mut().expect("damage");
-                    damage.search = if scan.kind == Kind::Str { scan.start + 1 } else { stop };
-                    self.pos = damage.search;
+                    // Not a record: part of the damaged text. What it holds is looked at too (the
+                    // damage may have made records after it part of it), while the budget lasts.
+                    self.reject_candidate(&scan, stop);
                     return;
                 }
                 let ctx = self.damage.as_ref().expect("damage").ctx;
@@ -726,7 +778,8 @@ impl JsonSplitter {
                 let one_line = (scan.kind == Kind::Container && ctx == Ctx::Top)
                     .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
                 let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
-                self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line });
+                let column = column_at(buf, base, scan.start);
+                self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column });
             }
             Step::Damaged { at, .. } => self.reject_candidate(&scan, at),
             Step::Oversize => self.reject_candidate(&scan, self.pos.min(end)),
@@ -767,6 +820,39 @@ fn describe_byte(b: u8) -> String {
     }
 }
 
+/// The column of the byte at `offset`, when its line starts not too far back in `buf`.
+fn column_at(buf: &[u8], base: u64, offset: u64) -> Option<u64> {
+    let at = (offset - base) as usize;
+    let from = at.saturating_sub(4096);
+    match memchr::memrchr(b'\n', &buf[from..at]) {
+        Some(k) => Some((at - from - k - 1) as u64),
+        None if from == 0 && base == 0 => Some(at as u64),
+        None => None,
+    }
+}
+
+/// Whether a value starting at `at` can be a record after damage: it follows what can end the
+/// value before it (`,` `[` `}` `]`), or starts a line no further right than the damaged record
+/// did (in `{\n  {"Operation"...` from a record at column 0, yes; in a pretty record's own
+/// lines, no). Blanks are skipped, up to a point (then it may).
+fn follows_a_boundary(buf: &[u8], at: usize, damaged_column: Option<u64>) -> bool {
+    let mut column = 0u64;
+    let mut starts_line = false;
+    for &b in buf[..at].iter().rev().take(4096) {
+        match b {
+            b' ' | b'\t' | b'\r' | 0x0C => {
+                if !starts_line {
+                    column += 1;
+                }
+            }
+            b'\n' => starts_line = true,
+            b',' | b'[' | b'}' | b']' => return true,
+            _ => return starts_line && column <= damaged_column.unwrap_or(u64::MAX),
+        }
+    }
+    true
+}
+
 /// A JSON string (with its quotes) whose text is AuditData: an object with a key only records
 /// have, as written inside a string.
 fn string_holds_record(text: &[u8]) -> bool {
@@ -775,10 +861,18 @@ fn string_holds_record(text: &[u8]) -> bool {
     text.len() > 2 && text[1] == b'{' && KEYS.iter().any(|k| k.find(text).is_some())
 }
 
-/// A key with an escape in it may spell one too: taken as one.
-fn is_record_key(key: &[u8]) -> bool {
-    let key = key.trim_ascii();
-    memchr(b'\\', key).is_some() || RECORD_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k.as_bytes()))
+/// A key (with its quotes) that only records have, matched as the parser matches keys: trimmed,
+/// case-insensitively, escapes read.
+fn is_record_key(quoted: &[u8]) -> bool {
+    let is_one = |key: &[u8]| {
+        let key = key.trim_ascii();
+        RECORD_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k.as_bytes()))
+    };
+    let key = &quoted[1..quoted.len() - 1];
+    if memchr(b'\\', key).is_none() {
+        return is_one(key);
+    }
+    serde_json::from_slice::<String>(quoted).is_ok_and(|key| is_one(key.as_bytes()))
 }
 
 /// JSON Lines: is the line starting with this `{` or `[` one value (true), or a lone `{` or `[`
@@ -968,7 +1062,7 @@ fn step_container(s: &mut Scan, buf: &[u8], base: u64, pos: &mut u64, eof: bool,
                             if s.page {
                                 s.wrapper_stage = u8::from(key == b"value");
                             }
-                            s.record_key |= is_record_key(key);
+                            s.record_key |= is_record_key(&buf[(s.key_start - base) as usize - 1..i]);
                         }
                     } else {
                         s.expect = Expect::CommaOrEnd;
@@ -1276,7 +1370,7 @@ mod tests {
     #[test]
     fn strings_junk_and_garbage() {
         check("[\"{\\\"a\\\":1}\", 42, null,}]", &[("\"{\\\"a\\\":1}\"", 1), ("!NotAnAuditRecord", 1)]);
-        check("garbage here\n{\"Operation\":1}", &[("garbage here", 1), ("{\"Operation\":1}", 2)]);
+        check("garbage here\n{\"Operation\":1}", &[("!InvalidJson", 1), ("{\"Operation\":1}", 2)]);
         // Objects without a key records have, however many, are one error.
         check("[{\"a\":1},{},{\"b\":[2]},{\"Operation\":1}]", &[("!NotAnAuditRecord", 1), ("{\"Operation\":1}", 1)]);
         // A million values that are not records are one error, not a million.

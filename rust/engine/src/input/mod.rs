@@ -92,6 +92,8 @@ pub(crate) enum Piece {
 pub(crate) struct Lines {
     pos: u64,
     breaks: u64,
+    /// The last line break counted (None when unknown after moving back).
+    last_break: Option<u64>,
 }
 
 impl Lines {
@@ -102,10 +104,23 @@ impl Lines {
             debug_assert!(self.pos >= base, "line breaks dropped before they were counted");
             let from = (self.pos.max(base) - base) as usize;
             let to = ((offset - base) as usize).min(buf.len());
-            self.breaks += memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
+            let breaks = memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
+            if breaks > 0 {
+                self.breaks += breaks;
+                self.last_break = memchr::memrchr(b'\n', &buf[from..to]).map(|k| base + (from + k) as u64);
+            }
             self.pos = offset;
         }
         self.breaks + 1
+    }
+
+    /// The column (0-based) of the byte at the last offset asked, when known.
+    pub fn column(&self) -> Option<u64> {
+        match self.last_break {
+            Some(at) => Some(self.pos - at - 1),
+            None if self.breaks == 0 => Some(self.pos),
+            None => None,
+        }
     }
 
     /// Moves to `offset` over text known to hold no line break (a line already searched).
@@ -130,6 +145,7 @@ impl Lines {
         if offset < self.pos {
             self.breaks -= self.breaks_back_to(buf, base, offset);
             self.pos = offset;
+            self.last_break = None;
         }
     }
 
