@@ -322,6 +322,15 @@ impl JsonSplitter {
                 continue;
             }
             let i = (self.pos - base) as usize;
+            if i >= buf.len() && eof && matches!(self.ctx, Ctx::Array { wrapper: true }) {
+                if let Some(pending) = self.pending.take() {
+                    // The input ends inside a Graph page's records: the last one may have taken
+                    // in the page's end (and records after it) to close.
+                    let reason = "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end".to_string();
+                    self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, self.ctx);
+                    continue;
+                }
+            }
             if i >= buf.len() || stop() {
                 break;
             }
@@ -434,16 +443,6 @@ impl JsonSplitter {
             }
         }
         if eof && self.scan.is_none() && self.pos >= end && !stop() {
-            if let (Some(pending), Ctx::Array { wrapper: true }) = (&self.pending, self.ctx) {
-                // The input ends inside a Graph page's records: the last one may have taken in
-                // the page's end to close.
-                let (start, line, column) = (pending.start, pending.line, pending.column);
-                self.pending = None;
-                let reason = "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end".to_string();
-                self.start_damage(start, line, column, ErrorKind::InvalidJson, reason, self.ctx);
-                self.pos = end;
-                self.damage.as_mut().expect("damage").search = end;
-            }
             if self.pending.is_some() {
                 self.accept_pending(out);
             }
