@@ -281,6 +281,47 @@ fn damaged_records_cost_only_themselves_in_every_shape() {
     assert!(failures.is_empty(), "{} of {rounds} rounds failed:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Bytes that matter to the readers, and some that do not.
+const NOISE: &[&[u8]] = &[
+    b"{", b"}", b"[", b"]", b"\"", b":", b",", b"\\", b"\n", b"\r", b"\r\n", b" ", b"\t", b"\0", b"a", b"0", b"-", b"1e5",
+    b"true", b"null", "\u{e9}".as_bytes(), b"\xE9", b"\xFF", b"\xC3", b"sep=", b";", b"\"\"", b"\"Operation\"",
+    b"\"MailItemsAccessed\"", b"\"value\":[", b"\"@odata.nextLink\":", b"\"AuditData\"", b"#TYPE x\n", b"PK\x03\x04", b"\x1f\x8b",
+];
+
+/// No input panics the readers, whatever its bytes: fed at random from pieces of JSON and CSV
+/// (and bytes that are neither), in every chunk size, from a file and from the pipeline.
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let rounds: u64 = std::env::var("MAF_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(300);
+    let records: Vec<String> = audit_records().iter().map(|r| r.to_string()).collect();
+    for seed in 1..=rounds {
+        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+        let mut bytes = Vec::new();
+        match rng.below(3) {
+            0 => bytes.extend_from_slice(b"RecordId,AuditData\n"),
+            1 => bytes.push(b'['),
+            _ => {}
+        }
+        for _ in 0..rng.below(400) {
+            if rng.chance(10) {
+                bytes.extend_from_slice(records[rng.below(records.len())].as_bytes());
+            } else {
+                bytes.extend_from_slice(NOISE[rng.below(NOISE.len())]);
+            }
+        }
+        let chunk = 1 + rng.below(300);
+        let results = read_bytes(&bytes, options(chunk, 1 + rng.below(2)));
+        // Whatever was read has a place.
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result.position.index, i as u64);
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let _ = piped(&[&text]);
+        let lines: Vec<&str> = text.lines().collect();
+        let _ = piped(&lines);
+    }
+}
+
 #[test]
 fn the_lexical_re_indenting_keeps_valid_text_valid() {
     for record in audit_records() {

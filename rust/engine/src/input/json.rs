@@ -19,10 +19,12 @@
 //! next record that can be found, and is one error naming its lines and bytes. The next record
 //! is looked for from just after the damaged one's start, because a record cut short swallows
 //! the records after it before its damage shows (a record cut after `"Folders": [` takes the
-//! next records as its folders): a record is an object that is complete JSON and has a key
-//! only records have (`Operation`, `AuditData`, ...), or a Graph page. Looking again costs at
-//! most a few times the damaged text, so reading stays linear. In JSON Lines the damaged text
-//! ends with its line.
+//! next records as its folders): a record is an object that is complete JSON, has a key only
+//! records have (`Operation`, `AuditData`, ...) and starts where a record can (after `,` `[`
+//! `}` `]`, or at the start of a line no further right than the damaged record's), or a Graph
+//! page. Looking again costs at most a few times the damaged text, so reading stays linear. In
+//! JSON Lines the damaged text ends where a line starts with `{`, `[` or `"`. Values in a row
+//! that cannot be records (numbers, `{}`) are one error, however many.
 
 use memchr::{memchr, memchr3, memmem};
 use once_cell::sync::Lazy;
@@ -56,8 +58,9 @@ enum Kind {
     /// Elements of an array that cannot be records (numbers, literals, stray characters), up to
     /// the next element that can: one error for the run.
     Junk,
-    /// Text at the top level that cannot start a record: up to the end of its line.
-    Garbage,
+    /// A JSON string at the top level (AuditData written as a string, one a line): up to the end
+    /// of its line.
+    StringLine,
     /// JSON Lines: `{` or `[` at the start of a line; the whole line once it is known to be one
     /// value.
     Line { classified: bool },
@@ -119,7 +122,7 @@ struct Scan {
     page: bool,
     /// The top-level object has a key only records have.
     record_key: bool,
-    /// Line and Garbage only: longer than the limit, its bytes are no longer kept.
+    /// Line, StringLine and Junk only: longer than the limit, its bytes are no longer kept.
     oversize: bool,
     /// Where on its line the value starts, when known.
     column: Option<u64>,
@@ -210,6 +213,8 @@ struct Damage {
     /// The damaged record's column: a record starting a line further left (or as far) may be
     /// the next.
     column: Option<u64>,
+    /// The damage is a `{` here where the record wanted a property name.
+    key_expected_at: Option<u64>,
 }
 
 pub(crate) struct JsonSplitter {
@@ -281,7 +286,7 @@ impl JsonSplitter {
                     Kind::Container | Kind::WrapperTail => step_container(scan, buf, base, &mut self.pos, eof, limit),
                     Kind::Str => step_string(scan, buf, base, &mut self.pos, eof, limit),
                     Kind::Junk => step_junk(buf, base, &mut self.pos, eof),
-                    Kind::Garbage => step_line(buf, base, &mut self.pos, eof),
+                    Kind::StringLine => step_line(buf, base, &mut self.pos, eof),
                     Kind::Line { classified: false } => match classify_line(scan, buf, base, eof) {
                         None => Step::NeedMore,
                         Some(true) => {
@@ -346,7 +351,7 @@ impl JsonSplitter {
                         let pending = self.pending.take().expect("pending");
                         let at = self.pos;
                         let reason = format!(
-                            "{} follows it where the next record should start (line {})",
+                            "the record is damaged: {} follows it where the next record should start, at line {}",
                             describe_byte(b),
                             lines.line_of(buf, base, at)
                         );
@@ -394,7 +399,7 @@ impl JsonSplitter {
                     // AuditData written as a JSON string, one a line.
                     b'"' => {
                         let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::at(Kind::Garbage, self.pos, line, lines));
+                        self.scan = Some(Scan::at(Kind::StringLine, self.pos, line, lines));
                         self.at_line_start = false;
                     }
                     _ => {
@@ -549,7 +554,7 @@ impl JsonSplitter {
 
     #[allow(clippy::too_many_arguments)]
     fn start_damage(&mut self, start: u64, line: u64, column: Option<u64>, kind: ErrorKind, reason: String, ctx: Ctx) {
-        self.damage = Some(Damage { start, line, kind, reason, ctx, search: start + 1, spent: 0, column });
+        self.damage = Some(Damage { start, line, kind, reason, ctx, search: start + 1, spent: 0, column, key_expected_at: None });
         self.pos = start + 1;
     }
 
@@ -619,7 +624,8 @@ impl JsonSplitter {
         // AuditData written as strings: `"{\"CreationTime\":...}"` (the object after the quote is
         // tried next when the string is no record).
         let quoted = at > from && buf[at - 1] == b'"';
-        if !follows_a_boundary(buf, if quoted { at - 1 } else { at }, damage.column) {
+        let in_damaged_object = damage.key_expected_at == Some(brace);
+        if !can_start_a_record(buf, if quoted { at - 1 } else { at }, damage.column, in_damaged_object) {
             // `{{"Operation"...`: a record starts only where one can (after `,` `[` `}` `]`, or
             // at the start of a line).
             damage.search = brace + 1;
@@ -663,7 +669,7 @@ impl JsonSplitter {
                         let values = buf[(scan.start - base) as usize..(stop - base) as usize].split(|b| *b == b',').filter(|v| !v.trim_ascii().is_empty()).count();
                         self.add_junk(scan.line, last_line, values.max(1) as u64, false);
                     }
-                    Kind::Garbage | Kind::Line { .. } => {
+                    Kind::StringLine | Kind::Line { .. } => {
                         let mut value_end = stop;
                         if !scan.oversize {
                             // Trailing blanks (and the CR of CRLF) are not part of the record.
@@ -725,13 +731,16 @@ impl JsonSplitter {
                 let reason = if scan.kind == Kind::WrapperTail { reason.replacen("the record is", "the end of the Graph page is", 1) } else { reason };
                 let ctx = if scan.kind == Kind::WrapperTail { Ctx::Top } else { self.ctx };
                 self.start_damage(scan.start, scan.line, scan.column, kind, reason, ctx);
+                if found == b'{' && matches!(scan.expect, Expect::Key | Expect::KeyOrEnd) {
+                    self.damage.as_mut().expect("damage").key_expected_at = Some(at);
+                }
             }
             Step::Oversize => {
                 let reason = format!("the record is more than the {max} bytes allowed for one record");
                 self.start_damage(scan.start, scan.line, scan.column, ErrorKind::TooLarge, reason, self.ctx);
             }
             Step::Eof => match scan.kind {
-                Kind::Junk | Kind::Garbage | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, eof, lines, out),
+                Kind::Junk | Kind::StringLine | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, eof, lines, out),
                 Kind::WrapperTail => {
                     let reason = "the input ends inside the Graph page that holds the records above it (it is truncated)".to_string();
                     self.start_damage(scan.start, scan.line, scan.column, ErrorKind::InvalidJson, reason, Ctx::Top);
@@ -833,8 +842,10 @@ fn column_at(buf: &[u8], base: u64, offset: u64) -> Option<u64> {
 /// Whether a value starting at `at` can be a record after damage: it follows what can end the
 /// value before it (`,` `[` `}` `]`), or starts a line no further right than the damaged record
 /// did (in `{\n  {"Operation"...` from a record at column 0, yes; in a pretty record's own
-/// lines, no). Blanks are skipped, up to a point (then it may).
-fn follows_a_boundary(buf: &[u8], at: usize, damaged_column: Option<u64>) -> bool {
+/// lines, no). A `{` where the damaged record wanted its next property name
+/// (`{"AppId":"x",{"Operation"...`) is that record's own damaged text unless it starts such a
+/// line. Blanks are skipped, up to a point (then it may).
+fn can_start_a_record(buf: &[u8], at: usize, damaged_column: Option<u64>, in_damaged_object: bool) -> bool {
     let mut column = 0u64;
     let mut starts_line = false;
     for &b in buf[..at].iter().rev().take(4096) {
@@ -845,11 +856,11 @@ fn follows_a_boundary(buf: &[u8], at: usize, damaged_column: Option<u64>) -> boo
                 }
             }
             b'\n' => starts_line = true,
-            b',' | b'[' | b'}' | b']' => return true,
+            b',' | b'[' | b'}' | b']' if !in_damaged_object => return true,
             _ => return starts_line && column <= damaged_column.unwrap_or(u64::MAX),
         }
     }
-    true
+    !in_damaged_object
 }
 
 /// A JSON string (with its quotes) whose text is AuditData: an object with a key only records
