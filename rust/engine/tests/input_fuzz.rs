@@ -45,10 +45,20 @@ const ALPHABET: [&str; 18] = ["{", "}", "[", "]", "\"", ":", ",", "\\", " ", "a"
 
 /// One damage inside the record's text (its first and last bytes stay): a character changed,
 /// removed or added, or the text cut short.
+///
+/// Not one: a `{` added after a `,` between two fields (`{"AppId":"x",{"ClientIPAddress":...}`).
+/// Byte for byte that is a record cut short followed by a whole record, which the records of an
+/// array are far more often: read one by one it is one damaged record, in an array a damaged
+/// one and the record after it.
 fn mutate(text: &str, rng: &mut Rng) -> String {
     let chars: Vec<char> = text.chars().collect();
     let at = 1 + rng.below(chars.len() - 2);
-    let pick = |rng: &mut Rng| ALPHABET[rng.below(ALPHABET.len())];
+    let pick = |rng: &mut Rng| loop {
+        let c = ALPHABET[rng.below(ALPHABET.len())];
+        if !(c == "{" && chars[at - 1] == ',') {
+            return c;
+        }
+    };
     let mut out: String;
     match rng.below(4) {
         0 => {

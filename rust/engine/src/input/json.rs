@@ -213,8 +213,6 @@ struct Damage {
     /// The damaged record's column: a record starting a line further left (or as far) may be
     /// the next.
     column: Option<u64>,
-    /// The damage is a `{` here where the record wanted a property name.
-    key_expected_at: Option<u64>,
 }
 
 pub(crate) struct JsonSplitter {
@@ -554,7 +552,7 @@ impl JsonSplitter {
 
     #[allow(clippy::too_many_arguments)]
     fn start_damage(&mut self, start: u64, line: u64, column: Option<u64>, kind: ErrorKind, reason: String, ctx: Ctx) {
-        self.damage = Some(Damage { start, line, kind, reason, ctx, search: start + 1, spent: 0, column, key_expected_at: None });
+        self.damage = Some(Damage { start, line, kind, reason, ctx, search: start + 1, spent: 0, column });
         self.pos = start + 1;
     }
 
@@ -624,8 +622,7 @@ impl JsonSplitter {
         // AuditData written as strings: `"{\"CreationTime\":...}"` (the object after the quote is
         // tried next when the string is no record).
         let quoted = at > from && buf[at - 1] == b'"';
-        let in_damaged_object = damage.key_expected_at == Some(brace);
-        if !can_start_a_record(buf, if quoted { at - 1 } else { at }, damage.column, in_damaged_object) {
+        if !can_start_a_record(buf, if quoted { at - 1 } else { at }, damage.column) {
             // `{{"Operation"...`: a record starts only where one can (after `,` `[` `}` `]`, or
             // at the start of a line).
             damage.search = brace + 1;
@@ -731,9 +728,6 @@ impl JsonSplitter {
                 let reason = if scan.kind == Kind::WrapperTail { reason.replacen("the record is", "the end of the Graph page is", 1) } else { reason };
                 let ctx = if scan.kind == Kind::WrapperTail { Ctx::Top } else { self.ctx };
                 self.start_damage(scan.start, scan.line, scan.column, kind, reason, ctx);
-                if found == b'{' && matches!(scan.expect, Expect::Key | Expect::KeyOrEnd) {
-                    self.damage.as_mut().expect("damage").key_expected_at = Some(at);
-                }
             }
             Step::Oversize => {
                 let reason = format!("the record is more than the {max} bytes allowed for one record");
@@ -842,10 +836,8 @@ fn column_at(buf: &[u8], base: u64, offset: u64) -> Option<u64> {
 /// Whether a value starting at `at` can be a record after damage: it follows what can end the
 /// value before it (`,` `[` `}` `]`), or starts a line no further right than the damaged record
 /// did (in `{\n  {"Operation"...` from a record at column 0, yes; in a pretty record's own
-/// lines, no). A `{` where the damaged record wanted its next property name
-/// (`{"AppId":"x",{"Operation"...`) is that record's own damaged text unless it starts such a
-/// line. Blanks are skipped, up to a point (then it may).
-fn can_start_a_record(buf: &[u8], at: usize, damaged_column: Option<u64>, in_damaged_object: bool) -> bool {
+/// lines, no). Blanks are skipped, up to a point (then it may).
+fn can_start_a_record(buf: &[u8], at: usize, damaged_column: Option<u64>) -> bool {
     let mut column = 0u64;
     let mut starts_line = false;
     for &b in buf[..at].iter().rev().take(4096) {
@@ -856,11 +848,11 @@ fn can_start_a_record(buf: &[u8], at: usize, damaged_column: Option<u64>, in_dam
                 }
             }
             b'\n' => starts_line = true,
-            b',' | b'[' | b'}' | b']' if !in_damaged_object => return true,
+            b',' | b'[' | b'}' | b']' => return true,
             _ => return starts_line && column <= damaged_column.unwrap_or(u64::MAX),
         }
     }
-    !in_damaged_object
+    true
 }
 
 /// A JSON string (with its quotes) whose text is AuditData: an object with a key only records
