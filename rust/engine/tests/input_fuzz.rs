@@ -286,7 +286,7 @@ fn explain() {
 
 #[test]
 fn damaged_records_cost_only_themselves_in_every_shape() {
-    let rounds: u64 = std::env::var("MAF_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(150);
+    let rounds: u64 = std::env::var("MAF_FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(500);
     let failures: Vec<String> = (1..=rounds).filter_map(|seed| round(seed, 24).err()).collect();
     assert!(failures.is_empty(), "{} of {rounds} rounds failed:\n{}", failures.len(), failures.join("\n"));
 }

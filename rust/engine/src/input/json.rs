@@ -36,6 +36,10 @@ use crate::interpret::MAX_NESTING;
 /// Keys only a record, or an object wrapping one, has at its top level.
 const RECORD_KEYS: [&str; 5] = ["Operation", "Operations", "ActionType", "AuditData", "RawEventData"];
 
+/// What the end of a Graph page holds: a record's properties there are the rest of a record cut
+/// short by a `}`.
+const ODATA_ONLY: &str = "an @odata. property (the end of a Graph page holds nothing else)";
+
 /// Looking again for records in damaged text may rescan at most this many times the damaged
 /// text, plus [`RESCAN_ALLOWANCE`] bytes; after that it only looks forward.
 const RESCAN_FACTOR: u64 = 4;
@@ -126,6 +130,11 @@ struct Scan {
     oversize: bool,
     /// Where on its line the value starts, when known.
     column: Option<u64>,
+    /// A look for the next record after damage: a string holding `,{` (the start of a record
+    /// taken into a string cut short) makes it none.
+    candidate: bool,
+    /// The end of a Graph page: only `@odata.` properties.
+    odata_only: bool,
 }
 
 impl Scan {
@@ -135,6 +144,8 @@ impl Scan {
             start,
             line,
             column: None,
+            candidate: false,
+            odata_only: false,
             depth: 0,
             max_depth: 0,
             arrays: 0,
@@ -188,11 +199,15 @@ struct Pending {
     /// A top-level object: whether it fits on one line (which tells JSON Lines).
     one_line: Option<bool>,
     column: Option<u64>,
+    /// The array that held it has ended since: what follows the array says what the record was.
+    closed_array: Option<Ctx>,
 }
 
 enum Confirmation {
     /// A comma: look at what follows it.
     Wait,
+    /// The end of its array: look at what follows that.
+    Carry,
     Accept,
     Reject,
 }
@@ -344,6 +359,8 @@ impl JsonSplitter {
                         self.pos += 1;
                         continue;
                     }
+                    // The array's `]` is handled below; the record waits for what follows.
+                    Confirmation::Carry => {}
                     Confirmation::Accept => self.accept_pending(out),
                     Confirmation::Reject => {
                         let pending = self.pending.take().expect("pending");
@@ -353,7 +370,8 @@ impl JsonSplitter {
                             describe_byte(b),
                             lines.line_of(buf, base, at)
                         );
-                        self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, self.ctx);
+                        let ctx = pending.closed_array.unwrap_or(self.ctx);
+                        self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, ctx);
                         continue;
                     }
                 }
@@ -395,7 +413,7 @@ impl JsonSplitter {
                         self.at_line_start = false;
                     }
                     // AuditData written as a JSON string, one a line.
-                    b'"' => {
+                    b'"' if self.at_line_start => {
                         let line = lines.line_of(buf, base, self.pos);
                         self.scan = Some(Scan::at(Kind::StringLine, self.pos, line, lines));
                         self.at_line_start = false;
@@ -424,6 +442,7 @@ impl JsonSplitter {
                             let mut scan = Scan::at(Kind::WrapperTail, self.pos, line, lines);
                             scan.depth = 1;
                             scan.expect = Expect::CommaOrEnd;
+                            scan.odata_only = true;
                             self.scan = Some(scan);
                         }
                     }
@@ -501,8 +520,15 @@ impl JsonSplitter {
             Ctx::Array { wrapper } => match b {
                 b'}' | b':' => false,
                 b'"' => pending.class == b'"',
-                b']' => true,
-                _ => !wrapper || pending.comma,
+                b']' => {
+                    pending.closed_array = Some(self.ctx);
+                    pending.comma = false;
+                    pending.newline = false;
+                    return Confirmation::Carry;
+                }
+                b'{' | b'[' => !wrapper || pending.comma,
+                // A number or a word right after it is the rest of its own text (`5}0,...`).
+                _ => pending.comma,
             },
         };
         if accept {
@@ -629,7 +655,7 @@ impl JsonSplitter {
             self.pos = damage.search;
             return true;
         }
-        let scan = if quoted {
+        let mut scan = if quoted {
             let mut scan = Scan::new(Kind::Str, brace - 1, 0);
             scan.in_string = true;
             scan
@@ -638,6 +664,7 @@ impl JsonSplitter {
             scan.page = true;
             scan
         };
+        scan.candidate = true;
         self.pos = brace;
         self.scan = Some(scan);
         true
@@ -711,7 +738,7 @@ impl JsonSplitter {
                         let one_line = (scan.kind == Kind::Container && scan.page && self.ctx == Ctx::Top)
                             .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
                         let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
-                        self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column: scan.column });
+                        self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column: scan.column, closed_array: None });
                     }
                 }
             }
@@ -725,9 +752,16 @@ impl JsonSplitter {
                 } else {
                     (ErrorKind::InvalidJson, format!("the record is damaged: {} where {expected} should be, at line {line}", describe_byte(found)))
                 };
-                let reason = if scan.kind == Kind::WrapperTail { reason.replacen("the record is", "the end of the Graph page is", 1) } else { reason };
-                let ctx = if scan.kind == Kind::WrapperTail { Ctx::Top } else { self.ctx };
-                self.start_damage(scan.start, scan.line, scan.column, kind, reason, ctx);
+                if scan.kind == Kind::WrapperTail {
+                    let reason = reason.replacen("the record is", "the end of the Graph page is", 1);
+                    self.damaged_page_end(&scan, reason, kind, expected == ODATA_ONLY, out);
+                } else {
+                    self.start_damage(scan.start, scan.line, scan.column, kind, reason, self.ctx);
+                }
+            }
+            Step::Oversize if scan.kind == Kind::WrapperTail => {
+                let reason = format!("the end of the Graph page is more than the {max} bytes allowed for one record");
+                self.damaged_page_end(&scan, reason, ErrorKind::TooLarge, false, out);
             }
             Step::Oversize => {
                 let reason = format!("the record is more than the {max} bytes allowed for one record");
@@ -737,7 +771,7 @@ impl JsonSplitter {
                 Kind::Junk | Kind::StringLine | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, eof, lines, out),
                 Kind::WrapperTail => {
                     let reason = "the input ends inside the Graph page that holds the records above it (it is truncated)".to_string();
-                    self.start_damage(scan.start, scan.line, scan.column, ErrorKind::InvalidJson, reason, Ctx::Top);
+                    self.damaged_page_end(&scan, reason, ErrorKind::InvalidJson, false, out);
                 }
                 Kind::Container | Kind::Str => {
                     let reason = format!("the input ends inside the record: it is truncated ({} bytes from line {})", end - scan.start, scan.line);
@@ -745,6 +779,24 @@ impl JsonSplitter {
                 }
             },
         }
+    }
+
+    /// The end of a Graph page is damaged. When it holds a record's properties, the page's last
+    /// record (still waiting to be confirmed) is damaged too: a record cut short by a `}`, whose
+    /// rest was read as the page's end; the records after it are looked for in the page.
+    /// Otherwise the last record stands and only the page's end is an error.
+    fn damaged_page_end(&mut self, tail: &Scan, reason: String, kind: ErrorKind, holds_a_record: bool, out: &mut Vec<Piece>) {
+        if holds_a_record {
+            if let Some(last) = self.pending.take() {
+                let ctx = last.closed_array.unwrap_or(Ctx::Array { wrapper: true });
+                self.start_damage(last.start, last.line, last.column, kind, reason, ctx);
+                return;
+            }
+        }
+        if self.pending.is_some() {
+            self.accept_pending(out);
+        }
+        self.start_damage(tail.start, tail.line, tail.column, kind, reason, Ctx::Top);
     }
 
     /// A look for the next record inside damaged text ended.
@@ -781,7 +833,7 @@ impl JsonSplitter {
                     .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
                 let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
                 let column = column_at(buf, base, scan.start);
-                self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column });
+                self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column, closed_array: None });
             }
             Step::Damaged { at, .. } => self.reject_candidate(&scan, at),
             Step::Oversize => self.reject_candidate(&scan, self.pos.min(end)),
@@ -1057,12 +1109,18 @@ fn step_container(s: &mut Scan, buf: &[u8], base: u64, pos: &mut u64, eof: bool,
             match string_part(s, buf, &mut i, n) {
                 StringPart::Open => {}
                 StringPart::Closed => {
+                    let text = (s.key_start >= base).then(|| &buf[(s.key_start - base) as usize..i - 1]);
+                    if s.candidate && text.is_some_and(|t| memmem::find(t, b",{").is_some()) {
+                        damaged!(b'"', "a string that does not hold the start of another record");
+                    }
                     if s.in_key {
                         s.expect = Expect::Colon;
-                        if s.depth == 1 && s.key_start >= base {
-                            let key = &buf[(s.key_start - base) as usize..i - 1];
+                        if let (1, Some(key)) = (s.depth, text) {
                             if s.page {
                                 s.wrapper_stage = u8::from(key == b"value");
+                            }
+                            if s.odata_only && !key.starts_with(b"@odata.") {
+                                damaged!(b'"', ODATA_ONLY);
                             }
                             s.record_key |= is_record_key(&buf[(s.key_start - base) as usize - 1..i]);
                         }
