@@ -170,7 +170,7 @@ impl CsvSplitter {
                 RowStep::Done { end: row_end, next } => {
                     let row = self.row.take().expect("row in progress");
                     self.pos = next;
-                    if let Some(retry) = self.finish_row(row, row_end, buf, base, out) {
+                    if let Some(retry) = self.finish_row(row, row_end, buf, base, lines, out) {
                         self.pos = retry;
                     }
                 }
@@ -213,7 +213,7 @@ impl CsvSplitter {
                             ),
                         });
                         self.stage = Stage::Rows;
-                    } else if let Some(retry) = self.finish_row(row, end, buf, base, out) {
+                    } else if let Some(retry) = self.finish_row(row, end, buf, base, lines, out) {
                         self.pos = retry;
                     }
                 }
@@ -232,7 +232,8 @@ impl CsvSplitter {
 
     /// Hands on a row; returns where to read again when the row turns out to be several lines
     /// joined by a quote that should have closed.
-    fn finish_row(&mut self, row: RowScan, row_end: u64, buf: &[u8], base: u64, out: &mut Vec<Piece>) -> Option<u64> {
+    #[allow(clippy::too_many_arguments)]
+    fn finish_row(&mut self, row: RowScan, row_end: u64, buf: &[u8], base: u64, lines: &mut Lines, out: &mut Vec<Piece>) -> Option<u64> {
         let size = row_end - row.start;
         if self.stage == Stage::Header {
             self.stage = Stage::Rows;
@@ -266,12 +267,15 @@ impl CsvSplitter {
         if text.trim_ascii().is_empty() {
             return None;
         }
-        if let (Some(header), Some(k)) = (self.header.as_deref(), memchr(b'\n', text)) {
+        // The line breaks of the row are counted once, now rather than when the next row starts.
+        let last_line = lines.line_at(buf, base, row_end);
+        if let (Some(header), true) = (self.header.as_deref(), last_line > row.line) {
             let fields = count_fields(text, header.delimiter);
             if !header.names.is_empty() && fields != header.names.len() {
                 // Quoting that runs over lines and gives the wrong number of fields: a quote that
                 // should have closed joined this line to the next. Only this line is lost.
-                let last_line = row.line + memchr::memchr_iter(b'\n', text).count() as u64;
+                let k = memchr(b'\n', text).expect("a row over several lines");
+                lines.rewind(buf, base, row.start + k as u64 + 1);
                 out.push(Piece::Error {
                     line: row.line,
                     error: RecordError::new(

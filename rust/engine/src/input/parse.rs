@@ -12,7 +12,7 @@ use super::decode::TextEncoding;
 use super::json::JsonSplitter;
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::{interpret_fields, interpret_json, interpret_json_at, json_error, InterpretOptions, Outcome, MAX_NESTING};
+use crate::interpret::{interpret_fields, interpret_json, interpret_json_at, json_error, InterpretOptions, Outcome};
 use crate::raw::RawFields;
 
 pub(crate) struct Context<'a> {
@@ -84,13 +84,13 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
         Ok(text) => text,
         Err(error) => return PieceResult::One(line, Err(error)),
     };
-    // Deeper than the limit, the line is measured record by record (it may hold several); an
-    // array holds records.
-    let brackets = memchr::memchr2_iter(b'{', b'[', bytes).count();
-    let first = if brackets as u64 > MAX_NESTING || text.starts_with('[') {
+    // An array holds records; a line too deep, or holding several values or a Graph page, is
+    // read value by value (each measured for depth on its own).
+    let first = if text.starts_with('[') {
         None
     } else {
         match interpret_json_at(text, ctx.options, Some(line)) {
+            Err(error) if error.kind == ErrorKind::TooDeep => None,
             Err(error) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => Some(Err(error)),
             other => return PieceResult::One(line, other),
         }
