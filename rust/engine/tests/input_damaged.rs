@@ -216,7 +216,7 @@ fn records_with_thousands_of_folders_and_items_are_analysed_whole() {
         for record in &records {
             analysis.add(record);
         }
-        analysis.finish()
+        analysis.finish(&AtomicBool::new(false)).unwrap()
     };
     // Each folder named twice is one folder; each message listed twice read once.
     assert_eq!(run(Box::new(SyncAnalysis::new())).syncs.len(), n / 2);
@@ -226,13 +226,9 @@ fn records_with_thousands_of_folders_and_items_are_analysed_whole() {
     let verdict = run(Box::new(VerdictAnalysis::new(VerdictOptions {
         indicators: mailaccess_engine::analysis::Indicators {
             addresses: vec![mailaccess_engine::analysis::AddressRange::parse("192.0.2.1").unwrap()],
-            sessions: Vec::new(),
-            client_info_strings: Vec::new(),
-            app_ids: Vec::new(),
+            ..Default::default()
         },
-        expand: true,
-        period_start: None,
-        period_end: None,
+        ..Default::default()
     })));
     assert!(verdict.findings.len() >= n, "{}", verdict.findings.len());
     assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
@@ -303,7 +299,7 @@ fn an_address_that_is_not_an_ip_is_shown_as_written_whatever_the_order() {
     for _ in 0..2 {
         let mut session = Session::new(SessionOptions { analysis: Some(Box::new(ContextAnalysis::new(ContextOptions::default()))), ..Default::default() });
         let _ = session.ingest_results(parse_objects(&strings(&lines), 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
-        let result = session.finish_analysis().unwrap();
+        let result = session.finish_analysis(&AtomicBool::new(false)).unwrap().unwrap();
         assert_eq!(result.contexts.len(), 1);
         assert_eq!(result.contexts[0].context.client_ip_address.as_deref(), expected()["spelling.jsonl"]["ClientIPAddress"].as_str());
         lines.reverse();
