@@ -14,7 +14,7 @@ use crate::analysis::{Analysis, AnalysisResult, Cancelled, RecordFilter, RecordI
 use crate::completeness::Completeness;
 use crate::error::{ErrorKind, RecordError};
 use crate::input::{ReadResult, ReaderOptions, RecordReader};
-use crate::interpret::{interpret_fields, interpret_json_at, result_position, InterpretOptions, Outcome};
+use crate::interpret::{interpret_fields, interpret_json_placed, InterpretOptions, Outcome, Placed, MAIL_ITEMS_ACCESSED, MAX_NESTING};
 use crate::model::{MailAccessRecord, ResultPosition, SourcePosition};
 use crate::module_record::{module_record_properties, read_module_record};
 use crate::raw::RawFields;
@@ -156,58 +156,82 @@ impl Session {
 /// session: batches can be read in parallel with each other, then counted in order with
 /// [`Session::ingest_results`]. Records are read in parallel; text holding a whole document
 /// (`Get-Content -Raw` of an export) is read as a file would be, its positions naming the
-/// pipeline object and the line in it.
-pub fn parse_objects(batch: &[u8], first_index: u64, options: &InterpretOptions) -> Result<Vec<ReadResult>, BatchFormatError> {
+/// pipeline object and the line in it. `cancel` stops a long document at its next chunk.
+pub fn parse_objects(
+    batch: &[u8],
+    first_index: u64,
+    options: &InterpretOptions,
+    cancel: &AtomicBool,
+) -> Result<Vec<ReadResult>, BatchFormatError> {
     let mut reader = BatchReader::new(batch);
     let mut nodes = Vec::new();
     while !reader.is_empty() {
-        nodes.push(reader.next_node()?);
+        nodes.push(reader.next_node_with_depth()?);
     }
-    type Interpreted = (Result<Outcome, RecordError>, Option<ResultPosition>);
-    let read = |node: &Node<'_>| -> Option<Interpreted> {
-        if let Node::Str(text) = node {
-            if is_document(text) {
-                return None;
-            }
+    let read = |(node, depth): &(Node<'_>, u64)| -> Option<Placed> {
+        // An object's place in its query's results is its own (ResultIndex and ResultCount
+        // beside AuditData), whatever its record turns out to be: a skipped or damaged record
+        // still counts toward its query.
+        let result = object_result_position(node);
+        if *depth > MAX_NESTING {
+            let error = RecordError::new(
+                ErrorKind::TooDeep,
+                format!("the object nests more than {MAX_NESTING} levels deep, more than this tool reads"),
+            );
+            return Some((Err(error), result));
         }
-        match interpret_node_at(node, options) {
-            // Several JSON values in one string (JSON Lines piped with -Raw), or one object
-            // that holds records (a saved Graph response page): a document.
-            (Err(error), _)
-                if matches!(node, Node::Str(_))
-                    && (error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord) =>
-            {
-                None
+        match node {
+            Node::Str(text) => {
+                let text = without_bom(text);
+                if is_document(text) {
+                    return None;
+                }
+                match interpret_text(text, options) {
+                    (Err(error), _) if reads_as_document(text, &error) => None,
+                    placed => Some(placed),
+                }
             }
-            interpreted => Some(interpreted),
+            _ => Some((interpret_node(node, options), result)),
         }
     };
-    let outcomes: Vec<Option<Interpreted>> = if nodes.len() >= PARALLEL_BATCH {
+    let outcomes: Vec<Option<Placed>> = if nodes.len() >= PARALLEL_BATCH {
         nodes.par_iter().map(read).collect()
     } else {
         nodes.iter().map(read).collect()
     };
     let mut results = Vec::with_capacity(outcomes.len());
-    for (offset, (node, outcome)) in nodes.iter().zip(outcomes).enumerate() {
+    for (offset, ((node, _), outcome)) in nodes.iter().zip(outcomes).enumerate() {
         let index = first_index + offset as u64;
         match (outcome, node) {
             (Some((outcome, result)), _) => {
                 results.push(ReadResult { position: SourcePosition { index, result, ..SourcePosition::default() }, outcome })
             }
-            (None, Node::Str(text)) => read_document(text, index, options, &mut results),
+            (None, Node::Str(text)) => read_document(without_bom(text), index, options, cancel, &mut results),
             (None, _) => unreachable!("only text is read as a document"),
         }
     }
     Ok(results)
 }
 
-fn read_document(text: &str, index: u64, options: &InterpretOptions, results: &mut Vec<ReadResult>) {
+/// Text read by .NET keeps no byte order mark, but text put together by hand may.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// One piped text that did not read as one record, but may be several: several values (JSON
+/// Lines piped with -Raw), one object holding records (a saved Graph response page), or text
+/// over several lines (the first of several records damaged) is read as a document, as a file
+/// of that text would be.
+fn reads_as_document(text: &str, error: &RecordError) -> bool {
+    error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord || text.trim().contains('\n')
+}
+
+fn read_document(text: &str, index: u64, options: &InterpretOptions, cancel: &AtomicBool, results: &mut Vec<ReadResult>) {
     let options = ReaderOptions { interpret: *options, threads: 1, ..ReaderOptions::default() };
     let bytes = text.as_bytes().to_vec();
     let total = bytes.len() as u64;
     let mut reader = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes)), None, Some(total), options);
-    let never = AtomicBool::new(false);
-    while let Some(chunk) = reader.next_chunk(&never) {
+    while let Some(chunk) = reader.next_chunk(cancel) {
         for result in chunk {
             let position = SourcePosition { index, line: result.position.line, result: result.position.result, file: None };
             results.push(ReadResult { position, outcome: result.outcome });
@@ -223,60 +247,95 @@ fn is_document(text: &str) -> bool {
     trimmed.starts_with('[') || (!trimmed.starts_with('{') && trimmed.contains('\n'))
 }
 
-/// Reads one top-level pipeline object: JSON text, or an object's properties.
-pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
-    interpret_node_at(node, options).0
+/// One piped text as one record, with its place in its query's results when it is a wrapper
+/// that carries one (a Search-UnifiedAuditLog object converted to JSON).
+fn interpret_text(text: &str, options: &InterpretOptions) -> Placed {
+    let (outcome, result) = interpret_json_placed(text, options, None);
+    let outcome = outcome.map_err(|mut error| {
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
+            error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
+        }
+        error
+    });
+    (outcome, result)
 }
 
-/// [`interpret_node`], with the object's place in its query's results when it carries one.
-fn interpret_node_at(node: &Node<'_>, options: &InterpretOptions) -> (Result<Outcome, RecordError>, Option<ResultPosition>) {
+/// A pipeline object's `ResultIndex` and `ResultCount` (Search-UnifiedAuditLog output, and the
+/// Import-Csv rows of its Export-Csv, where they are text), spelled as [`RawFields`] reads
+/// them; None unless both are whole numbers.
+fn object_result_position(node: &Node<'_>) -> Option<ResultPosition> {
+    let Node::Map(entries) = node else { return None };
+    let number = |name: &str| {
+        entries.iter().find(|(key, _)| key.trim().eq_ignore_ascii_case(name)).and_then(|(_, value)| match value {
+            Node::Int(i) => Some(*i),
+            Node::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Node::Str(text) => text.trim().parse::<i64>().ok(),
+            _ => None,
+        })
+    };
+    Some(ResultPosition { index: number("ResultIndex")?, count: number("ResultCount")? })
+}
+
+/// Reads one top-level pipeline object: JSON text, or an object's properties.
+pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     match node {
+        Node::Str(text) => interpret_text(text, options).0,
         Node::Map(_) => {
             // The module's own records are the record model written out: read, not interpreted.
             if let Some(properties) = module_record_properties(node) {
-                return (read_module_record(properties).map(|record| Outcome::Record(Box::new(record))), None);
+                return read_module_record(properties).map(|record| Outcome::Record(Box::new(record)));
             }
-            match read_object(node) {
-                Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
-                Err(error) => (Err(error), None),
-            }
-        }
-        Node::Str(text) => {
-            let (outcome, result) = interpret_json_at(text, options);
-            (outcome.map_err(|error| with_csv_hint(error, text)), result)
+            let raw = match RawFields::deserialize(NodeDeserializer::new(node)) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    // As for JSON text: a record of another operation is skipped unread.
+                    if let Some(operation) = other_operation(node) {
+                        return Ok(Outcome::Skipped { operation: operation.to_string() });
+                    }
+                    let kind = if e.0.contains("invalid UTF-16") {
+                        ErrorKind::InvalidEncoding
+                    } else if e.0.contains("nested deeper") {
+                        ErrorKind::TooDeep
+                    } else {
+                        ErrorKind::InvalidValue
+                    };
+                    return Err(RecordError::new(kind, e.0));
+                }
+            };
+            interpret_fields(&raw, options)
         }
         Node::Unreadable(reason) => {
-            (Err(RecordError::new(ErrorKind::InvalidEncoding, format!("the object could not be read: {reason}"))), None)
+            let kind = if reason.contains("larger than") { ErrorKind::TooLarge } else { ErrorKind::InvalidEncoding };
+            Err(RecordError::new(kind, format!("the object could not be read: {reason}")))
         }
-        other => (
-            Err(RecordError::new(
-                ErrorKind::NotAnAuditRecord,
-                format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
-            )),
-            None,
-        ),
+        other => Err(RecordError::new(
+            ErrorKind::NotAnAuditRecord,
+            format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
+        )),
     }
 }
 
-fn read_object<'a>(node: &'a Node<'a>) -> Result<RawFields<'a>, RecordError> {
-    RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
-        let kind = if e.0.contains("invalid UTF-16") {
-            ErrorKind::InvalidEncoding
-        } else if e.0.contains("nested deeper") {
-            ErrorKind::TooDeep
-        } else {
-            ErrorKind::InvalidValue
-        };
-        RecordError::new(kind, e.0)
+/// The object's own `Operation` when it is certainly another operation's record, by the rule
+/// JSON text follows: no text in it names MailItemsAccessed.
+fn other_operation<'a>(node: &Node<'a>) -> Option<&'a str> {
+    let Node::Map(entries) = node else { return None };
+    if mentions(node, MAIL_ITEMS_ACCESSED) {
+        return None;
+    }
+    entries.iter().find_map(|(key, value)| match value {
+        Node::Str(operation) if *key == "Operation" && !operation.trim().is_empty() => Some(operation.trim()),
+        _ => None,
     })
 }
 
-fn with_csv_hint(mut error: RecordError, text: &str) -> RecordError {
-    let trimmed = text.trim_start();
-    if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
-        error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
+fn mentions(node: &Node<'_>, name: &str) -> bool {
+    match node {
+        Node::Str(text) | Node::Unreadable(text) => text.contains(name),
+        Node::List(items) => items.iter().any(|item| mentions(item, name)),
+        Node::Map(entries) => entries.iter().any(|(key, value)| key.contains(name) || mentions(value, name)),
+        _ => false,
     }
-    error
 }
 
 fn describe(node: &Node<'_>) -> &'static str {
@@ -306,7 +365,7 @@ mod tests {
         for text in texts {
             writer.string(text);
         }
-        let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default()).unwrap());
+        let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
         (output, session.tally().clone())
     }
 
@@ -373,7 +432,7 @@ mod tests {
 
     fn summary_of(batch: &BatchWriter) -> Tally {
         let mut session = Session::new(SessionOptions::default());
-        session.ingest_results(parse_objects(&batch.buf, 0, &InterpretOptions::default()).unwrap());
+        session.ingest_results(parse_objects(&batch.buf, 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
         session.summary()
     }
 
@@ -398,6 +457,26 @@ mod tests {
         let mut timed_out = BatchWriter::default();
         envelope(&mut timed_out, ONE, -1, 0);
         assert!(summary_of(&timed_out).truncation_reason.unwrap().contains("ResultIndex -1"));
+    }
+
+    #[test]
+    fn import_csv_rows_carry_the_result_position_even_when_their_record_does_not_read() {
+        // Import-Csv of an Export-Csv: every value is text. The last record's AuditData is
+        // damaged: it is an error, and still the 100th of its query's results.
+        let mut rows = BatchWriter::default();
+        for index in 1..=100 {
+            rows.map(3);
+            rows.key("AuditData");
+            rows.string(if index == 100 { r#"{"Operation":"MailItemsAccessed","Id":"# } else { ONE });
+            rows.key("ResultIndex");
+            rows.string(&index.to_string());
+            rows.key("ResultCount");
+            rows.string("2000");
+        }
+        let tally = summary_of(&rows);
+        assert_eq!((tally.read, tally.errors), (100, 1));
+        let reason = tally.truncation_reason.expect("a query cut at 100 of 2,000 hits");
+        assert!(reason.contains("ResultCount is 2,000 but whose highest ResultIndex is 100"), "{reason}");
     }
 
     #[test]

@@ -9,11 +9,10 @@ use serde::de::{self, value::MapDeserializer, Deserialize, Deserializer, IntoDes
 
 use super::csv::{split_fields, CsvHeader};
 use super::decode::TextEncoding;
-use super::json::{JsonSplitter, MAX_DEPTH};
+use super::json::JsonSplitter;
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::{interpret_fields, interpret_json_at, result_position, InterpretOptions, Outcome};
-use crate::model::ResultPosition;
+use crate::interpret::{interpret_fields, interpret_json_placed, json_error, result_position, InterpretOptions, Placed};
 use crate::raw::RawFields;
 
 pub(crate) struct Context<'a> {
@@ -23,7 +22,7 @@ pub(crate) struct Context<'a> {
 }
 
 /// A record's outcome, and its place in its query's results when its wrapper says.
-pub(crate) type Interpreted = (Result<Outcome, RecordError>, Option<ResultPosition>);
+pub(crate) type Interpreted = Placed;
 
 pub(crate) enum PieceResult {
     One(u64, Interpreted),
@@ -70,22 +69,6 @@ fn check_text(bytes: &[u8], line: u64, encoding: TextEncoding) -> Result<&str, R
     Ok(text)
 }
 
-/// serde_json counts lines from the start of the record; the user needs the line in the file.
-fn json_error(err: &serde_json::Error, line: u64) -> RecordError {
-    let mut error = RecordError::from_json("the record is not valid JSON", err);
-    if err.line() > 0 {
-        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
-    }
-    error
-}
-
-fn interpret_text(text: &str, line: u64, ctx: &Context<'_>) -> Interpreted {
-    match serde_json::from_str::<RawFields>(text) {
-        Ok(raw) => (interpret_fields(&raw, ctx.options), result_position(&raw)),
-        Err(e) => (Err(json_error(&e, line)), None),
-    }
-}
-
 fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
     let text = match check_text(bytes, line, ctx.encoding) {
         Ok(text) => text,
@@ -93,12 +76,17 @@ fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
     };
     if text.starts_with('"') {
         // AuditData written as a JSON string (an array of strings, a line holding one).
-        return match serde_json::from_str::<Cow<str>>(text) {
-            Ok(inner) => interpret_json_at(&inner, ctx.options),
-            Err(e) => (Err(json_error(&e, line)), None),
+        let inner: Cow<str> = match serde_json::from_str(text) {
+            Ok(inner) => inner,
+            Err(e) => return (Err(json_error("the record is not valid JSON", &e, Some(line))), None),
         };
+        if !inner.trim_start().starts_with('{') {
+            let error = RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record");
+            return (Err(error), None);
+        }
+        return interpret_json_placed(&inner, ctx.options, None);
     }
-    interpret_text(text, line, ctx)
+    interpret_json_placed(text, ctx.options, Some(line))
 }
 
 fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
@@ -106,19 +94,17 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
         Ok(text) => text,
         Err(error) => return PieceResult::One(line, (Err(error), None)),
     };
-    // serde_json skips unknown fields without a depth limit: with more brackets than the
-    // limit, the line is measured first, so it reads the same here as anywhere else.
-    let brackets = memchr::memchr_iter(b'{', bytes).count() + memchr::memchr_iter(b'[', bytes).count();
-    let first = if brackets as u64 > MAX_DEPTH {
+    // An array holds records; a line too deep, or holding several values or a Graph page, is
+    // read value by value (each measured for depth on its own).
+    let first = if text.starts_with('[') {
         None
     } else {
-        match serde_json::from_str::<RawFields>(text) {
-            Ok(raw) => match interpret_fields(&raw, ctx.options) {
-                Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Some((Err(error), None)),
-                other => return PieceResult::One(line, (other, result_position(&raw))),
-            },
-            Err(e) if e.to_string().starts_with("trailing characters") => Some((Err(json_error(&e, line)), None)),
-            Err(e) => return PieceResult::One(line, (Err(json_error(&e, line)), None)),
+        match interpret_json_placed(text, ctx.options, Some(line)) {
+            (Err(error), _) if error.kind == ErrorKind::TooDeep => None,
+            (Err(error), result) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => {
+                Some((Err(error), result))
+            }
+            other => return PieceResult::One(line, other),
         }
     };
     // Several records on the line, or a wrapper around them?
@@ -129,6 +115,12 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     if let [Piece::Json { start: 0, end, .. }] = pieces.as_slice() {
         if *end as usize == bytes.len() {
             return PieceResult::One(line, first.unwrap_or_else(|| parse_json_value(bytes, line, ctx)));
+        }
+    }
+    if let Some(first) = first {
+        // Nothing on the line reads as a record of its own: the line is one damaged record.
+        if !pieces.iter().any(|p| matches!(p, Piece::Json { .. })) {
+            return PieceResult::One(line, first);
         }
     }
     let results = pieces
@@ -143,17 +135,29 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
 }
 
 fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
-    match read_csv_row(bytes, line, ctx) {
-        Ok(raw) => (interpret_fields(&raw, ctx.options), result_position(&raw)),
-        Err(error) => (Err(error), None),
-    }
+    let (outcome, result) = read_csv_row(bytes, line, ctx);
+    let outcome = outcome.map_err(|mut error| {
+        // A row over several lines that does not read: a quote may have joined lines.
+        let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        if breaks > 0 && !error.message.contains("a quote may be missing") {
+            error.message.push_str(&format!(" (the row runs over lines {line} to {}: a quote may be missing)", line + breaks));
+        }
+        error
+    });
+    (outcome, result)
 }
 
-fn read_csv_row<'a>(bytes: &'a [u8], line: u64, ctx: &Context<'_>) -> Result<RawFields<'a>, RecordError> {
-    let text = check_text(bytes, line, ctx.encoding)?;
+fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
+    let text = match check_text(bytes, line, ctx.encoding) {
+        Ok(text) => text,
+        Err(error) => return (Err(error), None),
+    };
     let header = ctx.header.expect("CSV rows come with their header");
     let mut fields = Vec::with_capacity(header.names.len());
     split_fields(text, header.delimiter, &mut fields);
+    if fields.len() == header.names.len() && !header.duplicates.is_empty() {
+        return parse_csv_row_with_duplicates(header, fields, ctx);
+    }
     if fields.len() != header.names.len() {
         let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
         let span = if breaks > 0 {
@@ -161,14 +165,57 @@ fn read_csv_row<'a>(bytes: &'a [u8], line: u64, ctx: &Context<'_>) -> Result<Raw
         } else {
             String::new()
         };
-        return Err(RecordError::new(
+        let error = RecordError::new(
             ErrorKind::InvalidCsv,
             format!("the row has {} fields where the header has {}{span}", fields.len(), header.names.len()),
-        ));
+        );
+        return (Err(error), None);
     }
     let pairs = header.names.iter().map(String::as_str).zip(fields.into_iter().map(Cell::new));
-    RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
-        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))
+    interpret_row(RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs)), ctx)
+}
+
+/// A CSV row's fields to its outcome, with its place in its query's results (an Export-Csv of
+/// Search-UnifiedAuditLog output keeps ResultIndex and ResultCount as columns).
+fn interpret_row(raw: Result<RawFields<'_>, de::value::Error>, ctx: &Context<'_>) -> Interpreted {
+    match raw {
+        Ok(raw) => (interpret_fields(&raw, ctx.options), result_position(&raw)),
+        Err(e) => (Err(RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}"))), None),
+    }
+}
+
+/// A header names one field in two columns: the row is read when they agree (or one is blank),
+/// from the one that is not blank; when they differ, which one the export meant is unknown.
+fn parse_csv_row_with_duplicates<'a>(header: &CsvHeader, mut fields: Vec<Cow<'a, str>>, ctx: &Context<'_>) -> Interpreted {
+    let mut dropped = vec![false; fields.len()];
+    for &(first, later) in &header.duplicates {
+        let (a, b) = (fields[first].trim(), fields[later].trim());
+        if !a.is_empty() && !b.is_empty() && a != b {
+            let error = RecordError::new(
+                ErrorKind::InvalidCsv,
+                format!(
+                    "columns {} and {} both hold {} and differ in this row: which one is the record's cannot be told",
+                    first + 1,
+                    later + 1,
+                    header.names[first].trim()
+                ),
+            );
+            return (Err(error), None);
+        }
+        if a.is_empty() {
+            fields.swap(first, later);
+        }
+        dropped[later] = true;
+    }
+    let pairs = header
+        .names
+        .iter()
+        .map(String::as_str)
+        .zip(fields.into_iter().map(Cell::new))
+        .zip(dropped)
+        .filter(|(_, dropped)| !dropped)
+        .map(|(pair, _)| pair);
+    interpret_row(RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs)), ctx)
 }
 
 /// One CSV field for [`RawFields`]: text, borrowed from the row when it can be; a blank field
