@@ -352,11 +352,13 @@ Describe 'Truncated input is flagged, whatever its source' {
         $tally.PossiblyTruncated | Should -BeFalse
     }
 
+    # The envelope's ResultIndex and ResultCount must reach the summary from every shape that
+    # keeps them; AuditData alone has none, and is judged by its count.
     It 'is true, with a warning, for a query cut at its -ResultSize (<Shape>)' -ForEach @(
-        @{ Shape = 'piped objects' }
-        @{ Shape = 'Import-Csv of its Export-Csv' }
-        @{ Shape = 'its Export-Csv as -Path' }
-        @{ Shape = 'its AuditData alone' }
+        @{ Shape = 'piped objects'; Reason = '*records end at exactly its ResultCount of 5,000*' }
+        @{ Shape = 'Import-Csv of its Export-Csv'; Reason = '*records end at exactly its ResultCount of 5,000*' }
+        @{ Shape = 'its Export-Csv as -Path'; Reason = '*records end at exactly its ResultCount of 5,000*' }
+        @{ Shape = 'its AuditData alone'; Reason = '*hold exactly 5,000 records*' }
     ) {
         $csv = Join-Path $TestDrive 'cut.csv'
         if (-not (Test-Path $csv)) { $Cut | Export-Csv $csv -NoTypeInformation }
@@ -368,8 +370,41 @@ Describe 'Truncated input is flagged, whatever its source' {
         }
         $tally.Read | Should -Be 5000
         $tally.PossiblyTruncated | Should -BeTrue
-        $tally.TruncationReason | Should -BeLike '*exactly*5,000*'
+        $tally.TruncationReason | Should -BeLike $Reason
         ($warnings -join ' ') | Should -BeLike '*The input may be truncated*Save-MailAccessAuditLog*'
+    }
+
+    It 'reads ResultIndex and ResultCount from <Shape>' -ForEach @(
+        @{ Shape = 'piped objects' }
+        @{ Shape = 'Import-Csv of their Export-Csv' }
+        @{ Shape = 'their Export-Csv as -Path' }
+        @{ Shape = 'their JSON Lines as -Path' }
+        @{ Shape = 'their JSON text piped' }
+    ) {
+        # 100 records of a query that counted 23,391 hits (the older ResultCount), and three of
+        # one that timed out: neither is a count at which searches stop, so only the positions
+        # tell. Records of another operation count toward their query too.
+        $older = $Cut | Select-Object -First 100 | ForEach-Object { $_.PSObject.Copy() } | ForEach-Object { $_.ResultCount = 23391; $_ }
+        $older[99].AuditData = $older[99].AuditData -replace '"Operation":"MailItemsAccessed"', '"Operation":"Send"'
+        $older[99].Operations = 'Send'
+        $timedOut = $Small | Select-Object -First 3 | ForEach-Object { $_.PSObject.Copy() } | ForEach-Object { $_.ResultIndex = -1; $_.ResultCount = 0; $_ }
+        $objects = @($older) + @($timedOut)
+        $csv = Join-Path $TestDrive 'positions.csv'
+        $jsonl = Join-Path $TestDrive 'positions.jsonl'
+        $objects | Export-Csv $csv -NoTypeInformation
+        $objects | ForEach-Object { $_ | Select-Object * -ExcludeProperty RunspaceId | ConvertTo-Json -Compress } | Set-Content $jsonl
+        $null = switch ($Shape) {
+            'piped objects' { $objects | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue }
+            'Import-Csv of their Export-Csv' { Import-Csv $csv | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue }
+            'their Export-Csv as -Path' { ConvertFrom-MailItemsAccessed -Path $csv -SummaryVariable tally -WarningAction SilentlyContinue }
+            'their JSON Lines as -Path' { ConvertFrom-MailItemsAccessed -Path $jsonl -SummaryVariable tally -WarningAction SilentlyContinue }
+            'their JSON text piped' { Get-Content $jsonl | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue }
+        }
+        $tally.Read | Should -Be 103
+        $tally.Skipped | Should -Be 1
+        $tally.PossiblyTruncated | Should -BeTrue
+        $tally.TruncationReason | Should -BeLike '*ResultCount is 23,391 but whose highest ResultIndex is 100: at least 23,291*'
+        $tally.TruncationReason | Should -BeLike '*3 records with ResultIndex -1*timeout*'
     }
 
     It 'is true for results whose ResultCount counts more hits than came, or that timed out' {
