@@ -23,6 +23,7 @@
         'Export-MailAccessReport'
         'New-MailAccessRetrievalScript'
         'Get-MailAccessKqlQuery'
+        'Save-MailAccessAuditLog'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -264,3 +264,156 @@ Describe 'Long reads' {
         finally { $ps.Dispose() }
     }
 }
+
+Describe 'Collection folders (Save-MailAccessAuditLog) as -Path' {
+    BeforeAll {
+        $script:Simulator = Join-Path $PSScriptRoot 'AuditLogSimulator.psm1'
+        Import-Module $Simulator -Force
+        Reset-AuditLogSimulator
+        $start = [datetime]::new(2024, 3, 1, 0, 0, 0, [DateTimeKind]::Utc)
+        Add-SimulatedRecords -Start $start -Span ([timespan]::FromHours(6)) -Count 700 -Prefix owner
+        Add-SimulatedRecords -Start $start -Span ([timespan]::FromHours(6)) -Count 60 -Prefix attacker -ClientIP 203.0.113.77
+        $script:Collection = Join-Path $TestDrive 'case-042'
+        $script:Saved = Save-MailAccessAuditLog -Path $Collection -StartDate 2024-03-01 -EndDate '2024-03-01T06:00:00' -RetryDelay 00:00:00.005
+    }
+
+    It 'reads the records of <How>, not the manifest' -ForEach @(
+        @{ How = 'the folder' }
+        @{ How = 'the folder from Get-Item' }
+        @{ How = 'its manifest from Get-ChildItem' }
+    ) {
+        $records = switch ($How) {
+            'the folder' { @(ConvertFrom-MailItemsAccessed -Path $Collection -SummaryVariable tally) }
+            'the folder from Get-Item' { @(Get-Item $Collection | ConvertFrom-MailItemsAccessed -SummaryVariable tally) }
+            'its manifest from Get-ChildItem' { @(Get-ChildItem $Collection -File | ConvertFrom-MailItemsAccessed -SummaryVariable tally) }
+        }
+        $records.Count | Should -Be 760
+        $tally.Read | Should -Be 760
+        $tally.Errors | Should -Be 0
+        $tally.PossiblyTruncated | Should -BeFalse
+        $tally.TruncationReason | Should -BeNullOrEmpty
+        $records[0].Source | Should -BeLike '*records*000001.jsonl.gz:*'
+    }
+
+    It 'answers over the folder as over the records' {
+        $findings = @(Get-CompromisedMailAccess -Path $Collection -AttackerIPAddress 203.0.113.77 | Where-Object Kind -EQ AccessedMessage)
+        $findings.Count | Should -Be 60
+        @($findings.InternetMessageId | Where-Object { $_ -notlike '<attacker-*' }) | Should -BeNullOrEmpty
+    }
+
+    It 'says a collection is incomplete when a window could not be fetched' {
+        Reset-AuditLogSimulator
+        Add-SimulatedRecords -Start ([datetime]::new(2024, 3, 1, 0, 0, 0, [DateTimeKind]::Utc)) -Span ([timespan]::FromHours(3)) -Count 30 -Prefix r
+        Set-SimulatedFaultRule { param($call) if ($call.StartDate.Hour -eq 1) { 'Error' } }
+        $folder = Join-Path $TestDrive 'incomplete'
+        $null = Save-MailAccessAuditLog -Path $folder -StartDate 2024-03-01 -EndDate '2024-03-01T03:00:00' -RetryDelay 00:00:00.005 -WarningAction SilentlyContinue
+        $null = Get-MailAccessContext -Path $folder -SummaryVariable tally -WarningVariable warnings -WarningAction SilentlyContinue
+        $tally.PossiblyTruncated | Should -BeTrue
+        $tally.TruncationReason | Should -BeLike "The collection in $folder is incomplete: 1 of its * windows were not fetched completely (2024-03-01T01:00:00*An internal server error occurred*run Save-MailAccessAuditLog -Path $folder again*"
+        ($warnings -join ' ') | Should -BeLike '*may be truncated*is incomplete*Save-MailAccessAuditLog*'
+    }
+
+    It 'says a records file was changed or cut short' {
+        $copy = Join-Path $TestDrive 'tampered'
+        Copy-Item $Collection $copy -Recurse
+        $file = Get-ChildItem (Join-Path $copy 'records') -Filter *.jsonl.gz | Select-Object -First 1
+        # The file cut in half: fewer records than the manifest lists, and another hash.
+        $bytes = [IO.File]::ReadAllBytes($file.FullName)
+        [IO.File]::WriteAllBytes($file.FullName, $bytes[0..($bytes.Length / 2)])
+        $null = ConvertFrom-MailItemsAccessed -Path $copy -SummaryVariable tally -ErrorAction SilentlyContinue -WarningAction SilentlyContinue
+        $tally.PossiblyTruncated | Should -BeTrue
+        $tally.TruncationReason | Should -BeLike '*does not match the SHA-256 its collection''s manifest records*'
+        $tally.TruncationReason | Should -BeLike '*records its collection''s manifest lists*'
+    }
+
+    It 'says a folder without a collection is a folder' {
+        { ConvertFrom-MailItemsAccessed -Path (Join-Path $Collection 'records') -ErrorAction Stop } | Should -Throw '*is a folder, not a collection*'
+    }
+}
+
+Describe 'Truncated input is flagged, whatever its source' {
+    BeforeAll {
+        $script:Simulator = Join-Path $PSScriptRoot 'AuditLogSimulator.psm1'
+        Import-Module $Simulator -Force
+        Reset-AuditLogSimulator
+        Add-SimulatedRecords -Start ([datetime]::new(2024, 3, 1, 0, 0, 0, [DateTimeKind]::Utc)) -Span ([timespan]::FromHours(6)) -Count 6000 -Prefix r
+        # What a user who follows the usual examples pipes: one call, cut at its -ResultSize.
+        $script:Cut = @(Search-UnifiedAuditLog -StartDate 2024-03-01 -EndDate 2024-03-02 -Operations MailItemsAccessed -ResultSize 5000)
+        $script:Small = @(Search-UnifiedAuditLog -StartDate 2024-03-01 -EndDate '2024-03-01T00:30:00' -Operations MailItemsAccessed -ResultSize 5000)
+    }
+
+    It 'is false for a complete small query' {
+        $Small.Count | Should -BeLessThan 5000
+        $null = $Small | Get-MailAccessBind -SummaryVariable tally -WarningVariable warnings
+        $tally.PossiblyTruncated | Should -BeFalse
+        $tally.TruncationReason | Should -BeNullOrEmpty
+        $warnings | Should -BeNullOrEmpty
+        $null = Get-BreachInput 'Search-UnifiedAuditLog objects' | ConvertFrom-MailItemsAccessed -SummaryVariable tally
+        $tally.PossiblyTruncated | Should -BeFalse
+    }
+
+    # The envelope's ResultIndex and ResultCount must reach the summary from every shape that
+    # keeps them; AuditData alone has none, and is judged by its count.
+    It 'is true, with a warning, for a query cut at its -ResultSize (<Shape>)' -ForEach @(
+        @{ Shape = 'piped objects'; Reason = '*records end at exactly its ResultCount of 5,000*' }
+        @{ Shape = 'Import-Csv of its Export-Csv'; Reason = '*records end at exactly its ResultCount of 5,000*' }
+        @{ Shape = 'its Export-Csv as -Path'; Reason = '*records end at exactly its ResultCount of 5,000*' }
+        @{ Shape = 'its AuditData alone'; Reason = '*hold exactly 5,000 records*' }
+    ) {
+        $csv = Join-Path $TestDrive 'cut.csv'
+        if (-not (Test-Path $csv)) { $Cut | Export-Csv $csv -NoTypeInformation }
+        $null = switch ($Shape) {
+            'piped objects' { $Cut | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.10 -SummaryVariable tally -WarningVariable warnings -WarningAction SilentlyContinue }
+            'Import-Csv of its Export-Csv' { Import-Csv $csv | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.10 -SummaryVariable tally -WarningVariable warnings -WarningAction SilentlyContinue }
+            'its Export-Csv as -Path' { Get-CompromisedMailAccess -Path $csv -AttackerIPAddress 198.51.100.10 -SummaryVariable tally -WarningVariable warnings -WarningAction SilentlyContinue }
+            'its AuditData alone' { $Cut.AuditData | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.10 -SummaryVariable tally -WarningVariable warnings -WarningAction SilentlyContinue }
+        }
+        $tally.Read | Should -Be 5000
+        $tally.PossiblyTruncated | Should -BeTrue
+        $tally.TruncationReason | Should -BeLike $Reason
+        ($warnings -join ' ') | Should -BeLike '*The input may be truncated*Save-MailAccessAuditLog*'
+    }
+
+    It 'reads ResultIndex and ResultCount from <Shape>' -ForEach @(
+        @{ Shape = 'piped objects' }
+        @{ Shape = 'Import-Csv of their Export-Csv' }
+        @{ Shape = 'their Export-Csv as -Path' }
+        @{ Shape = 'their JSON Lines as -Path' }
+        @{ Shape = 'their JSON text piped' }
+    ) {
+        # 100 records of a query that counted 23,391 hits (the older ResultCount), and three of
+        # one that timed out: neither is a count at which searches stop, so only the positions
+        # tell. Records of another operation count toward their query too.
+        $older = $Cut | Select-Object -First 100 | ForEach-Object { $_.PSObject.Copy() } | ForEach-Object { $_.ResultCount = 23391; $_ }
+        $older[99].AuditData = $older[99].AuditData -replace '"Operation":"MailItemsAccessed"', '"Operation":"Send"'
+        $older[99].Operations = 'Send'
+        $timedOut = $Small | Select-Object -First 3 | ForEach-Object { $_.PSObject.Copy() } | ForEach-Object { $_.ResultIndex = -1; $_.ResultCount = 0; $_ }
+        $objects = @($older) + @($timedOut)
+        $csv = Join-Path $TestDrive 'positions.csv'
+        $jsonl = Join-Path $TestDrive 'positions.jsonl'
+        $objects | Export-Csv $csv -NoTypeInformation
+        $objects | ForEach-Object { $_ | Select-Object * -ExcludeProperty RunspaceId | ConvertTo-Json -Compress } | Set-Content $jsonl
+        $null = switch ($Shape) {
+            'piped objects' { $objects | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue }
+            'Import-Csv of their Export-Csv' { Import-Csv $csv | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue }
+            'their Export-Csv as -Path' { ConvertFrom-MailItemsAccessed -Path $csv -SummaryVariable tally -WarningAction SilentlyContinue }
+            'their JSON Lines as -Path' { ConvertFrom-MailItemsAccessed -Path $jsonl -SummaryVariable tally -WarningAction SilentlyContinue }
+            'their JSON text piped' { Get-Content $jsonl | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue }
+        }
+        $tally.Read | Should -Be 103
+        $tally.Skipped | Should -Be 1
+        $tally.PossiblyTruncated | Should -BeTrue
+        $tally.TruncationReason | Should -BeLike '*ResultCount is 23,391 but whose highest ResultIndex is 100: at least 23,291*'
+        $tally.TruncationReason | Should -BeLike '*3 records with ResultIndex -1*timeout*'
+    }
+
+    It 'is true for results whose ResultCount counts more hits than came, or that timed out' {
+        # The older ResultCount: the query's hits.
+        $older = $Cut | Select-Object -First 100 | ForEach-Object { $_.PSObject.Copy() } | ForEach-Object { $_.ResultCount = 23391; $_ }
+        $null = $older | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue
+        $tally.TruncationReason | Should -BeLike '*ResultCount is 23,391 but whose highest ResultIndex is 100: at least 23,291*'
+        $timedOut = $Small | Select-Object -First 3 | ForEach-Object { $_.PSObject.Copy() } | ForEach-Object { $_.ResultIndex = -1; $_.ResultCount = 0; $_ }
+        $null = $timedOut | ConvertFrom-MailItemsAccessed -SummaryVariable tally -WarningAction SilentlyContinue
+        $tally.TruncationReason | Should -BeLike '*ResultIndex -1*timeout*'
+    }
+}

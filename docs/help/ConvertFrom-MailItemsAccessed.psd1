@@ -12,8 +12,12 @@
     )
     Examples    = @(
         @{
-            Code    = 'Search-UnifiedAuditLog -StartDate 05/13/2020 -EndDate 05/14/2020 -UserIds meganb -Operations MailItemsAccessed -ResultSize 1000 | ConvertFrom-MailItemsAccessed'
-            Remarks = 'Typed records straight from Exchange Online.'
+            Code    = "Save-MailAccessAuditLog -Path .\case-042 -StartDate 2020-05-13 -EndDate 2020-05-14 -Mailbox meganb@contoso.com`nConvertFrom-MailItemsAccessed -Path .\case-042"
+            Remarks = 'Typed records of every read of a mailbox in a day, delegates'' and applications'' included.'
+        }
+        @{
+            Code    = 'Search-UnifiedAuditLog -StartDate 2020-05-13 -EndDate 2020-05-14 -Operations MailItemsAccessed -ResultSize 5000 | ConvertFrom-MailItemsAccessed -SummaryVariable tally; $tally.PossiblyTruncated; $tally.TruncationReason'
+            Remarks = 'A quick look straight from Exchange Online: one call returns at most 5,000 records, and the summary (and a warning) says when this one was cut there.'
         }
         @{
             Code    = 'Import-Csv .\AuditLog.csv | ConvertFrom-MailItemsAccessed -SummaryVariable tally | Where-Object AccessType -eq Sync; $tally'

@@ -25,8 +25,8 @@
     Outputs     = 'MailAccessForensics.CompromiseFinding objects, sorted by mailbox, start, kind and subject.'
     Examples    = @(
         @{
-            Code    = 'Search-UnifiedAuditLog -StartDate 2024-05-01 -EndDate 2024-05-08 -Operations MailItemsAccessed -ResultSize 5000 | Get-CompromisedMailAccess -AttackerIPAddress 203.0.113.77'
-            Remarks = 'What the attacker read from 203.0.113.77, and from every address and session linked to it.'
+            Code    = "Save-MailAccessAuditLog -Path .\case-042 -StartDate 2024-05-01 -EndDate 2024-05-08 -Mailbox meganb@contoso.com`nGet-CompromisedMailAccess -Path .\case-042 -AttackerIPAddress 203.0.113.77 -SummaryVariable tally"
+            Remarks = 'What the attacker read from 203.0.113.77, and from every address and session linked to it, over every record of the week ($tally.PossiblyTruncated says whether the collection is complete).'
         }
         @{
             Code    = 'Import-Csv .\AuditLog.csv | Get-CompromisedMailAccess -AttackerIPAddress 203.0.113.0/24 -AttackerSessionId $sid -StartDate $from -EndDate $to | Where-Object Kind -eq AccessedMessage'

@@ -8,8 +8,8 @@
     Outputs     = 'One MailAccessForensics.UnauditedWindow per merged window, by mailbox then start.'
     Examples    = @(
         @{
-            Code    = 'Search-UnifiedAuditLog -StartDate 2024-05-01 -EndDate 2024-05-08 -Operations MailItemsAccessed -ResultSize 5000 | Get-MailAccessThrottling'
-            Remarks = 'The unaudited windows of a week.'
+            Code    = "Save-MailAccessAuditLog -Path .\case-042 -StartDate 2024-05-01 -EndDate 2024-05-08`nGet-MailAccessThrottling -Path .\case-042"
+            Remarks = 'The unaudited windows of a week, from every record of it (a single Search-UnifiedAuditLog call returns at most 5,000).'
         }
         @{
             Code    = 'Import-Csv .\AuditLog.csv | Get-MailAccessThrottling -Mailbox ceo@contoso.com -SummaryVariable tally; $tally.ThrottlingUnknown'

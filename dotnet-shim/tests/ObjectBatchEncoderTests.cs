@@ -34,7 +34,7 @@ namespace MailAccessForensics.Tests
         // ---- the fast path ------------------------------------------------------------------
 
         [Fact]
-        public void PSCustomObjectWithAuditDataTextSendsThatPropertyAlone()
+        public void PSCustomObjectWithAuditDataTextSendsThatPropertyAndItsResultPositionAlone()
         {
             PowerShellHost.Run("$global:watchedReads = 0");
             PSObject row = PowerShellHost.One(@"
@@ -45,8 +45,8 @@ namespace MailAccessForensics.Tests
                     Operations = 'MailItemsAccessed'
                     MailboxOwnerUPN = 'wrapper-owner@contoso.example'
                     AuditData = $json
-                    ResultIndex = 1
-                    ResultCount = 1
+                    ResultIndex = 7
+                    ResultCount = 5000
                     Identity = 'wrapper-identity'
                 }
                 $row | Add-Member -MemberType ScriptProperty -Name Watched -Value { $global:watchedReads++; 'read' }
@@ -54,15 +54,24 @@ namespace MailAccessForensics.Tests
 
             IngestOutcome outcome = NativeEngine.Ingest(row);
 
-            // Exactly one map with one entry: AuditData and its text.
+            // Exactly one map with three entries: AuditData and its text, then the record's
+            // place in its query's results (which tells a query cut short).
             byte[] key = Encoding.UTF8.GetBytes("AuditData");
             byte[] json = Encoding.UTF8.GetBytes(Samples.AuditDataJson());
-            var expected = new List<byte> { 8, 1, 0, 0, 0 };
+            var expected = new List<byte> { 8, 3, 0, 0, 0 };
             expected.AddRange(BitConverter.GetBytes(key.Length));
             expected.AddRange(key);
             expected.Add(5);
             expected.AddRange(BitConverter.GetBytes(json.Length));
             expected.AddRange(json);
+            foreach (var (name, value) in new[] { ("ResultIndex", 7L), ("ResultCount", 5000L) })
+            {
+                byte[] nameBytes = Encoding.UTF8.GetBytes(name);
+                expected.AddRange(BitConverter.GetBytes(nameBytes.Length));
+                expected.AddRange(nameBytes);
+                expected.Add(3);
+                expected.AddRange(BitConverter.GetBytes(value));
+            }
             Assert.Equal(expected.ToArray(), outcome.Bytes);
             Assert.Equal(0, PowerShellHost.One("$global:watchedReads").BaseObject);
 

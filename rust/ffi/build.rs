@@ -4,9 +4,11 @@
 fn main() {
     println!("cargo:rerun-if-changed=src/lib.rs");
     println!("cargo:rerun-if-changed=src/abi.rs");
+    println!("cargo:rerun-if-changed=src/collect.rs");
     csbindgen::Builder::default()
         .input_extern_file("src/lib.rs")
         .input_extern_file("src/abi.rs")
+        .input_extern_file("src/collect.rs")
         .csharp_dll_name("maf_native")
         .csharp_namespace("MailAccessForensics.Native")
         .csharp_class_name("NativeMethods")

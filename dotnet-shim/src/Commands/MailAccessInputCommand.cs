@@ -144,7 +144,7 @@ namespace MailAccessForensics.Commands
                     }
                     else
                     {
-                        ReadFile(file);
+                        ReadPath(file);
                     }
                 }
             }
@@ -157,7 +157,7 @@ namespace MailAccessForensics.Commands
                 CreateSession();
                 foreach (string file in _deferredFiles)
                 {
-                    ReadFile(file);
+                    ReadPath(file);
                 }
             }
             SubmitFilling();
@@ -173,6 +173,11 @@ namespace MailAccessForensics.Commands
                     parts.Add($"{entry.Key} {entry.Value}");
                 }
                 WriteVerbose($"Skipped records of other operations: {string.Join(", ", parts)}");
+            }
+            if (summary.PossiblyTruncated)
+            {
+                WriteWarning($"The input may be truncated, so this answer may miss what the missing records held. {summary.TruncationReason} " +
+                    "To have every record, collect the period with Save-MailAccessAuditLog and give its folder to -Path.");
             }
             if (!string.IsNullOrEmpty(SummaryVariable))
             {
@@ -231,7 +236,13 @@ namespace MailAccessForensics.Commands
             if (input?.BaseObject is FileInfo file)
             {
                 // Get-ChildItem *.csv | Get-CompromisedMailAccess ...
-                ReadFile(file.FullName);
+                ReadPath(file.FullName);
+                return;
+            }
+            if (input?.BaseObject is DirectoryInfo folder)
+            {
+                // Get-Item .\case-042 | Get-CompromisedMailAccess ...
+                ReadPath(folder.FullName);
                 return;
             }
             _filling.AddObject(input);
@@ -353,7 +364,8 @@ namespace MailAccessForensics.Commands
             {
                 if (Directory.Exists(file))
                 {
-                    WriteError(new ErrorRecord(new IOException($"'{file}' is a folder: give the files in it (for example '{System.IO.Path.Combine(file, "*.csv")}')."), "MailAccessForensics.PathIsFolder", ErrorCategory.InvalidArgument, file));
+                    // A collection folder (Save-MailAccessAuditLog), or an error when it is not one.
+                    existing.Add(file);
                 }
                 else if (!File.Exists(file))
                 {
@@ -375,6 +387,62 @@ namespace MailAccessForensics.Commands
             }
             WriteError(new ErrorRecord(new ArgumentException($"'{path}' is not a file-system path (provider {provider.Name})."), "MailAccessForensics.NotAFile", ErrorCategory.InvalidArgument, path));
             return false;
+        }
+
+        /// <summary>A file, or a collection folder (its manifest names the records files).</summary>
+        private void ReadPath(string path)
+        {
+            if (Directory.Exists(path))
+            {
+                ReadCollection(path, fallBackToFile: false);
+            }
+            else if (string.Equals(System.IO.Path.GetFileName(path), CollectionManifestName, StringComparison.OrdinalIgnoreCase))
+            {
+                // The manifest of a collection stands for its folder (Get-ChildItem .\case-042).
+                ReadCollection(System.IO.Path.GetDirectoryName(path), fallBackToFile: true, file: path);
+            }
+            else
+            {
+                ReadFile(path);
+            }
+        }
+
+        /// <summary>The name of a collection folder's manifest (written by Save-MailAccessAuditLog).</summary>
+        private const string CollectionManifestName = "manifest.json";
+
+        /// <summary>
+        /// Reads the records files of a collection folder; the engine checks its manifest and
+        /// files and keeps what they say about its completeness for the summary.
+        /// </summary>
+        private void ReadCollection(string folder, bool fallBackToFile, string file = null)
+        {
+            SubmitFilling();
+            CompleteInFlight();
+            MailAccessCollection collection;
+            try
+            {
+                collection = NativeCollections.Read(_session, folder, _files.Count);
+            }
+            catch (NativeCallException e) when (e.Status == nameof(MafStatus.Io))
+            {
+                if (fallBackToFile)
+                {
+                    ReadFile(file);
+                    return;
+                }
+                WriteError(new ErrorRecord(new IOException($"'{folder}' is a folder, not a collection ({e.Message}): give the files in it (for example '{System.IO.Path.Combine(folder, "*.csv")}'), or a folder Save-MailAccessAuditLog wrote."), "MailAccessForensics.PathIsFolder", ErrorCategory.InvalidArgument, folder));
+                return;
+            }
+            catch (NativeCallException e)
+            {
+                ThrowEngineError(e);
+                return;
+            }
+            WriteVerbose($"Reading the collection in {folder}: {collection.RecordCount:N0} records in {collection.Files.Length} files, {(collection.Complete ? "complete" : "incomplete")}.");
+            foreach (string records in collection.Files)
+            {
+                ReadFile(records);
+            }
         }
 
         /// <summary>

@@ -27,6 +27,14 @@ namespace MailAccessForensics
         public long ThrottlingUnknown { get; internal set; }
         /// <summary>Skipped records by operation name.</summary>
         public OrderedDictionary SkippedOperations { get; internal set; }
+        /// <summary>
+        /// The input may be truncated (a query cut at a page or session limit, an export of the
+        /// largest size, an incomplete collection): an answer over it may miss what the missing
+        /// records held.
+        /// </summary>
+        public bool PossiblyTruncated { get; internal set; }
+        /// <summary>Why the input may be truncated, one sentence per reason; null when it is not.</summary>
+        public string TruncationReason { get; internal set; }
 
         /// <summary>True when the counts add up (they always should).</summary>
         public bool IsBalanced => Read == Analysed + Skipped + Duplicates + Filtered + Errors
@@ -35,7 +43,8 @@ namespace MailAccessForensics
         public override string ToString()
         {
             return $"Read {Read}: analysed {Analysed} (degraded {Degraded}; throttled {Throttled}, not throttled {NotThrottled}, unknown {ThrottlingUnknown}), " +
-                $"skipped {Skipped} of other operations, duplicates {Duplicates}, outside the filters {Filtered}, errors {Errors}";
+                $"skipped {Skipped} of other operations, duplicates {Duplicates}, outside the filters {Filtered}, errors {Errors}" +
+                (PossiblyTruncated ? "; possibly truncated" : "");
         }
     }
 }

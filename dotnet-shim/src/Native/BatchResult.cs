@@ -165,6 +165,8 @@ namespace MailAccessForensics.Native
                         NotThrottled = (long)tally->not_throttled,
                         ThrottlingUnknown = (long)tally->throttling_unknown,
                         SkippedOperations = operations,
+                        PossiblyTruncated = tally->possibly_truncated == NativeMethods.MAF_TRUE,
+                        TruncationReason = NativeCall.Text(tally->arena, tally->truncation_reason),
                     };
                 }
                 finally

@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 6;
+        internal const uint MAF_ABI_VERSION = 7;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -31,6 +31,18 @@ namespace MailAccessForensics.Native
         internal const byte MAF_ACCESS_UNKNOWN = 0;
         internal const byte MAF_ACCESS_BIND = 1;
         internal const byte MAF_ACCESS_SYNC = 2;
+        /// <summary>
+        ///  `MafCollectStep.kind`: call Search-UnifiedAuditLog, wait, or stop.
+        /// </summary>
+        internal const uint MAF_STEP_CALL = 1;
+        internal const uint MAF_STEP_WAIT = 2;
+        internal const uint MAF_STEP_DONE = 3;
+        /// <summary>
+        ///  `MafCollectionWindow.status`.
+        /// </summary>
+        internal const uint MAF_WINDOW_COMPLETE = 0;
+        internal const uint MAF_WINDOW_INCOMPLETE = 1;
+        internal const uint MAF_WINDOW_PENDING = 2;
 
 
 
@@ -265,6 +277,109 @@ namespace MailAccessForensics.Native
         [DllImport(__DllName, EntryPoint = "maf_selftest_worker_panic", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern MafStatus maf_selftest_worker_panic();
 
+        /// <summary>
+        ///  Opens (or starts) the collection in the folder `options` names (keys: Path, StartDate,
+        ///  EndDate, Mailbox, Operations, Now, RunId, Tool, Host, Connection,
+        ///  RetryDelayMilliseconds). Parameters left out are taken from the folder's manifest; given
+        ///  ones must match it. On success `*out` owns the collector: free it with
+        ///  `maf_collector_free` (after `maf_collector_finish`). A folder that cannot be used is
+        ///  `MafStatus::Io`, with the reason in `maf_last_error`.
+        ///
+        ///  # Safety
+        ///  `options` valid for `options_len` bytes; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_new", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_new(byte* options, nuint options_len, MafCollector** @out);
+
+        /// <summary>
+        ///  Frees a collector. Null is ignored. A collector freed before `maf_collector_finish` leaves
+        ///  its folder as an interrupted run does (consistent, resumable).
+        ///
+        ///  # Safety
+        ///  `collector` must be null or from `maf_collector_new`, not freed before, and not in use.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_collector_free(MafCollector* collector);
+
+        /// <summary>
+        ///  What to do next: `*out` is filled; its texts are borrowed until the next call on the
+        ///  collector.
+        ///
+        ///  # Safety
+        ///  `collector` must be live; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_next", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_next(MafCollector* collector, MafCollectStep* @out);
+
+        /// <summary>
+        ///  The call asked for returned these objects (the object-batch encoding, one top-level node
+        ///  per object, every property of each).
+        ///
+        ///  # Safety
+        ///  `collector` must be live; `batch` valid for `batch_len` bytes.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_page", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_page(MafCollector* collector, byte* batch, nuint batch_len);
+
+        /// <summary>
+        ///  The call asked for failed with this message (UTF-8).
+        ///
+        ///  # Safety
+        ///  `collector` must be live; `message` valid for `message_len` bytes.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_failed", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_failed(MafCollector* collector, byte* message, nuint message_len);
+
+        /// <summary>
+        ///  Records the audit configuration checks in the manifest: `batch` holds one list node, a map
+        ///  per mailbox checked.
+        ///
+        ///  # Safety
+        ///  `collector` must be live; `batch` valid for `batch_len` bytes.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_record_audit_checks", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_record_audit_checks(MafCollector* collector, byte* batch, nuint batch_len);
+
+        /// <summary>
+        ///  Ends the run and writes the manifest for the last time; `stopped` (non-zero) when the user
+        ///  stopped it. Call once, before `maf_collector_summary` and `maf_collector_free`.
+        ///
+        ///  # Safety
+        ///  `collector` must be live.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_finish", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_finish(MafCollector* collector, byte stopped);
+
+        /// <summary>
+        ///  The collection as its manifest stands: `*out` owns it (free with `maf_collection_free`).
+        ///
+        ///  # Safety
+        ///  `collector` must be live; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collector_summary", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_collector_summary(MafCollector* collector, MafCollection** @out);
+
+        /// <summary>
+        ///  Reads the collection folder `path` (UTF-16) as input of `session`: checks its manifest and
+        ///  files, and tells the session why the collection may be incomplete. The caller then reads
+        ///  the files `*out` lists, in order, with `maf_reader_open`, numbering them from
+        ///  `first_file_index`. A folder without a collection is `MafStatus::Io`.
+        ///
+        ///  # Safety
+        ///  `session` must be live; `path` valid for `path_len` UTF-16 units; `out` writable.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_session_read_collection", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_session_read_collection(MafSession* session, ushort* path, nuint path_len, uint first_file_index, MafCollection** @out);
+
+        /// <summary>
+        ///  Frees a collection. Null is ignored.
+        ///
+        ///  # Safety
+        ///  `collection` must be null or from a `maf_*collection*` call, not freed before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_collection_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_collection_free(MafCollection* collection);
+
 
     }
 
@@ -468,6 +583,14 @@ namespace MailAccessForensics.Native
         public ulong arena_len;
         public MafOperationCount* skipped_operations;
         public ulong skipped_operations_len;
+        /// <summary>
+        ///  The input may be truncated (MAF_TRUE or MAF_FALSE).
+        /// </summary>
+        public byte possibly_truncated;
+        /// <summary>
+        ///  Why, one sentence per reason; absent when not.
+        /// </summary>
+        public MafText truncation_reason;
     }
 
     /// <summary>
@@ -692,6 +815,120 @@ namespace MailAccessForensics.Native
     {
         public byte* text;
         public ulong text_len;
+    }
+
+    /// <summary>
+    ///  What a collector asks for next. Its texts are borrowed from the collector until the next
+    ///  call on it (copy them at once).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafCollectStep
+    {
+        public uint kind;
+        /// <summary>
+        ///  Of the call: the page in the session, and the session in the window (from 1).
+        /// </summary>
+        public uint page;
+        public uint session;
+        /// <summary>
+        ///  How much of the period is behind, 0 to 1000.
+        /// </summary>
+        public uint permille;
+        /// <summary>
+        ///  The window (from 1) the call is for.
+        /// </summary>
+        public ulong window;
+        /// <summary>
+        ///  The query's `-StartDate` and `-EndDate` (.NET ticks, UTC).
+        /// </summary>
+        public long start;
+        public long end;
+        public ulong wait_ms;
+        /// <summary>
+        ///  Windows done (complete or given up) and records written by this run so far.
+        /// </summary>
+        public ulong windows_done;
+        public ulong records_written;
+        public byte* session_id;
+        public ulong session_id_len;
+        /// <summary>
+        ///  What happened since the last step, one line each (UTF-8), for -Verbose.
+        /// </summary>
+        public byte* notes;
+        public ulong notes_len;
+    }
+
+    /// <summary>
+    ///  One window of a collection, with its counts over every run.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafCollectionWindow
+    {
+        public long start;
+        public long end;
+        public uint status;
+        public MafText reason;
+        public ulong calls;
+        public ulong sessions;
+        public ulong failures;
+        public ulong returned;
+        public ulong written;
+        public ulong duplicates;
+        public ulong other_mailboxes;
+    }
+
+    /// <summary>
+    ///  One records file of a collection.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafCollectionFile
+    {
+        /// <summary>
+        ///  Full path.
+        /// </summary>
+        public MafText path;
+        /// <summary>
+        ///  Records the manifest lists in it.
+        /// </summary>
+        public ulong records;
+        public MafText sha256;
+    }
+
+    /// <summary>
+    ///  A collection folder: what its manifest says, and (when read as input) why it may be
+    ///  incomplete. Owned by the library: free with `maf_collection_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafCollection
+    {
+        public byte* arena;
+        public ulong arena_len;
+        public MafText* texts;
+        public ulong texts_len;
+        public MafCollectionWindow* windows;
+        public ulong windows_len;
+        public MafCollectionFile* files;
+        public ulong files_len;
+        public MafText folder;
+        public long start;
+        public long end;
+        public ulong record_count;
+        public MafTextList mailboxes;
+        public MafTextList operations;
+        /// <summary>
+        ///  Sentences: why the collection may be incomplete (when read as input).
+        /// </summary>
+        public MafTextList reasons;
+        public byte complete;
+        public byte settled;
+    }
+
+    /// <summary>
+    ///  A collection being fetched. Opaque to the caller.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafCollector
+    {
     }
 
 

@@ -39,6 +39,13 @@ namespace MailAccessForensics.Native
         internal const string RecordProperty = "AuditData";
 
         /// <summary>
+        /// Sent beside <see cref="RecordProperty"/>: the record's place in its query's results,
+        /// which tells a query cut at a page or session limit (Search-UnifiedAuditLog output and
+        /// its Export-Csv rows carry them).
+        /// </summary>
+        private static readonly string[] ResultPositionProperties = { "ResultIndex", "ResultCount" };
+
+        /// <summary>
         /// The module's own records (ConvertFrom-MailItemsAccessed output, also after Export-Clixml
         /// and Import-Clixml) are sent as a map with this one key holding their properties: the
         /// engine reads them back as the records they are, not as an audit record to interpret.
@@ -125,9 +132,22 @@ namespace MailAccessForensics.Native
                 if (recordProperty != null && Unwrap(SafeValue(recordProperty, out _)) is string text)
                 {
                     WriteTag(TagMap);
-                    WriteInt32(1);
+                    int countAt = Reserve(4);
                     WriteKey(RecordProperty);
                     WriteString(text, RecordProperty);
+                    int count = 1;
+                    foreach (string name in ResultPositionProperties)
+                    {
+                        PSPropertyInfo property = pso.Properties[name];
+                        object value = property == null ? null : Unwrap(SafeValue(property, out _));
+                        if (value is int || value is long || value is string)
+                        {
+                            WriteKey(name);
+                            WriteValue(value, 1, name);
+                            count++;
+                        }
+                    }
+                    Patch(countAt, count);
                     return;
                 }
             }
@@ -148,6 +168,25 @@ namespace MailAccessForensics.Native
                 return pso;
             }
             return null;
+        }
+
+        /// <summary>
+        /// Adds an object with every property, as it is (the records a collection writes are the
+        /// service's objects whole, not only their AuditData).
+        /// </summary>
+        internal void AddWholeObject(object input)
+        {
+            Count++;
+            int start = _length;
+            try
+            {
+                WriteValue(input, 0, "the object", topLevel: true);
+            }
+            catch (Exception e) when (IsValueFault(e))
+            {
+                _length = start;
+                WriteUnreadable($"the object could not be read: {e.Message}");
+            }
         }
 
         /// <summary>

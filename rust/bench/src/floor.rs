@@ -175,7 +175,7 @@ pub fn engine_pass(lines: &[&str], attacker_ip: &str, stage: EngineStage) -> Eng
     let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis });
     let mut output = BatchOutput::default();
     for (index, line) in lines.iter().enumerate() {
-        let position = SourcePosition { index: index as u64, file: None, line: None };
+        let position = SourcePosition { index: index as u64, ..SourcePosition::default() };
         session.accept(interpret_json(line, &options), position, &mut output);
         if output.errors.len() > 1024 {
             output.errors.clear();

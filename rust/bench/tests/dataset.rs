@@ -247,7 +247,7 @@ fn the_engine_reads_every_record_and_finds_what_was_generated() {
     let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis: Some(Box::new(verdict)) });
     let mut output = BatchOutput::default();
     for (i, line) in data.audit_data.lines().enumerate() {
-        session.accept(interpret_json(line, &options), SourcePosition { index: i as u64, file: None, line: None }, &mut output);
+        session.accept(interpret_json(line, &options), SourcePosition { index: i as u64, ..SourcePosition::default() }, &mut output);
     }
     assert_eq!(session.tally().analysed, data.truth.mail_items_accessed);
     assert_eq!(session.tally().duplicates, 0);

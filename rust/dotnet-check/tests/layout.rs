@@ -302,7 +302,7 @@ fn rust_report() -> AbiReport {
         MafTally {
             read, analysed, skipped, duplicates, filtered, errors, degraded, throttled,
             not_throttled, throttling_unknown, arena, arena_len, skipped_operations,
-            skipped_operations_len,
+            skipped_operations_len, possibly_truncated, truncation_reason,
         }
         MafTextList { start, len }
         MafContextText { client_ip_address, client_info_string, session_id, user_id }
@@ -333,6 +333,19 @@ fn rust_report() -> AbiReport {
             syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,
             accesses, accesses_len, findings, findings_len, warnings,
         }
+        MafCollectStep {
+            kind, page, session, permille, window, start, end, wait_ms, windows_done,
+            records_written, session_id, session_id_len, notes, notes_len,
+        }
+        MafCollectionWindow {
+            start, end, status, reason, calls, sessions, failures, returned, written, duplicates,
+            other_mailboxes,
+        }
+        MafCollectionFile { path, records, sha256 }
+        MafCollection {
+            arena, arena_len, texts, texts_len, windows, windows_len, files, files_len, folder,
+            start, end, record_count, mailboxes, operations, reasons, complete, settled,
+        }
     };
     let constants = [
         ("MAF_ABI_VERSION", MAF_ABI_VERSION.to_string()),
@@ -342,6 +355,12 @@ fn rust_report() -> AbiReport {
         ("MAF_ACCESS_UNKNOWN", MAF_ACCESS_UNKNOWN.to_string()),
         ("MAF_ACCESS_BIND", MAF_ACCESS_BIND.to_string()),
         ("MAF_ACCESS_SYNC", MAF_ACCESS_SYNC.to_string()),
+        ("MAF_STEP_CALL", MAF_STEP_CALL.to_string()),
+        ("MAF_STEP_WAIT", MAF_STEP_WAIT.to_string()),
+        ("MAF_STEP_DONE", MAF_STEP_DONE.to_string()),
+        ("MAF_WINDOW_COMPLETE", MAF_WINDOW_COMPLETE.to_string()),
+        ("MAF_WINDOW_INCOMPLETE", MAF_WINDOW_INCOMPLETE.to_string()),
+        ("MAF_WINDOW_PENDING", MAF_WINDOW_PENDING.to_string()),
     ];
     // A status added to abi.rs fails to compile here until it is listed.
     fn status_name(status: MafStatus) -> &'static str {
@@ -412,7 +431,7 @@ fn shim_report() -> AbiReport {
 
 /// Structs the C# side declares only to hold pointers to: never dereferenced, so their
 /// layout is not part of the contract. They must stay empty.
-const OPAQUE: &[&str] = &["MafSession", "MafReader", "MafParsed"];
+const OPAQUE: &[&str] = &["MafSession", "MafReader", "MafParsed", "MafCollector"];
 
 /// Every difference between the two sides, one line each.
 fn compare(rust: &AbiReport, csharp: &AbiReport) -> Vec<String> {

@@ -13,7 +13,7 @@ use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
 use crate::model::{
     normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType,
-    MailAccessRecord, MessageItem, SourcePosition,
+    MailAccessRecord, MessageItem, ResultPosition, SourcePosition,
 };
 use crate::raw::{
     parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
@@ -80,17 +80,29 @@ pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome,
     interpret_json_at(text, options, None)
 }
 
+/// A record's outcome, and its place in its query's results when its wrapper says.
+pub type Placed = (Result<Outcome, RecordError>, Option<ResultPosition>);
+
 /// [`interpret_json`] for text that starts on `first_line` of a document: syntax errors name
 /// the line of the document. Every JSON record text is read here, from a file or a pipeline,
 /// so that one record has one outcome whichever way it arrives.
 pub fn interpret_json_at(text: &str, options: &InterpretOptions, first_line: Option<u64>) -> Result<Outcome, RecordError> {
-    check_size("the record", text.len(), options)?;
-    check_json_text("the record", text)?;
-    if let Some(skipped) = skip_other_operation(text) {
-        return Ok(skipped);
+    interpret_json_placed(text, options, first_line).0
+}
+
+/// [`interpret_json_at`], with the record's place in its query's results when the text is a
+/// wrapper that carries one (a Search-UnifiedAuditLog object as JSON, a collection's line).
+pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line: Option<u64>) -> Placed {
+    if let Err(error) = check_size("the record", text.len(), options).and_then(|()| check_json_text("the record", text)) {
+        return (Err(error), None);
     }
-    let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error("the record is not valid JSON", &e, first_line))?;
-    interpret_fields(&raw, options)
+    if let Some(skipped) = skip_other_operation(text) {
+        return (Ok(skipped), None);
+    }
+    match serde_json::from_str::<RawFields>(text) {
+        Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
+        Err(e) => (Err(json_error("the record is not valid JSON", &e, first_line)), None),
+    }
 }
 
 /// A serde_json error; serde_json counts lines from the start of the text, the user needs the
@@ -180,6 +192,15 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
             build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
+}
+
+/// The record's place in its query's results, from the wrapper's `ResultIndex` and
+/// `ResultCount` (Search-UnifiedAuditLog objects and their Export-Csv rows); None when the
+/// wrapper does not carry both as whole numbers.
+pub fn result_position(raw: &RawFields<'_>) -> Option<ResultPosition> {
+    let index = raw.result_index.as_ref()?.signed_number()?;
+    let count = raw.result_count.as_ref()?.signed_number()?;
+    Some(ResultPosition { index, count })
 }
 
 /// Records of other operations are a fifth of a typical pull: they are counted by name without

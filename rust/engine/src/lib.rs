@@ -8,6 +8,8 @@
 
 pub mod address;
 pub mod analysis;
+pub mod collect;
+pub mod completeness;
 pub mod error;
 pub mod input;
 pub mod interpret;
@@ -23,7 +25,10 @@ pub mod tree;
 
 pub use address::ClientAddress;
 pub use error::{ErrorKind, RecordError};
-pub use interpret::{interpret_fields, interpret_json, interpret_json_at, InterpretOptions, Outcome, MAX_NESTING};
-pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition};
+pub use interpret::{
+    interpret_fields, interpret_json, interpret_json_at, interpret_json_placed, result_position, InterpretOptions, Outcome,
+    Placed, MAX_NESTING,
+};
+pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition, SourcePosition};
 pub use session::{BatchOutput, Session, SessionOptions};
 pub use tally::Tally;

@@ -145,6 +145,19 @@ pub struct SourcePosition {
     pub file: Option<u32>,
     /// 1-based line where the record starts, for text files.
     pub line: Option<u64>,
+    /// Where the service put the record in its query's results (Search-UnifiedAuditLog's
+    /// `ResultIndex` and `ResultCount`), when the record's wrapper says.
+    pub result: Option<ResultPosition>,
+}
+
+/// A record's place in the results of the query that returned it: Search-UnifiedAuditLog's
+/// `ResultIndex` ("hits in the current iteration", -1 after an internal timeout) and
+/// `ResultCount` (documented as the hits of all iterations; since 2026 it mirrors
+/// `-ResultSize`). Neither is trusted alone; [`crate::completeness`] reads them together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResultPosition {
+    pub index: i64,
+    pub count: i64,
 }
 
 /// One analysed MailItemsAccessed record.

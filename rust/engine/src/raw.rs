@@ -68,6 +68,17 @@ impl Scalar<'_> {
         }
     }
 
+    /// A whole number that may be negative: `-1`, `"-1"`, `5000`. None when absent or not one.
+    pub fn signed_number(&self) -> Option<i64> {
+        match self {
+            Scalar::Int(i) => Some(*i),
+            Scalar::UInt(u) => i64::try_from(*u).ok(),
+            Scalar::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Scalar::Str(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        }
+    }
+
     /// A boolean: `true`, `"False"`, `"true"`, `1`, `0`. Err(()) when present but not boolean.
     pub fn boolean(&self) -> Result<Option<bool>, ()> {
         match self {
@@ -356,6 +367,8 @@ keys! {
     LastAccessed = "LastAccessed",
     AggregatedCount = "AuditOperationsCountInAggregatedRecord",
     AggregatedFolders = "AggregatedRecordFoldersData",
+    ResultIndex = "ResultIndex",
+    ResultCount = "ResultCount",
     // FolderItems / Item / ParentFolder / OperationProperties entries
     Path = "Path",
     Name = "Name",
@@ -434,6 +447,9 @@ pub struct RawFields<'de> {
     pub aggregated_count: Option<Scalar<'de>>,
     /// Search-MailboxAuditLog `AggregatedRecordFoldersData` (JSON text).
     pub aggregated_folders: Option<ListOrText<'de, FolderEntry<'de>>>,
+    /// Search-UnifiedAuditLog `ResultIndex` and `ResultCount` (the envelope's, not AuditData's).
+    pub result_index: Option<Scalar<'de>>,
+    pub result_count: Option<Scalar<'de>>,
 }
 
 /// The field a record's top level reads under this name (trimmed, case-insensitive), as a
@@ -508,6 +524,8 @@ impl<'de> RawFields<'de> {
                 Key::LastAccessed => raw.last_accessed = map.next_value()?,
                 Key::AggregatedCount => raw.aggregated_count = map.next_value()?,
                 Key::AggregatedFolders => raw.aggregated_folders = map.next_value()?,
+                Key::ResultIndex => raw.result_index = map.next_value()?,
+                Key::ResultCount => raw.result_count = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -11,10 +11,11 @@ use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
 use crate::analysis::{Analysis, AnalysisResult, Cancelled, RecordFilter, RecordId, Strings};
+use crate::completeness::Completeness;
 use crate::error::{ErrorKind, RecordError};
 use crate::input::{ReadResult, ReaderOptions, RecordReader};
-use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome, MAIL_ITEMS_ACCESSED, MAX_NESTING};
-use crate::model::{MailAccessRecord, SourcePosition};
+use crate::interpret::{interpret_fields, interpret_json_placed, InterpretOptions, Outcome, Placed, MAIL_ITEMS_ACCESSED, MAX_NESTING};
+use crate::model::{MailAccessRecord, ResultPosition, SourcePosition};
 use crate::module_record::{module_record_properties, read_module_record};
 use crate::raw::RawFields;
 use crate::tally::Tally;
@@ -48,6 +49,8 @@ pub struct Session {
     seen: FxHashSet<(RecordId, i64, Option<u32>)>,
     /// Mailboxes (folded) and Ids that are not GUIDs, for `seen`.
     strings: Strings,
+    /// Whether the input may be truncated.
+    completeness: Completeness,
 }
 
 impl Session {
@@ -57,6 +60,7 @@ impl Session {
             tally: Tally::default(),
             seen: FxHashSet::default(),
             strings: Strings::default(),
+            completeness: Completeness::default(),
         }
     }
 
@@ -68,6 +72,20 @@ impl Session {
 
     pub fn tally(&self) -> &Tally {
         &self.tally
+    }
+
+    /// The tally with the input's completeness: whether it may be truncated, and why.
+    pub fn summary(&self) -> Tally {
+        let mut tally = self.tally.clone();
+        let reasons = self.completeness.reasons();
+        tally.possibly_truncated = !reasons.is_empty();
+        tally.truncation_reason = (!reasons.is_empty()).then(|| reasons.join(" "));
+        tally
+    }
+
+    /// What decides whether the input may be truncated (files and collections register here).
+    pub fn completeness_mut(&mut self) -> &mut Completeness {
+        &mut self.completeness
     }
 
     /// Counts a chunk of records read from a document ([`crate::input::RecordReader`]).
@@ -82,6 +100,7 @@ impl Session {
     /// Counts one input record and passes it on.
     pub fn accept(&mut self, outcome: Result<Outcome, RecordError>, position: SourcePosition, output: &mut BatchOutput) {
         self.tally.read += 1;
+        self.completeness.observe(&position);
         match outcome {
             Err(mut error) => {
                 self.tally.errors += 1;
@@ -149,12 +168,17 @@ pub fn parse_objects(
     while !reader.is_empty() {
         nodes.push(reader.next_node_with_depth()?);
     }
-    let read = |(node, depth): &(Node<'_>, u64)| -> Option<Result<Outcome, RecordError>> {
+    let read = |(node, depth): &(Node<'_>, u64)| -> Option<Placed> {
+        // An object's place in its query's results is its own (ResultIndex and ResultCount
+        // beside AuditData), whatever its record turns out to be: a skipped or damaged record
+        // still counts toward its query.
+        let result = object_result_position(node);
         if *depth > MAX_NESTING {
-            return Some(Err(RecordError::new(
+            let error = RecordError::new(
                 ErrorKind::TooDeep,
                 format!("the object nests more than {MAX_NESTING} levels deep, more than this tool reads"),
-            )));
+            );
+            return Some((Err(error), result));
         }
         match node {
             Node::Str(text) => {
@@ -163,14 +187,14 @@ pub fn parse_objects(
                     return None;
                 }
                 match interpret_text(text, options) {
-                    Err(error) if reads_as_document(text, &error) => None,
-                    outcome => Some(outcome),
+                    (Err(error), _) if reads_as_document(text, &error) => None,
+                    placed => Some(placed),
                 }
             }
-            _ => Some(interpret_node(node, options)),
+            _ => Some((interpret_node(node, options), result)),
         }
     };
-    let outcomes: Vec<Option<Result<Outcome, RecordError>>> = if nodes.len() >= PARALLEL_BATCH {
+    let outcomes: Vec<Option<Placed>> = if nodes.len() >= PARALLEL_BATCH {
         nodes.par_iter().map(read).collect()
     } else {
         nodes.iter().map(read).collect()
@@ -179,7 +203,9 @@ pub fn parse_objects(
     for (offset, ((node, _), outcome)) in nodes.iter().zip(outcomes).enumerate() {
         let index = first_index + offset as u64;
         match (outcome, node) {
-            (Some(outcome), _) => results.push(ReadResult { position: SourcePosition { index, file: None, line: None }, outcome }),
+            (Some((outcome, result)), _) => {
+                results.push(ReadResult { position: SourcePosition { index, result, ..SourcePosition::default() }, outcome })
+            }
             (None, Node::Str(text)) => read_document(without_bom(text), index, options, cancel, &mut results),
             (None, _) => unreachable!("only text is read as a document"),
         }
@@ -207,7 +233,7 @@ fn read_document(text: &str, index: u64, options: &InterpretOptions, cancel: &At
     let mut reader = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes)), None, Some(total), options);
     while let Some(chunk) = reader.next_chunk(cancel) {
         for result in chunk {
-            let position = SourcePosition { index, file: None, line: result.position.line };
+            let position = SourcePosition { index, line: result.position.line, result: result.position.result, file: None };
             results.push(ReadResult { position, outcome: result.outcome });
         }
     }
@@ -221,21 +247,40 @@ fn is_document(text: &str) -> bool {
     trimmed.starts_with('[') || (!trimmed.starts_with('{') && trimmed.contains('\n'))
 }
 
-/// One piped text as one record.
-fn interpret_text(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
-    interpret_json(text, options).map_err(|mut error| {
+/// One piped text as one record, with its place in its query's results when it is a wrapper
+/// that carries one (a Search-UnifiedAuditLog object converted to JSON).
+fn interpret_text(text: &str, options: &InterpretOptions) -> Placed {
+    let (outcome, result) = interpret_json_placed(text, options, None);
+    let outcome = outcome.map_err(|mut error| {
         let trimmed = text.trim_start();
         if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
             error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
         }
         error
-    })
+    });
+    (outcome, result)
+}
+
+/// A pipeline object's `ResultIndex` and `ResultCount` (Search-UnifiedAuditLog output, and the
+/// Import-Csv rows of its Export-Csv, where they are text), spelled as [`RawFields`] reads
+/// them; None unless both are whole numbers.
+fn object_result_position(node: &Node<'_>) -> Option<ResultPosition> {
+    let Node::Map(entries) = node else { return None };
+    let number = |name: &str| {
+        entries.iter().find(|(key, _)| key.trim().eq_ignore_ascii_case(name)).and_then(|(_, value)| match value {
+            Node::Int(i) => Some(*i),
+            Node::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+            Node::Str(text) => text.trim().parse::<i64>().ok(),
+            _ => None,
+        })
+    };
+    Some(ResultPosition { index: number("ResultIndex")?, count: number("ResultCount")? })
 }
 
 /// Reads one top-level pipeline object: JSON text, or an object's properties.
 pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     match node {
-        Node::Str(text) => interpret_text(text, options),
+        Node::Str(text) => interpret_text(text, options).0,
         Node::Map(_) => {
             // The module's own records are the record model written out: read, not interpreted.
             if let Some(properties) = module_record_properties(node) {
@@ -372,6 +417,82 @@ mod tests {
         let (output, tally) = ingest(&[&csv]);
         assert_eq!(ids(&output), vec![("r1".to_string(), 0, Some(2))]);
         assert_eq!(tally.read, 1);
+    }
+
+    /// A Search-UnifiedAuditLog object as the shim sends it: AuditData and the result position.
+    fn envelope(writer: &mut BatchWriter, audit: &str, index: i64, count: i64) {
+        writer.map(3);
+        writer.key("AuditData");
+        writer.string(audit);
+        writer.key("ResultIndex");
+        writer.int(index);
+        writer.key("ResultCount");
+        writer.int(count);
+    }
+
+    fn summary_of(batch: &BatchWriter) -> Tally {
+        let mut session = Session::new(SessionOptions::default());
+        session.ingest_results(parse_objects(&batch.buf, 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
+        session.summary()
+    }
+
+    #[test]
+    fn piped_query_results_say_whether_the_query_was_cut() {
+        let mut complete = BatchWriter::default();
+        envelope(&mut complete, ONE, 1, 2);
+        envelope(&mut complete, SEND, 2, 2);
+        let tally = summary_of(&complete);
+        assert!(!tally.possibly_truncated);
+        assert_eq!(tally.truncation_reason, None);
+
+        // The first 100 of 2,000 hits (the default -ResultSize): the skipped record counts too.
+        let mut cut = BatchWriter::default();
+        for index in 1..=100 {
+            envelope(&mut cut, if index == 100 { SEND } else { ONE }, index, 2_000);
+        }
+        let tally = summary_of(&cut);
+        assert!(tally.possibly_truncated);
+        assert!(tally.truncation_reason.unwrap().starts_with("The piped records include a query whose ResultCount is 2,000"));
+
+        let mut timed_out = BatchWriter::default();
+        envelope(&mut timed_out, ONE, -1, 0);
+        assert!(summary_of(&timed_out).truncation_reason.unwrap().contains("ResultIndex -1"));
+    }
+
+    #[test]
+    fn import_csv_rows_carry_the_result_position_even_when_their_record_does_not_read() {
+        // Import-Csv of an Export-Csv: every value is text. The last record's AuditData is
+        // damaged: it is an error, and still the 100th of its query's results.
+        let mut rows = BatchWriter::default();
+        for index in 1..=100 {
+            rows.map(3);
+            rows.key("AuditData");
+            rows.string(if index == 100 { r#"{"Operation":"MailItemsAccessed","Id":"# } else { ONE });
+            rows.key("ResultIndex");
+            rows.string(&index.to_string());
+            rows.key("ResultCount");
+            rows.string("2000");
+        }
+        let tally = summary_of(&rows);
+        assert_eq!((tally.read, tally.errors), (100, 1));
+        let reason = tally.truncation_reason.expect("a query cut at 100 of 2,000 hits");
+        assert!(reason.contains("ResultCount is 2,000 but whose highest ResultIndex is 100"), "{reason}");
+    }
+
+    #[test]
+    fn csv_and_json_documents_carry_the_result_position() {
+        let csv = format!(
+            "CreationDate,UserIds,Operations,AuditData,ResultIndex,ResultCount\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\",-1,0\n",
+            ONE.replace('"', "\"\"")
+        );
+        let line = format!("{{\"AuditData\":{},\"ResultIndex\":-1,\"ResultCount\":0}}\n", serde_json::to_string(ONE).unwrap());
+        for document in [csv, line] {
+            let mut batch = BatchWriter::default();
+            batch.string(&document);
+            let tally = summary_of(&batch);
+            assert_eq!(tally.read, 1, "{document}");
+            assert!(tally.possibly_truncated, "{document}");
+        }
     }
 
     #[test]

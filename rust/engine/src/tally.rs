@@ -24,6 +24,11 @@ pub struct Tally {
     pub throttling_unknown: u64,
     /// Skipped records by operation name.
     pub skipped_operations: BTreeMap<String, u64>,
+    /// The input may be truncated (see [`crate::completeness`]): an answer over it may miss
+    /// what the missing records held.
+    pub possibly_truncated: bool,
+    /// Why, one sentence per reason; None when `possibly_truncated` is false.
+    pub truncation_reason: Option<String>,
 }
 
 impl Tally {

@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 6;
+pub const MAF_ABI_VERSION: u32 = 7;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -171,6 +171,10 @@ pub struct MafTally {
     pub arena_len: u64,
     pub skipped_operations: *const MafOperationCount,
     pub skipped_operations_len: u64,
+    /// The input may be truncated (MAF_TRUE or MAF_FALSE).
+    pub possibly_truncated: u8,
+    /// Why, one sentence per reason; absent when not.
+    pub truncation_reason: MafText,
 }
 
 /// A list of texts: `len` entries of the result's `texts` array from `start`.
@@ -351,4 +355,94 @@ pub struct MafReport {
 pub struct MafKqlQuery {
     pub text: *const u8,
     pub text_len: u64,
+}
+
+/// `MafCollectStep.kind`: call Search-UnifiedAuditLog, wait, or stop.
+pub const MAF_STEP_CALL: u32 = 1;
+pub const MAF_STEP_WAIT: u32 = 2;
+pub const MAF_STEP_DONE: u32 = 3;
+
+/// What a collector asks for next. Its texts are borrowed from the collector until the next
+/// call on it (copy them at once).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafCollectStep {
+    pub kind: u32,
+    /// Of the call: the page in the session, and the session in the window (from 1).
+    pub page: u32,
+    pub session: u32,
+    /// How much of the period is behind, 0 to 1000.
+    pub permille: u32,
+    /// The window (from 1) the call is for.
+    pub window: u64,
+    /// The query's `-StartDate` and `-EndDate` (.NET ticks, UTC).
+    pub start: i64,
+    pub end: i64,
+    pub wait_ms: u64,
+    /// Windows done (complete or given up) and records written by this run so far.
+    pub windows_done: u64,
+    pub records_written: u64,
+    pub session_id: *const u8,
+    pub session_id_len: u64,
+    /// What happened since the last step, one line each (UTF-8), for -Verbose.
+    pub notes: *const u8,
+    pub notes_len: u64,
+}
+
+/// `MafCollectionWindow.status`.
+pub const MAF_WINDOW_COMPLETE: u32 = 0;
+pub const MAF_WINDOW_INCOMPLETE: u32 = 1;
+pub const MAF_WINDOW_PENDING: u32 = 2;
+
+/// One window of a collection, with its counts over every run.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafCollectionWindow {
+    pub start: i64,
+    pub end: i64,
+    pub status: u32,
+    pub reason: MafText,
+    pub calls: u64,
+    pub sessions: u64,
+    pub failures: u64,
+    pub returned: u64,
+    pub written: u64,
+    pub duplicates: u64,
+    pub other_mailboxes: u64,
+}
+
+/// One records file of a collection.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafCollectionFile {
+    /// Full path.
+    pub path: MafText,
+    /// Records the manifest lists in it.
+    pub records: u64,
+    pub sha256: MafText,
+}
+
+/// A collection folder: what its manifest says, and (when read as input) why it may be
+/// incomplete. Owned by the library: free with `maf_collection_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafCollection {
+    pub arena: *const u8,
+    pub arena_len: u64,
+    pub texts: *const MafText,
+    pub texts_len: u64,
+    pub windows: *const MafCollectionWindow,
+    pub windows_len: u64,
+    pub files: *const MafCollectionFile,
+    pub files_len: u64,
+    pub folder: MafText,
+    pub start: i64,
+    pub end: i64,
+    pub record_count: u64,
+    pub mailboxes: MafTextList,
+    pub operations: MafTextList,
+    /// Sentences: why the collection may be incomplete (when read as input).
+    pub reasons: MafTextList,
+    pub complete: u8,
+    pub settled: u8,
 }

@@ -13,6 +13,7 @@
 
 pub mod abi;
 mod boundary;
+mod collect;
 mod rows;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -419,7 +420,7 @@ pub unsafe extern "C" fn maf_session_tally(session: *const MafSession, out: *mut
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
         let session = session_ref(session)?;
-        let tally = session.lock()?.tally().clone();
+        let tally = session.lock()?.summary();
         *out = TallyOwner::build(&tally).into_raw();
         Ok(())
     })
@@ -472,6 +473,7 @@ pub unsafe extern "C" fn maf_reader_open(
         let path = std::path::PathBuf::from(widestring::U16Str::from_ptr(path, path_len).to_os_string());
         let reader = RecordReader::open(&path, file_index, session.reader_options.clone())
             .map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
+        session.lock()?.completeness_mut().name_file(file_index, path.display().to_string());
         let reader = PrefetchingReader::spawn(reader, Arc::clone(&session.cancelled));
         let progress = reader.progress_handle();
         *out = Box::into_raw(Box::new(MafReader { reader: Mutex::new(reader), progress }));

@@ -198,6 +198,7 @@ pub struct TallyOwner {
 impl TallyOwner {
     pub fn build(tally: &Tally) -> Box<TallyOwner> {
         let mut arena = Arena::default();
+        let truncation_reason = arena.opt(tally.truncation_reason.as_deref());
         let operations: Vec<MafOperationCount> = tally
             .skipped_operations
             .iter()
@@ -218,6 +219,8 @@ impl TallyOwner {
             arena_len: arena.len(),
             skipped_operations: operations.as_ptr(),
             skipped_operations_len: operations.len() as u64,
+            possibly_truncated: tri(Some(tally.possibly_truncated)),
+            truncation_reason,
         };
         // As in BatchOwner: the Vecs' buffers do not move with them.
         Box::new(TallyOwner { header, arena, operations })

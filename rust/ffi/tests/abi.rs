@@ -372,3 +372,130 @@ fn a_kql_query_is_written_or_refused_with_the_parameter_named() {
     options.map(3).key("Table").string("OfficeActivity").key("Step").string("Bind").key("Unknown").string("x");
     assert_eq!(kql_query(&native, &options.buf).unwrap_err().0, MafStatus::InvalidArgument);
 }
+
+type CollectorPtr = *mut std::ffi::c_void;
+
+fn borrowed(ptr: *const u8, len: u64) -> String {
+    if ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: the collector lends `len` bytes until its next call.
+    String::from_utf8(unsafe { std::slice::from_raw_parts(ptr, len as usize) }.to_vec()).unwrap()
+}
+
+fn collector_options(folder: &std::path::Path, start: Option<&str>) -> Vec<u8> {
+    let mut options = BatchWriter::default();
+    options.map(if start.is_some() { 6 } else { 4 });
+    options.key("Path").string(folder.to_str().unwrap());
+    if let Some(start) = start {
+        options.key("StartDate").string(start);
+        options.key("EndDate").string("2024-03-01T02:00:00Z");
+    }
+    options.key("Now").string("2024-04-01T00:00:00Z");
+    options.key("RunId").string("abi");
+    options.key("Tool").string("abi test");
+    options.buf
+}
+
+#[test]
+fn a_collector_is_driven_through_the_exports() {
+    let native = Native::load();
+    let new: Symbol<unsafe extern "C" fn(*const u8, usize, *mut CollectorPtr) -> MafStatus> = native.sym("maf_collector_new");
+    let next: Symbol<unsafe extern "C" fn(CollectorPtr, *mut MafCollectStep) -> MafStatus> = native.sym("maf_collector_next");
+    let page: Symbol<unsafe extern "C" fn(CollectorPtr, *const u8, usize) -> MafStatus> = native.sym("maf_collector_page");
+    let failed: Symbol<unsafe extern "C" fn(CollectorPtr, *const u8, usize) -> MafStatus> = native.sym("maf_collector_failed");
+    let finish: Symbol<unsafe extern "C" fn(CollectorPtr, u8) -> MafStatus> = native.sym("maf_collector_finish");
+    let summary: Symbol<unsafe extern "C" fn(CollectorPtr, *mut *mut MafCollection) -> MafStatus> = native.sym("maf_collector_summary");
+    let collection_free: Symbol<unsafe extern "C" fn(*mut MafCollection)> = native.sym("maf_collection_free");
+    let free: Symbol<unsafe extern "C" fn(CollectorPtr)> = native.sym("maf_collector_free");
+    let read: Symbol<unsafe extern "C" fn(SessionPtr, *const u16, usize, u32, *mut *mut MafCollection) -> MafStatus> =
+        native.sym("maf_session_read_collection");
+
+    let dir = std::env::temp_dir().join(format!("maf-abi-collect-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A new folder needs the dates.
+    let options = collector_options(&dir, None);
+    let mut collector: CollectorPtr = std::ptr::null_mut();
+    assert_eq!(unsafe { new(options.as_ptr(), options.len(), &mut collector) }, MafStatus::Io);
+    assert!(native.last_error().contains("-StartDate and -EndDate are needed"), "{}", native.last_error());
+    assert!(collector.is_null());
+
+    let options = collector_options(&dir, Some("2024-03-01T00:00:00Z"));
+    assert_eq!(unsafe { new(options.as_ptr(), options.len(), &mut collector) }, MafStatus::Ok);
+    let audit = r#"{"Id":"r1","Operation":"MailItemsAccessed","CreationTime":"2024-03-01T00:10:00","MailboxOwnerUPN":"m@x"}"#;
+    let mut calls = 0;
+    loop {
+        let mut step = MaybeStep::default();
+        assert_eq!(unsafe { next(collector, &mut step.0) }, MafStatus::Ok);
+        match step.0.kind {
+            MAF_STEP_DONE => break,
+            MAF_STEP_WAIT => continue,
+            MAF_STEP_CALL => {
+                calls += 1;
+                assert!(borrowed(step.0.session_id, step.0.session_id_len).starts_with("abi-"));
+                if calls == 1 {
+                    let message = "The operation could not be completed";
+                    assert_eq!(unsafe { failed(collector, message.as_ptr(), message.len()) }, MafStatus::Ok);
+                    continue;
+                }
+                let mut batch = BatchWriter::default();
+                if calls == 2 {
+                    batch.map(4);
+                    batch.key("AuditData").string(audit);
+                    batch.key("Identity").string("r1");
+                    batch.key("ResultIndex").int(1);
+                    batch.key("ResultCount").int(5000);
+                }
+                assert_eq!(unsafe { page(collector, batch.buf.as_ptr(), batch.buf.len()) }, MafStatus::Ok);
+            }
+            other => panic!("unknown step {other}"),
+        }
+    }
+    assert_eq!(unsafe { finish(collector, 0) }, MafStatus::Ok);
+    let mut result: *mut MafCollection = std::ptr::null_mut();
+    assert_eq!(unsafe { summary(collector, &mut result) }, MafStatus::Ok);
+    let c = unsafe { &*result };
+    assert_eq!((c.complete, c.record_count, c.files_len), (1, 1, 1));
+    assert!(c.windows_len >= 2);
+    unsafe { collection_free(result) };
+    unsafe { free(collector) };
+
+    // The folder read as input: its file, and no reason to doubt it.
+    let (_, session) = native.session_new(&[]);
+    let path: Vec<u16> = dir.to_str().unwrap().encode_utf16().collect();
+    assert_eq!(unsafe { read(session, path.as_ptr(), path.len(), 0, &mut result) }, MafStatus::Ok);
+    let c = unsafe { &*result };
+    assert_eq!((c.files_len, c.reasons.len), (1, 0));
+    let file = unsafe { &*c.files };
+    assert!(text(c.arena, file.path).unwrap().ends_with("000001.jsonl.gz"));
+    unsafe { collection_free(result) };
+    let records: Vec<u16> = dir.join("records").to_str().unwrap().encode_utf16().collect();
+    assert_eq!(unsafe { read(session, records.as_ptr(), records.len(), 1, &mut result) }, MafStatus::Io);
+    assert!(native.last_error().contains("holds no collection"));
+    native.session_free(session);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A zeroed step for the collector to fill.
+struct MaybeStep(MafCollectStep);
+
+impl Default for MaybeStep {
+    fn default() -> Self {
+        MaybeStep(MafCollectStep {
+            kind: 0,
+            page: 0,
+            session: 0,
+            permille: 0,
+            window: 0,
+            start: 0,
+            end: 0,
+            wait_ms: 0,
+            windows_done: 0,
+            records_written: 0,
+            session_id: std::ptr::null(),
+            session_id_len: 0,
+            notes: std::ptr::null(),
+            notes_len: 0,
+        })
+    }
+}

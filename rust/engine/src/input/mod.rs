@@ -33,7 +33,7 @@ use self::json::JsonSplitter;
 use self::parse::{parse_piece, Context, PieceResult};
 use crate::error::{ErrorKind, RecordError};
 use crate::interpret::{InterpretOptions, Outcome};
-use crate::model::SourcePosition;
+use crate::model::{ResultPosition, SourcePosition};
 
 /// One record read from a document: what it turned out to be, and where it was.
 #[derive(Clone, Debug, PartialEq)]
@@ -443,7 +443,7 @@ impl RecordReader {
             kind: ErrorKind::Unreadable,
             message: format!("{}: {reason}", path.display()),
             record_id: None,
-            position: SourcePosition { index: 0, file: Some(file_index), line: None },
+            position: SourcePosition { index: 0, file: Some(file_index), ..SourcePosition::default() },
         };
         let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
         if metadata.is_dir() {
@@ -570,10 +570,10 @@ impl RecordReader {
         let mut results = Vec::with_capacity(parsed.len());
         for piece in parsed {
             match piece {
-                PieceResult::One(line, outcome) => results.push(self.result(line, outcome)),
+                PieceResult::One(line, (outcome, result)) => results.push(self.result(line, outcome, result)),
                 PieceResult::Many(line, outcomes) => {
-                    for outcome in outcomes {
-                        results.push(self.result(line, outcome));
+                    for (outcome, result) in outcomes {
+                        results.push(self.result(line, outcome, result));
                     }
                 }
                 PieceResult::Cancelled => return (results, true),
@@ -582,8 +582,8 @@ impl RecordReader {
         (results, false)
     }
 
-    fn result(&mut self, line: u64, outcome: Result<Outcome, RecordError>) -> ReadResult {
-        let position = SourcePosition { index: self.next_index, file: self.file, line: Some(line) };
+    fn result(&mut self, line: u64, outcome: Result<Outcome, RecordError>, result: Option<ResultPosition>) -> ReadResult {
+        let position = SourcePosition { index: self.next_index, file: self.file, line: Some(line), result };
         self.next_index += 1;
         let outcome = match outcome {
             Ok(Outcome::Record(mut record)) => {

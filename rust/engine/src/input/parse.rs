@@ -12,7 +12,7 @@ use super::decode::TextEncoding;
 use super::json::JsonSplitter;
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::{interpret_fields, interpret_json, interpret_json_at, json_error, InterpretOptions, Outcome};
+use crate::interpret::{interpret_fields, interpret_json_placed, json_error, result_position, InterpretOptions, Placed};
 use crate::raw::RawFields;
 
 pub(crate) struct Context<'a> {
@@ -21,10 +21,13 @@ pub(crate) struct Context<'a> {
     pub header: Option<&'a CsvHeader>,
 }
 
+/// A record's outcome, and its place in its query's results when its wrapper says.
+pub(crate) type Interpreted = Placed;
+
 pub(crate) enum PieceResult {
-    One(u64, Result<Outcome, RecordError>),
+    One(u64, Interpreted),
     /// A line of JSON Lines that held several records (concatenated objects, a Graph page).
-    Many(u64, Vec<Result<Outcome, RecordError>>),
+    Many(u64, Vec<Interpreted>),
     Cancelled,
 }
 
@@ -34,7 +37,7 @@ pub(crate) fn parse_piece(piece: Piece, data: &[u8], base: u64, ctx: &Context<'_
     }
     let slice = |start: u64, end: u64| &data[(start - base) as usize..(end - base) as usize];
     match piece {
-        Piece::Error { line, error } => PieceResult::One(line, Err(error)),
+        Piece::Error { line, error } => PieceResult::One(line, (Err(error), None)),
         Piece::Json { start, end, line, whole_line: true } => parse_json_line(slice(start, end), line, ctx),
         Piece::Json { start, end, line, whole_line: false } => PieceResult::One(line, parse_json_value(slice(start, end), line, ctx)),
         Piece::Csv { start, end, line } => PieceResult::One(line, parse_csv_row(slice(start, end), line, ctx)),
@@ -66,32 +69,41 @@ fn check_text(bytes: &[u8], line: u64, encoding: TextEncoding) -> Result<&str, R
     Ok(text)
 }
 
-fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
-    let text = check_text(bytes, line, ctx.encoding)?;
+fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
+    let text = match check_text(bytes, line, ctx.encoding) {
+        Ok(text) => text,
+        Err(error) => return (Err(error), None),
+    };
     if text.starts_with('"') {
         // AuditData written as a JSON string (an array of strings, a line holding one).
-        let inner: Cow<str> = serde_json::from_str(text).map_err(|e| json_error("the record is not valid JSON", &e, Some(line)))?;
+        let inner: Cow<str> = match serde_json::from_str(text) {
+            Ok(inner) => inner,
+            Err(e) => return (Err(json_error("the record is not valid JSON", &e, Some(line))), None),
+        };
         if !inner.trim_start().starts_with('{') {
-            return Err(RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record"));
+            let error = RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record");
+            return (Err(error), None);
         }
-        return interpret_json(&inner, ctx.options);
+        return interpret_json_placed(&inner, ctx.options, None);
     }
-    interpret_json_at(text, ctx.options, Some(line))
+    interpret_json_placed(text, ctx.options, Some(line))
 }
 
 fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     let text = match check_text(bytes, line, ctx.encoding) {
         Ok(text) => text,
-        Err(error) => return PieceResult::One(line, Err(error)),
+        Err(error) => return PieceResult::One(line, (Err(error), None)),
     };
     // An array holds records; a line too deep, or holding several values or a Graph page, is
     // read value by value (each measured for depth on its own).
     let first = if text.starts_with('[') {
         None
     } else {
-        match interpret_json_at(text, ctx.options, Some(line)) {
-            Err(error) if error.kind == ErrorKind::TooDeep => None,
-            Err(error) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => Some(Err(error)),
+        match interpret_json_placed(text, ctx.options, Some(line)) {
+            (Err(error), _) if error.kind == ErrorKind::TooDeep => None,
+            (Err(error), result) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => {
+                Some((Err(error), result))
+            }
             other => return PieceResult::One(line, other),
         }
     };
@@ -115,26 +127,31 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
         .into_iter()
         .map(|piece| match piece {
             Piece::Json { start, end, .. } => parse_json_value(&bytes[start as usize..end as usize], line, ctx),
-            Piece::Error { error, .. } => Err(error),
+            Piece::Error { error, .. } => (Err(error), None),
             Piece::Csv { .. } => unreachable!("the JSON splitter makes no CSV rows"),
         })
         .collect();
     PieceResult::Many(line, results)
 }
 
-fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
-    read_csv_row(bytes, line, ctx).map_err(|mut error| {
+fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
+    let (outcome, result) = read_csv_row(bytes, line, ctx);
+    let outcome = outcome.map_err(|mut error| {
         // A row over several lines that does not read: a quote may have joined lines.
         let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
         if breaks > 0 && !error.message.contains("a quote may be missing") {
             error.message.push_str(&format!(" (the row runs over lines {line} to {}: a quote may be missing)", line + breaks));
         }
         error
-    })
+    });
+    (outcome, result)
 }
 
-fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
-    let text = check_text(bytes, line, ctx.encoding)?;
+fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
+    let text = match check_text(bytes, line, ctx.encoding) {
+        Ok(text) => text,
+        Err(error) => return (Err(error), None),
+    };
     let header = ctx.header.expect("CSV rows come with their header");
     let mut fields = Vec::with_capacity(header.names.len());
     split_fields(text, header.delimiter, &mut fields);
@@ -148,25 +165,33 @@ fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, R
         } else {
             String::new()
         };
-        return Err(RecordError::new(
+        let error = RecordError::new(
             ErrorKind::InvalidCsv,
             format!("the row has {} fields where the header has {}{span}", fields.len(), header.names.len()),
-        ));
+        );
+        return (Err(error), None);
     }
     let pairs = header.names.iter().map(String::as_str).zip(fields.into_iter().map(Cell::new));
-    let raw = RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
-        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))?;
-    interpret_fields(&raw, ctx.options)
+    interpret_row(RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs)), ctx)
+}
+
+/// A CSV row's fields to its outcome, with its place in its query's results (an Export-Csv of
+/// Search-UnifiedAuditLog output keeps ResultIndex and ResultCount as columns).
+fn interpret_row(raw: Result<RawFields<'_>, de::value::Error>, ctx: &Context<'_>) -> Interpreted {
+    match raw {
+        Ok(raw) => (interpret_fields(&raw, ctx.options), result_position(&raw)),
+        Err(e) => (Err(RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}"))), None),
+    }
 }
 
 /// A header names one field in two columns: the row is read when they agree (or one is blank),
 /// from the one that is not blank; when they differ, which one the export meant is unknown.
-fn parse_csv_row_with_duplicates<'a>(header: &CsvHeader, mut fields: Vec<Cow<'a, str>>, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+fn parse_csv_row_with_duplicates<'a>(header: &CsvHeader, mut fields: Vec<Cow<'a, str>>, ctx: &Context<'_>) -> Interpreted {
     let mut dropped = vec![false; fields.len()];
     for &(first, later) in &header.duplicates {
         let (a, b) = (fields[first].trim(), fields[later].trim());
         if !a.is_empty() && !b.is_empty() && a != b {
-            return Err(RecordError::new(
+            let error = RecordError::new(
                 ErrorKind::InvalidCsv,
                 format!(
                     "columns {} and {} both hold {} and differ in this row: which one is the record's cannot be told",
@@ -174,7 +199,8 @@ fn parse_csv_row_with_duplicates<'a>(header: &CsvHeader, mut fields: Vec<Cow<'a,
                     later + 1,
                     header.names[first].trim()
                 ),
-            ));
+            );
+            return (Err(error), None);
         }
         if a.is_empty() {
             fields.swap(first, later);
@@ -189,9 +215,7 @@ fn parse_csv_row_with_duplicates<'a>(header: &CsvHeader, mut fields: Vec<Cow<'a,
         .zip(dropped)
         .filter(|(_, dropped)| !dropped)
         .map(|(pair, _)| pair);
-    let raw = RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
-        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))?;
-    interpret_fields(&raw, ctx.options)
+    interpret_row(RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs)), ctx)
 }
 
 /// One CSV field for [`RawFields`]: text, borrowed from the row when it can be; a blank field
