@@ -23,6 +23,8 @@ BeforeDiscovery {
                 Parameters = @{ AttackerSessionId = $Hostile; AttackerAadSessionId = $Hostile; AttackerAppId = $Hostile; AttackerClientInfoString = '*"*', '*python*'
                     ExpansionRounds = 1; StartDate = [datetime]::new(2024, 5, 1, 0, 0, 0, [DateTimeKind]::Utc); EndDate = [datetime]::new(2024, 6, 1, 0, 0, 0, [DateTimeKind]::Utc) } }
             @{ Name = "$table Verdict (32 rounds)"; Table = $table; Step = 'Verdict'; Parameters = @{ AttackerIPAddress = '198.51.100.7'; ExpansionRounds = 32 } }
+            @{ Name = "$table Verdict (shared identifiers followed, after a start date)"; Table = $table; Step = 'Verdict'
+                Parameters = @{ AttackerIPAddress = '198.51.100.7'; ExpandSharedIndicator = $true; StartDate = [datetime]::new(2024, 5, 1, 0, 0, 0, [DateTimeKind]::Utc); ExpansionRounds = 3 } }
         }
     )
     $script:Semantic = foreach ($table in $Tables) { foreach ($case in Get-KqlSemanticCases) { @{ Table = $table; Case = $case.Name } } }
@@ -109,6 +111,16 @@ Describe 'Get-MailAccessKqlQuery' {
         { Get-MailAccessKqlQuery CloudAppEvents Verdict -AttackerSessionId "a$([char]0)b" -ErrorAction Stop } | Should -Throw -ExpectedMessage '*control character U+0000*'
         { Get-MailAccessKqlQuery CloudAppEvents Verdict -ExpansionRounds 33 -ErrorAction Stop } | Should -Throw
         { Get-MailAccessKqlQuery CloudAppEvents Sync -StartDate 2024-05-02 -EndDate 2024-05-01 -ErrorAction Stop } | Should -Throw -ExpectedMessage '*must be before*'
+        { Get-MailAccessKqlQuery CloudAppEvents Context -ExpandSharedIndicator -ErrorAction Stop } | Should -Throw -ExpectedMessage '*-ExpandSharedIndicator applies to -Step Verdict only*'
+        { Get-MailAccessKqlQuery OfficeActivity Verdict -ExpandSharedIndicator -ExpansionRounds 0 -ErrorAction Stop } | Should -Throw -ExpectedMessage '*-ExpandSharedIndicator applies to expansion*'
+    }
+
+    It 'guards against shared identifiers unless told to follow them' {
+        $text = Get-MailAccessKqlQuery CloudAppEvents Verdict -AttackerIPAddress 203.0.113.77 -ExpansionRounds 2
+        $text | Should -Match ([regex]::Escape('let ExpandSharedIndicator = false;'))
+        $text | Should -Match 'let MafShared2 = toscalar\(MafBaseline \| where not\(InPeriod and '
+        Get-MailAccessKqlQuery CloudAppEvents Verdict -AttackerIPAddress 203.0.113.77 -ExpandSharedIndicator |
+            Should -Match ([regex]::Escape('let ExpandSharedIndicator = true;'))
     }
 
     It 'writes dates as UTC and the rounds it was asked for' {
@@ -164,6 +176,8 @@ Describe 'What the <Case> query must return on the fixture in <Table>' -ForEach 
     }
 
     It 'is stated in the columns the query returns' {
+        $kqlParameters = $CaseInfo.Kql
+        { Get-MailAccessKqlQuery -Table $Table -Step $CaseInfo.Step @kqlParameters -ErrorAction Stop } | Should -Not -Throw
         $kql = $Checked["$Table $($CaseInfo.Step)"]
         $kql | Should -Not -BeNullOrEmpty
         $names = @($kql.Columns.Name)

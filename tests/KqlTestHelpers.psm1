@@ -14,6 +14,7 @@ function Get-KqlFixtureRows([ValidateSet('OfficeActivity', 'CloudAppEvents')] [s
 function Get-KqlSemanticCases {
     $a = '203.0.113.77'
     $period = @{ StartDate = [datetime]::new(2024, 5, 2, 10, 30, 0, [DateTimeKind]::Utc); EndDate = [datetime]::new(2024, 5, 2, 15, 30, 0, [DateTimeKind]::Utc) }
+    $start = @{ StartDate = [datetime]::new(2024, 5, 2, 0, 0, 0, [DateTimeKind]::Utc) }
     @(
         @{ Name = 'Throttling'; Step = 'Throttling'; Kql = @{}; Module = @{} }
         @{ Name = 'Sync'; Step = 'Sync'; Kql = @{}; Module = @{} }
@@ -26,6 +27,19 @@ function Get-KqlSemanticCases {
         @{ Name = 'Verdict from a session'; Step = 'Verdict'; Kql = @{ AttackerSessionId = 'S-REST' }; Module = @{ AttackerSessionId = 'S-REST' } }
         @{ Name = 'Verdict in a period'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a } + $period; Module = @{ AttackerIPAddress = $a } + $period }
         @{ Name = 'Verdict without indicator'; Step = 'Verdict'; Kql = @{}; Module = @{} }
+        # The shared-identifier guard: the office address, used by the owner the day before, is shared
+        # before -StartDate (here the owner's later records are in the period, and would be pulled in)...
+        @{ Name = 'Verdict after a start date'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a } + $start; Module = @{ AttackerIPAddress = $a } + $start }
+        # ... and followed all the same with -ExpandSharedIndicator.
+        @{ Name = 'Verdict following shared identifiers'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a; ExpandSharedIndicator = $true }; Module = @{ AttackerIPAddress = $a; ExpandSharedIndicator = $true } }
+        # The stolen token's Entra session, used before the first match by the attacker's own earlier
+        # records: shared before the first indicator match (in both tables).
+        @{ Name = 'Verdict from the replayed token''s address'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = '198.51.100.66' }; Module = @{ AttackerIPAddress = '198.51.100.66' } }
+        @{ Name = 'Verdict from an Entra session'; Step = 'Verdict'; Kql = @{ AttackerAadSessionId = 'E-ATT' }; Module = @{ AttackerAadSessionId = 'E-ATT' } }
+        # Placeholder addresses never link: the malicious app and the backup app share FE80::.
+        @{ Name = 'Verdict from an application'; Step = 'Verdict'; Kql = @{ AttackerAppId = 'E7E7E7E7-0000-4000-8000-00000000E7E7' }; Module = @{ AttackerAppId = 'E7E7E7E7-0000-4000-8000-00000000E7E7' } }
+        # -Mailbox chooses findings: the boss's mailbox is linked only through the victim's records.
+        @{ Name = 'Verdict of one mailbox'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a; Mailbox = 'BOSS@*' }; Module = @{ AttackerIPAddress = $a; Mailbox = 'BOSS@*' } }
     )
 }
 
@@ -64,7 +78,8 @@ function Get-ModuleKqlRows([string] $Table, [hashtable] $Case) {
         'Context' {
             $rows | Get-MailAccessContext @parameters | ForEach-Object {
                 [ordered]@{ ClientIPAddress = Format-KqlText $_.ClientIPAddress; ClientInfoString = Format-KqlText $_.ClientInfoString; SessionId = Format-KqlText $_.SessionId
-                    UserId = Format-KqlText $_.UserId; AppId = Format-KqlList $_.AppId; ClientAppId = Format-KqlList $_.ClientAppId; Mailboxes = Format-KqlList $_.Mailboxes
+                    UserId = Format-KqlText $_.UserId; AppId = Format-KqlList $_.AppId; ClientAppId = Format-KqlList $_.ClientAppId
+                    AadSessionId = Format-KqlList $_.AadSessionId; UniqueTokenId = Format-KqlList $_.UniqueTokenId; Mailboxes = Format-KqlList $_.Mailboxes
                     Start = Format-KqlTime $_.Start; End = Format-KqlTime $_.End; RecordCount = $_.RecordCount; BindCount = $_.BindCount; SyncCount = $_.SyncCount
                     MessageCount = $_.MessageCount; Bytes = $_.Bytes }
             }
@@ -86,8 +101,8 @@ function Get-ModuleKqlRows([string] $Table, [hashtable] $Case) {
             foreach ($f in $findings) {
                 [ordered]@{ Kind = "$($f.Kind)"; Mailbox = Format-KqlText $f.Mailbox; FolderPath = Format-KqlText $f.FolderPath; InternetMessageId = Format-KqlText $f.InternetMessageId
                     SizeInBytes = $f.SizeInBytes; Start = Format-KqlTime $f.Start; End = Format-KqlTime $f.End; AccessCount = $f.AccessCount
-                    ClientIPAddress = Format-KqlList $f.ClientIPAddress; SessionId = Format-KqlList $f.SessionId; ClientInfoString = Format-KqlList $f.ClientInfoString
-                    EvidenceRecordIds = @($f.EvidenceRecordIds) }
+                    ClientIPAddress = Format-KqlList $f.ClientIPAddress; SessionId = Format-KqlList $f.SessionId; AadSessionId = Format-KqlList $f.AadSessionId
+                    ClientInfoString = Format-KqlList $f.ClientInfoString; UserId = Format-KqlList $f.UserId; EvidenceRecordIds = @($f.EvidenceRecordIds) }
             }
         }
     }

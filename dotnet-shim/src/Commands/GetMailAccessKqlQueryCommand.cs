@@ -78,6 +78,13 @@ namespace MailAccessForensics.Commands
         [ValidateRange(0, 32)]
         public int ExpansionRounds { get; set; }
 
+        /// <summary>
+        /// Follow also the addresses and sessions that other contexts used before the attacker's
+        /// known activity (Verdict; reported as SharedIndicator rows and not followed without it).
+        /// </summary>
+        [Parameter]
+        public SwitchParameter ExpandSharedIndicator { get; set; }
+
         protected override void BeginProcessing()
         {
             NativeLibraryLoader.EnsureLoaded();
@@ -103,6 +110,10 @@ namespace MailAccessForensics.Commands
             Add(nameof(Mailbox), Mailbox);
             Add(nameof(UserIds), UserIds);
             Add(nameof(ExpansionRounds), ExpansionRounds);
+            if (ExpandSharedIndicator.IsPresent)
+            {
+                options[nameof(ExpandSharedIndicator)] = true;
+            }
             string text;
             try
             {

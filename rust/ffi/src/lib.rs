@@ -664,6 +664,7 @@ struct KqlOptionsWire {
     attacker_app_id: Option<Vec<String>>,
     attacker_client_info_string: Option<Vec<String>>,
     expansion_rounds: Option<u32>,
+    expand_shared_indicator: Option<bool>,
 }
 
 impl KqlOptionsWire {
@@ -681,6 +682,7 @@ impl KqlOptionsWire {
             app_ids: wire_texts(&self.attacker_app_id),
             client_info_strings: wire_wildcards("AttackerClientInfoString", &self.attacker_client_info_string)?,
             expansion_rounds: self.expansion_rounds,
+            expand_shared: self.expand_shared_indicator.unwrap_or(false),
         };
         kql::query(table, step, &options).map_err(FfiError::invalid_argument)
     }

@@ -358,6 +358,10 @@ fn a_kql_query_is_written_or_refused_with_the_parameter_named() {
     let text = kql_query(&native, &options.buf).unwrap();
     assert!(text.starts_with("// MailAccessForensics: Verdict query over CloudAppEvents."), "{text}");
     assert!(text.contains(r#"let AttackerSessionId = pack_array("s\"1");"#));
+    assert!(text.contains("let ExpandSharedIndicator = false;"));
+    let mut options = BatchWriter::default();
+    options.map(3).key("Table").string("CloudAppEvents").key("Step").string("Verdict").key("ExpandSharedIndicator").bool(true);
+    assert!(kql_query(&native, &options.buf).unwrap().contains("let ExpandSharedIndicator = true;"));
 
     let mut options = BatchWriter::default();
     options.map(3).key("Table").string("OfficeActivity").key("Step").string("Verdict").key("AttackerIPAddress").list(1).string("300.1.1.1");

@@ -105,6 +105,8 @@ pub struct QueryOptions {
     pub client_info_strings: Vec<Wildcard>,
     /// None: the default ([`DEFAULT_EXPANSION_ROUNDS`]); 0 turns expansion off.
     pub expansion_rounds: Option<u32>,
+    /// Follow also identifiers that other contexts used before the attacker's known activity.
+    pub expand_shared: bool,
 }
 
 impl QueryOptions {
@@ -121,6 +123,7 @@ impl QueryOptions {
             ("AttackerAppId", !self.app_ids.is_empty()),
             ("AttackerClientInfoString", !self.client_info_strings.is_empty()),
             ("ExpansionRounds", self.expansion_rounds.is_some()),
+            ("ExpandSharedIndicator", self.expand_shared),
         ];
         if step != Step::Verdict {
             if let Some((name, _)) = verdict_only.iter().find(|(_, given)| *given) {
@@ -134,6 +137,9 @@ impl QueryOptions {
             if !self.sessions.is_empty() {
                 return Err("-AttackerSessionId applies to -Step Context and Verdict only".to_string());
             }
+        }
+        if self.expand_shared && self.expansion_rounds == Some(0) {
+            return Err("-ExpandSharedIndicator applies to expansion, which -ExpansionRounds 0 turns off".to_string());
         }
         if let Some(rounds) = self.expansion_rounds {
             if rounds > MAX_EXPANSION_ROUNDS {
@@ -208,6 +214,36 @@ mod tests {
         assert!(query(Table::CloudAppEvents, Step::Sync, &options).unwrap_err().contains("must be before"));
         let options = QueryOptions { sessions: vec!["a\u{1}b".into()], ..Default::default() };
         assert!(query(Table::CloudAppEvents, Step::Verdict, &options).unwrap_err().contains("control character"));
+    }
+
+    #[test]
+    fn expanding_shared_identifiers_is_a_verdict_option_that_needs_expansion() {
+        let options = QueryOptions { expand_shared: true, ..Default::default() };
+        assert!(query(Table::CloudAppEvents, Step::Context, &options).unwrap_err().contains("-ExpandSharedIndicator applies to -Step Verdict only"));
+        let text = query(Table::CloudAppEvents, Step::Verdict, &options).unwrap();
+        assert!(text.contains("let ExpandSharedIndicator = true;"), "{text}");
+        assert!(query(Table::CloudAppEvents, Step::Verdict, &QueryOptions::default()).unwrap().contains("let ExpandSharedIndicator = false;"));
+        let options = QueryOptions { expand_shared: true, expansion_rounds: Some(0), ..Default::default() };
+        assert!(query(Table::OfficeActivity, Step::Verdict, &options).unwrap_err().contains("-ExpansionRounds 0"));
+    }
+
+    #[test]
+    fn every_round_applies_the_shared_identifier_guard() {
+        let options = QueryOptions { expansion_rounds: Some(3), ..Default::default() };
+        let text = query(Table::OfficeActivity, Step::Verdict, &options).unwrap();
+        for k in 1..=3 {
+            // The baseline contexts that are not, after step 1 of round k, the attacker's.
+            let guard = format!("let MafShared{k} = toscalar(MafBaseline | where not(InPeriod and array_length(set_intersect(Idents, MafLinks{})) > 0)", k - 1);
+            assert!(text.contains(&guard), "round {k}");
+            assert!(text.contains(&format!("iff(ExpandSharedIndicator, MafNew{k}, set_difference(MafNew{k}, MafShared{k}))")), "round {k}");
+        }
+        assert!(text.contains("let MafSharedKeys = print Rounds = pack_array(MafShared1, MafShared2, MafShared3)"));
+        assert!(text.contains("Kind = \"SharedIndicator\""));
+        // The baseline reads every record before StartDate, not only the 2 days the steps scan.
+        assert!(text.contains("let MafBefore = MafNormalised(datetime(null), "));
+        // Without expansion there is no baseline, and nothing is shared.
+        let off = query(Table::OfficeActivity, Step::Verdict, &QueryOptions { expansion_rounds: Some(0), ..Default::default() }).unwrap();
+        assert!(!off.contains("MafBaseline ") && off.contains("let MafSharedRows = print Kind = \"SharedIndicator\" | where false;"));
     }
 
     #[test]
