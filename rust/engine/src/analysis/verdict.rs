@@ -17,6 +17,10 @@ use super::{
 };
 use crate::model::{AccessType, MailAccessRecord};
 
+mod evidence;
+use evidence::{Attributed, EvidenceLog};
+pub use evidence::EvidenceRecord;
+
 /// What is known of the attacker.
 #[derive(Clone, Debug, Default)]
 pub struct Indicators {
@@ -157,6 +161,8 @@ pub struct VerdictAnalysis {
     throttling: ThrottlingAnalysis,
     contexts: Vec<FineState>,
     index: FxHashMap<FineKey, usize>,
+    /// What the aggregates do not keep of the records, for the evidence of each finding.
+    evidence: EvidenceLog,
 }
 
 impl VerdictAnalysis {
@@ -167,6 +173,7 @@ impl VerdictAnalysis {
             throttling: ThrottlingAnalysis::new(),
             contexts: Vec::new(),
             index: FxHashMap::default(),
+            evidence: EvidenceLog::default(),
         }
     }
 
@@ -316,6 +323,7 @@ impl VerdictAnalysis {
 impl Analysis for VerdictAnalysis {
     fn add(&mut self, record: &MailAccessRecord) {
         self.throttling.add_record(record);
+        self.evidence.note_throttled(record);
         if !self.in_period(record.creation_time) {
             return;
         }
@@ -326,6 +334,7 @@ impl Analysis for VerdictAnalysis {
             client_app: record.client_app_id.as_deref().map(|a| strings.intern(a)),
         };
         let reference = record_ref(record, strings);
+        self.evidence.note(reference, record, strings);
         let mailbox = record.mailbox.as_deref().map(|m| strings.intern_folded(m));
         let index = match self.index.get(&key) {
             Some(&i) => i,
@@ -421,7 +430,7 @@ impl Analysis for VerdictAnalysis {
 
         if self.options.indicators.is_empty() {
             warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId): only throttled windows are reported; access cannot be attributed.".to_string());
-            return sorted(findings, warnings);
+            return self.with_evidence(sorted(findings, warnings), None);
         }
 
         let (attributed, addresses, sessions) = self.attribute();
@@ -599,7 +608,8 @@ impl Analysis for VerdictAnalysis {
                 warnings.push(format!("-AttackerAppId {app} matched no record in the period."));
             }
         }
-        sorted(findings, warnings)
+        let attribution = Attributed { attributed: &attributed, addresses: &addresses, sessions: &sessions };
+        self.with_evidence(sorted(findings, warnings), Some(attribution))
     }
 }
 
@@ -660,7 +670,7 @@ mod tests {
     /// A small breach: the owner from OWNER; the attacker's OWA session s-att from A, then B;
     /// a second attacker session s-rest from B through REST; an attacker sync; delegate access
     /// to the boss's mailbox; a degraded record; a throttled record.
-    fn breach() -> Vec<MailAccessRecord> {
+    pub(super) fn breach() -> Vec<MailAccessRecord> {
         vec![
             rec("o1", "2024-05-01T08:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner").bind(&[("m1@x", "\\Inbox", 100), ("m2@x", "\\Inbox", 200)]).done(),
             rec("o2", "2024-05-01T09:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(RPC).sync(&["\\Inbox"]).done(),
@@ -684,7 +694,7 @@ mod tests {
         analysis.finish()
     }
 
-    fn by_ip(ip: &str) -> VerdictOptions {
+    pub(super) fn by_ip(ip: &str) -> VerdictOptions {
         VerdictOptions {
             indicators: Indicators { addresses: vec![AddressRange::parse(ip).unwrap()], ..Default::default() },
             ..Default::default()
