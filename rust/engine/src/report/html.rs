@@ -42,15 +42,15 @@ enum Subject {
 const STYLE: &str = "body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:1.5em;color:#222;font-size:14px;line-height:1.35}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.3em;border-bottom:2px solid #444;padding-bottom:.15em;margin-top:1.6em}h3{font-size:1.05em;margin:1.1em 0 .2em}\
 table{border-collapse:collapse;margin:.4em 0 1.2em;width:100%}\
-th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left;overflow-wrap:anywhere;word-break:break-word}\
-th{background:#eee;font-weight:600}td.n{text-align:right}table.kv th{width:13em}\
-code,.id{font-family:Consolas,Menlo,monospace;font-size:.92em}small{color:#555}\
+th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left;overflow-wrap:break-word}\
+th{background:#eee;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap}table.kv th{width:13em}\
+code{font-family:Consolas,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}.brk{overflow-wrap:anywhere}th.why{width:26%}small{color:#555}small code{font-size:1em}\
 .note{color:#555}.none{font-size:1.25em;font-weight:bold;margin:.6em 0}\
 .alert{border:2px solid #b00;background:#fdecea;padding:.4em .8em;margin:.6em 0}.warn{border:1px solid #c90;background:#fff8e1;padding:.4em .8em;margin:.6em 0}\
 .timeline{width:100%;height:auto;border:1px solid #ddd}.k{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:baseline}\
 a{color:#1f4e8c}\
 @page{size:A4 landscape;margin:10mm}\
-@media print{body{margin:0;font-size:8pt}h2{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}a{color:inherit;text-decoration:none}.timeline{break-inside:avoid}}";
+@media print{body{margin:0;font-size:7.5pt}h2{break-after:avoid}h3{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}a{color:inherit;text-decoration:none}.timeline{break-inside:avoid}}";
 
 /// A finding with its number and its evidence numbers.
 struct Numbered<'r, 'a> {
@@ -353,13 +353,16 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
         @for (kind, findings) in indicator_kinds {
             h3 { (heading(kind)) }
             table {
-                thead { tr { th { "#" } th { "Address or session" } th { "Why" } th { "First" } th { "Last" } th { "Records" } } }
+                thead { tr { th { "#" } th { "Address or session" } th { "How" } th { "First" } th { "Last" } th { "Records" } } }
                 tbody {
                     @for f in findings {
                         tr {
-                            td { a href={ "#F" (f.number) } { "F" (f.number) } }
+                            td.n { a href={ "#F" (f.number) } { "F" (f.number) } }
                             td { code { (indicator_text(f.item)) } }
-                            td { (f.item.text("Reason")) }
+                            td {
+                                @if f.evidence.is_empty() { "given" }
+                                @else { "linked by " (evidence_refs(f)) }
+                            }
                             td { (f.item.text("Start")) } td { (f.item.text("End")) }
                             td.n { (f.item.text("AccessCount")) }
                         }
@@ -473,12 +476,12 @@ fn known_table(subject: Subject, findings: &[Numbered<'_, '_>]) -> Markup {
                 @if size { th { "Size" } }
                 @if from { th { "From" } }
                 @for (_, label) in &optional { th { (label) } }
-                th { "Reason" } th { "Evidence" }
+                th.why { "Reason" } th { "Evidence" }
             } }
             tbody {
                 @for f in findings {
                     tr id={ "F" (f.number) } {
-                        td { "F" (f.number) }
+                        td.n { "F" (f.number) }
                         @if mailbox { td { (f.item.text("Mailbox")) } }
                         @match subject {
                             Subject::Message => td { code { (f.item.text("InternetMessageId")) } },
@@ -493,9 +496,9 @@ fn known_table(subject: Subject, findings: &[Numbered<'_, '_>]) -> Markup {
                             td {
                                 (f.item.texts("ClientIPAddress").join(", "))
                                 @let sessions = f.item.texts("SessionId");
-                                @if !sessions.is_empty() { br; small { "session " (sessions.join(", ")) } }
+                                @if !sessions.is_empty() { br; small { "session " code { (sessions.join(", ")) } } }
                                 @let clients = f.item.texts("ClientInfoString");
-                                @if !clients.is_empty() { br; small { (clients.join(", ")) } }
+                                @if !clients.is_empty() { br; small.brk { (clients.join(", ")) } }
                             }
                         }
                         @for (name, _) in &optional { td { (f.item.texts(name).join(", ")) } }
@@ -516,8 +519,8 @@ fn generic_findings_table(findings: &[Numbered<'_, '_>]) -> Markup {
             tbody {
                 @for f in findings {
                     tr id={ "F" (f.number) } {
-                        td { "F" (f.number) }
-                        @for column in &columns { td { (f.item.text(column)) } }
+                        td.n { "F" (f.number) }
+                        @for column in &columns { td.brk { (f.item.text(column)) } }
                         td { (evidence_refs(f)) }
                     }
                 }
@@ -573,7 +576,7 @@ fn other_results(others: &[&ReportItem<'_>]) -> Markup {
                     thead { tr { @for column in &columns { th { (column) } } } }
                     tbody {
                         @for item in &of_type {
-                            tr { @for column in &columns { td { (item.text(column)) } } }
+                            tr { @for column in &columns { td.brk { (item.text(column)) } } }
                         }
                     }
                 }
@@ -595,7 +598,7 @@ fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
                 @for (i, row) in rows.iter().enumerate() {
                     @let r = row.record;
                     tr id={ "E" (i + 1) } {
-                        td { "E" (i + 1) }
+                        td.n { "E" (i + 1) }
                         td { (r.text("Time")) }
                         td { (r.text("Mailbox")) }
                         td { (r.text("UserId")) }
@@ -606,10 +609,10 @@ fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
                         }
                         td {
                             (r.text("ClientIPAddress"))
-                            @if let Some(session) = r.some_text("SessionId") { br; small { "session " (session) } }
-                            @if let Some(client) = r.some_text("ClientInfoString") { br; small { (client) } }
+                            @if let Some(session) = r.some_text("SessionId") { br; small { "session " code { (session) } } }
+                            @if let Some(client) = r.some_text("ClientInfoString") { br; small.brk { (client) } }
                             @let apps: Vec<String> = [r.some_text("AppId"), r.some_text("ClientAppId")].into_iter().flatten().collect();
-                            @if !apps.is_empty() { br; small { "app " (apps.join(", ")) } }
+                            @if !apps.is_empty() { br; small { "app " code { (apps.join(", ")) } } }
                         }
                         td { (r.texts("Folders").join(", ")) }
                         td {
@@ -617,7 +620,7 @@ fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
                             @for (k, item) in items.iter().enumerate() { @if k > 0 { br; } code { (item) } }
                         }
                         td { code { (r.text("RecordId")) } }
-                        td { (r.text("Source")) }
+                        td.brk { (r.text("Source")) }
                         td {
                             @for (k, (first, last)) in ranges(&row.supports).iter().enumerate() {
                                 @if k > 0 { ", " }
@@ -698,10 +701,10 @@ fn inputs_table(inputs: &[&Node<'_>]) -> Markup {
             tbody {
                 @for (i, input) in inputs.iter().enumerate() {
                     tr {
-                        td { (i + 1) }
+                        td.n { (i + 1) }
                         td {
                             @if input.text("Kind") == "Pipeline" { "Pipeline: " (input.text("Objects")) " object(s)" }
-                            @else { (input.text("Path")) }
+                            @else { span.brk { (input.text("Path")) } }
                         }
                         td.n { (input.int("Size").map(thousands).unwrap_or_default()) }
                         td { code.id { (input.text("Sha256")) } }

@@ -148,7 +148,7 @@ pub fn time_text(ticks: i64) -> String {
 }
 
 /// A value as one line of text: lists joined with `; `, times as ISO 8601 UTC, an object as
-/// its values joined with ` | ` (as the module's objects print themselves), `-` for absent.
+/// `name=value` pairs.
 pub fn cell_text(node: &Node<'_>) -> String {
     match node {
         Node::Null => String::new(),
@@ -158,11 +158,7 @@ pub fn cell_text(node: &Node<'_>) -> String {
         Node::Str(s) => s.to_string(),
         Node::DateTime(ticks) => time_text(*ticks),
         Node::List(items) => items.iter().map(cell_text).collect::<Vec<_>>().join("; "),
-        Node::Map(entries) => entries
-            .iter()
-            .map(|(_, v)| Some(cell_text(v)).filter(|t| !t.is_empty()).unwrap_or_else(|| "-".to_string()))
-            .collect::<Vec<_>>()
-            .join(" | "),
+        Node::Map(entries) => entries.iter().map(|(k, v)| format!("{k}={}", cell_text(v))).collect::<Vec<_>>().join("; "),
         Node::Unreadable(reason) => format!("(unreadable: {reason})"),
     }
 }
