@@ -1,5 +1,7 @@
 //! The SHA-256 of a file, for the chain of custody: computed over the bytes as the reader takes
-//! them from the file (before any decompression), so the file is read once.
+//! them from the file (before any decompression), so the file is read once. The hashing itself
+//! runs on a thread of its own, fed copies of what was read, so that it adds no time to reading
+//! (the reading thread splits records while others parse them).
 //!
 //! The reader may stop before the end of the file (a gzip stream followed by other bytes, a
 //! fault that ends reading): [`FileDigest::finish`] then reads the rest of the file through the
@@ -9,16 +11,95 @@
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
+/// Copies of what was read waiting to be hashed: bounds the memory the hash may lag behind by.
+const PENDING_BUFFERS: usize = 2;
+
+/// The hashing thread: takes buffers, hashes them, hands them back for reuse.
+struct Hasher {
+    buffers: Option<SyncSender<Vec<u8>>>,
+    spare: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<Sha256>>,
+    /// Once finished, the hash (the thread is gone).
+    done: Option<[u8; 32]>,
+}
+
+impl Hasher {
+    fn start() -> Hasher {
+        let (buffers, incoming) = sync_channel::<Vec<u8>>(PENDING_BUFFERS);
+        let (give_back, spare) = sync_channel::<Vec<u8>>(PENDING_BUFFERS + 1);
+        let thread = std::thread::Builder::new()
+            .name("maf-hash".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                for buffer in incoming {
+                    hasher.update(&buffer);
+                    let _ = give_back.try_send(buffer);
+                }
+                hasher
+            })
+            .ok();
+        Hasher { buffers: Some(buffers), spare, thread, done: None }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        let mut buffer = self.spare.try_recv().unwrap_or_default();
+        buffer.clear();
+        buffer.extend_from_slice(bytes);
+        if let Some(buffers) = &self.buffers {
+            if buffers.send(buffer).is_err() {
+                // The thread is gone (it could not start or it failed): the hash is lost,
+                // and `finish` says so.
+                self.buffers = None;
+            }
+        }
+    }
+
+    /// The hash of everything given; None when the hashing thread was lost.
+    fn finish(&mut self) -> Option<[u8; 32]> {
+        if self.done.is_none() {
+            self.buffers = None;
+            let hasher = self.thread.take()?.join().ok()?;
+            self.done = Some(hasher.finalize().into());
+        }
+        self.done
+    }
+}
+
 struct State {
     source: Box<dyn Read + Send>,
-    hasher: Sha256,
+    hasher: Hasher,
     bytes: u64,
     at_end: bool,
     failure: Option<String>,
+}
+
+impl State {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.source.read(buf) {
+            Ok(n) => {
+                // Once the hash is finished, nothing more is counted: `bytes` is what it covers.
+                if n > 0 && self.hasher.done.is_none() {
+                    self.hasher.update(&buf[..n]);
+                    self.bytes += n as u64;
+                } else if n == 0 && !buf.is_empty() {
+                    self.at_end = true;
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.failure = Some(e.to_string());
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Reads the file, hashing every byte it hands out. The state is shared with [`FileDigest`],
@@ -27,23 +108,7 @@ struct HashingReader(Arc<Mutex<State>>);
 
 impl Read for HashingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut state = self.0.lock().map_err(|_| io::Error::other("the file's hash is unusable after an earlier fault"))?;
-        match state.source.read(buf) {
-            Ok(n) => {
-                state.hasher.update(&buf[..n]);
-                state.bytes += n as u64;
-                if n == 0 && !buf.is_empty() {
-                    state.at_end = true;
-                }
-                Ok(n)
-            }
-            Err(e) => {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    state.failure = Some(e.to_string());
-                }
-                Err(e)
-            }
-        }
+        self.0.lock().map_err(|_| io::Error::other("the file's hash is unusable after an earlier fault"))?.read(buf)
     }
 }
 
@@ -72,7 +137,7 @@ pub struct FileDigest(Arc<Mutex<State>>);
 
 /// Wraps a file so that what is read from it is hashed.
 pub(crate) fn hashing(source: Box<dyn Read + Send>) -> (Box<dyn Read + Send>, FileDigest) {
-    let state = Arc::new(Mutex::new(State { source, hasher: Sha256::new(), bytes: 0, at_end: false, failure: None }));
+    let state = Arc::new(Mutex::new(State { source, hasher: Hasher::start(), bytes: 0, at_end: false, failure: None }));
     (Box::new(HashingReader(Arc::clone(&state))), FileDigest(state))
 }
 
@@ -81,41 +146,25 @@ impl FileDigest {
     /// of the file, unless `cancel` is set (the command was stopped: the hash is then partial).
     /// Call it once reading is over; calling again gives the same answer.
     pub fn finish(&self, complete_file: bool, cancel: &AtomicBool) -> DigestOutcome {
+        let unusable = |reason: &str| DigestOutcome { sha256: [0; 32], bytes: 0, complete: false, failure: Some(reason.to_string()) };
         let Ok(mut guard) = self.0.lock() else {
-            return DigestOutcome {
-                sha256: [0; 32],
-                bytes: 0,
-                complete: false,
-                failure: Some("the hash is unusable after an earlier fault".to_string()),
-            };
+            return unusable("the hash is unusable after an earlier fault");
         };
         let state = &mut *guard;
-        if complete_file && !state.at_end && state.failure.is_none() {
+        if complete_file && !state.at_end && state.failure.is_none() && state.hasher.done.is_none() {
             let mut buf = vec![0u8; 256 * 1024];
-            while !cancel.load(Ordering::Relaxed) {
-                match state.source.read(&mut buf) {
-                    Ok(0) => {
-                        state.at_end = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        state.hasher.update(&buf[..n]);
-                        state.bytes += n as u64;
-                    }
+            while !cancel.load(Ordering::Relaxed) && !state.at_end {
+                match state.read(&mut buf) {
+                    Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        state.failure = Some(e.to_string());
-                        break;
-                    }
+                    Err(_) => break,
                 }
             }
         }
-        DigestOutcome {
-            sha256: state.hasher.clone().finalize().into(),
-            bytes: state.bytes,
-            complete: state.at_end && state.failure.is_none(),
-            failure: state.failure.clone(),
-        }
+        let Some(sha256) = state.hasher.finish() else {
+            return unusable("the hash could not be computed (its thread was lost)");
+        };
+        DigestOutcome { sha256, bytes: state.bytes, complete: state.at_end && state.failure.is_none(), failure: state.failure.clone() }
     }
 }
 

@@ -421,6 +421,12 @@ mod tests {
     }
 
     #[test]
+    fn what_is_kept_per_record_stays_small() {
+        // Every in-period record costs this (plus 4 bytes a folder) until the verdict ends.
+        assert!(std::mem::size_of::<Provenance>() <= 32, "{}", std::mem::size_of::<Provenance>());
+    }
+
+    #[test]
     fn records_outside_the_period_are_not_evidence() {
         let mut options = by_ip("203.0.113.77");
         options.period_start = Some("2024-05-02T10:30:00Z".parse().unwrap());
