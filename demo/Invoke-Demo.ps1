@@ -19,8 +19,10 @@ manager, reports odd mail activity. Her OWA session cookie was stolen. The first
 investigators know is one address: 198.51.100.66. What did the attacker read?
 '@
 
-Show 'The records' 'Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally | Select-Object -First 8'
-Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally | Select-Object -First 8 | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
+Show 'The records' '$records = Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally; $records | Select-Object -First 8'
+# Not ... | Select-Object -First 8 in one pipeline: stopping it early would leave $tally unset.
+$records = Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally
+$records | Select-Object -First 8 | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
 Write-Host "Accounting: $tally"
 
 Show 'Step 1: unaudited windows (throttling)' 'Import-Csv $sample | Get-MailAccessThrottling'
