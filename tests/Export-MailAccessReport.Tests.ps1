@@ -241,19 +241,34 @@ Describe 'Export-MailAccessReport HTML of the bundled sample' {
         $bytes[0..3] | Should -Be @(0x89, 0x50, 0x4E, 0x47)
     }
 
-    It 'keeps every table within the width of an A4 landscape page' {
-        # A copy that measures itself (the report itself runs nothing): at the width of A4
-        # landscape less its margins (277 mm, 1047 px), no table or drawing reaches past the edge.
-        $measure = Join-Path $TestDrive 'measure.html'
-        $script = '<script>const v = window.innerWidth; const wide = []; for (const t of document.querySelectorAll("table, svg")) { const r = t.getBoundingClientRect(); if (r.right > v + 0.5) wide.push((t.closest("section") || {}).id + ":" + Math.round(r.right)); } document.body.setAttribute("data-fit", JSON.stringify({ page: document.documentElement.scrollWidth, width: v, wide: wide }));</script>'
-        $html = (Get-Content $SampleHtml -Raw) -replace '<meta http-equiv="Content-Security-Policy"[^>]*>', ''
-        Set-Content -LiteralPath $measure -Value $html.Replace('</body>', "$script</body>") -NoNewline
-        $dom = Invoke-Chromium $measure -Arguments '--dump-dom' -Width 1047 -Height 900
-        $dom -match 'data-fit="([^"]*)"' | Should -BeTrue
-        $fit = [System.Net.WebUtility]::HtmlDecode($Matches[1]) | ConvertFrom-Json
-        $fit.width | Should -Be 1047
-        $fit.wide | Should -BeNullOrEmpty
-        $fit.page | Should -BeLessOrEqual $fit.width
+    It 'keeps every table within the width of an A4 landscape page, whatever the records hold' {
+        # The sample, and records where the attacker put very long unbroken values in every field
+        # a report shows (message id, folder, client, mailbox, session, application).
+        $long = 'x' * 180
+        $stress = foreach ($line in $Lines) {
+            if ($line -notmatch '198\.51\.100\.66') { $line; continue }
+            $line -replace '"InternetMessageId":"<?([^"@]*)@', ('"InternetMessageId":"<$1' + $long + '@') `
+                -replace '"ClientInfoString":"[^"]*"', ('"ClientInfoString":"Client=' + $long + '"') `
+                -replace '"Path":"\\\\Inbox"', ('"Path":"\\Inbox\\' + $long + '"') `
+                -replace '"AppId":"[^"]*"', ('"AppId":"' + $long + '"')
+        }
+        $stressHtml = Join-Path $TestDrive 'stress.html'
+        $stress | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 | Export-MailAccessReport -Path $stressHtml
+        (Get-Content $stressHtml -Raw) | Should -Match $long
+        foreach ($report in $SampleHtml, $stressHtml) {
+            # A copy that measures itself (the report itself runs nothing): at the width of A4
+            # landscape less its margins (277 mm, 1047 px), no table or drawing reaches past the edge.
+            $measure = Join-Path $TestDrive 'measure.html'
+            $script = '<script>const v = window.innerWidth; const wide = []; for (const t of document.querySelectorAll("table, svg")) { const r = t.getBoundingClientRect(); if (r.right > v + 0.5) wide.push((t.closest("section") || {}).id + ":" + Math.round(r.right)); } document.body.setAttribute("data-fit", JSON.stringify({ page: document.documentElement.scrollWidth, width: v, wide: wide }));</script>'
+            $html = (Get-Content $report -Raw) -replace '<meta http-equiv="Content-Security-Policy"[^>]*>', ''
+            Set-Content -LiteralPath $measure -Value $html.Replace('</body>', "$script</body>") -NoNewline
+            $dom = Invoke-Chromium $measure -Arguments '--dump-dom' -Width 1047 -Height 900
+            $dom -match 'data-fit="([^"]*)"' | Should -BeTrue
+            $fit = [System.Net.WebUtility]::HtmlDecode($Matches[1]) | ConvertFrom-Json
+            $fit.width | Should -Be 1047
+            $fit.wide | Should -BeNullOrEmpty -Because "every table of $(Split-Path $report -Leaf) fits"
+            $fit.page | Should -BeLessOrEqual $fit.width
+        }
     }
 
     It 'prints on A4 landscape pages' {

@@ -42,9 +42,9 @@ enum Subject {
 const STYLE: &str = "body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:1.5em;color:#222;font-size:14px;line-height:1.35}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.3em;border-bottom:2px solid #444;padding-bottom:.15em;margin-top:1.6em}h3{font-size:1.05em;margin:1.1em 0 .2em}\
 table{border-collapse:collapse;margin:.4em 0 1.2em;width:100%}\
-th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left;overflow-wrap:break-word}\
+th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}td{overflow-wrap:anywhere}td.t{overflow-wrap:break-word}table.fixed{table-layout:fixed}th{overflow-wrap:break-word}\
 th{background:#eee;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap}table.kv th{width:13em}\
-code{font-family:Consolas,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}.brk{overflow-wrap:anywhere}th.why{width:26%}small{color:#555}small code{font-size:1em}\
+code{font-family:Consolas,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}.brk{overflow-wrap:anywhere}small{color:#555}small code{font-size:1em}\
 .note{color:#555}.none{font-size:1.25em;font-weight:bold;margin:.6em 0}\
 .alert{border:2px solid #b00;background:#fdecea;padding:.4em .8em;margin:.6em 0}.warn{border:1px solid #c90;background:#fff8e1;padding:.4em .8em;margin:.6em 0}\
 .timeline{width:100%;height:auto;border:1px solid #ddd}.k{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:baseline}\
@@ -363,7 +363,7 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
                                 @if f.evidence.is_empty() { "given" }
                                 @else { "linked by " (evidence_refs(f)) }
                             }
-                            td { (f.item.text("Start")) } td { (f.item.text("End")) }
+                            td.t { (f.item.text("Start")) } td.t { (f.item.text("End")) }
                             td.n { (f.item.text("AccessCount")) }
                         }
                     }
@@ -391,7 +391,7 @@ fn mailbox_row(mailbox: &str, findings: &[&ReportItem<'_>], known: &[&str], any_
     let other = findings.iter().filter(|f| !known.contains(&kind_of(f).as_str())).count();
     html! {
         tr {
-            td { (mailbox) }
+            td.m { (mailbox) }
             td.n { (messages) }
             td.n { (thousands(bytes)) @if unknown_sizes > 0 { br; small { "+ " (unknown_sizes) " of unknown size" } } }
             td { (folders.len()) @if !folders.is_empty() { ": " (folders.join(", ")) } }
@@ -400,8 +400,8 @@ fn mailbox_row(mailbox: &str, findings: &[&ReportItem<'_>], known: &[&str], any_
                 (windows.len())
                 @if !windows.is_empty() { " (" (hours) " h)" @for (s, e) in &windows { br; small { (time_text(*s)) " to " (time_text(*e)) } } }
             }
-            td { (first.map(time_text).unwrap_or_else(|| "-".to_string())) }
-            td { (last.map(time_text).unwrap_or_else(|| "-".to_string())) }
+            td.t { (first.map(time_text).unwrap_or_else(|| "-".to_string())) }
+            td.t { (last.map(time_text).unwrap_or_else(|| "-".to_string())) }
             @if any_other { td.n { (other) } }
         }
     }
@@ -461,39 +461,45 @@ fn known_table(subject: Subject, findings: &[Numbered<'_, '_>]) -> Markup {
     let size = any("SizeInBytes");
     let optional: Vec<(&str, &str)> = OPTIONAL_COLUMNS.iter().copied().filter(|(name, _)| any(name)).collect();
     let from = subject != Subject::Indicator;
+    // Column widths by share of the page (a fixed layout: long values wrap inside their column).
+    let mut header: Vec<(&str, u32)> = vec![("#", 4)];
+    if mailbox {
+        header.push(("Mailbox", 12));
+    }
+    match subject {
+        Subject::Message => header.push(("Message", 17)),
+        Subject::Folder => header.push(("Folder", 10)),
+        Subject::Indicator => header.push(("Address or session", 17)),
+        Subject::None => {}
+    }
+    header.extend([("Start", 8), ("End", 8), ("Count", 5)]);
+    if size {
+        header.push(("Size", 7));
+    }
+    if from {
+        header.push(("From", 14));
+    }
+    header.extend(optional.iter().map(|(_, label)| (*label, 10)));
+    header.extend([("Reason", 24), ("Evidence", 8)]);
     html! {
-        table {
-            thead { tr {
-                th { "#" }
-                @if mailbox { th { "Mailbox" } }
-                @match subject {
-                    Subject::Message => th { "Message" },
-                    Subject::Folder => th { "Folder" },
-                    Subject::Indicator => th { "Address or session" },
-                    Subject::None => {},
-                }
-                th { "Start" } th { "End" } th { "Count" }
-                @if size { th { "Size" } }
-                @if from { th { "From" } }
-                @for (_, label) in &optional { th { (label) } }
-                th.why { "Reason" } th { "Evidence" }
-            } }
+        table.fixed {
+            thead { tr { @for (label, style) in with_widths(&header) { th style=(style) { (label) } } } }
             tbody {
                 @for f in findings {
                     tr id={ "F" (f.number) } {
                         td.n { "F" (f.number) }
-                        @if mailbox { td { (f.item.text("Mailbox")) } }
+                        @if mailbox { td.m { (f.item.text("Mailbox")) } }
                         @match subject {
                             Subject::Message => td { code { (f.item.text("InternetMessageId")) } },
-                            Subject::Folder => td { (f.item.text("FolderPath")) },
+                            Subject::Folder => td.f { (f.item.text("FolderPath")) },
                             Subject::Indicator => td { code { (indicator_text(f.item)) } },
                             Subject::None => {},
                         }
-                        td { (f.item.text("Start")) } td { (f.item.text("End")) }
+                        td.t { (f.item.text("Start")) } td.t { (f.item.text("End")) }
                         td.n { (f.item.some_text("AccessCount").unwrap_or_else(|| "?".to_string())) }
                         @if size { td.n { (f.item.text("SizeInBytes")) } }
                         @if from {
-                            td {
+                            td.fr {
                                 (f.item.texts("ClientIPAddress").join(", "))
                                 @let sessions = f.item.texts("SessionId");
                                 @if !sessions.is_empty() { br; small { "session " code { (sessions.join(", ")) } } }
@@ -587,21 +593,28 @@ fn other_results(others: &[&ReportItem<'_>]) -> Markup {
 
 // ---- evidence -----------------------------------------------------------------------------
 
+/// Each column's label and `width:` style, its share of the total.
+fn with_widths<'h>(columns: &[(&'h str, u32)]) -> Vec<(&'h str, String)> {
+    let total: u32 = columns.iter().map(|(_, w)| w).sum();
+    columns.iter().map(|(label, w)| (*label, format!("width:{:.1}%", f64::from(*w) * 100.0 / f64::from(total)))).collect()
+}
+
 fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
+    const COLUMNS: [(&str, u32); 11] = [
+        ("#", 4), ("Time", 8), ("Mailbox", 11), ("Account", 11), ("Access", 6), ("Context", 14), ("Folders", 8),
+        ("Items", 17), ("Record id", 9), ("Source", 10), ("Supports", 7),
+    ];
     html! {
-        table {
-            thead { tr {
-                th { "#" } th { "Time" } th { "Mailbox" } th { "Account" } th { "Access" } th { "Context" }
-                th { "Folders" } th { "Items" } th { "Record id" } th { "Source" } th { "Supports" }
-            } }
+        table.fixed {
+            thead { tr { @for (label, style) in with_widths(&COLUMNS) { th style=(style) { (label) } } } }
             tbody {
                 @for (i, row) in rows.iter().enumerate() {
                     @let r = row.record;
                     tr id={ "E" (i + 1) } {
                         td.n { "E" (i + 1) }
-                        td { (r.text("Time")) }
-                        td { (r.text("Mailbox")) }
-                        td { (r.text("UserId")) }
+                        td.t { (r.text("Time")) }
+                        td.m { (r.text("Mailbox")) }
+                        td.m { (r.text("UserId")) }
                         td {
                             (r.text("AccessType"))
                             @if r.boolean("IsThrottled") == Some(true) { br; strong { "throttled" } }
