@@ -406,7 +406,6 @@ namespace MailAccessForensics.Commands
                 WriteError(new ErrorRecord(new IOException(e.Message, e), "MailAccessForensics.FileUnreadable", ErrorCategory.ReadError, file));
                 return;
             }
-
             using (reader)
             using (var chunks = new BlockingCollection<BatchResult>(boundedCapacity: 2))
             using (var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))

@@ -193,6 +193,12 @@ fn alerts(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup 
     let unbalanced = accounting.and_then(|a| a.boolean("IsBalanced")) == Some(false);
     let errors = accounting.and_then(|a| a.int("Errors")).unwrap_or(0);
     let warnings = contents.run.map(|r| r.texts("Warnings")).unwrap_or_default();
+    let inputs = contents.run.map(|r| r.maps("Inputs")).unwrap_or_default();
+    let unopened: Vec<String> = inputs
+        .iter()
+        .filter(|input| input.text("Kind") == "File" && input.some_text("Sha256").is_none())
+        .map(|input| input.text("Path"))
+        .collect();
     let partial: Vec<String> = contents
         .run
         .map(|r| r.maps("Inputs"))
@@ -211,6 +217,12 @@ fn alerts(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup 
         }
         @if unbalanced {
             div.alert { strong { "The accounting does not add up" } " (Read ≠ Analysed + Skipped + Duplicates + Filtered + Errors): see the chain of custody." }
+        }
+        @if !unopened.is_empty() {
+            div.alert {
+                strong { "Input files that could not be read at all: " }
+                (unopened.join(", ")) ". Their records take no part in the findings."
+            }
         }
         @if !partial.is_empty() {
             div.alert {

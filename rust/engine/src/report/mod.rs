@@ -329,6 +329,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn inputs_not_read_whole_are_said_first() {
+        let mut writer = BatchWriter::default();
+        writer.map(2).key("Type").string(RUN).key("Properties").map(1);
+        writer.key("Inputs").list(2);
+        writer.map(3).key("Kind").string("File").key("Path").string("/case/locked.csv").key("Note").string("Could not be opened: denied");
+        writer.map(4).key("Kind").string("File").key("Path").string("/case/cut.csv.gz").key("Sha256").string("AB").key("HashComplete").bool(false);
+        let page = page(&writer);
+        let summary = page.find("id=\"summary\"").unwrap();
+        let unopened = page.find("could not be read at all: </strong>/case/locked.csv").expect("unopened files are named");
+        let partial = page.find("Not every input file was read to its end: </strong>/case/cut.csv.gz").expect("partial files are named");
+        assert!(unopened < summary && partial < summary, "{page}");
+        assert!(page.contains("Hash of part of the file only."), "{page}");
+    }
+
+    #[test]
     fn a_kind_not_known_here_is_shown_with_every_field() {
         let mut writer = BatchWriter::default();
         writer.map(2).key("Type").string(FINDING).key("Properties").map(4);

@@ -172,8 +172,8 @@ impl VerdictAnalysis {
 
     /// Adds to `result` (sorted findings) the records behind each finding: `evidence` in the
     /// order of time, record id and position, and `finding_evidence` pairs. Every record in a
-    /// finding's `evidence_record_ids` is among its evidence records, and no other. A kind of
-    /// finding without a case here gets no evidence records (its ids are still listed).
+    /// finding's `evidence_record_ids` is among its evidence records, and no other (the tests
+    /// check it). A new kind of finding needs its case in the match below.
     pub(super) fn with_evidence(&self, mut result: AnalysisResult, attribution: Option<Attributed<'_>>) -> AnalysisResult {
         let strings = &self.strings;
         let log = &self.evidence;
@@ -271,8 +271,7 @@ impl VerdictAnalysis {
         }
 
         // Each record once (an attacker record may also be a throttled one), numbered in order.
-        let describe_attacker = |row: &AttackerRow| -> EvidenceRecord {
-            let provenance = &log.provenance[row.reference.id as usize];
+        let describe_attacker = |row: &AttackerRow, provenance: &Provenance| -> EvidenceRecord {
             let state = &self.contexts[row.context];
             let folders = &log.folder_lists[provenance.folders_start as usize..][..provenance.folders_len as usize];
             let record_id = strings.record_text(row.reference.id);
@@ -300,8 +299,11 @@ impl VerdictAnalysis {
             for handle in of_finding {
                 let key = match *handle {
                     RowHandle::Attacker(id) => {
-                        let key = source_key(&log.provenance[id as usize].source());
-                        records.entry(key).or_insert_with(|| describe_attacker(&rows[&id]));
+                        // Every attacker record has a row and a provenance; were one missing, the
+                        // finding would lack that record rather than the verdict fail.
+                        let (Some(row), Some(provenance)) = (rows.get(&id), log.provenance.get(id as usize)) else { continue };
+                        let key = source_key(&provenance.source());
+                        records.entry(key).or_insert_with(|| describe_attacker(row, provenance));
                         key
                     }
                     RowHandle::Throttled(i) => {
