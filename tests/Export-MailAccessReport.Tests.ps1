@@ -229,7 +229,7 @@ Describe 'Export-MailAccessReport HTML of the bundled sample' {
         $dom | Should -Match '<rect[^>]*fill-opacity'
         $dom | Should -Match '<section id="evidence">'
         $dom | Should -Match '<section id="custody">'
-        $dom | Should -Match '<td class="m">alice@contoso\.example</td><td class="n">8</td>'
+        $dom | Should -Match '<td class="w">alice@contoso\.example</td><td class="n">8</td>'
         $dom | Should -Not -Match '<script'
     }
 

@@ -42,7 +42,7 @@ enum Subject {
 const STYLE: &str = "body{font-family:Segoe UI,Helvetica,Arial,sans-serif;margin:1.5em;color:#222;font-size:14px;line-height:1.35}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.3em;border-bottom:2px solid #444;padding-bottom:.15em;margin-top:1.6em}h3{font-size:1.05em;margin:1.1em 0 .2em}\
 table{border-collapse:collapse;margin:.4em 0 1.2em;width:100%}\
-th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}td{overflow-wrap:anywhere}td.t{overflow-wrap:break-word}table.fixed{table-layout:fixed}th{overflow-wrap:break-word}\
+th,td{border:1px solid #bbb;padding:.25em .4em;vertical-align:top;text-align:left}td{overflow-wrap:anywhere}td.t,td.w{overflow-wrap:break-word}table.fixed{table-layout:fixed}th{overflow-wrap:break-word}\
 th{background:#eee;font-weight:600}td.n,th.n{text-align:right;white-space:nowrap}table.kv th{width:13em}\
 code{font-family:Consolas,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}.brk{overflow-wrap:anywhere}small{color:#555}small code{font-size:1em}\
 .note{color:#555}.none{font-size:1.25em;font-weight:bold;margin:.6em 0}\
@@ -403,7 +403,7 @@ fn mailbox_row(mailbox: &str, findings: &[&ReportItem<'_>], known: &[&str], any_
     let other = findings.iter().filter(|f| !known.contains(&kind_of(f).as_str())).count();
     html! {
         tr {
-            td.m { (mailbox) }
+            td.w { (mailbox) }
             td.n { (messages) }
             td.n { (thousands(bytes)) @if unknown_sizes > 0 { br; small { "+ " (unknown_sizes) " of unknown size" } } }
             td { (folders.len()) @if !folders.is_empty() { ": " (folders.join(", ")) } }
