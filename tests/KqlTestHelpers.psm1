@@ -11,8 +11,11 @@ function Get-KqlFixtureRows([ValidateSet('OfficeActivity', 'CloudAppEvents')] [s
 }
 
 # Each case: the step, the KQL parameters, and the module cmdlet and parameters with the same meaning.
+# The KQL follows shared addresses and sessions (kql/README.md, item 5): its expanding verdict means
+# the module's with -ExpandSharedIndicator.
 function Get-KqlSemanticCases {
     $a = '203.0.113.77'
+    $followShared = @{ ExpandSharedIndicator = $true }
     $period = @{ StartDate = [datetime]::new(2024, 5, 2, 10, 30, 0, [DateTimeKind]::Utc); EndDate = [datetime]::new(2024, 5, 2, 15, 30, 0, [DateTimeKind]::Utc) }
     @(
         @{ Name = 'Throttling'; Step = 'Throttling'; Kql = @{}; Module = @{} }
@@ -21,10 +24,10 @@ function Get-KqlSemanticCases {
         @{ Name = 'Context from the attacker address'; Step = 'Context'; Kql = @{ AttackerIPAddress = $a }; Module = @{ ClientIPAddress = $a } }
         @{ Name = 'Bind'; Step = 'Bind'; Kql = @{}; Module = @{} }
         @{ Name = 'Bind of one mailbox'; Step = 'Bind'; Kql = @{ Mailbox = 'BOSS@*' }; Module = @{ Mailbox = 'BOSS@*' } }
-        @{ Name = 'Verdict from the attacker address'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a }; Module = @{ AttackerIPAddress = $a } }
+        @{ Name = 'Verdict from the attacker address'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a }; Module = @{ AttackerIPAddress = $a } + $followShared }
         @{ Name = 'Verdict without expansion'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a; ExpansionRounds = 0 }; Module = @{ AttackerIPAddress = $a; NoContextExpansion = $true } }
-        @{ Name = 'Verdict from a session'; Step = 'Verdict'; Kql = @{ AttackerSessionId = 'S-REST' }; Module = @{ AttackerSessionId = 'S-REST' } }
-        @{ Name = 'Verdict in a period'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a } + $period; Module = @{ AttackerIPAddress = $a } + $period }
+        @{ Name = 'Verdict from a session'; Step = 'Verdict'; Kql = @{ AttackerSessionId = 'S-REST' }; Module = @{ AttackerSessionId = 'S-REST' } + $followShared }
+        @{ Name = 'Verdict in a period'; Step = 'Verdict'; Kql = @{ AttackerIPAddress = $a } + $period; Module = @{ AttackerIPAddress = $a } + $period + $followShared }
         @{ Name = 'Verdict without indicator'; Step = 'Verdict'; Kql = @{}; Module = @{} }
     )
 }

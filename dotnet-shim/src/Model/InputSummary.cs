@@ -7,6 +7,7 @@ namespace MailAccessForensics
     /// operation), a duplicate, outside the filters, or an error.
     /// Read = Analysed + Skipped + Duplicates + Filtered + Errors.
     /// </summary>
+    [ReportedAsObject]
     public sealed class InputSummary
     {
         internal InputSummary()
@@ -27,6 +28,10 @@ namespace MailAccessForensics
         public long ThrottlingUnknown { get; internal set; }
         /// <summary>Skipped records by operation name.</summary>
         public OrderedDictionary SkippedOperations { get; internal set; }
+        /// <summary>True when the input may not hold every record of its source (a query cut at a page or session limit, an incomplete collection).</summary>
+        public bool PossiblyTruncated { get; internal set; }
+        /// <summary>Why the input may be truncated; null when it is not.</summary>
+        public string TruncationReason { get; internal set; }
 
         /// <summary>True when the counts add up (they always should).</summary>
         public bool IsBalanced => Read == Analysed + Skipped + Duplicates + Filtered + Errors
