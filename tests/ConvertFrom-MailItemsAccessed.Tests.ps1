@@ -188,7 +188,7 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             @{ Case = 'a bad timestamp'; Value = '{"Operation":"MailItemsAccessed","Id":"x2","CreationTime":"yesterday"}'; Kind = 'InvalidValue'; Pattern = "CreationTime: 'yesterday'" }
             @{ Case = 'a wrong type'; Value = '{"Operation":"MailItemsAccessed","Id":"x3","CreationTime":"2023-09-15T18:16:53","Folders":42}'; Kind = 'InvalidValue'; Pattern = 'invalid type' }
             @{ Case = 'no operation'; Value = '{"Id":"x4","CreationTime":"2023-09-15T18:16:53"}'; Kind = 'NotAnAuditRecord'; Pattern = 'no Operation' }
-            @{ Case = 'a NUL character'; Value = "{`"Operation`":`"MailItemsAccessed`",`"Id`":`"x5`",`"CreationTime`":`"2023-09-15T18:16:53`",`"UserId`":`"a`0b`"}"; Kind = 'InvalidJson'; Pattern = 'control character' }
+            @{ Case = 'a NUL character'; Value = "{`"Operation`":`"MailItemsAccessed`",`"Id`":`"x5`",`"CreationTime`":`"2023-09-15T18:16:53`",`"UserId`":`"a`0b`"}"; Kind = 'InvalidEncoding'; Pattern = 'NUL byte' }
             @{ Case = 'a number'; Value = 42; Kind = 'NotAnAuditRecord'; Pattern = 'a number is not an audit record' }
         ) {
             $out = @($Value, $AuditData[0] | ConvertFrom-MailItemsAccessed -ErrorVariable problems -ErrorAction SilentlyContinue)

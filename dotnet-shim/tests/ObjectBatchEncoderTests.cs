@@ -443,16 +443,33 @@ namespace MailAccessForensics.Tests
                 Wrap(cyclic),
                 Wrap(cyclicUnused));
 
-            Assert.True(outcome.Result.Failures.Count == 2, outcome.Describe());
+            Assert.True(outcome.Result.Failures.Count == 3, outcome.Describe());
             Assert.Equal("at-the-limit", outcome.Record(0).RecordId);
-            foreach (int index in new[] { 1, 2 })
+            // Past the limit, a cycle too, even in a field the engine does not use: the same
+            // record as JSON text nests too deep to be read from a file.
+            foreach (int index in new[] { 1, 2, 3 })
             {
                 RecordFailure failure = outcome.Failure(index);
                 Assert.Equal("TooDeep", failure.KindName);
-                Assert.Contains($"nested deeper than {limit} levels", failure.Message);
+                Assert.Contains("more than 128 levels deep", failure.Message);
             }
-            // A cycle the engine does not read costs nothing.
-            Assert.Equal("cyclic-unused", outcome.Record(3).RecordId);
+        }
+
+        [Fact]
+        public void AnObjectGraphThatFansOutIsOneErrorNotAHang()
+        {
+            // Two references to itself: walked to the depth limit, 2^128 values.
+            var fan = new Hashtable { ["Operation"] = "MailItemsAccessed", ["CreationTime"] = "2024-03-01T12:34:56Z" };
+            fan["A"] = fan;
+            fan["B"] = fan;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            IngestOutcome outcome = NativeEngine.Ingest(Wrap(fan), Wrap(AuditDataChain("after", 3)));
+            Assert.True(outcome.Result.Failures.Count == 1, outcome.Describe());
+            RecordFailure failure = outcome.Failure(0);
+            Assert.Equal("TooLarge", failure.KindName);
+            Assert.Contains("holds more than 4,000,000 values", failure.Message);
+            Assert.Equal("after", outcome.Record(1).RecordId);
+            Assert.True(watch.Elapsed < TimeSpan.FromMinutes(2), watch.Elapsed.ToString());
         }
 
         public sealed class ExportedRecord

@@ -16,8 +16,20 @@ namespace MailAccessForensics.Native
         private const byte TagNull = 0, TagFalse = 1, TagTrue = 2, TagInt = 3, TagFloat = 4, TagString = 5,
             TagDateTime = 6, TagList = 7, TagMap = 8, TagUnreadable = 9;
 
-        /// <summary>Deeper values are sent as unreadable (an object graph, not a record).</summary>
-        internal const int MaxDepth = 32;
+        /// <summary>
+        /// Deeper values are sent as unreadable. The engine refuses records nested deeper than 128
+        /// levels whichever way they arrive (a file, text, an object), so objects are sent that
+        /// deep and one level more: a cycle, or a deeper object, is then refused as too deep.
+        /// </summary>
+        internal const int MaxDepth = 128;
+
+        /// <summary>
+        /// An object holding more values than this is not an audit record (an object graph that
+        /// fans out, such as a hashtable holding itself twice): it is sent as unreadable instead
+        /// of walked on. A record with 100,000 folders holds a few hundred thousand; the largest
+        /// record the engine reads as JSON text (16 MiB) fewer than three million.
+        /// </summary>
+        internal const int MaxObjectValues = 4_000_000;
 
         /// <summary>
         /// An object carrying its record in this property (Search-UnifiedAuditLog output, CSV
@@ -39,6 +51,8 @@ namespace MailAccessForensics.Native
 
         private byte[] _buffer;
         private int _length;
+        // Values written for the object being added, for MaxObjectValues.
+        private int _objectValues;
 
         internal ObjectBatchEncoder(int initialCapacity = 1 << 16)
         {
@@ -60,9 +74,15 @@ namespace MailAccessForensics.Native
         {
             Count++;
             int start = _length;
+            _objectValues = 0;
             try
             {
                 AddObjectCore(input);
+            }
+            catch (ObjectTooLargeException)
+            {
+                _length = start;
+                WriteUnreadable($"the object holds more than {MaxObjectValues.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values, which is larger than any audit record");
             }
             catch (Exception e) when (IsValueFault(e))
             {
@@ -74,11 +94,18 @@ namespace MailAccessForensics.Native
 
         /// <summary>
         /// Faults of the objects themselves (a property getter, an enumerator, a ToString that
-        /// throws), as opposed to the pipeline stopping or the process running out of memory.
+        /// throws), as opposed to the pipeline stopping, the process running out of memory, or
+        /// an object too large to be a record.
         /// </summary>
         private static bool IsValueFault(Exception e)
         {
-            return !(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException);
+            return !(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException)
+                && !(e is ObjectTooLargeException);
+        }
+
+        /// <summary>Raised when one object passes MaxObjectValues.</summary>
+        private sealed class ObjectTooLargeException : Exception
+        {
         }
 
         private void AddObjectCore(object input)
@@ -133,6 +160,7 @@ namespace MailAccessForensics.Native
         {
             Count++;
             int start = _length;
+            _objectValues = 0;
             try
             {
                 WriteTag(TagMap);
@@ -153,6 +181,7 @@ namespace MailAccessForensics.Native
         internal void AddMap(IDictionary values)
         {
             Count++;
+            _objectValues = 0;
             WriteValue(values, 0, "options", topLevel: true);
         }
 
@@ -182,6 +211,10 @@ namespace MailAccessForensics.Native
 
         private void WriteValue(object raw, int depth, string path, bool topLevel = false)
         {
+            if (++_objectValues > MaxObjectValues)
+            {
+                throw new ObjectTooLargeException();
+            }
             int start = _length;
             try
             {

@@ -46,6 +46,10 @@ macro_rules! pick {
 
 pub const MAIL_ITEMS_ACCESSED: &str = "MailItemsAccessed";
 
+/// Records nesting deeper than this are refused, whichever way they arrive (serde_json's own
+/// recursion limit; it skips unknown fields without one).
+pub const MAX_NESTING: u64 = 128;
+
 /// What one input record turned out to be.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -73,48 +77,123 @@ impl Default for InterpretOptions {
 
 /// A record given as JSON text: AuditData, or any wrapper of it, serialised as JSON.
 pub fn interpret_json(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    interpret_json_at(text, options, None)
+}
+
+/// [`interpret_json`] for text that starts on `first_line` of a document: syntax errors name
+/// the line of the document. Every JSON record text is read here, from a file or a pipeline,
+/// so that one record has one outcome whichever way it arrives.
+pub fn interpret_json_at(text: &str, options: &InterpretOptions, first_line: Option<u64>) -> Result<Outcome, RecordError> {
     check_size("the record", text.len(), options)?;
-    if let Some(skipped) = skip_other_operation(text, None) {
+    check_json_text("the record", text)?;
+    if let Some(skipped) = skip_other_operation(text) {
         return Ok(skipped);
     }
-    let raw: RawFields = serde_json::from_str(text).map_err(|e| RecordError::from_json("the record is not valid JSON", &e))?;
+    let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error("the record is not valid JSON", &e, first_line))?;
     interpret_fields(&raw, options)
 }
 
+/// A serde_json error; serde_json counts lines from the start of the text, the user needs the
+/// line in the document.
+pub(crate) fn json_error(context: &str, err: &serde_json::Error, first_line: Option<u64>) -> RecordError {
+    let mut error = RecordError::from_json(context, err);
+    if let (Some(line), true) = (first_line, err.line() > 0) {
+        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
+    }
+    error
+}
+
+/// What any JSON text of a record must pass before it is parsed: no NUL byte, and no deeper
+/// nesting than [`MAX_NESTING`].
+fn check_json_text(what: &str, text: &str) -> Result<(), RecordError> {
+    let bytes = text.as_bytes();
+    if let Some(at) = memchr::memchr(0, bytes) {
+        return Err(RecordError::new(ErrorKind::InvalidEncoding, format!("{what} holds a NUL byte (byte {})", at + 1)));
+    }
+    if memchr::memchr2_iter(b'{', b'[', bytes).count() as u64 > MAX_NESTING {
+        let depth = nesting_depth(bytes);
+        if depth > MAX_NESTING {
+            return Err(RecordError::new(
+                ErrorKind::TooDeep,
+                format!("{what} nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The deepest nesting of brackets outside strings.
+fn nesting_depth(bytes: &[u8]) -> u64 {
+    let (mut depth, mut deepest, mut i) = (0u64, 0u64, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // To the closing quote, over escapes.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
+                        None => {
+                            i = bytes.len();
+                            break;
+                        }
+                        Some(k) => {
+                            i += k;
+                            if bytes[i] == b'"' {
+                                break;
+                            }
+                            i += 2;
+                        }
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
 /// A record whose fields were already read (from JSON, a pipeline object or a CSV row).
+///
+/// AuditData given as text is the whole record: the wrapper's own fields (a CSV row's
+/// CreationDate or Operation, a Search-UnifiedAuditLog object's Identity) only name the record
+/// in an error. Pipeline objects with AuditData text are handed to the engine as that text
+/// alone, so reading the wrapper's fields here would read one record two ways.
 pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     let nested = raw.audit_data.as_ref().or(raw.raw_event_data.as_ref());
     match nested {
         None => build(raw, None, options),
         Some(NestedRecord::Fields(inner)) => build(inner, Some(raw), options),
         Some(NestedRecord::Text(text)) => {
-            let wrapper_operation = pick!([Some(raw)]; operation, operations, action_type).map(scalar_text);
-            if let Some(skipped) = skip_other_operation(text, wrapper_operation.as_deref()) {
+            check_size("AuditData", text.len(), options).map_err(|e| with_wrapper_id(e, raw))?;
+            check_json_text("AuditData", text).map_err(|e| with_wrapper_id(e, raw))?;
+            if let Some(skipped) = skip_other_operation(text) {
                 return Ok(skipped);
             }
-            check_size("AuditData", text.len(), options)?;
             let inner: RawFields = serde_json::from_str(text)
                 .map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
-            build(&inner, Some(raw), options)
+            build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
 }
 
 /// Records of other operations are a fifth of a typical pull: they are counted by name without
 /// being interpreted, when that is certain. A MailItemsAccessed record always holds the literal
-/// operation name; text without it cannot be one. The name to count comes from the wrapper, or
-/// else from the text's own top-level `Operation`, read only when the text is one well-formed
-/// JSON object: anything else (several records, a page of them, a malformed record) is left to
-/// the full reading, which tells those apart.
-fn skip_other_operation(text: &str, wrapper_operation: Option<&str>) -> Option<Outcome> {
+/// operation name; text without it cannot be one. The name to count is the text's own top-level
+/// `Operation`, read only when the text is one well-formed JSON object: anything else (several
+/// records, a page of them, a malformed record) is left to the full reading, which tells those
+/// apart.
+fn skip_other_operation(text: &str) -> Option<Outcome> {
     static NAME: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(MAIL_ITEMS_ACCESSED));
     if NAME.find(text.as_bytes()).is_some() {
         return None;
     }
-    let operation = match wrapper_operation {
-        Some(op) => Cow::Borrowed(op),
-        None => serde_json::from_str::<OperationOnly>(text).ok()?.operation?,
-    };
+    let operation = serde_json::from_str::<OperationOnly>(text).ok()?.operation?;
     if operation.is_empty() || operation.eq_ignore_ascii_case(MAIL_ITEMS_ACCESSED) {
         return None;
     }
@@ -144,8 +223,10 @@ fn check_size(what: &str, len: usize, options: &InterpretOptions) -> Result<(), 
 
 /// An error in AuditData still names the record when its wrapper carries the id.
 fn with_wrapper_id(mut error: RecordError, wrapper: &RawFields<'_>) -> RecordError {
-    if let Some(id) = pick!([Some(wrapper)]; id, record_id, identity, office_id) {
-        error.record_id = Some(scalar_text(id).into_owned());
+    if error.record_id.is_none() {
+        if let Some(id) = pick!([Some(wrapper)]; id, record_id, identity, office_id) {
+            error.record_id = Some(scalar_text(id).into_owned());
+        }
     }
     error
 }
@@ -167,19 +248,30 @@ fn scalar_text<'a>(value: &'a Scalar<'_>) -> Cow<'a, str> {
 #[derive(Default)]
 struct Degradation {
     notes: Vec<String>,
+    /// More distinct notes than [`MAX_NOTES`] (a record with thousands of damaged folders).
+    more: bool,
 }
+
+/// Notes kept for one record: the reason stays readable, and collecting it linear.
+const MAX_NOTES: usize = 16;
 
 impl Degradation {
     fn note(&mut self, note: impl Into<String>) {
         let note = note.into();
         if !self.notes.contains(&note) {
-            self.notes.push(note);
+            if self.notes.len() < MAX_NOTES {
+                self.notes.push(note);
+            } else {
+                self.more = true;
+            }
         }
     }
 
     fn into_reason(self) -> Option<String> {
         if self.notes.is_empty() {
             None
+        } else if self.more {
+            Some(format!("{}; and more of the same kind", self.notes.join("; ")))
         } else {
             Some(self.notes.join("; "))
         }
@@ -674,7 +766,7 @@ mod tests {
 
     #[test]
     fn other_operations_are_counted_without_a_full_parse() {
-        let skip = |text: &str| skip_other_operation(text, None);
+        let skip = skip_other_operation;
         assert_eq!(skip(r#"{ "Operation" : "Send" }"#), Some(Outcome::Skipped { operation: "Send".into() }));
         assert_eq!(skip(r#"{"Operation":"Se\u006ed"}"#), Some(Outcome::Skipped { operation: "Send".into() }));
         // Never for a MailItemsAccessed record, nor when the name is uncertain.
@@ -687,8 +779,6 @@ mod tests {
         assert_eq!(skip(r#"{"CreationTime":"x","Operation":"HardDelete","Broken": [}"#), None);
         assert_eq!(skip("{\"Operation\":\"Send\"}\n{\"Operation\":\"HardDelete\"}"), None);
         assert_eq!(skip(r#"{"value":[{"Operation":"Send"}]}"#), None);
-        assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("HardDelete")), Some(Outcome::Skipped { operation: "HardDelete".into() }));
-        assert_eq!(skip_other_operation(r#"{"CreationTime":"x"}"#, Some("MailItemsAccessed")), None);
         // A skipped record is still counted by its name (the full parse agrees).
         let full = interpret_json(r#"{"Operation":"Send","CreationTime":"2024-01-01T00:00:00"}"#, &InterpretOptions::default()).unwrap();
         assert_eq!(full, Outcome::Skipped { operation: "Send".into() });
@@ -732,6 +822,18 @@ mod tests {
         assert!(bad.degraded.as_deref().unwrap().contains("AppAccessContext.IssuedAtTime"), "{:?}", bad.degraded);
         let garbled = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"@{AADSessionId=x}"}"#);
         assert!(garbled.degraded.as_deref().unwrap().contains("AppAccessContext '@{AADSessionId=x}' could not be read"), "{:?}", garbled.degraded);
+    }
+
+    #[test]
+    fn a_record_with_thousands_of_damaged_folders_has_a_short_reason() {
+        let folders: Vec<String> = (0..50_000).map(|i| format!("\"@{{Id=LgAA{i}; Path=\\\\F{i}; FolderItems=System.Object[]}}\"")).collect();
+        let text = format!(r#"{{"Operation":"MailItemsAccessed","CreationTime":"2024-01-01T00:00:00","Folders":[{}]}}"#, folders.join(","));
+        let started = std::time::Instant::now();
+        let Outcome::Record(record) = interpret_json(&text, &InterpretOptions::default()).unwrap() else { panic!() };
+        assert_eq!(record.folders.len(), 50_000);
+        let reason = record.degraded.unwrap();
+        assert!(reason.len() < 4000 && reason.ends_with("and more of the same kind"), "{reason}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
     }
 
     #[test]

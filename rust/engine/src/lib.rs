@@ -23,7 +23,7 @@ pub mod tree;
 
 pub use address::ClientAddress;
 pub use error::{ErrorKind, RecordError};
-pub use interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+pub use interpret::{interpret_fields, interpret_json, interpret_json_at, InterpretOptions, Outcome, MAX_NESTING};
 pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition};
 pub use session::{BatchOutput, Session, SessionOptions};
 pub use tally::Tally;

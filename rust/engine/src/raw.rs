@@ -301,6 +301,13 @@ macro_rules! keys {
                 $(if key.eq_ignore_ascii_case($spelling) { return Key::$key; })+
                 Key::Unknown
             }
+
+            fn spelling(self) -> &'static str {
+                match self {
+                    $(Key::$key => $spelling,)+
+                    Key::Unknown => "?",
+                }
+            }
         }
     };
 }
@@ -429,10 +436,36 @@ pub struct RawFields<'de> {
     pub aggregated_folders: Option<ListOrText<'de, FolderEntry<'de>>>,
 }
 
+/// The field a record's top level reads under this name (trimmed, case-insensitive), as a
+/// number; None for names it does not read. Two names with the same number are one field.
+pub(crate) fn top_level_field(name: &str) -> Option<u8> {
+    let key = Key::from_text(name);
+    key.is_top_level().then_some(key as u8)
+}
+
+impl Key {
+    /// Read at a record's top level (the others name the parts of entries).
+    fn is_top_level(self) -> bool {
+        !matches!(
+            self,
+            Key::Unknown | Key::Path | Key::Name | Key::Value | Key::FolderItems | Key::InternetMessageId | Key::SizeInBytes | Key::ParentFolder
+        )
+    }
+}
+
 impl<'de> RawFields<'de> {
     fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
         let mut raw = RawFields::default();
+        // A field given twice would silently take the last value: refused instead.
+        let mut seen = 0u64;
         while let Some(key) = map.next_key::<Key>()? {
+            if key.is_top_level() {
+                let bit = 1u64 << (key as u8);
+                if seen & bit != 0 {
+                    return Err(de::Error::custom(format!("the field {} is given twice", key.spelling())));
+                }
+                seen |= bit;
+            }
             match key {
                 Key::Id => raw.id = map.next_value()?,
                 Key::CreationTime => raw.creation_time = map.next_value()?,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::analysis::{Analysis, AnalysisResult, Cancelled, RecordFilter, RecordId, Strings};
 use crate::error::{ErrorKind, RecordError};
 use crate::input::{ReadResult, ReaderOptions, RecordReader};
-use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome, MAIL_ITEMS_ACCESSED, MAX_NESTING};
 use crate::model::{MailAccessRecord, SourcePosition};
 use crate::module_record::{module_record_properties, read_module_record};
 use crate::raw::RawFields;
@@ -137,29 +137,37 @@ impl Session {
 /// session: batches can be read in parallel with each other, then counted in order with
 /// [`Session::ingest_results`]. Records are read in parallel; text holding a whole document
 /// (`Get-Content -Raw` of an export) is read as a file would be, its positions naming the
-/// pipeline object and the line in it.
-pub fn parse_objects(batch: &[u8], first_index: u64, options: &InterpretOptions) -> Result<Vec<ReadResult>, BatchFormatError> {
+/// pipeline object and the line in it. `cancel` stops a long document at its next chunk.
+pub fn parse_objects(
+    batch: &[u8],
+    first_index: u64,
+    options: &InterpretOptions,
+    cancel: &AtomicBool,
+) -> Result<Vec<ReadResult>, BatchFormatError> {
     let mut reader = BatchReader::new(batch);
     let mut nodes = Vec::new();
     while !reader.is_empty() {
-        nodes.push(reader.next_node()?);
+        nodes.push(reader.next_node_with_depth()?);
     }
-    let read = |node: &Node<'_>| -> Option<Result<Outcome, RecordError>> {
-        if let Node::Str(text) = node {
-            if is_document(text) {
-                return None;
-            }
+    let read = |(node, depth): &(Node<'_>, u64)| -> Option<Result<Outcome, RecordError>> {
+        if *depth > MAX_NESTING {
+            return Some(Err(RecordError::new(
+                ErrorKind::TooDeep,
+                format!("the object nests more than {MAX_NESTING} levels deep, more than this tool reads"),
+            )));
         }
-        match interpret_node(node, options) {
-            // Several JSON values in one string (JSON Lines piped with -Raw), or one object
-            // that holds records (a saved Graph response page): a document.
-            Err(error)
-                if matches!(node, Node::Str(_))
-                    && (error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord) =>
-            {
-                None
+        match node {
+            Node::Str(text) => {
+                let text = without_bom(text);
+                if is_document(text) {
+                    return None;
+                }
+                match interpret_text(text, options) {
+                    Err(error) if reads_as_document(text, &error) => None,
+                    outcome => Some(outcome),
+                }
             }
-            outcome => Some(outcome),
+            _ => Some(interpret_node(node, options)),
         }
     };
     let outcomes: Vec<Option<Result<Outcome, RecordError>>> = if nodes.len() >= PARALLEL_BATCH {
@@ -168,24 +176,36 @@ pub fn parse_objects(batch: &[u8], first_index: u64, options: &InterpretOptions)
         nodes.iter().map(read).collect()
     };
     let mut results = Vec::with_capacity(outcomes.len());
-    for (offset, (node, outcome)) in nodes.iter().zip(outcomes).enumerate() {
+    for (offset, ((node, _), outcome)) in nodes.iter().zip(outcomes).enumerate() {
         let index = first_index + offset as u64;
         match (outcome, node) {
             (Some(outcome), _) => results.push(ReadResult { position: SourcePosition { index, file: None, line: None }, outcome }),
-            (None, Node::Str(text)) => read_document(text, index, options, &mut results),
+            (None, Node::Str(text)) => read_document(without_bom(text), index, options, cancel, &mut results),
             (None, _) => unreachable!("only text is read as a document"),
         }
     }
     Ok(results)
 }
 
-fn read_document(text: &str, index: u64, options: &InterpretOptions, results: &mut Vec<ReadResult>) {
+/// Text read by .NET keeps no byte order mark, but text put together by hand may.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// One piped text that did not read as one record, but may be several: several values (JSON
+/// Lines piped with -Raw), one object holding records (a saved Graph response page), or text
+/// over several lines (the first of several records damaged) is read as a document, as a file
+/// of that text would be.
+fn reads_as_document(text: &str, error: &RecordError) -> bool {
+    error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord || text.trim().contains('\n')
+}
+
+fn read_document(text: &str, index: u64, options: &InterpretOptions, cancel: &AtomicBool, results: &mut Vec<ReadResult>) {
     let options = ReaderOptions { interpret: *options, threads: 1, ..ReaderOptions::default() };
     let bytes = text.as_bytes().to_vec();
     let total = bytes.len() as u64;
     let mut reader = RecordReader::from_reader(Box::new(std::io::Cursor::new(bytes)), None, Some(total), options);
-    let never = AtomicBool::new(false);
-    while let Some(chunk) = reader.next_chunk(&never) {
+    while let Some(chunk) = reader.next_chunk(cancel) {
         for result in chunk {
             let position = SourcePosition { index, file: None, line: result.position.line };
             results.push(ReadResult { position, outcome: result.outcome });
@@ -201,38 +221,75 @@ fn is_document(text: &str) -> bool {
     trimmed.starts_with('[') || (!trimmed.starts_with('{') && trimmed.contains('\n'))
 }
 
+/// One piped text as one record.
+fn interpret_text(text: &str, options: &InterpretOptions) -> Result<Outcome, RecordError> {
+    interpret_json(text, options).map_err(|mut error| {
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
+            error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
+        }
+        error
+    })
+}
+
 /// Reads one top-level pipeline object: JSON text, or an object's properties.
 pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     match node {
-        Node::Str(text) => interpret_json(text, options).map_err(|mut error| {
-            let trimmed = text.trim_start();
-            if !trimmed.starts_with('{') && !trimmed.starts_with('[') && trimmed.contains(',') {
-                error.message.push_str(" (this looks like a line of CSV: read CSV exports with Import-Csv or -Path)");
-            }
-            error
-        }),
+        Node::Str(text) => interpret_text(text, options),
         Node::Map(_) => {
             // The module's own records are the record model written out: read, not interpreted.
             if let Some(properties) = module_record_properties(node) {
                 return read_module_record(properties).map(|record| Outcome::Record(Box::new(record)));
             }
-            let raw = RawFields::deserialize(NodeDeserializer::new(node)).map_err(|e| {
-                let kind = if e.0.contains("invalid UTF-16") {
-                    ErrorKind::InvalidEncoding
-                } else if e.0.contains("nested deeper") {
-                    ErrorKind::TooDeep
-                } else {
-                    ErrorKind::InvalidValue
-                };
-                RecordError::new(kind, e.0)
-            })?;
+            let raw = match RawFields::deserialize(NodeDeserializer::new(node)) {
+                Ok(raw) => raw,
+                Err(e) => {
+                    // As for JSON text: a record of another operation is skipped unread.
+                    if let Some(operation) = other_operation(node) {
+                        return Ok(Outcome::Skipped { operation: operation.to_string() });
+                    }
+                    let kind = if e.0.contains("invalid UTF-16") {
+                        ErrorKind::InvalidEncoding
+                    } else if e.0.contains("nested deeper") {
+                        ErrorKind::TooDeep
+                    } else {
+                        ErrorKind::InvalidValue
+                    };
+                    return Err(RecordError::new(kind, e.0));
+                }
+            };
             interpret_fields(&raw, options)
         }
-        Node::Unreadable(reason) => Err(RecordError::new(ErrorKind::InvalidEncoding, format!("the object could not be read: {reason}"))),
+        Node::Unreadable(reason) => {
+            let kind = if reason.contains("larger than") { ErrorKind::TooLarge } else { ErrorKind::InvalidEncoding };
+            Err(RecordError::new(kind, format!("the object could not be read: {reason}")))
+        }
         other => Err(RecordError::new(
             ErrorKind::NotAnAuditRecord,
             format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
         )),
+    }
+}
+
+/// The object's own `Operation` when it is certainly another operation's record, by the rule
+/// JSON text follows: no text in it names MailItemsAccessed.
+fn other_operation<'a>(node: &Node<'a>) -> Option<&'a str> {
+    let Node::Map(entries) = node else { return None };
+    if mentions(node, MAIL_ITEMS_ACCESSED) {
+        return None;
+    }
+    entries.iter().find_map(|(key, value)| match value {
+        Node::Str(operation) if *key == "Operation" && !operation.trim().is_empty() => Some(operation.trim()),
+        _ => None,
+    })
+}
+
+fn mentions(node: &Node<'_>, name: &str) -> bool {
+    match node {
+        Node::Str(text) | Node::Unreadable(text) => text.contains(name),
+        Node::List(items) => items.iter().any(|item| mentions(item, name)),
+        Node::Map(entries) => entries.iter().any(|(key, value)| key.contains(name) || mentions(value, name)),
+        _ => false,
     }
 }
 
@@ -263,7 +320,7 @@ mod tests {
         for text in texts {
             writer.string(text);
         }
-        let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default()).unwrap());
+        let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
         (output, session.tally().clone())
     }
 

@@ -31,8 +31,8 @@ pub const TAG_LIST: u8 = 7;
 pub const TAG_MAP: u8 = 8;
 pub const TAG_UNREADABLE: u8 = 9;
 
-/// Deeper trees are refused; the shim stops at a lower depth.
-const MAX_DEPTH: usize = 100;
+/// Deeper trees are refused as a malformed batch; the shim stops at a lower depth.
+const MAX_DEPTH: usize = 200;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node<'a> {
@@ -66,11 +66,13 @@ impl std::error::Error for BatchFormatError {}
 pub struct BatchReader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// The deepest nesting of lists and maps in the node being read.
+    deepest: usize,
 }
 
 impl<'a> BatchReader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
-        BatchReader { buf, pos: 0 }
+        BatchReader { buf, pos: 0, deepest: 0 }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -79,6 +81,14 @@ impl<'a> BatchReader<'a> {
 
     pub fn next_node(&mut self) -> Result<Node<'a>, BatchFormatError> {
         self.node(0)
+    }
+
+    /// The next node, and how deep its lists and maps nest (a map of scalars is 1, as a JSON
+    /// object of scalars is).
+    pub fn next_node_with_depth(&mut self) -> Result<(Node<'a>, u64), BatchFormatError> {
+        self.deepest = 0;
+        let node = self.node(0)?;
+        Ok((node, self.deepest as u64))
     }
 
     fn fail<T>(&self, reason: &'static str) -> Result<T, BatchFormatError> {
@@ -127,6 +137,7 @@ impl<'a> BatchReader<'a> {
             TAG_STRING => Node::Str(self.str()?),
             TAG_DATETIME => Node::DateTime(self.i64()?),
             TAG_LIST => {
+                self.deepest = self.deepest.max(depth + 1);
                 let count = self.u32()?;
                 // Every node takes at least one byte: a count larger than what is left is a lie.
                 if count > self.buf.len() - self.pos {
@@ -139,6 +150,7 @@ impl<'a> BatchReader<'a> {
                 Node::List(items)
             }
             TAG_MAP => {
+                self.deepest = self.deepest.max(depth + 1);
                 let count = self.u32()?;
                 if count > self.buf.len() - self.pos {
                     return self.fail("map count exceeds the batch");

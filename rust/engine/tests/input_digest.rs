@@ -1,6 +1,6 @@
 //! The SHA-256 of an input file (for the chain of custody) is the whole file's, as Get-FileHash
 //! gives it, however the reader took the file: plain, or gzip followed by bytes the decoder
-//! does not read.
+//! does not read, or damaged as the inputs of issue #14 are (tests/fixtures/damaged).
 
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
@@ -17,8 +17,12 @@ fn hex(bytes: &[u8]) -> String {
 fn read_to_end_and_hash(bytes: &[u8]) -> (String, u64, bool, usize) {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(bytes).unwrap();
+    read_file_and_hash(file.path())
+}
+
+fn read_file_and_hash(path: &std::path::Path) -> (String, u64, bool, usize) {
     let options = ReaderOptions { chunk_bytes: 64, ..ReaderOptions::default() };
-    let mut reader = RecordReader::open(file.path(), 0, options).unwrap();
+    let mut reader = RecordReader::open(path, 0, options).unwrap();
     let digest = reader.digest().expect("a file has a digest");
     let never = AtomicBool::new(false);
     let mut results = 0;
@@ -46,4 +50,24 @@ fn bytes_after_a_gzip_stream_are_part_of_the_hash() {
     bytes.extend_from_slice(b"trailing bytes that are not gzip");
     let (hash, hashed, complete, _) = read_to_end_and_hash(&bytes);
     assert_eq!((hash, hashed, complete), (hex(&bytes), bytes.len() as u64, true));
+}
+
+#[test]
+fn a_damaged_file_has_the_hash_of_the_whole_file() {
+    // Truncated gzip, a zip archive (refused), broken lines, CR-only CSV, duplicated columns...:
+    // however reading ends, the hash is the file's, taken from the bytes the reader read.
+    let folder = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/damaged");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with(".ps1") || name.starts_with('.') || name == "expected.json" {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let (hash, hashed, complete, _) = read_file_and_hash(&path);
+        assert_eq!((hash, hashed, complete), (hex(&bytes), bytes.len() as u64, true), "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 10, "the damaged inputs of issue #14 are there ({checked})");
 }

@@ -75,9 +75,12 @@ fn truncated_gzip_reads_what_it_can_and_says_so() {
     let last = error_at(&results, results.len() - 1);
     assert_eq!(last.kind, ErrorKind::Unreadable, "{summary:?}");
     assert!(last.message.contains("gzip"), "{}", last.message);
-    // The record the cut fell in is reported, not dropped.
-    let truncated = error_at(&results, results.len() - 2);
-    assert!(matches!(truncated.kind, ErrorKind::InvalidJson), "{truncated:?}");
+    // The record the cut fell in is reported once, in that error, not counted again as a
+    // record of its own.
+    assert_eq!(records, results.len() - 1, "{summary:?}");
+    let cut_line = records + 1;
+    assert!(last.message.contains(&format!("the record it cut (from line {cut_line})")), "{}", last.message);
+    assert_eq!(results[results.len() - 1].position.line, Some(cut_line as u64));
 }
 
 #[test]

@@ -195,7 +195,7 @@ fn sentinel_and_defender_copies_of_one_record_count_once() {
     for line in defender_lines() {
         writer.string(&line);
     }
-    let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default()).unwrap());
+    let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default(), &std::sync::atomic::AtomicBool::new(false)).unwrap());
     let tally = session.tally();
     assert_eq!(output.records.len(), 1);
     assert_eq!(tally.analysed, 1);

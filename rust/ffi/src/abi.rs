@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 7;
+pub const MAF_ABI_VERSION: u32 = 8;
 
 /// Result of every fallible export.
 #[repr(u32)]

@@ -375,7 +375,7 @@ pub unsafe extern "C" fn maf_session_parse_objects(
         *out = std::ptr::null_mut();
         let session = session_ref(session)?;
         session.ensure_running()?;
-        let results = parse_objects(bytes(batch, batch_len)?, first_index, &session.reader_options.interpret)
+        let results = parse_objects(bytes(batch, batch_len)?, first_index, &session.reader_options.interpret, &session.cancelled)
             .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
         *out = Box::into_raw(Box::new(MafParsed { results }));
         Ok(())

@@ -299,8 +299,9 @@ impl Analysis for ContextAnalysis {
 
     fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         let strings = &self.strings;
-        let sorted_texts = |ids: &BTreeSet<u32>| {
-            let mut texts: Vec<String> = ids.iter().map(|i| strings.display(*i).to_string()).collect();
+        // App ids are exact strings, mailboxes folded ones.
+        let sorted_texts = |ids: &BTreeSet<u32>, folded: bool| {
+            let mut texts: Vec<String> = ids.iter().map(|&i| if folded { strings.display(i) } else { strings.key(i) }.to_string()).collect();
             texts.sort_by_key(|t| t.to_lowercase());
             texts
         };
@@ -315,11 +316,11 @@ impl Analysis for ContextAnalysis {
             }
             let summary = ContextSummary {
                 context: key.describe(strings),
-                app_ids: sorted_texts(&state.app_ids),
-                client_app_ids: sorted_texts(&state.client_app_ids),
-                aad_session_ids: sorted_texts(&state.aad_session_ids),
-                unique_token_ids: sorted_texts(&state.unique_token_ids),
-                mailboxes: sorted_texts(&state.mailboxes),
+                app_ids: sorted_texts(&state.app_ids, false),
+                client_app_ids: sorted_texts(&state.client_app_ids, false),
+                aad_session_ids: sorted_texts(&state.aad_session_ids, true),
+                unique_token_ids: sorted_texts(&state.unique_token_ids, false),
+                mailboxes: sorted_texts(&state.mailboxes, true),
                 start: state.span.0,
                 end: state.span.1,
                 record_count: state.records,
@@ -560,11 +561,13 @@ mod tests {
         assert_eq!(other.context.session_id.as_deref(), Some("s-other"));
         let owner = &result.contexts[1];
         assert_eq!(owner.context.client_ip_address.as_deref(), Some("192.0.2.10"));
-        assert_eq!(owner.context.user_id.as_deref(), Some("v@x"));
+        // One account spelled two ways: shown the way that sorts first, whatever the order.
+        assert_eq!(owner.context.user_id.as_deref(), Some("V@X"));
         assert_eq!((owner.record_count, owner.bind_count, owner.sync_count), (3, 2, 1));
         assert_eq!((owner.message_count, owner.bytes), (2, 150));
         assert_eq!(owner.app_ids, vec!["app-1"]);
-        assert_eq!(owner.mailboxes, vec!["v@x"]);
+        // The account is one whether it reads or is read: one spelling for both.
+        assert_eq!(owner.mailboxes, vec!["V@X"]);
         assert_eq!(owner.start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
         assert_eq!(owner.end.to_rfc3339(), "2024-05-01T13:00:00+00:00");
     }

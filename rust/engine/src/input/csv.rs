@@ -20,6 +20,22 @@ use crate::error::{ErrorKind, RecordError};
 pub struct CsvHeader {
     pub names: Vec<String>,
     pub delimiter: u8,
+    /// (first, later) columns that name the same field (two `AuditData` columns): a row is read
+    /// only when they agree.
+    pub duplicates: Vec<(usize, usize)>,
+}
+
+impl CsvHeader {
+    fn new(names: Vec<String>, delimiter: u8) -> CsvHeader {
+        let mut duplicates = Vec::new();
+        let fields: Vec<Option<u8>> = names.iter().map(|n| crate::raw::top_level_field(n)).collect();
+        for (later, field) in fields.iter().enumerate() {
+            if let Some(first) = field.and_then(|f| fields[..later].iter().position(|g| *g == Some(f))) {
+                duplicates.push((first, later));
+            }
+        }
+        CsvHeader { names, delimiter, duplicates }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,8 +126,20 @@ impl CsvSplitter {
                     break;
                 } else if starts_with_ignore_case(trimmed, b"#TYPE") {
                     self.pos = base + (line_end + 1).min(buf.len()) as u64;
-                } else if starts_with_ignore_case(trimmed, b"sep=") && trimmed.len() == 5 {
-                    self.delimiter = Some(trimmed[4]);
+                } else if let Some(named) = sep_line(text) {
+                    match named {
+                        Ok(delimiter) => self.delimiter = Some(delimiter),
+                        Err(what) => {
+                            let line = lines.line_at(buf, base, self.pos);
+                            out.push(Piece::Error {
+                                line,
+                                error: RecordError::new(
+                                    ErrorKind::InvalidCsv,
+                                    format!("the `sep=` line names {what}, which this tool cannot split fields on (only an ASCII character): the separator is found from the header instead"),
+                                ),
+                            });
+                        }
+                    }
                     self.pos = base + (line_end + 1).min(buf.len()) as u64;
                 } else {
                     if self.delimiter.is_none() {
@@ -142,11 +170,32 @@ impl CsvSplitter {
                 RowStep::Done { end: row_end, next } => {
                     let row = self.row.take().expect("row in progress");
                     self.pos = next;
-                    self.finish_row(row, row_end, buf, base, out);
+                    if let Some(retry) = self.finish_row(row, row_end, buf, base, lines, out) {
+                        self.pos = retry;
+                    }
                 }
                 RowStep::Eof => {
                     let row = self.row.take().expect("row in progress");
                     self.pos = end;
+                    let size = end - row.start;
+                    let text = &buf[(row.start.max(base) - base) as usize..];
+                    if row.state == Field::Quoted && self.stage == Stage::Rows && !row.oversize && size <= self.max_record as u64 && memchr(b'\n', text).is_some_and(|k| k + 1 < text.len()) {
+                        // The quote may be the only damage: the lines after the first are read again.
+                        let k = memchr(b'\n', text).expect("a line break");
+                        let last_line = row.line + memchr::memchr_iter(b'\n', text).count() as u64 - u64::from(buf.last() == Some(&b'\n'));
+                        out.push(Piece::Error {
+                            line: row.line,
+                            error: RecordError::new(
+                                ErrorKind::InvalidCsv,
+                                format!(
+                                    "a quoted field in this row (line {}) never closes: read that way it would take the rest of the input (lines {} to {last_line}); line {} was skipped and the lines after it are read again",
+                                    row.line, row.line, row.line
+                                ),
+                            ),
+                        });
+                        self.pos = row.start + k as u64 + 1;
+                        continue;
+                    }
                     if row.state == Field::Quoted {
                         let last_line = lines.line_at(buf, base, end) - u64::from(buf.last() == Some(&b'\n'));
                         let bytes = end - row.start;
@@ -164,8 +213,8 @@ impl CsvSplitter {
                             ),
                         });
                         self.stage = Stage::Rows;
-                    } else {
-                        self.finish_row(row, end, buf, base, out);
+                    } else if let Some(retry) = self.finish_row(row, end, buf, base, lines, out) {
+                        self.pos = retry;
                     }
                 }
             }
@@ -176,7 +225,15 @@ impl CsvSplitter {
         }
     }
 
-    fn finish_row(&mut self, row: RowScan, row_end: u64, buf: &[u8], base: u64, out: &mut Vec<Piece>) {
+    /// The input broke off (a read failure): the row in progress is lost. Returns where it starts.
+    pub fn abandon(&mut self) -> Option<u64> {
+        self.row.take().map(|row| row.start)
+    }
+
+    /// Hands on a row; returns where to read again when the row turns out to be several lines
+    /// joined by a quote that should have closed.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_row(&mut self, row: RowScan, row_end: u64, buf: &[u8], base: u64, lines: &mut Lines, out: &mut Vec<Piece>) -> Option<u64> {
         let size = row_end - row.start;
         if self.stage == Stage::Header {
             self.stage = Stage::Rows;
@@ -188,30 +245,114 @@ impl CsvSplitter {
                         format!("the CSV header is {size} bytes long, more than the {} bytes allowed: the rows cannot be read", self.max_record),
                     ),
                 });
-                self.header = Some(Arc::new(CsvHeader { names: Vec::new(), delimiter: b',' }));
-                return;
+                self.header = Some(Arc::new(CsvHeader::new(Vec::new(), b',')));
+                return None;
             }
             let text = String::from_utf8_lossy(&buf[(row.start - base) as usize..(row_end - base) as usize]);
             let delimiter = self.delimiter.unwrap_or(b',');
             let mut fields = Vec::new();
             split_fields(&text, delimiter, &mut fields);
             let names = fields.iter().map(|f| header_name(f)).collect();
-            self.header = Some(Arc::new(CsvHeader { names, delimiter }));
-            return;
+            self.header = Some(Arc::new(CsvHeader::new(names, delimiter)));
+            return None;
         }
         if row.oversize || size > self.max_record as u64 {
             out.push(Piece::Error {
                 line: row.line,
                 error: super::too_large("row", size, self.max_record),
             });
-            return;
+            return None;
         }
         let text = &buf[(row.start - base) as usize..(row_end - base) as usize];
         if text.trim_ascii().is_empty() {
-            return;
+            return None;
+        }
+        // The line breaks of the row are counted once, now rather than when the next row starts.
+        let last_line = lines.line_at(buf, base, row_end);
+        if let (Some(header), true) = (self.header.as_deref(), last_line > row.line) {
+            let fields = count_fields(text, header.delimiter);
+            if !header.names.is_empty() && fields != header.names.len() {
+                // Quoting that runs over lines and gives the wrong number of fields: a quote that
+                // should have closed joined this line to the next. Only this line is lost.
+                let k = memchr(b'\n', text).expect("a row over several lines");
+                lines.rewind(buf, base, row.start + k as u64 + 1);
+                out.push(Piece::Error {
+                    line: row.line,
+                    error: RecordError::new(
+                        ErrorKind::InvalidCsv,
+                        format!(
+                            "a quote in this row does not close where it should: read as one row it runs over lines {} to {last_line} and has {fields} fields where the header has {}; line {} was skipped and the lines after it are read again",
+                            row.line,
+                            header.names.len(),
+                            row.line
+                        ),
+                    ),
+                });
+                return Some(row.start + k as u64 + 1);
+            }
         }
         out.push(Piece::Csv { start: row.start, end: row_end, line: row.line });
+        None
     }
+}
+
+/// Excel's `sep=;` line: Some(Ok(delimiter)), Some(Err(what it names)) when that cannot be a
+/// delimiter here, None when the line is not one.
+fn sep_line(line: &[u8]) -> Option<Result<u8, String>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if !starts_with_ignore_case(line, b"sep=") {
+        return None;
+    }
+    let named = &line[4..];
+    match named {
+        [b] if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => Some(Ok(*b)),
+        [b] if !b.is_ascii() => Some(Err(format!("the byte 0x{b:02X}"))),
+        _ => match std::str::from_utf8(named) {
+            Ok(text) if text.chars().count() == 1 => Some(Err(format!("'{text}'"))),
+            _ => None,
+        },
+    }
+}
+
+/// The number of fields [`split_fields`] finds in a row, from its bytes.
+fn count_fields(row: &[u8], delimiter: u8) -> usize {
+    let n = row.len();
+    let mut i = 0;
+    let mut count = 0;
+    loop {
+        count += 1;
+        let mut j = i;
+        if i < n && row[i] == b'"' {
+            j = i + 1;
+            loop {
+                match memchr(b'"', &row[j..]) {
+                    None => {
+                        j = n;
+                        break;
+                    }
+                    Some(k) => {
+                        j += k;
+                        if j + 1 < n && row[j + 1] == b'"' {
+                            j += 2;
+                        } else {
+                            j += 1;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        i = memchr(delimiter, &row[j..]).map_or(n, |k| j + k);
+        if i >= n {
+            break;
+        }
+        i += 1;
+        if i == n {
+            count += 1;
+            break;
+        }
+    }
+    count
 }
 
 fn starts_with_ignore_case(text: &[u8], prefix: &[u8]) -> bool {
@@ -308,6 +449,8 @@ fn row_done(row: &RowScan, buf: &[u8], base: u64, newline: usize, pos: &mut u64)
 /// Splits one row (without its line break) into fields, unquoting them; borrowed unless a
 /// field holds a doubled quote or text after its closing quote.
 pub(crate) fn split_fields<'a>(row: &'a str, delimiter: u8, out: &mut Vec<Cow<'a, str>>) {
+    // Slicing at the delimiter's bytes is only safe on character boundaries.
+    assert!(delimiter.is_ascii(), "CSV delimiters are ASCII");
     let b = row.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -438,15 +581,34 @@ mod tests {
     }
 
     #[test]
-    fn unclosed_quote_reports_what_is_lost() {
-        let text = "A,B\n1,2\n3,\"open\n4,5\n6,7\n";
-        for chunk in [1, 4, 1 << 20] {
-            let got = rows(text, chunk);
-            assert_eq!(got.len(), 2, "{got:?}");
-            assert_eq!(got[0], ("1,2".to_string(), 2));
-            assert_eq!(got[1].1, 3);
-            assert!(got[1].0.contains("never closes"), "{}", got[1].0);
-            assert!(got[1].0.contains("16 bytes over 3 lines (lines 3 to 5)"), "{}", got[1].0);
+    fn an_unclosed_quote_costs_its_line() {
+        // At the end of the input, and before a quote that closes it far too late.
+        for (text, last) in [("A,B\n1,2\n3,\"open\n4,5\n6,7\n", "6,7"), ("A,B\n1,2\n3,\"open\n4,5\n6,\"7\",x\n8,9\n", "8,9")] {
+            for chunk in [1, 4, 1 << 20] {
+                let got = rows(text, chunk);
+                assert_eq!(got[0], ("1,2".to_string(), 2));
+                assert_eq!(got[1].1, 3);
+                assert!(got[1].0.contains("line 3 was skipped and the lines after it are read again"), "{}", got[1].0);
+                assert_eq!(got[2], ("4,5".to_string(), 4), "{got:?}");
+                assert_eq!(got.last().unwrap().0, last, "{got:?}");
+            }
         }
+    }
+
+    #[test]
+    fn fields_are_counted_as_they_are_split() {
+        for row in ["a,b,c", "a,,", "\"a,b\",\"say \"\"hi\"\"\",\"\"", "\"\"\"\"", "\"multi\nline\",x", "\"q\"tail,x", "a\"b,c", "", ",", "\"open,x"] {
+            assert_eq!(count_fields(row.as_bytes(), b','), fields(row, b',').len(), "{row}");
+        }
+    }
+
+    #[test]
+    fn sep_lines() {
+        assert_eq!(sep_line(b"sep=;"), Some(Ok(b';')));
+        assert_eq!(sep_line(b"SEP=\t\r"), Some(Ok(b'\t')));
+        assert_eq!(sep_line(b"sep=\xE9"), Some(Err("the byte 0xE9".to_string())));
+        assert_eq!(sep_line("sep=é".as_bytes()), Some(Err("'é'".to_string())));
+        assert_eq!(sep_line(b"sep=ab"), None);
+        assert_eq!(sep_line(b"Id,AuditData"), None);
     }
 }

@@ -94,7 +94,8 @@ impl TextSource {
     /// Looks at the first bytes: gzip magic, then the byte order mark of the (decompressed) text.
     pub fn new(mut reader: Box<dyn Read + Send>) -> io::Result<TextSource> {
         let magic = peek(&mut reader, 4)?;
-        if magic == *b"PK\x03\x04" {
+        // A local file header, the end record of an empty archive, or a spanned archive.
+        if matches!(magic.as_slice(), b"PK\x03\x04" | b"PK\x05\x06" | b"PK\x07\x08") {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "this is a zip archive, which is not read: extract the files from it first",

@@ -94,6 +94,8 @@ pub(crate) enum Piece {
 pub(crate) struct Lines {
     pos: u64,
     breaks: u64,
+    /// The last line break counted (None when unknown after moving back).
+    last_break: Option<u64>,
 }
 
 impl Lines {
@@ -104,10 +106,23 @@ impl Lines {
             debug_assert!(self.pos >= base, "line breaks dropped before they were counted");
             let from = (self.pos.max(base) - base) as usize;
             let to = ((offset - base) as usize).min(buf.len());
-            self.breaks += memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
+            let breaks = memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64;
+            if breaks > 0 {
+                self.breaks += breaks;
+                self.last_break = memchr::memrchr(b'\n', &buf[from..to]).map(|k| base + (from + k) as u64);
+            }
             self.pos = offset;
         }
         self.breaks + 1
+    }
+
+    /// The column (0-based) of the byte at the last offset asked, when known.
+    pub fn column(&self) -> Option<u64> {
+        match self.last_break {
+            Some(at) => Some(self.pos - at - 1),
+            None if self.breaks == 0 => Some(self.pos),
+            None => None,
+        }
     }
 
     /// Moves to `offset` over text known to hold no line break (a line already searched).
@@ -116,12 +131,47 @@ impl Lines {
             self.pos = offset;
         }
     }
+
+    /// The line of the byte at `offset`, also before the last offset asked (the bytes between
+    /// the two must be in `buf`); does not move back.
+    pub fn line_of(&mut self, buf: &[u8], base: u64, offset: u64) -> u64 {
+        if offset >= self.pos {
+            return self.line_at(buf, base, offset);
+        }
+        self.breaks - self.breaks_back_to(buf, base, offset) + 1
+    }
+
+    /// Moves back to `offset` (text read again after damage: the bytes from there must be in
+    /// `buf`), so that later offsets count from there.
+    pub fn rewind(&mut self, buf: &[u8], base: u64, offset: u64) {
+        if offset < self.pos {
+            self.breaks -= self.breaks_back_to(buf, base, offset);
+            self.pos = offset;
+            self.last_break = None;
+        }
+    }
+
+    fn breaks_back_to(&self, buf: &[u8], base: u64, offset: u64) -> u64 {
+        debug_assert!(offset >= base, "line breaks dropped before they were counted");
+        let from = ((offset.max(base) - base) as usize).min(buf.len());
+        let to = ((self.pos - base) as usize).min(buf.len());
+        memchr::memchr_iter(b'\n', &buf[from..to]).count() as u64
+    }
 }
 
 enum Splitter {
     Undetected,
     Json(JsonSplitter),
     Csv(CsvSplitter),
+}
+
+/// How the document ends its lines, from its first line break: Excel's "CSV (Macintosh)" ends
+/// them with CR alone, which is read as LF (`Import-Csv` reads those files too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineEnds {
+    Unknown,
+    Lf,
+    Cr,
 }
 
 /// A chunk of text and the pieces found in it.
@@ -148,6 +198,7 @@ struct Front {
     done: bool,
     splitter: Splitter,
     lines: Lines,
+    line_ends: LineEnds,
     chunk_bytes: usize,
     max_record: usize,
     spare: Vec<u8>,
@@ -167,6 +218,7 @@ impl Front {
             done: false,
             splitter: Splitter::Undetected,
             lines: Lines::default(),
+            line_ends: LineEnds::Unknown,
             chunk_bytes: options.chunk_bytes.max(1),
             max_record: options.interpret.max_record_bytes,
             spare: Vec::new(),
@@ -197,6 +249,7 @@ impl Front {
             self.buf.reserve_exact(want - self.buf.len());
             self.buf.resize(want, 0);
         }
+        let from = self.filled;
         let target = self.filled + self.chunk_bytes;
         while self.filled < target {
             let n = text.read_text(&mut self.buf[self.filled..want])?;
@@ -206,15 +259,57 @@ impl Front {
             }
             self.filled += n;
         }
+        if self.line_ends == LineEnds::Unknown && !self.eof && self.buf[..self.filled].last() == Some(&b'\r') {
+            // The byte after a CR tells CR from CRLF.
+            if self.buf.len() < self.filled + 8 {
+                self.buf.resize(self.filled + 8, 0);
+            }
+            let end = self.buf.len();
+            match text.read_text(&mut self.buf[self.filled..end])? {
+                0 => self.eof = true,
+                n => self.filled += n,
+            }
+        }
+        self.normalise_line_ends(from);
         Ok(())
     }
 
-    fn read_failure(&mut self, err: &io::Error) -> Piece {
+    /// Finds how lines end at the first line break, and turns lone CRs into LFs in the text
+    /// read since `from`.
+    fn normalise_line_ends(&mut self, from: usize) {
+        if self.line_ends == LineEnds::Unknown {
+            let text = &self.buf[..self.filled];
+            let Some(k) = memchr::memchr2(b'\r', b'\n', &text[from..]).map(|k| from + k) else { return };
+            self.line_ends = if text[k] == b'\n' || text.get(k + 1) == Some(&b'\n') {
+                LineEnds::Lf
+            } else if k + 1 < text.len() || self.eof {
+                LineEnds::Cr
+            } else {
+                return;
+            };
+        }
+        if self.line_ends == LineEnds::Cr {
+            let text = &mut self.buf[from..self.filled];
+            let mut i = 0;
+            while let Some(k) = memchr::memchr(b'\r', &text[i..]) {
+                text[i + k] = b'\n';
+                i += k + 1;
+            }
+        }
+    }
+
+    /// The error for input that broke off; `lost` is where the record it cut starts.
+    fn read_failure(&mut self, err: &io::Error, lost: Option<u64>) -> Piece {
         let end = self.end();
         let what = if self.compressed { "the gzip data could not be read" } else { "the input could not be read" };
-        let line = self.lines.line_at(&self.buf[..self.filled], self.base, end);
-        let message = format!("{what} after {end} bytes of text (line {line}): {err}; anything after that is lost");
-        Piece::Error { line, error: RecordError::new(ErrorKind::Unreadable, message) }
+        let buf = &self.buf[..self.filled];
+        let lost = lost.filter(|&at| at >= self.base && at < end).map(|at| self.lines.line_of(buf, self.base, at));
+        let line = self.lines.line_at(buf, self.base, end);
+        let message = match lost {
+            Some(from) => format!("{what} after {end} bytes of text (line {line}): {err}; the record it cut (from line {from}) and anything after it are lost"),
+            None => format!("{what} after {end} bytes of text (line {line}): {err}; anything after that is lost"),
+        };
+        Piece::Error { line: lost.unwrap_or(line), error: RecordError::new(ErrorKind::Unreadable, message) }
     }
 
     /// The next chunk's pieces; None at the end (or when cancelled).
@@ -248,7 +343,7 @@ impl Front {
                         self.filled = 0;
                         if self.eof {
                             self.done = true;
-                            let piece = failure.map(|err| self.read_failure(&err))?;
+                            let piece = failure.map(|err| self.read_failure(&err, None))?;
                             return Some(self.make_batch(vec![piece], end));
                         }
                         continue;
@@ -258,13 +353,22 @@ impl Front {
             let mut pieces = Vec::new();
             let stop = || cancel.load(Ordering::Relaxed);
             let text = &self.buf[..self.filled];
-            let keep = match &mut self.splitter {
-                Splitter::Json(s) => s.scan(text, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
-                Splitter::Csv(s) => s.scan(text, self.base, self.eof, &mut self.lines, &mut pieces, &stop),
+            // After a read failure the text is not complete: what is in progress is not a
+            // record of its own, but what the failure cost.
+            let complete = self.eof && failure.is_none();
+            let mut keep = match &mut self.splitter {
+                Splitter::Json(s) => s.scan(text, self.base, complete, &mut self.lines, &mut pieces, &stop),
+                Splitter::Csv(s) => s.scan(text, self.base, complete, &mut self.lines, &mut pieces, &stop),
                 Splitter::Undetected => unreachable!("detected above"),
             };
             if let Some(err) = failure {
-                pieces.push(self.read_failure(&err));
+                let lost = match &mut self.splitter {
+                    Splitter::Json(s) => s.abandon(&mut pieces),
+                    Splitter::Csv(s) => s.abandon(),
+                    Splitter::Undetected => None,
+                };
+                pieces.push(self.read_failure(&err, lost));
+                keep = self.end();
             }
             self.lines.line_at(&self.buf[..self.filled], self.base, keep);
             if self.eof && !stop() {
@@ -349,10 +453,20 @@ impl RecordReader {
         if metadata.is_dir() {
             return Err(fail("this is a folder, not a file".to_string()));
         }
-        let file = File::open(path).map_err(|e| fail(e.to_string()))?;
-        let total = metadata.is_file().then_some(metadata.len());
+        // A named pipe, a socket or a device can wait forever for data (the open itself waits
+        // for a pipe's writer) and may never end: only regular files are read, and the check
+        // is made again on the opened file, which never waits to open.
+        if !metadata.is_file() {
+            return Err(fail(not_regular(&metadata)));
+        }
+        let file = open_without_waiting(path).map_err(|e| fail(e.to_string()))?;
+        let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
+        if !metadata.is_file() {
+            return Err(fail(not_regular(&metadata)));
+        }
+        // The hash of the chain of custody is taken of the bytes as they are read (digest.rs).
         let (file, digest) = digest::hashing(Box::new(file));
-        let mut reader = RecordReader::from_reader(file, Some(file_index), total, options);
+        let mut reader = RecordReader::from_reader(file, Some(file_index), Some(metadata.len()), options);
         reader.digest = Some(digest);
         Ok(reader)
     }
@@ -623,6 +737,44 @@ impl Drop for PrefetchingReader {
             let _ = thread.join();
         }
     }
+}
+
+#[cfg(unix)]
+fn open_without_waiting(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Regular files read the same with O_NONBLOCK.
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
+#[cfg(not(unix))]
+fn open_without_waiting(path: &Path) -> io::Result<File> {
+    File::open(path)
+}
+
+/// Why a path that is not a regular file is not read.
+fn not_regular(metadata: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = metadata.file_type();
+        if kind.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else {
+            "not a regular file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = metadata;
+        "not a regular file"
+    };
+    format!("this is {what}, which is not read: reading it could wait for data forever; copy what it holds into a file and read that")
 }
 
 /// The error of a record (or CSV row) over the size limit, which splitters skip unread.

@@ -9,10 +9,10 @@ use serde::de::{self, value::MapDeserializer, Deserialize, Deserializer, IntoDes
 
 use super::csv::{split_fields, CsvHeader};
 use super::decode::TextEncoding;
-use super::json::{JsonSplitter, MAX_DEPTH};
+use super::json::JsonSplitter;
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::{interpret_fields, interpret_json, InterpretOptions, Outcome};
+use crate::interpret::{interpret_fields, interpret_json, interpret_json_at, json_error, InterpretOptions, Outcome};
 use crate::raw::RawFields;
 
 pub(crate) struct Context<'a> {
@@ -66,28 +66,17 @@ fn check_text(bytes: &[u8], line: u64, encoding: TextEncoding) -> Result<&str, R
     Ok(text)
 }
 
-/// serde_json counts lines from the start of the record; the user needs the line in the file.
-fn json_error(err: &serde_json::Error, line: u64) -> RecordError {
-    let mut error = RecordError::from_json("the record is not valid JSON", err);
-    if err.line() > 0 {
-        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
-    }
-    error
-}
-
-fn interpret_text(text: &str, line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
-    let raw: RawFields = serde_json::from_str(text).map_err(|e| json_error(&e, line))?;
-    interpret_fields(&raw, ctx.options)
-}
-
 fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
     let text = check_text(bytes, line, ctx.encoding)?;
     if text.starts_with('"') {
         // AuditData written as a JSON string (an array of strings, a line holding one).
-        let inner: Cow<str> = serde_json::from_str(text).map_err(|e| json_error(&e, line))?;
+        let inner: Cow<str> = serde_json::from_str(text).map_err(|e| json_error("the record is not valid JSON", &e, Some(line)))?;
+        if !inner.trim_start().starts_with('{') {
+            return Err(RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record"));
+        }
         return interpret_json(&inner, ctx.options);
     }
-    interpret_text(text, line, ctx)
+    interpret_json_at(text, ctx.options, Some(line))
 }
 
 fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
@@ -95,19 +84,15 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
         Ok(text) => text,
         Err(error) => return PieceResult::One(line, Err(error)),
     };
-    // serde_json skips unknown fields without a depth limit: with more brackets than the
-    // limit, the line is measured first, so it reads the same here as anywhere else.
-    let brackets = memchr::memchr_iter(b'{', bytes).count() + memchr::memchr_iter(b'[', bytes).count();
-    let first = if brackets as u64 > MAX_DEPTH {
+    // An array holds records; a line too deep, or holding several values or a Graph page, is
+    // read value by value (each measured for depth on its own).
+    let first = if text.starts_with('[') {
         None
     } else {
-        match serde_json::from_str::<RawFields>(text) {
-            Ok(raw) => match interpret_fields(&raw, ctx.options) {
-                Err(error) if error.kind == ErrorKind::NotAnAuditRecord => Some(Err(error)),
-                other => return PieceResult::One(line, other),
-            },
-            Err(e) if e.to_string().starts_with("trailing characters") => Some(Err(json_error(&e, line))),
-            Err(e) => return PieceResult::One(line, Err(json_error(&e, line))),
+        match interpret_json_at(text, ctx.options, Some(line)) {
+            Err(error) if error.kind == ErrorKind::TooDeep => None,
+            Err(error) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => Some(Err(error)),
+            other => return PieceResult::One(line, other),
         }
     };
     // Several records on the line, or a wrapper around them?
@@ -118,6 +103,12 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     if let [Piece::Json { start: 0, end, .. }] = pieces.as_slice() {
         if *end as usize == bytes.len() {
             return PieceResult::One(line, first.unwrap_or_else(|| parse_json_value(bytes, line, ctx)));
+        }
+    }
+    if let Some(first) = first {
+        // Nothing on the line reads as a record of its own: the line is one damaged record.
+        if !pieces.iter().any(|p| matches!(p, Piece::Json { .. })) {
+            return PieceResult::One(line, first);
         }
     }
     let results = pieces
@@ -132,10 +123,24 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
 }
 
 fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+    read_csv_row(bytes, line, ctx).map_err(|mut error| {
+        // A row over several lines that does not read: a quote may have joined lines.
+        let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        if breaks > 0 && !error.message.contains("a quote may be missing") {
+            error.message.push_str(&format!(" (the row runs over lines {line} to {}: a quote may be missing)", line + breaks));
+        }
+        error
+    })
+}
+
+fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
     let text = check_text(bytes, line, ctx.encoding)?;
     let header = ctx.header.expect("CSV rows come with their header");
     let mut fields = Vec::with_capacity(header.names.len());
     split_fields(text, header.delimiter, &mut fields);
+    if fields.len() == header.names.len() && !header.duplicates.is_empty() {
+        return parse_csv_row_with_duplicates(header, fields, ctx);
+    }
     if fields.len() != header.names.len() {
         let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
         let span = if breaks > 0 {
@@ -149,6 +154,41 @@ fn parse_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Result<Outcome, 
         ));
     }
     let pairs = header.names.iter().map(String::as_str).zip(fields.into_iter().map(Cell::new));
+    let raw = RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
+        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))?;
+    interpret_fields(&raw, ctx.options)
+}
+
+/// A header names one field in two columns: the row is read when they agree (or one is blank),
+/// from the one that is not blank; when they differ, which one the export meant is unknown.
+fn parse_csv_row_with_duplicates<'a>(header: &CsvHeader, mut fields: Vec<Cow<'a, str>>, ctx: &Context<'_>) -> Result<Outcome, RecordError> {
+    let mut dropped = vec![false; fields.len()];
+    for &(first, later) in &header.duplicates {
+        let (a, b) = (fields[first].trim(), fields[later].trim());
+        if !a.is_empty() && !b.is_empty() && a != b {
+            return Err(RecordError::new(
+                ErrorKind::InvalidCsv,
+                format!(
+                    "columns {} and {} both hold {} and differ in this row: which one is the record's cannot be told",
+                    first + 1,
+                    later + 1,
+                    header.names[first].trim()
+                ),
+            ));
+        }
+        if a.is_empty() {
+            fields.swap(first, later);
+        }
+        dropped[later] = true;
+    }
+    let pairs = header
+        .names
+        .iter()
+        .map(String::as_str)
+        .zip(fields.into_iter().map(Cell::new))
+        .zip(dropped)
+        .filter(|(_, dropped)| !dropped)
+        .map(|(pair, _)| pair);
     let raw = RawFields::deserialize(MapDeserializer::<_, de::value::Error>::new(pairs))
         .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("the row cannot be read: {e}")))?;
     interpret_fields(&raw, ctx.options)
