@@ -19,8 +19,10 @@ manager, reports odd mail activity. Her OWA session cookie was stolen. The first
 investigators know is one address: 198.51.100.66. What did the attacker read?
 '@
 
-Show 'The records' 'Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally | Select-Object -First 8'
-Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally | Select-Object -First 8 | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
+Show 'The records' '$records = Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally; $records | Select-Object -First 8'
+# Not ... | Select-Object -First 8 in one pipeline: stopping it early would leave $tally unset.
+$records = Import-Csv $sample | ConvertFrom-MailItemsAccessed -SummaryVariable tally
+$records | Select-Object -First 8 | Format-Table -AutoSize | Out-String -Width 240 | Write-Host
 Write-Host "Accounting: $tally"
 
 Show 'Step 1: unaudited windows (throttling)' 'Import-Csv $sample | Get-MailAccessThrottling'
@@ -48,3 +50,10 @@ $bytes = ($findings | Where-Object Kind -EQ AccessedMessage | Measure-Object Siz
 Write-Host (" {0} messages read in the attacker's context ({1:N0} bytes known), {2} folders synced, {3} reads whose messages are unknown, {4} unaudited window(s)." -f `
     @($findings | Where-Object Kind -EQ AccessedMessage).Count, $bytes, @($findings | Where-Object Kind -EQ SyncedFolder).Count,
     @($findings | Where-Object Kind -EQ UnresolvedAccess).Count, @($findings | Where-Object Kind -EQ ThrottledWindow).Count)
+
+$report = Join-Path ([System.IO.Path]::GetTempPath()) 'ContosoBreach.report.html'
+Remove-Item -LiteralPath $report -ErrorAction SilentlyContinue
+Show 'The report to hand on: summary, timeline, evidence, chain of custody' "Get-CompromisedMailAccess -Path `$sample -AttackerIPAddress 198.51.100.66 -ReportPath $report"
+$findings = Get-CompromisedMailAccess -Path $sample -AttackerIPAddress 198.51.100.66 -ReportPath $report
+$run = $findings[0].Run
+Write-Host (" Wrote {0}: {1} findings from {2} ({3} records, SHA-256 {4})." -f $report, $run.FindingCount, (Split-Path $sample -Leaf), $run.Summary.Read, $run.Inputs[0].Sha256)

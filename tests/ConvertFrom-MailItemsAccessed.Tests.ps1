@@ -294,7 +294,8 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             $direct = @($Lines | & $Name @Parameters -WarningVariable directWarnings -WarningAction SilentlyContinue)
             $fromOwn = @($Own | & $Name @Parameters -WarningVariable ownWarnings -WarningAction SilentlyContinue)
             $direct.Count | Should -BeGreaterThan 0
-            ($fromOwn | ConvertTo-Json -Depth 4) | Should -Be ($direct | ConvertTo-Json -Depth 4)
+            # A finding's run is its own run's (other inputs, times); its evidence, sources included, is the same.
+            ($fromOwn | Select-Object * -ExcludeProperty Run | ConvertTo-Json -Depth 4) | Should -Be ($direct | Select-Object * -ExcludeProperty Run | ConvertTo-Json -Depth 4)
             @($ownWarnings.Message) | Should -Be @($directWarnings.Message)
         }
     }

@@ -121,7 +121,9 @@ Describe 'Get-CompromisedMailAccess rules' {
         $bob = @($Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -Mailbox bob@contoso.example -SummaryVariable tally)
         $wanted = @($all | Where-Object { -not $_.Mailbox -or $_.Mailbox -eq 'bob@contoso.example' })
         @($bob | Where-Object Kind -EQ AccessedMessage).Count | Should -Be 3
-        ($bob | ConvertTo-Json -Depth 3) | Should -Be ($wanted | ConvertTo-Json -Depth 3)
+        # Everything but the run (each run has its own, with its own parameters), evidence included.
+        ($bob | Select-Object * -ExcludeProperty Run | ConvertTo-Json -Depth 3) | Should -Be ($wanted | Select-Object * -ExcludeProperty Run | ConvertTo-Json -Depth 3)
+        $bob[0].Run.Parameters.Mailbox | Should -Be 'bob@contoso.example'
         $tally.Filtered | Should -BeGreaterThan 0
         $tally.IsBalanced | Should -BeTrue
     }
@@ -154,5 +156,210 @@ Describe 'Get-CompromisedMailAccess rules' {
     It 'warns about an indicator that matches nothing' {
         $null = $Lines | Get-CompromisedMailAccess -AttackerIPAddress 192.0.2.1 -WarningVariable warnings -WarningAction SilentlyContinue
         $warnings.Message | Should -Match '-AttackerIPAddress 192.0.2.1 matched no record'
+    }
+}
+
+Describe 'Get-CompromisedMailAccess: the run and the evidence of each finding' {
+    BeforeAll {
+        $script:Lines = @(Get-BreachInput 'AuditData JSON lines')
+        $script:Sample = Join-Path (Get-BreachDirectory) 'breach.purview.csv'
+        $script:FromFile = @(Get-CompromisedMailAccess -Path $Sample -AttackerIPAddress 198.51.100.66 -SummaryVariable fileTally)
+        $script:FileTally = $fileTally
+    }
+
+    It 'gives every finding of a run the same run object' {
+        $run = $FromFile[0].Run
+        $run | Should -BeOfType ([MailAccessForensics.MailAccessRun])
+        foreach ($finding in $FromFile) { [object]::ReferenceEquals($finding.Run, $run) | Should -BeTrue }
+        [object]::ReferenceEquals($run.Summary, $FileTally) | Should -BeTrue
+        $run.FindingCount | Should -Be $FromFile.Count
+    }
+
+    It 'names each file read with its size and its SHA-256, as Get-FileHash gives it' {
+        $inputs = @($FromFile[0].Run.Inputs)
+        $inputs.Count | Should -Be 1
+        $inputs[0].Kind | Should -Be 'File'
+        $inputs[0].Path | Should -Be (Resolve-Path $Sample).ProviderPath
+        $inputs[0].Sha256 | Should -Be (Get-FileHash -LiteralPath $Sample -Algorithm SHA256).Hash
+        $inputs[0].Size | Should -Be (Get-Item -LiteralPath $Sample).Length
+        $inputs[0].HashComplete | Should -BeTrue
+        $inputs[0].Records | Should -Be $FileTally.Read
+    }
+
+    It 'names pipeline input with its count of objects' {
+        $findings = @($Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66)
+        $inputs = @($findings[0].Run.Inputs)
+        ($inputs.Kind) | Should -Be 'Pipeline'
+        $inputs[0].Objects | Should -Be $Lines.Count
+        $inputs[0].Sha256 | Should -BeNullOrEmpty
+    }
+
+    It 'records the parameters, the indicators, the period as read, and whether the attacker was followed' {
+        $findings = @($Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -StartDate 2026-01-13 -EndDate '2026-01-15T12:00:00Z' -NoContextExpansion)
+        $run = $findings[0].Run
+        $run.Command | Should -Be 'Get-CompromisedMailAccess'
+        $run.Parameters['AttackerIPAddress'] | Should -Be @('198.51.100.66')
+        $run.Parameters['NoContextExpansion'] | Should -BeTrue
+        $run.Parameters.Contains('InputObject') | Should -BeFalse
+        $run.Indicators['AttackerIPAddress'] | Should -Be @('198.51.100.66')
+        $run.ContextExpansion | Should -BeFalse
+        $run.PeriodStart | Should -Be ([datetime]::new(2026, 1, 13, 0, 0, 0, [DateTimeKind]::Utc))
+        $run.PeriodStart.Kind | Should -Be 'Utc'
+        $run.PeriodEnd | Should -Be ([datetime]::new(2026, 1, 15, 12, 0, 0, [DateTimeKind]::Utc))
+        $run.StartTime.Kind | Should -Be 'Utc'
+        $run.EndTime | Should -BeGreaterOrEqual $run.StartTime
+        $run.Host | Should -Be ([Environment]::MachineName)
+        $run.ModuleVersion | Should -Be (Get-Module MailAccessForensics).Version.ToString()
+        $run.EngineVersion | Should -Not -BeNullOrEmpty
+    }
+
+    It 'keeps every warning and the errors of records that could not be read' {
+        $broken = '{"Operation":"MailItemsAccessed","Id":"broken-1",'
+        $findings = @(($Lines + $broken) | Get-CompromisedMailAccess -AttackerIPAddress 192.0.2.1 -WarningAction SilentlyContinue -ErrorAction SilentlyContinue -ErrorVariable failed)
+        $run = $findings[0].Run
+        $run.Warnings | Should -Match '-AttackerIPAddress 192.0.2.1 matched no record'
+        $failed.Count | Should -Be 1
+        @($run.ErrorMessages) | Should -Be @($failed[0].Exception.Message)
+        $run.Summary.Errors | Should -Be 1
+    }
+
+    It 'gives each finding the records behind it, with the line of the file each was read from' {
+        $fileLines = Get-Content -LiteralPath $Sample
+        foreach ($finding in $FromFile) {
+            $ids = @($finding.Evidence.RecordId | Sort-Object -Unique)
+            $ids | Should -Be @($finding.EvidenceRecordIds | Sort-Object -Unique) -Because "$($finding.Kind) $($finding.Reason)"
+            foreach ($record in $finding.Evidence) {
+                $record | Should -BeOfType ([MailAccessForensics.EvidenceRecord])
+                $record.SourceFile | Should -Be (Resolve-Path $Sample).ProviderPath
+                $fileLines[$record.SourceLine - 1] | Should -Match ([regex]::Escape($record.RecordId))
+                $record.Time.Kind | Should -Be 'Utc'
+                if ($finding.Mailbox) { $record.Mailbox | Should -Be $finding.Mailbox }
+            }
+        }
+        $message = $FromFile | Where-Object InternetMessageId -EQ '<20260109.0832.board-minutes@contoso.example>'
+        $message.Evidence.Items | Should -Contain '<20260109.0832.board-minutes@contoso.example>'
+        ($FromFile | Where-Object Kind -EQ SyncedFolder | Select-Object -First 1).Evidence[0].AccessType | Should -Be 'Sync'
+    }
+}
+
+Describe 'Get-CompromisedMailAccess: the run and the evidence of the verdict''s guards (trap scenario)' {
+    BeforeAll {
+        $script:TrapFile = Join-Path (Get-TrapDirectory) 'traps.auditdata.jsonl'
+        $script:TrapLines = Get-Content -LiteralPath $TrapFile
+        $script:Indicators = @{ AttackerIPAddress = '198.51.100.66'; AttackerAppId = 'c7e2a9f4-1b3d-4e5f-8a6b-9c0d1e2f3a4b' }
+        $script:Trapped = @(Get-CompromisedMailAccess -Path $TrapFile @Indicators -WarningVariable trapWarnings -WarningAction SilentlyContinue)
+        $script:TrapWarnings = @($trapWarnings)
+    }
+
+    It 'keeps the placeholder and shared-identifier warnings in the run, as they were written' {
+        $TrapWarnings.Count | Should -Be 2
+        @($Trapped[0].Run.Warnings) | Should -Be @($TrapWarnings.Message)
+        $Trapped[0].Run.Warnings[0] | Should -Match 'not a client''s \(fe80::\)'
+        $Trapped[0].Run.Warnings[1] | Should -Match 'were not followed: see the SharedIndicator findings'
+    }
+
+    It 'records -AttackerAadSessionId among the indicators and whether shared identifiers were followed' {
+        $Trapped[0].Run.SharedIndicatorExpansion | Should -BeFalse
+        $entra = '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0'
+        $followed = @(Get-CompromisedMailAccess -Path $TrapFile -AttackerAadSessionId $entra -ExpandSharedIndicator -WarningAction SilentlyContinue)
+        $run = $followed[0].Run
+        $run.Indicators['AttackerAadSessionId'] | Should -Be @($entra)
+        $run.Parameters['ExpandSharedIndicator'] | Should -BeTrue
+        $run.SharedIndicatorExpansion | Should -BeTrue
+    }
+
+    It 'gives every finding, shared indicators included, exactly its records, each at its line of the file' {
+        $Trapped.Kind | Should -Contain ([MailAccessForensics.CompromiseKind]::SharedIndicator)
+        foreach ($finding in $Trapped) {
+            @($finding.Evidence.RecordId) | Should -Be @($finding.EvidenceRecordIds) -Because "$($finding.Kind) $($finding.Reason)"
+            foreach ($record in $finding.Evidence) {
+                $TrapLines[$record.SourceLine - 1] | Should -Match ([regex]::Escape($record.RecordId))
+            }
+        }
+        # The office address: the first record of each context that used it before, and the
+        # attacker's record that would have linked it (its Entra session is named too).
+        $office = $Trapped | Where-Object { $_.Kind -eq 'SharedIndicator' -and $_.ClientIPAddress -contains '203.0.113.80' }
+        $office.Evidence.Count | Should -Be 6
+        $linker = $office.Evidence[-1]
+        $linker.RecordId | Should -Be '5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0023'
+        $linker.ClientIPAddress | Should -Be '203.0.113.80'
+        @($office.Evidence | Select-Object -First 5 | ForEach-Object { $_.Time -lt [datetime]'2026-03-09T01:30:00Z' }) | Should -Not -Contain $false
+    }
+
+    It 'names, for the module''s own records given back, the file and line they were first read from' {
+        $records = @(ConvertFrom-MailItemsAccessed -Path $TrapFile)
+        $again = @($records | Get-CompromisedMailAccess @Indicators -WarningAction SilentlyContinue)
+        $bySource = @{}
+        foreach ($record in $records) { $bySource[$record.RecordId] = $record.Source }
+        $evidence = @($again.Evidence)
+        $evidence.Count | Should -BeGreaterThan 0
+        foreach ($record in $evidence) {
+            $record.Source | Should -Be $bySource[$record.RecordId]
+            $record.Source | Should -Match 'traps\.auditdata\.jsonl:\d+$'
+            $record.SourceFile | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'lists the shared indicators in the report''s summary, with why they were not followed' {
+        $path = Join-Path $TestDrive 'traps.html'
+        $null = Get-CompromisedMailAccess -Path $TrapFile @Indicators -Mailbox bob@contoso.example -ReportPath $path -WarningAction SilentlyContinue
+        $html = Get-Content -LiteralPath $path -Raw
+        $summary = $html.Substring(0, $html.IndexOf('<section id="timeline">'))
+        $summary | Should -Match 'Shared indicators \(not followed\)'
+        $summary | Should -Match '<code>203\.0\.113\.80</code></td><td>not followed: used by others before'
+        $summary | Should -Match 'except through 2 shared one\(s\)'
+        $summary | Should -Match 'Findings reported: those <code>-Mailbox bob@contoso\.example</code> select'
+        $html | Should -Match '<li>2 address\(es\) or session\(s\) of the attacker'
+    }
+}
+
+Describe 'Get-CompromisedMailAccess -ReportPath' {
+    BeforeAll {
+        $script:Lines = @(Get-BreachInput 'AuditData JSON lines')
+        $script:Sample = Join-Path (Get-BreachDirectory) 'breach.purview.csv'
+    }
+
+    It 'writes the report of the run and still outputs the findings' {
+        $path = Join-Path $TestDrive 'run.html'
+        $findings = @(Get-CompromisedMailAccess -Path $Sample -AttackerIPAddress 198.51.100.66 -ReportPath $path)
+        $findings.Count | Should -BeGreaterThan 0
+        $html = Get-Content $path -Raw
+        $html | Should -Match "Findings \($($findings.Count)\)"
+        $html | Should -Match (Get-FileHash -LiteralPath $Sample).Hash
+    }
+
+    It 'writes the report when nothing is found, saying so with the inputs and the accounting' {
+        $html = Join-Path $TestDrive 'nothing.html'
+        $json = Join-Path $TestDrive 'nothing.json'
+        $none = @(Get-CompromisedMailAccess -Path $Sample -AttackerIPAddress 192.0.2.1 -StartDate 2026-01-01 -EndDate 2026-01-02 -ReportPath $html -WarningAction SilentlyContinue)
+        $none.Count | Should -Be 0
+        $text = Get-Content $html -Raw
+        $text | Should -Match 'No findings\.'
+        $text | Should -Match (Get-FileHash -LiteralPath $Sample).Hash
+        $text | Should -Match '<th>Read</th><td>67</td>'
+        $text | Should -Match '-AttackerIPAddress 192\.0\.2\.1 matched no record'
+        $null = Get-CompromisedMailAccess -Path $Sample -AttackerIPAddress 192.0.2.1 -StartDate 2026-01-01 -EndDate 2026-01-02 -ReportPath $json -WarningAction SilentlyContinue
+        $document = Get-Content $json -Raw | ConvertFrom-Json
+        @($document.findings).Count | Should -Be 0
+        $document.run.Inputs[0].Sha256 | Should -Be (Get-FileHash -LiteralPath $Sample).Hash
+        $document.run.Summary.Read | Should -Be 67
+    }
+
+    It 'writes the report before the findings, so a pipeline that stops early still has it' {
+        $path = Join-Path $TestDrive 'first.json'
+        $first = $Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -ReportPath $path | Select-Object -First 1
+        $first | Should -Not -BeNullOrEmpty
+        @((Get-Content $path -Raw | ConvertFrom-Json).findings).Count | Should -Be $first.Run.FindingCount
+    }
+
+    It 'refuses, before reading anything, a file that exists or an extension it does not write' {
+        $exists = Join-Path $TestDrive 'exists.html'
+        Set-Content -LiteralPath $exists -Value 'keep'
+        { $Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -ReportPath $exists -ErrorAction Stop } | Should -Throw '*exists*'
+        Get-Content -LiteralPath $exists | Should -Be 'keep'
+        { $Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -ReportPath (Join-Path $TestDrive 'run.txt') -ErrorAction Stop } |
+            Should -Throw '*.html, .csv, .json or .jsonl*'
+        { $Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -ReportPath (Join-Path $TestDrive 'no/such/folder/run.html') -ErrorAction Stop } |
+            Should -Throw '*folder*'
     }
 }

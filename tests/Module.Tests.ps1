@@ -44,9 +44,36 @@ Describe 'The built module' {
         }
     }
 
-    It 'has a table view for its record type' {
+    It 'has a table view for each of its output types' {
         Import-Module $ModulePath -Force
-        Get-FormatData -TypeName 'MailAccessForensics.MailAccessRecord' | Should -Not -BeNullOrEmpty
+        foreach ($type in 'MailAccessRecord', 'UnauditedWindow', 'SyncActivity', 'AccessContext', 'AccessContext#Suspicious', 'MessageRead',
+            'MessageAccess', 'CompromiseFinding', 'EvidenceRecord', 'MailAccessRun', 'MailAccessInput') {
+            Get-FormatData -TypeName "MailAccessForensics.$type" | Should -Not -BeNullOrEmpty -Because "$type needs a view"
+        }
+    }
+
+    It 'shows findings and suspicious contexts readably at 120 and 80 columns' {
+        Import-Module $ModulePath -Force
+        $rows = Import-Csv (Join-Path $ModulePath 'Samples/ContosoBreach.purview.csv')
+        $findings = @($rows | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66)
+        $contexts = @($rows | Get-MailAccessContext -Suspicious -BaselineEndDate 2026-01-13 -WarningAction SilentlyContinue)
+        foreach ($width in 120, 80) {
+            $table = $findings | Out-String -Width $width
+            foreach ($id in $findings.InternetMessageId | Where-Object { $_ }) {
+                $table | Should -Match ([regex]::Escape($id)) -Because "the message id is visible at $width columns"
+            }
+            $table | Should -Match 'Mailbox: alice@contoso\.example'
+            ($table -split "`n" | Measure-Object Length -Maximum).Maximum | Should -BeLessOrEqual $width
+        }
+        $wide = $findings | Out-String -Width 120
+        foreach ($address in '198.51.100.66', '2001:db8:bad::b', '192.0.2.199') {
+            $wide | Should -Match ([regex]::Escape($address)) -Because 'addresses are not cut'
+        }
+        $ranked = $contexts | Out-String -Width 120
+        $ranked | Should -Match '^\s*Score\s+Signals\s+ClientIPAddress'
+        $ranked | Should -Match 'NewInPeriod, NewAddress'
+        $list = $findings[0] | Format-List | Out-String -Width 120
+        foreach ($name in 'Kind', 'Reason', 'EvidenceRecordIds', 'Evidence', 'Run') { $list | Should -Match "$name\s+:" }
     }
 
     It 'has a table view for every type its cmdlets return' {

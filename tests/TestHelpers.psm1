@@ -208,4 +208,30 @@ function Get-TrapRows([string] $Run, $Expected) {
     }
 }
 
+# ---- Reports in a browser (headless Chromium, as Debian packages it) ----------------------------
+
+# The browser; CI installs Debian's chromium (.ci/run). A missing browser fails the tests that need it.
+function Get-ChromiumPath {
+    foreach ($name in 'chromium', 'chromium-browser', 'google-chrome') {
+        $command = Get-Command $name -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+        if ($command) { return $command.Source }
+    }
+    throw 'Headless Chromium is needed to render reports (Debian: apt-get install chromium; .ci/run installs it).'
+}
+
+# Runs headless Chromium on a file with a fresh profile and returns its standard output.
+function Invoke-Chromium {
+    param([Parameter(Mandatory)] [string] $File, [string[]] $Arguments = @(), [int] $Width = 1123, [int] $Height = 1600)
+    $profileDir = Join-Path ([System.IO.Path]::GetTempPath()) "maf-chromium-$([guid]::NewGuid())"
+    $flags = @('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', "--user-data-dir=$profileDir", "--window-size=$Width,$Height")
+    try {
+        $url = [System.Uri]::new((Resolve-Path -LiteralPath $File).ProviderPath).AbsoluteUri
+        (& (Get-ChromiumPath) @flags @Arguments $url 2>$null) -join "`n"
+    }
+    finally {
+        Remove-Item -LiteralPath $profileDir -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
 Export-ModuleMember -Function *

@@ -8,6 +8,7 @@
         'A finding belongs to the mailbox that was read, not to the account that read it: delegate access to a second mailbox is a finding of that mailbox. UserId, AppId and ClientAppId name the accounts and applications of the evidence. -Mailbox and -UserIds choose the findings reported, never the records that take part in attribution: the findings of a mailbox are the same with and without -Mailbox. -StartDate and -EndDate bound the period of attacker access; throttled windows that overlap the period are reported even when the throttled record lies before it. Records outside the filters are counted as Filtered in the summary, and still read for attribution, the baseline and throttled windows.'
         'The records may also be the module''s own MailAccessRecord objects (ConvertFrom-MailItemsAccessed output): the verdict is the same as from the records they came from.'
         'Without any indicator, only throttled windows are reported, with a warning that access cannot be attributed.'
+        'Every finding carries its evidence (Evidence: each record behind it, with its time, mailbox, acting account, access type, context, folders, messages, record id, and the file and line it was read from) and its run (Run: one object shared by every finding of the run, for the chain of custody: the parameters and indicators, the period, every input with the SHA-256 of each file (as Get-FileHash gives it), the accounting, every warning, versions, computer, account, and start and end times). Export-MailAccessReport uses the run; -ReportPath writes the report of the run directly, also when nothing is found.'
     )
     Parameters  = @{
         AttackerIPAddress        = 'The attacker''s addresses or CIDR ranges, IPv4 or IPv6 (for example 203.0.113.77 or 203.0.113.0/24), matched on the normalised address.'
@@ -21,8 +22,9 @@
         UserIds                  = 'Report only the findings whose evidence includes one of these acting accounts (UserId; wildcards allowed, case-insensitive), and the attacker''s indicators. Records of every account still take part in attribution.'
         StartDate                = 'The start of the period of attacker access: earlier records take no part in attribution; they are the baseline of who used which address and session (and can still open a throttled window that reaches into the period). Read as Search-UnifiedAuditLog reads its dates.'
         EndDate                  = 'The end of the period of attacker access (exclusive). Read as -StartDate is.'
+        ReportPath               = 'Also write the report of the run to this file, before the findings are output: .html (summary per mailbox, timeline, findings, evidence, chain of custody), .json ({"run": ..., "findings": [...]}), .jsonl (one object a line) or .csv (the findings as a table). The report is written even when nothing is found: it then says "No findings", with the inputs and the accounting. The file must not exist, and its extension must be one of these: both are checked before any record is read.'
     }
-    Outputs     = 'MailAccessForensics.CompromiseFinding objects, sorted by mailbox, start, kind and subject.'
+    Outputs     = 'MailAccessForensics.CompromiseFinding objects, sorted by mailbox, start, kind and subject. Each has Evidence (MailAccessForensics.EvidenceRecord objects) and Run (the MailAccessForensics.MailAccessRun of the run).'
     Examples    = @(
         @{
             Code    = "Save-MailAccessAuditLog -Path .\case-042 -StartDate 2024-05-01 -EndDate 2024-05-08 -Mailbox meganb@contoso.com`nGet-CompromisedMailAccess -Path .\case-042 -AttackerIPAddress 203.0.113.77 -SummaryVariable tally"
@@ -31,6 +33,14 @@
         @{
             Code    = 'Import-Csv .\AuditLog.csv | Get-CompromisedMailAccess -AttackerIPAddress 203.0.113.0/24 -AttackerSessionId $sid -StartDate $from -EndDate $to | Where-Object Kind -eq AccessedMessage'
             Remarks = 'The messages read in the attacker''s context within a period.'
+        }
+        @{
+            Code    = 'Get-CompromisedMailAccess -Path .\exports\*.csv -AttackerIPAddress 203.0.113.0/24 -ReportPath .\verdict.html'
+            Remarks = 'Reads the exports, writes the report of the run (with the SHA-256 of each file read) to verdict.html, and outputs the findings.'
+        }
+        @{
+            Code    = '$f = Import-Csv .\AuditLog.csv | Get-CompromisedMailAccess -AttackerIPAddress 203.0.113.77; $f[0].Run.Inputs; $f | Where-Object Kind -eq AccessedMessage | Select-Object -First 1 -ExpandProperty Evidence'
+            Remarks = 'The inputs of the run, and the records (with their source file and line) behind the first message read.'
         }
         @{
             Code    = '$f = Import-Csv .\AuditLog.csv | Get-CompromisedMailAccess -AttackerIPAddress 203.0.113.77; $f | Where-Object Kind -in AttackerIndicator, SharedIndicator | Format-List Kind, ClientIPAddress, SessionId, AadSessionId, Reason'

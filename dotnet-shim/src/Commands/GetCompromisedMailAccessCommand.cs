@@ -1,5 +1,10 @@
+using System;
 using System.Collections;
+using System.Collections.Generic;
+using System.Collections.Specialized;
+using System.IO;
 using System.Management.Automation;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
@@ -52,7 +57,124 @@ namespace MailAccessForensics.Commands
         [Parameter]
         public SwitchParameter ExpandSharedIndicator { get; set; }
 
+        /// <summary>
+        /// Also write the report of the run to this file (.html, .json, .jsonl or .csv), even when
+        /// nothing is found. The file must not exist.
+        /// </summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string ReportPath { get; set; }
+
+        private string _reportFile;
+        private string _reportFormat;
+
         private protected override string AnalysisName => "Verdict";
+
+        private static readonly string[] IndicatorParameters =
+        {
+            nameof(AttackerIPAddress), nameof(AttackerSessionId), nameof(AttackerClientInfoString), nameof(AttackerAppId),
+            nameof(AttackerAadSessionId),
+        };
+
+        protected override void BeginProcessing()
+        {
+            if (ReportPath != null)
+            {
+                // Before any record is read: a report that cannot be written is known now.
+                _reportFile = SessionState.Path.GetUnresolvedProviderPathFromPSPath(ReportPath);
+                _reportFormat = ReportFile.FormatOf(_reportFile);
+                if (_reportFormat == null)
+                {
+                    ThrowTerminatingError(new ErrorRecord(new ArgumentException(ReportFile.UnknownExtension(_reportFile)), "MailAccessForensics.ReportFormatUnknown", ErrorCategory.InvalidArgument, ReportPath));
+                }
+                if (File.Exists(_reportFile) || Directory.Exists(_reportFile))
+                {
+                    ThrowTerminatingError(new ErrorRecord(new IOException($"'{_reportFile}' exists: give another -ReportPath, or remove it (Export-MailAccessReport -Force overwrites)."), "MailAccessForensics.ReportExists", ErrorCategory.ResourceExists, _reportFile));
+                }
+                string folder = System.IO.Path.GetDirectoryName(_reportFile);
+                if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+                {
+                    ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder of -ReportPath does not exist: '{folder}'."), "MailAccessForensics.ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
+                }
+            }
+            base.BeginProcessing();
+        }
+
+        private protected override void DescribeRun(MailAccessRun run)
+        {
+            var indicators = new OrderedDictionary();
+            foreach (string name in IndicatorParameters)
+            {
+                if (run.Parameters.Contains(name))
+                {
+                    indicators[name] = run.Parameters[name];
+                }
+            }
+            run.Indicators = indicators;
+            run.ContextExpansion = !NoContextExpansion.IsPresent;
+            run.SharedIndicatorExpansion = ExpandSharedIndicator.IsPresent;
+        }
+
+        /// <summary>
+        /// The run is complete before any finding is written: every finding refers to it, and the
+        /// report (-ReportPath) is written first, so that it exists even when the pipeline stops
+        /// after the first finding.
+        /// </summary>
+        private protected override void WriteResults(AnalysisOutput output, InputSummary summary)
+        {
+            var findings = new List<CompromiseFinding>();
+            foreach (object result in output.Results)
+            {
+                if (result is CompromiseFinding finding)
+                {
+                    findings.Add(finding);
+                }
+            }
+            MailAccessRun run = CompleteRun(summary, findings.Count);
+            foreach (CompromiseFinding finding in findings)
+            {
+                finding.Run = run;
+            }
+            foreach (string warning in output.Warnings)
+            {
+                WriteWarning(warning);
+            }
+            if (_reportFile != null)
+            {
+                WriteReport(run, findings);
+            }
+            foreach (object result in output.Results)
+            {
+                WriteObject(result);
+            }
+        }
+
+        private void WriteReport(MailAccessRun run, List<CompromiseFinding> findings)
+        {
+            var items = new ObjectBatchEncoder();
+            if (ReportFile.HoldsRun(_reportFormat))
+            {
+                ReportFile.AddRun(items, run);
+            }
+            foreach (CompromiseFinding finding in findings)
+            {
+                ReportFile.AddFinding(items, PSObject.AsPSObject(finding));
+            }
+            try
+            {
+                ReportFile.Write(_reportFile, _reportFormat, ReportFile.Render(items, _reportFormat, null), overwrite: false);
+                WriteVerbose($"Wrote the report of the run to {_reportFile}.");
+            }
+            catch (NativeCallException e)
+            {
+                WriteError(EngineError.Record(e));
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // The findings still come out: the report alone failed.
+                WriteError(new ErrorRecord(e, "MailAccessForensics.ReportNotWritten", ErrorCategory.WriteError, _reportFile));
+            }
+        }
 
         private protected override void AddAnalysisOptions(IDictionary options)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Management.Automation;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
@@ -32,6 +33,28 @@ namespace MailAccessForensics.Commands
         public DateTime BaselineEndDate { get; set; }
 
         private protected override string AnalysisName => "Context";
+
+        /// <summary>The type name of ranked contexts: their default view leads with Score and Signals.</summary>
+        internal const string SuspiciousTypeName = "MailAccessForensics.AccessContext#Suspicious";
+
+        private protected override void WriteResults(AnalysisOutput output, InputSummary summary)
+        {
+            if (!Suspicious)
+            {
+                base.WriteResults(output, summary);
+                return;
+            }
+            foreach (string warning in output.Warnings)
+            {
+                WriteWarning(warning);
+            }
+            foreach (object result in output.Results)
+            {
+                PSObject ranked = PSObject.AsPSObject(result);
+                ranked.TypeNames.Insert(0, SuspiciousTypeName);
+                WriteObject(ranked);
+            }
+        }
 
         private protected override void AddAnalysisOptions(IDictionary options)
         {

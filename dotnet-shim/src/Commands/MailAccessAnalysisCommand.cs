@@ -1,6 +1,9 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
+using System.Collections.Specialized;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
@@ -67,12 +70,12 @@ namespace MailAccessForensics.Commands
             AddAnalysisOptions(options);
         }
 
-        private protected sealed override void OnInputComplete(SessionHandle session)
+        private protected sealed override void OnInputComplete(SessionHandle session, InputSummary summary)
         {
             AnalysisOutput output;
             try
             {
-                output = AnalysisReader.Finish(session);
+                output = AnalysisReader.Finish(session, FileName);
             }
             catch (NativeCallException e)
             {
@@ -81,12 +84,106 @@ namespace MailAccessForensics.Commands
             }
             foreach (string warning in output.Warnings)
             {
+                Log.AddWarning(warning);
+            }
+            WriteResults(output, summary);
+        }
+
+        /// <summary>Writes the warnings, then the results in the engine's order.</summary>
+        private protected virtual void WriteResults(AnalysisOutput output, InputSummary summary)
+        {
+            foreach (string warning in output.Warnings)
+            {
                 WriteWarning(warning);
             }
             foreach (object result in output.Results)
             {
                 WriteObject(result);
             }
+        }
+
+        /// <summary>Parameters that are not described in a run: the records themselves.</summary>
+        private static readonly HashSet<string> NotRunParameters = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { nameof(InputObject) };
+
+        /// <summary>
+        /// The run as it ends: its parameters, period, inputs, accounting, warnings, errors,
+        /// versions, host, user and times.
+        /// </summary>
+        private protected MailAccessRun CompleteRun(InputSummary summary, int findingCount)
+        {
+            var parameters = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+            foreach (KeyValuePair<string, object> bound in MyInvocation.BoundParameters)
+            {
+                if (!NotRunParameters.Contains(bound.Key))
+                {
+                    parameters[bound.Key] = AsRunValue(bound.Value);
+                }
+            }
+            var run = new MailAccessRun
+            {
+                Id = Guid.NewGuid().ToString(),
+                Command = MyInvocation.MyCommand.Name,
+                Parameters = parameters,
+                PeriodStart = IsBound(nameof(StartDate)) ? AsEngineReadsIt(StartDate) : (DateTime?)null,
+                PeriodEnd = IsBound(nameof(EndDate)) ? AsEngineReadsIt(EndDate) : (DateTime?)null,
+                Inputs = Log.Inputs(summary),
+                Summary = summary,
+                Warnings = new List<string>(Log.Warnings).ToArray(),
+                ErrorMessages = new List<string>(Log.Errors).ToArray(),
+                FindingCount = findingCount,
+                ModuleVersion = typeof(MailAccessAnalysisCommand).Assembly.GetName().Version.ToString(3),
+                EngineVersion = NativeCall.EngineVersion(),
+                PowerShellVersion = PowerShellVersion(),
+                OperatingSystem = RuntimeInformation.OSDescription.Trim(),
+                Host = Environment.MachineName,
+                User = string.IsNullOrEmpty(Environment.UserDomainName) ? Environment.UserName : $"{Environment.UserDomainName}\\{Environment.UserName}",
+                StartTime = Log.StartTime,
+                EndTime = DateTime.UtcNow,
+            };
+            DescribeRun(run);
+            return run;
+        }
+
+        /// <summary>What the analysis adds to its run (the verdict: indicators and expansion).</summary>
+        private protected virtual void DescribeRun(MailAccessRun run)
+        {
+        }
+
+        /// <summary>A date as the engine reads it: a local time converted, any other taken as UTC.</summary>
+        private static DateTime AsEngineReadsIt(DateTime value)
+        {
+            return value.Kind == DateTimeKind.Local ? value.ToUniversalTime() : DateTime.SpecifyKind(value, DateTimeKind.Utc);
+        }
+
+        /// <summary>A bound value as plain data: switches as booleans, lists as text arrays.</summary>
+        private static object AsRunValue(object value)
+        {
+            object raw = value is PSObject pso ? pso.BaseObject : value;
+            switch (raw)
+            {
+                case null: return null;
+                case SwitchParameter s: return s.IsPresent;
+                case string text: return text;
+                case DateTime date: return date;
+                case bool b: return b;
+                case System.Collections.IEnumerable list:
+                    var items = new List<string>();
+                    foreach (object item in list)
+                    {
+                        items.Add(item?.ToString());
+                    }
+                    return items.ToArray();
+                default: return raw.ToString();
+            }
+        }
+
+        private string PowerShellVersion()
+        {
+            if (SessionState.PSVariable.GetValue("PSVersionTable") is Hashtable table)
+            {
+                return $"{table["PSVersion"]} ({table["PSEdition"] ?? "Desktop"})";
+            }
+            return null;
         }
     }
 }

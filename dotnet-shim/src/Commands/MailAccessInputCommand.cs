@@ -51,6 +51,9 @@ namespace MailAccessForensics.Commands
         private TimeSpan _nextProgress = ProgressInterval;
         private bool _disposed;
 
+        /// <summary>What the command read and said, for the chain of custody of its run.</summary>
+        private protected RunLog Log { get; } = new RunLog();
+
         /// <summary>
         /// An audit record from the pipeline: a Search-UnifiedAuditLog result, an Import-Csv row of
         /// an audit export, a Search-MailboxAuditLog record, a Graph, Sentinel or Defender record,
@@ -95,8 +98,8 @@ namespace MailAccessForensics.Commands
         {
         }
 
-        /// <summary>Runs after every input was read; analysis cmdlets write their results here.</summary>
-        private protected virtual void OnInputComplete(SessionHandle session)
+        /// <summary>Runs after every input was read, with the accounting; analysis cmdlets write their results here.</summary>
+        private protected virtual void OnInputComplete(SessionHandle session, InputSummary summary)
         {
         }
 
@@ -107,6 +110,7 @@ namespace MailAccessForensics.Commands
 
         protected override void BeginProcessing()
         {
+            Log.StartTime = DateTime.UtcNow;
             NativeLibraryLoader.EnsureLoaded();
             if (!DefersSession)
             {
@@ -162,8 +166,8 @@ namespace MailAccessForensics.Commands
             }
             SubmitFilling();
             CompleteInFlight();
-            OnInputComplete(_session);
             InputSummary summary = NativeResults.Tally(_session);
+            OnInputComplete(_session, summary);
             WriteVerbose(summary.ToString());
             if (summary.SkippedOperations.Count > 0)
             {
@@ -247,6 +251,7 @@ namespace MailAccessForensics.Commands
             }
             _filling.AddObject(input);
             _fillingInputs.Add(input);
+            Log.PipelineObjects++;
             if (_filling.Count >= BatchObjectLimit || _filling.Length >= BatchByteLimit)
             {
                 SubmitFilling();
@@ -323,7 +328,7 @@ namespace MailAccessForensics.Commands
 
         // ---- files ------------------------------------------------------------------------------
 
-        private string FileName(int index) => index >= 0 && index < _files.Count ? _files[index] : "?";
+        private protected string FileName(int index) => index >= 0 && index < _files.Count ? _files[index] : "?";
 
         /// <summary>The files a -Path or -LiteralPath value names; errors for what names none.</summary>
         private IEnumerable<string> ResolveFiles(string path, bool literal)
@@ -458,12 +463,14 @@ namespace MailAccessForensics.Commands
             int fileIndex = _files.Count;
             _files.Add(file);
             ReaderHandle reader;
+            long? size = SizeOf(file);
             try
             {
                 reader = ReaderHandle.Open(_session, file, fileIndex);
             }
             catch (NativeCallException e) when (e.Status == nameof(MafStatus.Io))
             {
+                Log.AddUnreadableFile(file, e.Message);
                 WriteError(new ErrorRecord(new IOException(e.Message, e), "MailAccessForensics.FileUnreadable", ErrorCategory.ReadError, file));
                 return;
             }
@@ -525,6 +532,30 @@ namespace MailAccessForensics.Commands
                 {
                     throw failure;
                 }
+                if (failure == null)
+                {
+                    try
+                    {
+                        Log.AddFile(file, size, reader.Digest(_session), (long)reader.Progress().records);
+                    }
+                    catch (NativeCallException e)
+                    {
+                        ThrowEngineError(e);
+                    }
+                }
+            }
+        }
+
+        /// <summary>The file's size when it is opened, for the chain of custody; null when it cannot be known.</summary>
+        private static long? SizeOf(string file)
+        {
+            try
+            {
+                return new FileInfo(file).Length;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is System.Security.SecurityException)
+            {
+                return null;
             }
         }
 
@@ -576,6 +607,7 @@ namespace MailAccessForensics.Commands
             string recordId = failure.RecordId ?? IdentityOf(target as PSObject);
             string label = recordId != null ? $"Record '{recordId}' ({where})" : $"Record at {where}";
             var exception = new InvalidAuditRecordException($"{label}: {failure.Message}", failure.KindName, recordId, where);
+            Log.AddError(exception.Message);
             WriteError(new ErrorRecord(exception, "MailAccessForensics." + failure.KindName, ErrorCategory.InvalidData, target));
         }
 

@@ -167,5 +167,9 @@ namespace MailAccessForensics
         /// <summary>One sentence a reader can check.</summary>
         public string Reason { get; internal set; }
         public string[] EvidenceRecordIds { get; internal set; }
+        /// <summary>The records behind the finding, with where each is in the input.</summary>
+        public EvidenceRecord[] Evidence { get; internal set; }
+        /// <summary>The run that produced the finding (shared by every finding of the run).</summary>
+        public MailAccessRun Run { get; internal set; }
     }
 }

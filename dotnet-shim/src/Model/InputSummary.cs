@@ -7,6 +7,7 @@ namespace MailAccessForensics
     /// operation), a duplicate, outside the filters, or an error.
     /// Read = Analysed + Skipped + Duplicates + Filtered + Errors.
     /// </summary>
+    [ReportedAsObject]
     public sealed class InputSummary
     {
         internal InputSummary()

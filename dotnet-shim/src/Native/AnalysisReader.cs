@@ -13,7 +13,8 @@ namespace MailAccessForensics.Native
     /// <summary>Reads MafAnalysis rows into the module's result types.</summary>
     internal static unsafe class AnalysisReader
     {
-        internal static AnalysisOutput Finish(SessionHandle session)
+        /// <summary>Ends the analysis; <paramref name="fileName"/> names the files evidence was read from.</summary>
+        internal static AnalysisOutput Finish(SessionHandle session, Func<int, string> fileName)
         {
             return session.Use(h =>
             {
@@ -21,7 +22,7 @@ namespace MailAccessForensics.Native
                 NativeCall.Check(NativeMethods.maf_session_finish((MafSession*)h, &analysis));
                 try
                 {
-                    return Read(analysis);
+                    return Read(analysis, fileName);
                 }
                 finally
                 {
@@ -30,7 +31,7 @@ namespace MailAccessForensics.Native
             });
         }
 
-        private static AnalysisOutput Read(MafAnalysis* a)
+        private static AnalysisOutput Read(MafAnalysis* a, Func<int, string> fileName)
         {
             byte* arena = a->arena;
             string Text(MafText t) => NativeCall.Text(arena, t);
@@ -140,6 +141,40 @@ namespace MailAccessForensics.Native
                     RecordId = Text(m->record_id),
                 });
             }
+            var evidence = new EvidenceRecord[a->evidence_len];
+            for (ulong i = 0; i < a->evidence_len; i++)
+            {
+                MafEvidenceRecord* e = &a->evidence[i];
+                evidence[i] = new EvidenceRecord
+                {
+                    Time = NativeCall.Time(e->time),
+                    Mailbox = Text(e->mailbox),
+                    UserId = Text(e->context.user_id),
+                    AccessType = (MailAccessType)e->access_type,
+                    IsThrottled = e->is_throttled == NativeMethods.MAF_TRUE ? true : e->is_throttled == NativeMethods.MAF_FALSE ? false : (bool?)null,
+                    ClientIPAddress = Text(e->context.client_ip_address),
+                    ClientInfoString = Text(e->context.client_info_string),
+                    SessionId = Text(e->context.session_id),
+                    AppId = Text(e->app_id),
+                    ClientAppId = Text(e->client_app_id),
+                    AadSessionId = Text(e->aad_session_id),
+                    UniqueTokenId = Text(e->unique_token_id),
+                    Folders = List(e->folders),
+                    Items = List(e->items),
+                    OperationCount = NativeCall.Optional(e->operation_count),
+                    RecordId = Text(e->record_id),
+                    SourceFile = e->source.file < 0 ? null : fileName(e->source.file),
+                    SourceLine = e->source.line > 0 ? (long)e->source.line : (long?)null,
+                    // A module record brought back in says where it was first read.
+                    Source = Text(e->origin) ?? NativeResults.DescribeSource(e->source, fileName),
+                };
+            }
+            var evidenceOf = new List<EvidenceRecord>[a->findings_len];
+            for (ulong i = 0; i < a->finding_evidence_len; i++)
+            {
+                MafFindingEvidence* pair = &a->finding_evidence[i];
+                (evidenceOf[pair->finding] ??= new List<EvidenceRecord>()).Add(evidence[pair->evidence]);
+            }
             for (ulong i = 0; i < a->findings_len; i++)
             {
                 MafFinding* f = &a->findings[i];
@@ -163,6 +198,7 @@ namespace MailAccessForensics.Native
                     UniqueTokenId = List(f->unique_token_ids),
                     Reason = Text(f->reason),
                     EvidenceRecordIds = List(f->evidence_record_ids),
+                    Evidence = evidenceOf[i]?.ToArray() ?? Array.Empty<EvidenceRecord>(),
                 });
             }
             return output;

@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 7;
+        internal const uint MAF_ABI_VERSION = 9;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -52,6 +52,16 @@ namespace MailAccessForensics.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "maf_abi_version", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern uint maf_abi_version();
+
+        /// <summary>
+        ///  Copies the engine's version (UTF-8, not NUL-terminated) into `buf`, up to `cap` bytes, and
+        ///  returns its full length, as `maf_last_error` does.
+        ///
+        ///  # Safety
+        ///  `buf` must be null (with `cap` 0) or writable for `cap` bytes.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_engine_version", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern nuint maf_engine_version(byte* buf, nuint cap);
 
         /// <summary>
         ///  Copies the calling thread's last error message (UTF-8, not NUL-terminated) into `buf`, up
@@ -194,6 +204,28 @@ namespace MailAccessForensics.Native
         internal static extern MafStatus maf_reader_progress(MafReader* reader, MafProgress* @out);
 
         /// <summary>
+        ///  The SHA-256 of the file's bytes. Call it once `maf_reader_next` has reached the end: the
+        ///  library then reads (and hashes) what the reader left of the file, so the hash is the file's
+        ///  (as Get-FileHash gives it) whenever the file can be read to its end. Before the end, or once
+        ///  the session was cancelled, the hash covers only the bytes read so far and `complete` is 0.
+        ///  On success `*out` owns the digest: free it with `maf_digest_free`.
+        ///
+        ///  # Safety
+        ///  `session` and `reader` must be live; `out` writable. Not while `maf_reader_next` runs.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_reader_digest", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern MafStatus maf_reader_digest(MafSession* session, MafReader* reader, MafDigest** @out);
+
+        /// <summary>
+        ///  Frees a digest. Null is ignored.
+        ///
+        ///  # Safety
+        ///  `digest` must be null or from `maf_reader_digest`, not freed before.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_digest_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void maf_digest_free(MafDigest* digest);
+
+        /// <summary>
         ///  Frees a reader (closes its file). Null is ignored.
         ///
         ///  # Safety
@@ -224,8 +256,10 @@ namespace MailAccessForensics.Native
 
         /// <summary>
         ///  Renders a report of results: `items` holds one `{Type, Properties}` map per object (the
-        ///  object-batch encoding); `options` a map with Format (Html or Csv), Title and Generator. On
-        ///  success `*out` owns the text: free it with `maf_report_free`.
+        ///  object-batch encoding): findings, at most one `MailAccessForensics.MailAccessRun` (the run
+        ///  the findings came from) and one `InputSummary`, and other results; `options` a map with
+        ///  Format (Html, Csv, Json or JsonLines), Title and Generator. On success `*out` owns the
+        ///  text: free it with `maf_report_free`.
         ///
         ///  # Safety
         ///  `items` and `options` valid for their lengths; `out` writable.
@@ -747,6 +781,49 @@ namespace MailAccessForensics.Native
     }
 
     /// <summary>
+    ///  Get-CompromisedMailAccess: one record behind findings (the evidence appendix).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafEvidenceRecord
+    {
+        public MafSource source;
+        public long time;
+        /// <summary>
+        ///  -1 when unknown or not relevant.
+        /// </summary>
+        public long operation_count;
+        public byte access_type;
+        public byte is_throttled;
+        public MafText record_id;
+        public MafText mailbox;
+        public MafContextText context;
+        public MafText app_id;
+        public MafText client_app_id;
+        /// <summary>
+        ///  AppAccessContext: the Entra session and the token.
+        /// </summary>
+        public MafText aad_session_id;
+        public MafText unique_token_id;
+        public MafTextList folders;
+        public MafTextList items;
+        /// <summary>
+        ///  Where the record was first read, when it came in as one of the module's own records;
+        ///  absent otherwise.
+        /// </summary>
+        public MafText origin;
+    }
+
+    /// <summary>
+    ///  Finding `finding` rests on evidence record `evidence` (indexes into the result's arrays).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafFindingEvidence
+    {
+        public uint finding;
+        public uint evidence;
+    }
+
+    /// <summary>
     ///  An analysis' results; only the arrays of its kind are filled. Owned by the library: free
     ///  with `maf_analysis_free`.
     /// </summary>
@@ -771,6 +848,10 @@ namespace MailAccessForensics.Native
         public ulong accesses_len;
         public MafFinding* findings;
         public ulong findings_len;
+        public MafEvidenceRecord* evidence;
+        public ulong evidence_len;
+        public MafFindingEvidence* finding_evidence;
+        public ulong finding_evidence_len;
         /// <summary>
         ///  Sentences for the user (WriteWarning).
         /// </summary>
@@ -795,6 +876,27 @@ namespace MailAccessForensics.Native
         ///  Records read so far (analysed, skipped, duplicates, errors).
         /// </summary>
         public ulong records;
+    }
+
+    /// <summary>
+    ///  The SHA-256 of a file read by a reader. Owned by the library: free with `maf_digest_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafDigest
+    {
+        public byte* arena;
+        public ulong arena_len;
+        /// <summary>
+        ///  Upper-case hexadecimal, as Get-FileHash writes it: of the file's first `bytes` bytes,
+        ///  which are the whole file when `complete` is 1.
+        /// </summary>
+        public MafText sha256;
+        /// <summary>
+        ///  Why the hash does not cover the whole file, when reading failed; absent otherwise.
+        /// </summary>
+        public MafText failure;
+        public ulong bytes;
+        public byte complete;
     }
 
     /// <summary>

@@ -190,10 +190,12 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>
-        /// Adds an object for a report: <c>{Type: its first type name, Properties: its properties}</c>.
-        /// Unlike a record, any object is walked (the module's own results are .NET objects).
+        /// Adds an object for a report: <c>{Type: its first type name, Properties: its properties}</c>,
+        /// without the properties named in <paramref name="skip"/>. Unlike a record, any object is
+        /// walked (the module's own results are .NET objects), and so are the module's objects
+        /// inside it that are marked [ReportedAsObject] (a finding's evidence, a run's inputs).
         /// </summary>
-        internal void AddTypedObject(PSObject item)
+        internal void AddTypedObject(PSObject item, ICollection<string> skip = null)
         {
             Count++;
             int start = _length;
@@ -205,7 +207,7 @@ namespace MailAccessForensics.Native
                 WriteKey("Type");
                 WriteString(item.TypeNames.Count > 0 ? item.TypeNames[0] : item.BaseObject.GetType().FullName, "Type");
                 WriteKey("Properties");
-                WriteProperties(item, 0, "the object");
+                WriteProperties(item, 0, "the object", skip);
             }
             catch (Exception e) when (IsValueFault(e))
             {
@@ -326,7 +328,7 @@ namespace MailAccessForensics.Native
                     WriteList(sequence, depth, path);
                     return;
                 default:
-                    if (topLevel)
+                    if (topLevel || value.GetType().IsDefined(typeof(ReportedAsObjectAttribute), false))
                     {
                         WriteProperties(PSObject.AsPSObject(value), depth, path);
                     }
@@ -367,13 +369,17 @@ namespace MailAccessForensics.Native
             Patch(countAt, count);
         }
 
-        private void WriteProperties(PSObject pso, int depth, string path)
+        private void WriteProperties(PSObject pso, int depth, string path, ICollection<string> skip = null)
         {
             WriteTag(TagMap);
             int countAt = Reserve(4);
             int count = 0;
             foreach (PSPropertyInfo property in pso.Properties)
             {
+                if (skip != null && skip.Contains(property.Name))
+                {
+                    continue;
+                }
                 WriteKey(property.Name);
                 object value = SafeValue(property, out string failure);
                 if (failure != null)

@@ -44,6 +44,31 @@ namespace MailAccessForensics.Native
             }));
         }
 
+        /// <summary>
+        /// The SHA-256 of the file: ask once <see cref="Next"/> has returned null (the engine then
+        /// hashes what the reader left of the file, so the hash is the whole file's).
+        /// </summary>
+        internal Commands.FileDigestResult Digest(SessionHandle session)
+        {
+            return session.Use(s => Use(r =>
+            {
+                MafDigest* digest = null;
+                NativeCall.Check(NativeMethods.maf_reader_digest((MafSession*)s, (MafReader*)r, &digest));
+                try
+                {
+                    return new Commands.FileDigestResult(
+                        NativeCall.Text(digest->arena, digest->sha256),
+                        (long)digest->bytes,
+                        digest->complete != 0,
+                        NativeCall.Text(digest->arena, digest->failure));
+                }
+                finally
+                {
+                    NativeMethods.maf_digest_free(digest);
+                }
+            }));
+        }
+
         /// <summary>Bytes read, the file's size (-1 when unknown) and records, after the last chunk.</summary>
         internal MafProgress Progress()
         {

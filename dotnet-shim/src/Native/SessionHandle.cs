@@ -138,6 +138,18 @@ namespace MailAccessForensics.Native
             return System.Text.Encoding.UTF8.GetString(buffer);
         }
 
+        /// <summary>The native engine's version.</summary>
+        internal static string EngineVersion()
+        {
+            nuint needed = NativeMethods.maf_engine_version(null, 0);
+            var buffer = new byte[(int)needed];
+            fixed (byte* p = buffer)
+            {
+                NativeMethods.maf_engine_version(p, needed);
+            }
+            return System.Text.Encoding.UTF8.GetString(buffer);
+        }
+
         /// <summary>Engine times are UTC ticks.</summary>
         internal static DateTime Time(long ticks) => new DateTime(ticks, DateTimeKind.Utc);
 

@@ -331,7 +331,8 @@ fn rust_report() -> AbiReport {
         MafAnalysis {
             arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
             syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,
-            accesses, accesses_len, findings, findings_len, warnings,
+            accesses, accesses_len, findings, findings_len, evidence, evidence_len,
+            finding_evidence, finding_evidence_len, warnings,
         }
         MafCollectStep {
             kind, page, session, permille, window, start, end, wait_ms, windows_done,
@@ -346,6 +347,12 @@ fn rust_report() -> AbiReport {
             arena, arena_len, texts, texts_len, windows, windows_len, files, files_len, folder,
             start, end, record_count, mailboxes, operations, reasons, complete, settled,
         }
+        MafEvidenceRecord {
+            source, time, operation_count, access_type, is_throttled, record_id, mailbox, context,
+            app_id, client_app_id, aad_session_id, unique_token_id, folders, items, origin,
+        }
+        MafFindingEvidence { finding, evidence }
+        MafDigest { arena, arena_len, sha256, failure, bytes, complete }
     };
     let constants = [
         ("MAF_ABI_VERSION", MAF_ABI_VERSION.to_string()),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use mailaccess_engine::analysis::{AddressRange, Finding, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions, Wildcard};
+use mailaccess_engine::analysis::{AddressRange, AnalysisResult, Finding, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions, Wildcard};
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
 use mailaccess_engine::time::{parse_timestamp, DateOrder};
 use mailaccess_engine::{Session, SessionOptions, Tally};
@@ -49,6 +49,11 @@ fn session_for(parameters: &Value) -> Session {
 }
 
 fn run(file: &str, parameters: &Value) -> (Vec<Finding>, Vec<String>, Tally) {
+    let (result, tally) = run_result(file, parameters);
+    (result.findings, result.warnings, tally)
+}
+
+fn run_result(file: &str, parameters: &Value) -> (AnalysisResult, Tally) {
     let mut session = session_for(parameters);
     let mut reader = RecordReader::open(&fixture(file), 0, ReaderOptions::default()).expect("fixture opens");
     let never = AtomicBool::new(false);
@@ -57,7 +62,25 @@ fn run(file: &str, parameters: &Value) -> (Vec<Finding>, Vec<String>, Tally) {
         assert!(output.errors.is_empty(), "{:?}", output.errors);
     }
     let result = session.finish_analysis(&never).unwrap().unwrap();
-    (result.findings, result.warnings, session.tally().clone())
+    (result, session.tally().clone())
+}
+
+/// Every finding's evidence records are exactly its EvidenceRecordIds, each with the line of
+/// the fixture it was read from.
+fn check_evidence(name: &str, file: &str, result: &AnalysisResult) {
+    let lines: Vec<String> = std::fs::read_to_string(fixture(file)).unwrap().lines().map(str::to_string).collect();
+    for (i, finding) in result.findings.iter().enumerate() {
+        let records: Vec<_> = result.finding_evidence.iter().filter(|(f, _)| *f as usize == i).map(|(_, e)| &result.evidence[*e as usize]).collect();
+        let ids: Vec<String> = records.iter().map(|e| e.record_id.clone().unwrap_or_default()).collect();
+        assert_eq!(ids, finding.evidence_record_ids, "{name} ({file}): evidence of {} {:?}", finding.kind.name(), finding.reason);
+        for record in records {
+            let line = record.source.line.expect("a record read from a file has a line") as usize;
+            let id = record.record_id.as_deref().unwrap();
+            // A JSON Lines record is on its line; a JSON array's record starts there.
+            let text = lines[line - 1..(line + 40).min(lines.len())].join("\n");
+            assert!(text.contains(id), "{name} ({file}): {id} is not at line {line}");
+        }
+    }
 }
 
 /// A finding as the comparable row expected.json writes.
@@ -126,7 +149,9 @@ fn expected_rows(run: &Value, doc: &Value) -> Vec<Map<String, Value>> {
 fn check_run(name: &str, file: &str) {
     let doc = expected();
     let run_spec = &doc["Runs"][name];
-    let (findings, warnings, tally) = run(file, &run_spec["Parameters"]);
+    let (result, tally) = run_result(file, &run_spec["Parameters"]);
+    check_evidence(name, file, &result);
+    let (findings, warnings) = (result.findings, result.warnings);
     let expected = expected_rows(run_spec, &doc);
     let actual: Vec<Map<String, Value>> = findings.iter().map(row).collect();
     for (i, (want, got)) in expected.iter().zip(&actual).enumerate() {

@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 7;
+pub const MAF_ABI_VERSION: u32 = 9;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -302,6 +302,39 @@ pub struct MafFinding {
     pub evidence_record_ids: MafTextList,
 }
 
+/// Get-CompromisedMailAccess: one record behind findings (the evidence appendix).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafEvidenceRecord {
+    pub source: MafSource,
+    pub time: i64,
+    /// -1 when unknown or not relevant.
+    pub operation_count: i64,
+    pub access_type: u8,
+    pub is_throttled: u8,
+    pub record_id: MafText,
+    pub mailbox: MafText,
+    pub context: MafContextText,
+    pub app_id: MafText,
+    pub client_app_id: MafText,
+    /// AppAccessContext: the Entra session and the token.
+    pub aad_session_id: MafText,
+    pub unique_token_id: MafText,
+    pub folders: MafTextList,
+    pub items: MafTextList,
+    /// Where the record was first read, when it came in as one of the module's own records;
+    /// absent otherwise.
+    pub origin: MafText,
+}
+
+/// Finding `finding` rests on evidence record `evidence` (indexes into the result's arrays).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafFindingEvidence {
+    pub finding: u32,
+    pub evidence: u32,
+}
+
 /// An analysis' results; only the arrays of its kind are filled. Owned by the library: free
 /// with `maf_analysis_free`.
 #[repr(C)]
@@ -325,6 +358,10 @@ pub struct MafAnalysis {
     pub accesses_len: u64,
     pub findings: *const MafFinding,
     pub findings_len: u64,
+    pub evidence: *const MafEvidenceRecord,
+    pub evidence_len: u64,
+    pub finding_evidence: *const MafFindingEvidence,
+    pub finding_evidence_len: u64,
     /// Sentences for the user (WriteWarning).
     pub warnings: MafTextList,
 }
@@ -339,6 +376,21 @@ pub struct MafProgress {
     pub bytes_total: i64,
     /// Records read so far (analysed, skipped, duplicates, errors).
     pub records: u64,
+}
+
+/// The SHA-256 of a file read by a reader. Owned by the library: free with `maf_digest_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct MafDigest {
+    pub arena: *const u8,
+    pub arena_len: u64,
+    /// Upper-case hexadecimal, as Get-FileHash writes it: of the file's first `bytes` bytes,
+    /// which are the whole file when `complete` is 1.
+    pub sha256: MafText,
+    /// Why the hash does not cover the whole file, when reading failed; absent otherwise.
+    pub failure: MafText,
+    pub bytes: u64,
+    pub complete: u8,
 }
 
 /// A rendered report (UTF-8 text). Owned by the library: free with `maf_report_free`.

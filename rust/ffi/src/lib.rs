@@ -23,7 +23,7 @@ use mailaccess_engine::analysis::{
     Analysis, AddressRange, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter,
     SyncAnalysis, ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
-use mailaccess_engine::input::{PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
+use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
 use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
@@ -33,7 +33,7 @@ use serde::Deserialize;
 
 use abi::*;
 use boundary::{guard, guard_void, FfiError};
-use rows::{AnalysisOwner, BatchOwner, TallyOwner};
+use rows::{AnalysisOwner, BatchOwner, DigestOwner, TallyOwner};
 
 // Records are many small allocations made on one thread and freed on another: mimalloc does
 // that several times faster than the system allocator (the benchmark measures it).
@@ -262,6 +262,30 @@ pub extern "C" fn maf_abi_version() -> u32 {
     MAF_ABI_VERSION
 }
 
+/// Copies `text` into `buf` (up to `cap` bytes) and returns its full length.
+///
+/// # Safety
+/// `buf` must be null (with `cap` 0) or writable for `cap` bytes.
+unsafe fn copy_text(text: &str, buf: *mut u8, cap: usize) -> usize {
+    if !buf.is_null() && cap > 0 {
+        let n = text.len().min(cap);
+        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+    }
+    text.len()
+}
+
+/// Copies the engine's version (UTF-8, not NUL-terminated) into `buf`, up to `cap` bytes, and
+/// returns its full length, as `maf_last_error` does.
+///
+/// # Safety
+/// `buf` must be null (with `cap` 0) or writable for `cap` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn maf_engine_version(buf: *mut u8, cap: usize) -> usize {
+    let mut full = 0;
+    guard_void(|| full = copy_text(env!("CARGO_PKG_VERSION"), buf, cap));
+    full
+}
+
 /// Copies the calling thread's last error message (UTF-8, not NUL-terminated) into `buf`, up
 /// to `cap` bytes, and returns the message's full length: call again with a larger buffer
 /// when it exceeds `cap`.
@@ -272,13 +296,7 @@ pub extern "C" fn maf_abi_version() -> u32 {
 pub unsafe extern "C" fn maf_last_error(buf: *mut u8, cap: usize) -> usize {
     let mut full = 0;
     guard_void(|| {
-        boundary::with_last_error(|message| {
-            full = message.len();
-            if !buf.is_null() && cap > 0 {
-                let n = message.len().min(cap);
-                std::ptr::copy_nonoverlapping(message.as_ptr(), buf, n);
-            }
-        })
+        boundary::with_last_error(|message| full = copy_text(message, buf, cap))
     });
     full
 }
@@ -445,6 +463,10 @@ pub struct MafReader {
     reader: Mutex<PrefetchingReader>,
     /// Readable while another thread waits in `maf_reader_next`.
     progress: ProgressHandle,
+    /// The SHA-256 of the file's bytes as they are read.
+    digest: Option<FileDigest>,
+    /// `maf_reader_next` has reached the end of the records.
+    ended: AtomicBool,
 }
 
 /// Opens a file of audit records for reading into `session`. `path` is UTF-16 (any file name
@@ -474,9 +496,10 @@ pub unsafe extern "C" fn maf_reader_open(
         let reader = RecordReader::open(&path, file_index, session.reader_options.clone())
             .map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
         session.lock()?.completeness_mut().name_file(file_index, path.display().to_string());
+        let digest = reader.digest();
         let reader = PrefetchingReader::spawn(reader, Arc::clone(&session.cancelled));
         let progress = reader.progress_handle();
-        *out = Box::into_raw(Box::new(MafReader { reader: Mutex::new(reader), progress }));
+        *out = Box::into_raw(Box::new(MafReader { reader: Mutex::new(reader), progress, digest, ended: AtomicBool::new(false) }));
         Ok(())
     })
 }
@@ -502,9 +525,12 @@ pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *co
             .map_err(|_| FfiError::new(MafStatus::Panic, "the reader is unusable after an earlier internal error"))?
             .next_chunk();
         session.ensure_running()?;
-        if let Some(results) = chunk {
-            let output = session.lock()?.ingest_results(results);
-            *out = BatchOwner::build(&output).into_raw();
+        match chunk {
+            Some(results) => {
+                let output = session.lock()?.ingest_results(results);
+                *out = BatchOwner::build(&output).into_raw();
+            }
+            None => reader.ended.store(true, Ordering::SeqCst),
         }
         Ok(())
     })
@@ -527,6 +553,41 @@ pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut
             records: progress.records,
         };
         Ok(())
+    })
+}
+
+/// The SHA-256 of the file's bytes. Call it once `maf_reader_next` has reached the end: the
+/// library then reads (and hashes) what the reader left of the file, so the hash is the file's
+/// (as Get-FileHash gives it) whenever the file can be read to its end. Before the end, or once
+/// the session was cancelled, the hash covers only the bytes read so far and `complete` is 0.
+/// On success `*out` owns the digest: free it with `maf_digest_free`.
+///
+/// # Safety
+/// `session` and `reader` must be live; `out` writable. Not while `maf_reader_next` runs.
+#[no_mangle]
+pub unsafe extern "C" fn maf_reader_digest(session: *const MafSession, reader: *const MafReader, out: *mut *mut MafDigest) -> MafStatus {
+    guard(|| {
+        let out = out_ptr(out)?;
+        *out = std::ptr::null_mut();
+        let session = session_ref(session)?;
+        let reader = reader_ref(reader)?;
+        let digest = reader.digest.as_ref().ok_or_else(|| FfiError::invalid_argument("the reader has no digest"))?;
+        let outcome = digest.finish(reader.ended.load(Ordering::SeqCst), &session.cancelled);
+        *out = DigestOwner::build(&outcome).into_raw();
+        Ok(())
+    })
+}
+
+/// Frees a digest. Null is ignored.
+///
+/// # Safety
+/// `digest` must be null or from `maf_reader_digest`, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn maf_digest_free(digest: *mut MafDigest) {
+    guard_void(|| {
+        if !digest.is_null() {
+            DigestOwner::free(digest);
+        }
     })
 }
 
@@ -579,7 +640,7 @@ pub unsafe extern "C" fn maf_analysis_free(analysis: *mut MafAnalysis) {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct ReportOptionsWire {
-    /// Html or Csv.
+    /// Html, Csv, Json or JsonLines.
     format: String,
     title: Option<String>,
     /// Who made the report (module and version).
@@ -587,8 +648,10 @@ struct ReportOptionsWire {
 }
 
 /// Renders a report of results: `items` holds one `{Type, Properties}` map per object (the
-/// object-batch encoding); `options` a map with Format (Html or Csv), Title and Generator. On
-/// success `*out` owns the text: free it with `maf_report_free`.
+/// object-batch encoding): findings, at most one `MailAccessForensics.MailAccessRun` (the run
+/// the findings came from) and one `InputSummary`, and other results; `options` a map with
+/// Format (Html, Csv, Json or JsonLines), Title and Generator. On success `*out` owns the
+/// text: free it with `maf_report_free`.
 ///
 /// # Safety
 /// `items` and `options` valid for their lengths; `out` writable.
@@ -604,6 +667,8 @@ pub unsafe extern "C" fn maf_report_render(
         let out = out_ptr(out)?;
         *out = std::ptr::null_mut();
         let options: ReportOptionsWire = read_options(bytes(options, options_len)?, "report options")?;
+        let format = report::ReportFormat::parse(&options.format)
+            .ok_or_else(|| FfiError::invalid_argument(format!("unknown report format '{}'", options.format)))?;
         let mut reader = BatchReader::new(bytes(items, items_len)?);
         let mut nodes = Vec::new();
         while !reader.is_empty() {
@@ -614,15 +679,12 @@ pub unsafe extern "C" fn maf_report_render(
             .map(report::ReportItem::from_node)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| FfiError::new(MafStatus::BadBatch, e))?;
-        let text = match options.format.as_str() {
-            "Html" => report::render_html(
-                options.title.as_deref().unwrap_or("MailItemsAccessed investigation"),
-                options.generator.as_deref().unwrap_or("MailAccessForensics"),
-                &items,
-            ),
-            "Csv" => report::render_csv(&items),
-            other => return Err(FfiError::invalid_argument(format!("unknown report format '{other}'"))),
-        };
+        let text = report::render(
+            format,
+            options.title.as_deref().unwrap_or("MailItemsAccessed investigation"),
+            options.generator.as_deref().unwrap_or("MailAccessForensics"),
+            &items,
+        );
         let text = text.into_bytes().into_boxed_slice();
         let report = MafReport { text_len: text.len() as u64, text: Box::into_raw(text) as *const u8 };
         *out = Box::into_raw(Box::new(report));

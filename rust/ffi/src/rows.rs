@@ -2,6 +2,7 @@
 //! header is the first field, so the pointer handed out is the pointer freed.
 
 use mailaccess_engine::analysis::{AnalysisResult, ContextText};
+use mailaccess_engine::input::DigestOutcome;
 use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally};
 
 use crate::abi::*;
@@ -34,6 +35,14 @@ impl Arena {
 
     pub fn len(&self) -> u64 {
         self.bytes.len() as u64
+    }
+}
+
+fn access_code(access: AccessType) -> u8 {
+    match access {
+        AccessType::Bind => MAF_ACCESS_BIND,
+        AccessType::Sync => MAF_ACCESS_SYNC,
+        AccessType::Unknown => MAF_ACCESS_UNKNOWN,
     }
 }
 
@@ -146,11 +155,7 @@ impl BatchRows {
             items_start,
             items_len: r.items.len() as u32,
             client_port: address.and_then(|c| c.port).map(i32::from).unwrap_or(-1),
-            access_type: match r.access_type {
-                AccessType::Bind => MAF_ACCESS_BIND,
-                AccessType::Sync => MAF_ACCESS_SYNC,
-                AccessType::Unknown => MAF_ACCESS_UNKNOWN,
-            },
+            access_type: access_code(r.access_type),
             is_throttled: tri(r.is_throttled),
             external_access: tri(r.external_access),
             is_degraded: u8::from(r.degraded.is_some()),
@@ -255,6 +260,8 @@ struct AnalysisRows {
     reads: Vec<MafMessageRead>,
     accesses: Vec<MafMessageAccess>,
     findings: Vec<MafFinding>,
+    evidence: Vec<MafEvidenceRecord>,
+    finding_evidence: Vec<MafFindingEvidence>,
 }
 
 impl AnalysisOwner {
@@ -359,6 +366,27 @@ impl AnalysisOwner {
             };
             o.findings.push(row);
         }
+        for e in &result.evidence {
+            let row = MafEvidenceRecord {
+                source: source(&e.source),
+                time: ticks(&e.time),
+                operation_count: number(e.operation_count),
+                access_type: access_code(e.access_type),
+                is_throttled: tri(e.is_throttled),
+                record_id: o.arena.opt(e.record_id.as_deref()),
+                mailbox: o.arena.opt(e.mailbox.as_deref()),
+                context: o.context(&e.context),
+                app_id: o.arena.opt(e.app_id.as_deref()),
+                client_app_id: o.arena.opt(e.client_app_id.as_deref()),
+                aad_session_id: o.arena.opt(e.aad_session_id.as_deref()),
+                unique_token_id: o.arena.opt(e.unique_token_id.as_deref()),
+                folders: o.list(&e.folders),
+                items: o.list(&e.items),
+                origin: o.arena.opt(e.origin.as_deref()),
+            };
+            o.evidence.push(row);
+        }
+        o.finding_evidence = result.finding_evidence.iter().map(|&(finding, evidence)| MafFindingEvidence { finding, evidence }).collect();
         let warnings = o.list(&result.warnings);
         let header = MafAnalysis {
             arena: o.arena.as_ptr(),
@@ -379,6 +407,10 @@ impl AnalysisOwner {
             accesses_len: o.accesses.len() as u64,
             findings: o.findings.as_ptr(),
             findings_len: o.findings.len() as u64,
+            evidence: o.evidence.as_ptr(),
+            evidence_len: o.evidence.len() as u64,
+            finding_evidence: o.finding_evidence.as_ptr(),
+            finding_evidence_len: o.finding_evidence.len() as u64,
             warnings,
         };
         Box::new(AnalysisOwner { header, rows: o })
@@ -417,4 +449,39 @@ impl AnalysisRows {
 
 fn ticks(time: &chrono::DateTime<chrono::Utc>) -> i64 {
     mailaccess_engine::time::to_dotnet_ticks(time)
+}
+
+/// A file's digest, built as [`TallyOwner`] is.
+#[repr(C)]
+pub struct DigestOwner {
+    header: MafDigest,
+    arena: Arena,
+}
+
+impl DigestOwner {
+    pub fn build(outcome: &DigestOutcome) -> Box<DigestOwner> {
+        let mut arena = Arena::default();
+        let sha256 = arena.text(&outcome.hex());
+        let failure = arena.opt(outcome.failure.as_deref());
+        let header = MafDigest {
+            arena: arena.as_ptr(),
+            arena_len: arena.len(),
+            sha256,
+            failure,
+            bytes: outcome.bytes,
+            complete: u8::from(outcome.complete),
+        };
+        // As in BatchOwner: the arena's buffer does not move with it.
+        Box::new(DigestOwner { header, arena })
+    }
+
+    pub fn into_raw(self: Box<Self>) -> *mut MafDigest {
+        Box::into_raw(self) as *mut MafDigest
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`DigestOwner::into_raw`] and not have been freed.
+    pub unsafe fn free(ptr: *mut MafDigest) {
+        drop(Box::from_raw(ptr as *mut DigestOwner));
+    }
 }

@@ -309,6 +309,14 @@ fn an_analysis_session_returns_findings() {
     assert_eq!(message.evidence_record_ids.len, 1);
     let evidence = unsafe { *a.texts.add(message.evidence_record_ids.start as usize) };
     assert_eq!(text(a.arena, evidence).as_deref(), Some("461a38ce-fc36-4a4d-b73e-643262cc063f"));
+    // The record behind the message, with where it came from (pipeline object 0).
+    assert_eq!((a.evidence_len, a.finding_evidence_len), (1, 1));
+    let record = unsafe { &*a.evidence };
+    let pair = unsafe { &*a.finding_evidence };
+    assert_eq!((pair.finding, pair.evidence), (1, 0));
+    assert_eq!(text(a.arena, record.record_id).as_deref(), Some("461a38ce-fc36-4a4d-b73e-643262cc063f"));
+    assert_eq!((record.source.file, record.source.index, record.access_type), (-1, 0, MAF_ACCESS_BIND));
+    assert_eq!(text(a.arena, record.mailbox).as_deref(), Some("user1"));
     unsafe { free(analysis) };
 
     // Finishing twice is an error, not a crash.
@@ -502,4 +510,58 @@ impl Default for MaybeStep {
             notes_len: 0,
         })
     }
+#[test]
+fn a_file_read_to_its_end_has_the_hash_of_the_whole_file() {
+    use sha2::Digest;
+    let native = Native::load();
+    let dir = std::env::temp_dir().join(format!("maf-abi-digest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("records.jsonl");
+    let content = format!("{GOOD}\n{}\n", GOOD.replace("461a38ce", "561a38ce"));
+    std::fs::write(&path, &content).unwrap();
+    let expected: String = sha2::Sha256::digest(content.as_bytes()).iter().map(|b| format!("{b:02X}")).collect();
+
+    type Reader = *mut std::ffi::c_void;
+    let open: Symbol<unsafe extern "C" fn(SessionPtr, *const u16, usize, u32, *mut Reader) -> MafStatus> = native.sym("maf_reader_open");
+    let next: Symbol<unsafe extern "C" fn(SessionPtr, Reader, *mut *mut MafBatch) -> MafStatus> = native.sym("maf_reader_next");
+    let digest: Symbol<unsafe extern "C" fn(SessionPtr, Reader, *mut *mut MafDigest) -> MafStatus> = native.sym("maf_reader_digest");
+    let digest_free: Symbol<unsafe extern "C" fn(*mut MafDigest)> = native.sym("maf_digest_free");
+    let reader_free: Symbol<unsafe extern "C" fn(Reader)> = native.sym("maf_reader_free");
+    let wide: Vec<u16> = path.to_str().unwrap().encode_utf16().collect();
+    let (status, session) = native.session_new(&[]);
+    assert_eq!(status, MafStatus::Ok);
+    let read = |to_end: bool| -> (String, u64, u8) {
+        let mut reader: Reader = std::ptr::null_mut();
+        assert_eq!(unsafe { open(session, wide.as_ptr(), wide.len(), 0, &mut reader) }, MafStatus::Ok, "{}", native.last_error());
+        while to_end {
+            let mut batch = std::ptr::null_mut();
+            assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok);
+            if batch.is_null() {
+                break;
+            }
+            native.batch_free(batch);
+        }
+        let mut out = std::ptr::null_mut();
+        assert_eq!(unsafe { digest(session, reader, &mut out) }, MafStatus::Ok, "{}", native.last_error());
+        let d = unsafe { &*out };
+        let result = (text(d.arena, d.sha256).unwrap(), d.bytes, d.complete);
+        unsafe { digest_free(out) };
+        unsafe { reader_free(reader) };
+        result
+    };
+    assert_eq!(read(true), (expected, content.len() as u64, 1));
+    // Asked before the end, the hash is not passed off as the file's.
+    assert_eq!(read(false).2, 0);
+    native.session_free(session);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_engine_names_its_version() {
+    let native = Native::load();
+    let f: Symbol<unsafe extern "C" fn(*mut u8, usize) -> usize> = native.sym("maf_engine_version");
+    let needed = unsafe { f(std::ptr::null_mut(), 0) };
+    let mut buf = vec![0u8; needed];
+    unsafe { f(buf.as_mut_ptr(), buf.len()) };
+    assert_eq!(String::from_utf8(buf).unwrap(), env!("CARGO_PKG_VERSION"));
 }

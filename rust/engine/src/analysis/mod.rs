@@ -26,7 +26,7 @@ use crate::model::MailAccessRecord;
 pub use pattern::{AddressRange, Wildcard};
 pub use steps::{ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup};
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
-pub use verdict::{Finding, FindingKind, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
+pub use verdict::{EvidenceRecord, Finding, FindingKind, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
 
 /// An analysis fed one record at a time.
 pub trait Analysis: Send {
@@ -70,6 +70,10 @@ pub struct AnalysisResult {
     pub reads: Vec<MessageRead>,
     pub accesses: Vec<MessageAccess>,
     pub findings: Vec<Finding>,
+    /// The records behind the findings (the verdict), each once, by time.
+    pub evidence: Vec<EvidenceRecord>,
+    /// (finding, evidence record) pairs: indexes into `findings` and `evidence`.
+    pub finding_evidence: Vec<(u32, u32)>,
     pub warnings: Vec<String>,
 }
 

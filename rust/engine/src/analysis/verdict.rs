@@ -7,6 +7,7 @@
 //! the cmdlet's -Mailbox and -UserIds select.
 
 mod attribution;
+mod evidence;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -25,6 +26,9 @@ use super::{
 };
 use crate::address::is_client_address;
 use crate::model::{AccessType, MailAccessRecord};
+
+use self::evidence::EvidenceLog;
+pub use self::evidence::EvidenceRecord;
 
 /// What is known of the attacker.
 #[derive(Clone, Debug, Default)]
@@ -204,6 +208,8 @@ pub struct VerdictAnalysis {
     /// The token of each record that names one (in the period, and the first of each context
     /// before it), by its entry in the record table.
     tokens: FxHashMap<u32, u32>,
+    /// What the aggregates do not keep of the records, for the evidence of each finding.
+    evidence: EvidenceLog,
 }
 
 /// The columns a finding takes from its evidence.
@@ -225,6 +231,7 @@ impl VerdictAnalysis {
             index: FxHashMap::default(),
             before: FxHashMap::default(),
             tokens: FxHashMap::default(),
+            evidence: EvidenceLog::default(),
         }
     }
 
@@ -251,8 +258,11 @@ impl VerdictAnalysis {
             }
         };
         // A context's first record before the period is evidence of a shared indicator.
-        if let (true, Some(token)) = (first, token_of(record, &mut self.strings)) {
-            self.tokens.insert(reference.id, token);
+        if first {
+            self.evidence.note(reference, record, &mut self.strings);
+            if let Some(token) = token_of(record, &mut self.strings) {
+                self.tokens.insert(reference.id, token);
+            }
         }
     }
 
@@ -260,6 +270,7 @@ impl VerdictAnalysis {
         let key = self.key_of(record);
         let strings = &mut self.strings;
         let reference = record_ref(record, strings);
+        self.evidence.note(reference, record, strings);
         if let Some(token) = token_of(record, strings) {
             self.tokens.insert(reference.id, token);
         }
@@ -701,6 +712,7 @@ impl VerdictAnalysis {
 impl Analysis for VerdictAnalysis {
     fn add(&mut self, record: &MailAccessRecord) {
         self.throttling.add_record(record);
+        self.evidence.note_throttled(record);
         let time = record.creation_time;
         if self.options.period_start.is_some_and(|s| time < s) {
             self.add_before(record);
@@ -721,7 +733,7 @@ impl Analysis for VerdictAnalysis {
         let mut warnings = Vec::new();
         if self.options.indicators.is_empty() {
             warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId, -AttackerAadSessionId): only throttled windows are reported; access cannot be attributed.".to_string());
-            return Ok(self.selected(findings, warnings));
+            return Ok(self.with_evidence(self.selected(findings, warnings), None));
         }
         let attribution = self.attribute(cancel)?;
         let attacker: Vec<&FineState> =
@@ -741,7 +753,7 @@ impl Analysis for VerdictAnalysis {
         }
         warnings.extend(self.unmatched_indicators());
         check(cancel)?;
-        Ok(self.selected(findings, warnings))
+        Ok(self.with_evidence(self.selected(findings, warnings), Some(&attribution)))
     }
 }
 
@@ -840,7 +852,7 @@ mod tests {
     /// A small breach: the owner from OWNER; the attacker's OWA session s-att from A, then B;
     /// a second attacker session s-rest from B through REST; an attacker sync; delegate access
     /// to the boss's mailbox; a degraded record; a throttled record.
-    fn breach() -> Vec<MailAccessRecord> {
+    pub(super) fn breach() -> Vec<MailAccessRecord> {
         vec![
             rec("o1", "2024-05-01T08:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner").bind(&[("m1@x", "\\Inbox", 100), ("m2@x", "\\Inbox", 200)]).done(),
             rec("o2", "2024-05-01T09:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(RPC).sync(&["\\Inbox"]).done(),
@@ -864,7 +876,7 @@ mod tests {
         analysis.finish(&AtomicBool::new(false)).unwrap()
     }
 
-    fn by_ip(ip: &str) -> VerdictOptions {
+    pub(super) fn by_ip(ip: &str) -> VerdictOptions {
         VerdictOptions {
             indicators: Indicators { addresses: vec![AddressRange::parse(ip).unwrap()], ..Default::default() },
             ..Default::default()
@@ -999,6 +1011,8 @@ mod tests {
         let messages: Vec<&str> = result.findings.iter().filter_map(|f| f.internet_message_id.as_deref()).collect();
         assert_eq!(messages, ["<m1@x>", "<m2@x>"]);
         // Case-only variants show in the spelling that sorts first (ordinal), whatever the order.
+        // Text that is not an address is folded, and shown in the spelling that sorts first
+        // (issue #14: the output does not depend on the order of the input).
         assert!(result.warnings.iter().any(|w| w.contains("1 of the attacker's record(s) carry an address that is not a client's (ANONYMIZED)")), "{:?}", result.warnings);
     }
 

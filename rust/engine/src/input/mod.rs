@@ -14,6 +14,7 @@
 
 mod csv;
 mod decode;
+mod digest;
 mod json;
 mod parse;
 
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 pub use self::decode::TextEncoding;
+pub use self::digest::{DigestOutcome, FileDigest};
 use self::csv::{CsvHeader, CsvSplitter};
 use self::decode::{Counting, TextSource};
 use self::json::JsonSplitter;
@@ -434,6 +436,8 @@ pub struct RecordReader {
     bytes_read: Arc<AtomicU64>,
     bytes_total: Option<u64>,
     finished: bool,
+    /// The hash of the file's bytes as they are read (files only).
+    digest: Option<FileDigest>,
 }
 
 impl RecordReader {
@@ -460,7 +464,11 @@ impl RecordReader {
         if !metadata.is_file() {
             return Err(fail(not_regular(&metadata)));
         }
-        Ok(RecordReader::from_reader(Box::new(file), Some(file_index), Some(metadata.len()), options))
+        // The hash of the chain of custody is taken of the bytes as they are read (digest.rs).
+        let (file, digest) = digest::hashing(Box::new(file));
+        let mut reader = RecordReader::from_reader(file, Some(file_index), Some(metadata.len()), options);
+        reader.digest = Some(digest);
+        Ok(reader)
     }
 
     /// Any byte stream (in-memory text piped to a cmdlet, tests).
@@ -483,7 +491,14 @@ impl RecordReader {
             bytes_read,
             bytes_total: total_bytes,
             finished: false,
+            digest: None,
         }
+    }
+
+    /// The SHA-256 of the file's bytes, for a reader from [`RecordReader::open`]; it lives on
+    /// after the reader is dropped. Ask it with [`FileDigest::finish`] once reading is over.
+    pub fn digest(&self) -> Option<FileDigest> {
+        self.digest.clone()
     }
 
     /// The next results in input order; None at the end. Memory stays bounded whatever the
