@@ -510,6 +510,8 @@ impl Default for MaybeStep {
             notes_len: 0,
         })
     }
+}
+
 #[test]
 fn a_file_read_to_its_end_has_the_hash_of_the_whole_file() {
     use sha2::Digest;

@@ -424,7 +424,7 @@ mod tests {
     fn verdict_of(records: Vec<MailAccessRecord>, options: VerdictOptions) -> AnalysisResult {
         let mut analysis = Box::new(VerdictAnalysis::new(options));
         for (i, mut record) in records.into_iter().enumerate() {
-            record.source = SourcePosition { index: i as u64, file: Some(0), line: Some(i as u64 + 2) };
+            record.source = SourcePosition { index: i as u64, file: Some(0), line: Some(i as u64 + 2), result: None };
             analysis.add(&record);
         }
         analysis.finish(&AtomicBool::new(false)).unwrap()
@@ -519,7 +519,7 @@ mod tests {
             assert_eq!(o1.mailbox.as_deref(), Some("victim@contoso.com"));
             assert_eq!(o1.context.session_id.as_deref(), Some("s-owner"));
             assert_eq!((o1.access_type, o1.folders.as_slice()), (AccessType::Bind, &["\\Inbox".to_string()][..]));
-            assert_eq!(o1.source, SourcePosition { index: 0, file: Some(0), line: Some(2) });
+            assert_eq!(o1.source, SourcePosition { index: 0, file: Some(0), line: Some(2), result: None });
             assert!(o1.items.is_empty(), "a record that is not the attacker's lists no message of a finding");
             let a7 = evidence[2];
             assert_eq!(a7.items, ["<m6@x>"], "a7 is also the evidence of the message it read");
@@ -539,7 +539,7 @@ mod tests {
         assert!(sync.items.is_empty());
         assert_eq!(sync.context.client_ip_address.as_deref(), Some("198.51.100.20"));
         assert_eq!(sync.context.session_id.as_deref(), Some("s-rest"));
-        assert_eq!(sync.source, SourcePosition { index: 5, file: Some(0), line: Some(7) });
+        assert_eq!(sync.source, SourcePosition { index: 5, file: Some(0), line: Some(7), result: None });
         let read = record(&result, "a3");
         assert_eq!(read.items, ["<m1@x>", "<m4@x>"]);
         assert_eq!(read.folders, ["\\Inbox"]);
