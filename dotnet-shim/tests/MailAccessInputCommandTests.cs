@@ -44,8 +44,21 @@ namespace MailAccessForensics.Tests
                 Throttled = throttled,
                 NotThrottled = notThrottled,
                 ThrottlingUnknown = unknown,
-                SkippedOperations = new OrderedDictionary(),
+                SkippedOperations = skipped == 0 ? new OrderedDictionary() : new OrderedDictionary { { "Send", skipped } },
             };
+
+        [Fact]
+        public void InputSummaryIsNotBalancedWhenTheSkippedByOperationDifferFromTheSkipped()
+        {
+            // The engine's third rule (tally.rs), which the shim once lacked.
+            InputSummary summary = Summary(15, 6, 4, 2, 1, 2, 1, 2, 3);
+            summary.SkippedOperations = new OrderedDictionary { { "Send", 3L } };
+            Assert.False(summary.IsBalanced);
+            summary.SkippedOperations = new OrderedDictionary { { "Send", 3L }, { "New-InboxRule", 1UL } };
+            Assert.True(summary.IsBalanced);
+            summary.SkippedOperations = null;
+            Assert.False(summary.IsBalanced);
+        }
 
         [Fact]
         public void InputSummaryIsBalancedWhenBothSumsAddUp()

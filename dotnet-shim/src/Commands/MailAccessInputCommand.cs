@@ -530,7 +530,8 @@ namespace MailAccessForensics.Commands
                 }
                 if (failure != null && !(failure is OperationCanceledException))
                 {
-                    throw failure;
+                    // Rethrown as it was thrown on the worker: its stack trace is the evidence of where.
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
                 }
                 if (failure == null)
                 {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Specialized;
 
 namespace MailAccessForensics
@@ -39,7 +40,22 @@ namespace MailAccessForensics
 
         /// <summary>True when the counts add up (they always should).</summary>
         public bool IsBalanced => Read == Analysed + Skipped + Duplicates + Filtered + Errors
-            && Analysed == Throttled + NotThrottled + ThrottlingUnknown;
+            && Analysed == Throttled + NotThrottled + ThrottlingUnknown
+            && Skipped == SkippedByOperation();
+
+        // The engine's third rule (tally.rs is_balanced): the skipped records are those counted by operation.
+        private long SkippedByOperation()
+        {
+            long sum = 0;
+            if (SkippedOperations != null)
+            {
+                foreach (object count in SkippedOperations.Values)
+                {
+                    sum += Convert.ToInt64(count, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            return sum;
+        }
 
         public override string ToString()
         {
