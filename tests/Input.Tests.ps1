@@ -374,6 +374,24 @@ Describe 'Truncated input is flagged, whatever its source' {
         ($warnings -join ' ') | Should -BeLike '*The input may be truncated*Save-MailAccessAuditLog*'
     }
 
+    It 'is said in the report of the run, HTML and JSON' {
+        $html = Join-Path $TestDrive 'cut.html'
+        $json = Join-Path $TestDrive 'cut.json'
+        $findings = $Cut | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.10 -ReportPath $html -WarningAction SilentlyContinue
+        $page = Get-Content -Raw $html
+        $page | Should -BeLike '*The input may be truncated*'
+        $page | Should -BeLike '*records end at exactly its ResultCount of 5,000*'
+        $findings | Should -Not -BeNullOrEmpty
+        $findings[0].Run.PossiblyTruncated | Should -BeTrue
+        $findings | Export-MailAccessReport -Path $json
+        $report = Get-Content -Raw $json | ConvertFrom-Json
+        ($report.run | ConvertTo-Json -Depth 8) | Should -BeLike '*"PossiblyTruncated": true*'
+        # A complete query's report raises no such alert.
+        $complete = Join-Path $TestDrive 'complete.html'
+        $Small | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.10 -ReportPath $complete -WarningAction SilentlyContinue | Out-Null
+        Get-Content -Raw $complete | Should -Not -BeLike '*The input may be truncated*'
+    }
+
     It 'reads ResultIndex and ResultCount from <Shape>' -ForEach @(
         @{ Shape = 'piped objects' }
         @{ Shape = 'Import-Csv of their Export-Csv' }
