@@ -554,6 +554,23 @@ fn a_file_read_to_its_end_has_the_hash_of_the_whole_file() {
     assert_eq!(read(true), (expected, content.len() as u64, 1));
     // Asked before the end, the hash is not passed off as the file's.
     assert_eq!(read(false).2, 0);
+    // A reader reads only into the session it was opened for.
+    let (status, other) = native.session_new(&[]);
+    assert_eq!(status, MafStatus::Ok);
+    let mut reader: Reader = std::ptr::null_mut();
+    assert_eq!(unsafe { open(session, wide.as_ptr(), wide.len(), 0, &mut reader) }, MafStatus::Ok, "{}", native.last_error());
+    let mut batch = std::ptr::null_mut();
+    assert_eq!(unsafe { next(other, reader, &mut batch) }, MafStatus::InvalidArgument);
+    assert!(batch.is_null());
+    assert!(native.last_error().contains("another session"), "{}", native.last_error());
+    let mut out = std::ptr::null_mut();
+    assert_eq!(unsafe { digest(other, reader, &mut out) }, MafStatus::InvalidArgument);
+    assert!(out.is_null());
+    assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok, "{}", native.last_error());
+    assert!(!batch.is_null());
+    native.batch_free(batch);
+    unsafe { reader_free(reader) };
+    native.session_free(other);
     native.session_free(session);
     std::fs::remove_dir_all(&dir).unwrap();
 }
