@@ -58,12 +58,7 @@ pub struct RecordError {
 
 impl RecordError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> RecordError {
-        RecordError {
-            kind,
-            message: message.into(),
-            record_id: None,
-            position: SourcePosition::default(),
-        }
+        RecordError { kind, message: message.into(), record_id: None, position: SourcePosition::default() }
     }
 
     /// Classifies a serde_json error: syntax, nesting and type errors are different problems

@@ -262,11 +262,7 @@ pub enum FolderEntry<'de> {
 /// One `FolderItems` entry (also the ExchangeItem `Item`), or its stringified text.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemEntry<'de> {
-    Item {
-        internet_message_id: Option<Scalar<'de>>,
-        size_in_bytes: Option<Scalar<'de>>,
-        parent_folder: Option<ParentFolder<'de>>,
-    },
+    Item { internet_message_id: Option<Scalar<'de>>, size_in_bytes: Option<Scalar<'de>>, parent_folder: Option<ParentFolder<'de>> },
     Text(Cow<'de, str>),
 }
 
@@ -274,11 +270,7 @@ pub enum ItemEntry<'de> {
 /// keeps nested objects as JSON text).
 #[derive(Clone, Debug, PartialEq)]
 pub enum AppAccessContext<'de> {
-    Fields {
-        aad_session_id: Option<Scalar<'de>>,
-        unique_token_id: Option<Scalar<'de>>,
-        issued_at_time: Option<Scalar<'de>>,
-    },
+    Fields { aad_session_id: Option<Scalar<'de>>, unique_token_id: Option<Scalar<'de>>, issued_at_time: Option<Scalar<'de>> },
     Text(Cow<'de, str>),
 }
 
@@ -464,7 +456,14 @@ impl Key {
     fn is_top_level(self) -> bool {
         !matches!(
             self,
-            Key::Unknown | Key::Path | Key::Name | Key::Value | Key::FolderItems | Key::InternetMessageId | Key::SizeInBytes | Key::ParentFolder
+            Key::Unknown
+                | Key::Path
+                | Key::Name
+                | Key::Value
+                | Key::FolderItems
+                | Key::InternetMessageId
+                | Key::SizeInBytes
+                | Key::ParentFolder
         )
     }
 }
@@ -677,10 +676,8 @@ mod tests {
 
     #[test]
     fn keys_match_trimmed_and_case_insensitively() {
-        let raw: RawFields = serde_json::from_str(
-            r#"{"ExternalAccess ": false, "mailboxOwnerUPN": "a@b", " Operation": "MailItemsAccessed"}"#,
-        )
-        .unwrap();
+        let raw: RawFields =
+            serde_json::from_str(r#"{"ExternalAccess ": false, "mailboxOwnerUPN": "a@b", " Operation": "MailItemsAccessed"}"#).unwrap();
         assert_eq!(raw.external_access, Some(Scalar::Bool(false)));
         assert_eq!(raw.mailbox_owner_upn, Some(Scalar::Str("a@b".into())));
         assert_eq!(raw.operation, Some(Scalar::Str("MailItemsAccessed".into())));

@@ -194,11 +194,8 @@ pub fn parse_objects(
             _ => Some((interpret_node(node, options), result)),
         }
     };
-    let outcomes: Vec<Option<Placed>> = if nodes.len() >= PARALLEL_BATCH {
-        nodes.par_iter().map(read).collect()
-    } else {
-        nodes.iter().map(read).collect()
-    };
+    let outcomes: Vec<Option<Placed>> =
+        if nodes.len() >= PARALLEL_BATCH { nodes.par_iter().map(read).collect() } else { nodes.iter().map(read).collect() };
     let mut results = Vec::with_capacity(outcomes.len());
     for (offset, ((node, _), outcome)) in nodes.iter().zip(outcomes).enumerate() {
         let index = first_index + offset as u64;
@@ -413,7 +410,10 @@ mod tests {
 
     #[test]
     fn a_piped_csv_export_is_read_by_its_header() {
-        let csv = format!("CreationDate,UserIds,Operations,AuditData\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\"\n", ONE.replace('"', "\"\""));
+        let csv = format!(
+            "CreationDate,UserIds,Operations,AuditData\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\"\n",
+            ONE.replace('"', "\"\"")
+        );
         let (output, tally) = ingest(&[&csv]);
         assert_eq!(ids(&output), vec![("r1".to_string(), 0, Some(2))]);
         assert_eq!(tally.read, 1);

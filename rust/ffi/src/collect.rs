@@ -46,9 +46,7 @@ struct CollectorWire {
 
 impl MafCollector {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Collector>, FfiError> {
-        self.collector
-            .lock()
-            .map_err(|_| FfiError::new(MafStatus::Panic, "the collection is unusable after an earlier internal error"))
+        self.collector.lock().map_err(|_| FfiError::new(MafStatus::Panic, "the collection is unusable after an earlier internal error"))
     }
 }
 
@@ -219,15 +217,17 @@ pub unsafe extern "C" fn maf_collector_failed(collector: *const MafCollector, me
 /// # Safety
 /// `collector` must be live; `batch` valid for `batch_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn maf_collector_record_audit_checks(collector: *const MafCollector, batch: *const u8, batch_len: usize) -> MafStatus {
+pub unsafe extern "C" fn maf_collector_record_audit_checks(
+    collector: *const MafCollector,
+    batch: *const u8,
+    batch_len: usize,
+) -> MafStatus {
     guard(|| {
         // SAFETY: `collector` is null or live (this export\'s contract).
         let handle = unsafe { collector_ref(collector) }?;
         // SAFETY: `batch` is valid for `batch_len` bytes (this export's contract).
         let batch = unsafe { bytes(batch, batch_len) }?;
-        let node = BatchReader::new(batch)
-            .next_node()
-            .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
+        let node = BatchReader::new(batch).next_node().map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
         let checks = Vec::<serde_json::Value>::deserialize(NodeDeserializer::new(&node))
             .map_err(|e| FfiError::invalid_argument(format!("audit checks: {e}")))?;
         handle.lock()?.set_audit_configuration(checks).map_err(collect_error)

@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mailaccess_engine::analysis::{
-    Analysis, AddressRange, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter,
-    SyncAnalysis, ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
+    AddressRange, Analysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter, SyncAnalysis,
+    ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
 use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
 use mailaccess_engine::session::parse_objects;
@@ -61,10 +61,7 @@ static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 impl MafSession {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Session>, FfiError> {
         self.session.lock().map_err(|_| {
-            FfiError::new(
-                MafStatus::Panic,
-                "the session is unusable after an earlier internal error; start the command again",
-            )
+            FfiError::new(MafStatus::Panic, "the session is unusable after an earlier internal error; start the command again")
         })
     }
 
@@ -215,7 +212,6 @@ impl OptionsWire {
         let session = SessionOptions { return_records: self.return_records.unwrap_or(false), filter, analysis };
         Ok((session, reader))
     }
-
 }
 
 /// # Safety
@@ -549,8 +545,8 @@ pub unsafe extern "C" fn maf_reader_open(
         // SAFETY: not null, and valid for `path_len` UTF-16 units (this export's contract).
         let path = unsafe { widestring::U16Str::from_ptr(path, path_len) };
         let path = std::path::PathBuf::from(path.to_os_string());
-        let reader = RecordReader::open(&path, file_index, session.reader_options.clone())
-            .map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
+        let reader =
+            RecordReader::open(&path, file_index, session.reader_options.clone()).map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
         session.lock()?.completeness_mut().name_file(file_index, path.display().to_string());
         let digest = reader.digest();
         let reader = PrefetchingReader::spawn(reader, Arc::clone(&session.cancelled));
@@ -617,11 +613,7 @@ pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut
         // SAFETY: `out` is writable (this export's contract).
         let out = unsafe { out_ptr(out) }?;
         let progress = reader.progress.get();
-        *out = MafProgress {
-            bytes_read: progress.bytes_read,
-            bytes_total: rows::number(progress.bytes_total),
-            records: progress.records,
-        };
+        *out = MafProgress { bytes_read: progress.bytes_read, bytes_total: rows::number(progress.bytes_total), records: progress.records };
         Ok(())
     })
 }

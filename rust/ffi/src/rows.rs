@@ -60,11 +60,7 @@ pub fn number(value: Option<u64>) -> i64 {
 }
 
 fn source(position: &SourcePosition) -> MafSource {
-    MafSource {
-        index: position.index,
-        line: position.line.unwrap_or(0),
-        file: position.file.map(|f| f as i32).unwrap_or(-1),
-    }
+    MafSource { index: position.index, line: position.line.unwrap_or(0), file: position.file.map(|f| f as i32).unwrap_or(-1) }
 }
 
 /// A batch result: the header the caller reads, then the rows it points into. Moving the

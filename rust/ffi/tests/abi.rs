@@ -65,8 +65,7 @@ impl Native {
     }
 
     fn accept(&self, session: SessionPtr, parsed: ParsedPtr) -> (MafStatus, *mut MafBatch) {
-        let f: Symbol<unsafe extern "C" fn(SessionPtr, ParsedPtr, *mut *mut MafBatch) -> MafStatus> =
-            self.sym("maf_session_accept");
+        let f: Symbol<unsafe extern "C" fn(SessionPtr, ParsedPtr, *mut *mut MafBatch) -> MafStatus> = self.sym("maf_session_accept");
         let mut out = std::ptr::null_mut();
         let status = unsafe { f(session, parsed, &mut out) };
         (status, out)
@@ -263,10 +262,7 @@ fn a_panic_on_an_engine_thread_comes_back_as_the_calls_error() {
     let f: Symbol<extern "C" fn() -> MafStatus> = native.sym("maf_selftest_worker_panic");
     assert_eq!(f(), MafStatus::Panic);
     let message = native.last_error();
-    assert!(
-        message.contains("worker self-test panic") && message.contains("lib.rs") && message.contains("engine thread"),
-        "{message}"
-    );
+    assert!(message.contains("worker self-test panic") && message.contains("lib.rs") && message.contains("engine thread"), "{message}");
 }
 
 #[test]

@@ -81,7 +81,8 @@ fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
             Err(e) => return (Err(json_error("the record is not valid JSON", &e, Some(line))), None),
         };
         if !inner.trim_start().starts_with('{') {
-            let error = RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record");
+            let error =
+                RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record");
             return (Err(error), None);
         }
         return interpret_json_placed(&inner, ctx.options, None);
@@ -160,11 +161,8 @@ fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
     }
     if fields.len() != header.names.len() {
         let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
-        let span = if breaks > 0 {
-            format!(" (it runs over lines {line} to {}: a quote may be missing)", line + breaks)
-        } else {
-            String::new()
-        };
+        let span =
+            if breaks > 0 { format!(" (it runs over lines {line} to {}: a quote may be missing)", line + breaks) } else { String::new() };
         let error = RecordError::new(
             ErrorKind::InvalidCsv,
             format!("the row has {} fields where the header has {}{span}", fields.len(), header.names.len()),
