@@ -45,6 +45,7 @@ impl Scalar<'_> {
 
     /// A non-negative whole number: `7`, `"7"`, `7.0`, `"1352491.00"`.
     /// Err(()) when present but not such a number; Ok(None) when absent.
+    #[allow(clippy::result_unit_err)] // the caller words the error: it knows the field and the record
     pub fn whole_number(&self) -> Result<Option<u64>, ()> {
         match self {
             Scalar::Null => Ok(None),
@@ -80,6 +81,7 @@ impl Scalar<'_> {
     }
 
     /// A boolean: `true`, `"False"`, `"true"`, `1`, `0`. Err(()) when present but not boolean.
+    #[allow(clippy::result_unit_err)] // the caller words the error: it knows the field and the record
     pub fn boolean(&self) -> Result<Option<bool>, ()> {
         match self {
             Scalar::Null => Ok(None),

@@ -169,7 +169,7 @@ fn nul_bytes_are_an_error_for_their_record() {
 
     // NUL padding after the last record (a file preallocated and never filled).
     let mut padded = jsonl().into_bytes();
-    padded.extend(std::iter::repeat(0u8).take(10_000));
+    padded.extend(std::iter::repeat_n(0u8, 10_000));
     let results = read_every_way(&padded);
     assert_eq!(outcomes(&results[..6]), expected_outcomes());
     assert_eq!(summary(&results[6..]), ["E InvalidEncoding @7"]);

@@ -285,7 +285,7 @@ fn explain() {
         for r in read_bytes(&text, options(4 << 20, 1)) {
             match &r.outcome {
                 Err(e) => eprintln!("E {:?}: {}", r.position.line, e.message),
-                Ok(o) => eprintln!("{}", summary(&[r.clone()])[0]),
+                Ok(_) => eprintln!("{}", summary(std::slice::from_ref(&r))[0]),
             }
         }
     }

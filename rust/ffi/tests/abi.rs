@@ -531,13 +531,15 @@ fn a_file_read_to_its_end_has_the_hash_of_the_whole_file() {
     let read = |to_end: bool| -> (String, u64, u8) {
         let mut reader: Reader = std::ptr::null_mut();
         assert_eq!(unsafe { open(session, wide.as_ptr(), wide.len(), 0, &mut reader) }, MafStatus::Ok, "{}", native.last_error());
-        while to_end {
-            let mut batch = std::ptr::null_mut();
-            assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok);
-            if batch.is_null() {
-                break;
+        if to_end {
+            loop {
+                let mut batch = std::ptr::null_mut();
+                assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok);
+                if batch.is_null() {
+                    break;
+                }
+                native.batch_free(batch);
             }
-            native.batch_free(batch);
         }
         let mut out = std::ptr::null_mut();
         assert_eq!(unsafe { digest(session, reader, &mut out) }, MafStatus::Ok, "{}", native.last_error());

@@ -482,7 +482,7 @@ mod tests {
             assert_eq!(strings.record_text(*id), text);
         }
         let mut by_text: Vec<u32> = ids.clone();
-        by_text.sort_by(|a, b| strings.record_text(*a).cmp(&strings.record_text(*b)));
+        by_text.sort_by_key(|a| strings.record_text(*a));
         let mut by_cmp = ids.clone();
         by_cmp.sort_by(|a, b| strings.record_cmp(*a, *b));
         assert_eq!(by_cmp, by_text);

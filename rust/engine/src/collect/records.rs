@@ -178,7 +178,7 @@ impl MailboxFilter {
         }
         let is_one = |text: &str| {
             let text = text.trim().to_lowercase();
-            self.mailboxes.iter().any(|m| *m == text)
+            self.mailboxes.contains(&text)
         };
         record.mailbox_owner.as_deref().is_some_and(is_one)
             || record.users.iter().any(|u| is_one(u))

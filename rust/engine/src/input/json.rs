@@ -167,7 +167,7 @@ impl Scan {
     }
 
     fn is_array(&self, level: u64) -> bool {
-        level >= 1 && level <= MAX_NESTING && self.arrays & (1u128 << (level - 1)) != 0
+        (1..=MAX_NESTING).contains(&level) && self.arrays & (1u128 << (level - 1)) != 0
     }
 }
 
@@ -326,7 +326,7 @@ impl JsonSplitter {
                     break;
                 }
                 let scan = self.scan.take().expect("scan in progress");
-                self.finish(scan, step, buf, base, eof, lines, out);
+                self.finish(scan, step, buf, base, lines, out);
                 continue;
             }
             if self.damage.is_some() {
@@ -681,8 +681,7 @@ impl JsonSplitter {
         true
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish(&mut self, scan: Scan, step: Step, buf: &[u8], base: u64, eof: bool, lines: &mut Lines, out: &mut Vec<Piece>) {
+    fn finish(&mut self, scan: Scan, step: Step, buf: &[u8], base: u64, lines: &mut Lines, out: &mut Vec<Piece>) {
         let end = base + buf.len() as u64;
         if self.damage.is_some() {
             self.finish_candidate(scan, step, buf, base, end, lines, out);
@@ -804,7 +803,7 @@ impl JsonSplitter {
                 self.start_damage(scan.start, scan.line, scan.column, ErrorKind::TooLarge, reason, self.ctx);
             }
             Step::Eof => match scan.kind {
-                Kind::Junk | Kind::StringLine | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, eof, lines, out),
+                Kind::Junk | Kind::StringLine | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, lines, out),
                 Kind::WrapperTail => {
                     let reason = "the input ends inside the Graph page that holds the records above it (it is truncated)".to_string();
                     self.damaged_page_end(&scan, reason, ErrorKind::InvalidJson, false, out);

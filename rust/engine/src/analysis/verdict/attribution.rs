@@ -277,9 +277,14 @@ mod tests {
     use crate::analysis::Analysis;
     use crate::model::MailAccessRecord;
 
+    /// What [`rounds_by_rescan`] finds: why each context is the attacker's (if it is), the
+    /// linked indicators (with the context that linked each; None for a seed), and the shared
+    /// indicators refused (with the context that would have linked each).
+    type Rounds = (Vec<Option<String>>, BTreeMap<Ident, Option<usize>>, Vec<(Ident, usize)>);
+
     /// The rounds exactly as docs/semantics.md states them, each round rescanning every
     /// context: the reference the indexed search must agree with.
-    fn rounds_by_rescan(analysis: &VerdictAnalysis) -> (Vec<Option<String>>, BTreeMap<Ident, Option<usize>>, Vec<(Ident, usize)>) {
+    fn rounds_by_rescan(analysis: &VerdictAnalysis) -> Rounds {
         let contexts = &analysis.contexts;
         let mut why: Vec<Option<Why>> = contexts.iter().map(|c| analysis.seed(&c.key, c.ip)).collect();
         let first_match = contexts.iter().zip(&why).filter(|(_, w)| w.is_some()).map(|(c, _)| c.earliest.time).min();
@@ -425,7 +430,7 @@ mod tests {
                 rec(&format!("r{i:06}"), &time)
                     .mailbox("m@x")
                     .ip(&address)
-                    .session(&format!("s{}", (i + 1) / 2))
+                    .session(&format!("s{}", i.div_ceil(2)))
                     .bind(&[("m@x", "\\Inbox", 1)])
                     .done()
             })

@@ -451,7 +451,7 @@ mod tests {
     }
 
     /// The evidence records of one finding, by record id.
-    fn evidence_of<'a>(result: &'a AnalysisResult, finding: usize) -> Vec<&'a EvidenceRecord> {
+    fn evidence_of(result: &AnalysisResult, finding: usize) -> Vec<&EvidenceRecord> {
         result.finding_evidence.iter().filter(|(f, _)| *f as usize == finding).map(|(_, e)| &result.evidence[*e as usize]).collect()
     }
 
