@@ -10,7 +10,7 @@ use once_cell::sync::Lazy;
 use serde::Deserialize;
 
 use crate::address::ClientAddress;
-use crate::error::{ErrorKind, RecordError};
+use crate::error::{parse_json, ErrorKind, JsonFailure, RecordError};
 use crate::model::{
     normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem,
     ResultPosition, SourcePosition,
@@ -95,7 +95,7 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
     if let Some(skipped) = skip_other_operation(text) {
         return (Ok(skipped), None);
     }
-    match serde_json::from_str::<RawFields>(text) {
+    match parse_json::<RawFields>(text) {
         Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
         Err(e) => (Err(json_error("the record is not valid JSON", &e, first_line)), None),
     }
@@ -103,10 +103,11 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
 
 /// A serde_json error; serde_json counts lines from the start of the text, the user needs the
 /// line in the document.
-pub(crate) fn json_error(context: &str, err: &serde_json::Error, first_line: Option<u64>) -> RecordError {
-    let mut error = RecordError::from_json(context, err);
-    if let (Some(line), true) = (first_line, err.line() > 0) {
-        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
+pub(crate) fn json_error(context: &str, failure: &JsonFailure, first_line: Option<u64>) -> RecordError {
+    let mut error = RecordError::from_json(context, failure);
+    let at = failure.error.line();
+    if let (Some(line), true) = (first_line, at > 0) {
+        error.message.push_str(&format!(" (line {} of the input)", line + at as u64 - 1));
     }
     error
 }
@@ -184,7 +185,7 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
                 return Ok(skipped);
             }
             let inner: RawFields =
-                serde_json::from_str(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
+                parse_json(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
             build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
@@ -294,7 +295,9 @@ impl Degradation {
 fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     let levels = [Some(primary), wrapper];
     let record_id = pick!(levels; id, record_id, identity, office_id).map(|v| scalar_text(v).into_owned());
-    let fail = |kind, message: String| RecordError { kind, message, record_id: record_id.clone(), position: SourcePosition::default() };
+    let fail = |kind, message: String| RecordError::new(kind, message).with_record_id(record_id.clone());
+    // An error of a part of the record, as the record's (with what its parse found).
+    let fail_part = |error: RecordError| RecordError { position: SourcePosition::default(), ..error.with_record_id(record_id.clone()) };
 
     let operation = match pick!(levels; operation, operations, action_type) {
         Some(op) => scalar_text(op),
@@ -329,7 +332,7 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
 
     let (access_type, is_throttled) =
         match pick_list(primary.operation_properties.as_ref(), wrapper.and_then(|w| w.operation_properties.as_ref())) {
-            Some(list) => read_operation_properties(list, &mut degradation).map_err(|e| fail(e.kind, e.message))?,
+            Some(list) => read_operation_properties(list, &mut degradation).map_err(fail_part)?,
             None => (AccessType::Unknown, None),
         };
 
@@ -337,7 +340,7 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
     let mut items = Vec::new();
     let folder_list = primary.folders.as_ref().or(primary.aggregated_folders.as_ref());
     if let Some(list) = folder_list {
-        read_folders(list, &mut folders, &mut items, &mut degradation, 0).map_err(|e| fail(e.kind, e.message))?;
+        read_folders(list, &mut folders, &mut items, &mut degradation, 0).map_err(fail_part)?;
     }
     if let Some(item) = primary.item.as_ref() {
         read_exchange_item(item, &mut folders, &mut items, &mut degradation);
@@ -512,8 +515,8 @@ fn read_operation_properties(
         ListOrText::Text(text) => {
             let trimmed = text.trim_start();
             if trimmed.starts_with('[') || trimmed.starts_with('{') {
-                let parsed: ListOrText<PropertyEntry> = serde_json::from_str(trimmed)
-                    .map_err(|e| RecordError::from_json("OperationProperties is text but not valid JSON", &e))?;
+                let parsed: ListOrText<PropertyEntry> =
+                    parse_json(trimmed).map_err(|e| RecordError::from_json("OperationProperties is text but not valid JSON", &e))?;
                 if let ListOrText::Text(_) = parsed {
                     return Ok((AccessType::Unknown, None));
                 }
@@ -565,7 +568,7 @@ fn read_folders(
             let trimmed = text.trim_start();
             if (trimmed.starts_with('[') || trimmed.starts_with('{')) && depth == 0 {
                 let parsed: ListOrText<FolderEntry> =
-                    serde_json::from_str(trimmed).map_err(|e| RecordError::from_json("Folders is text but not valid JSON", &e))?;
+                    parse_json(trimmed).map_err(|e| RecordError::from_json("Folders is text but not valid JSON", &e))?;
                 read_folders(&parsed, folders, items, degradation, depth + 1)
             } else if trimmed.starts_with("@{") {
                 read_stringified_folder(text, folders, items, degradation);
@@ -616,7 +619,7 @@ fn read_folder_items(
             let trimmed = text.trim_start();
             if trimmed.starts_with('[') {
                 let parsed: ListOrText<ItemEntry> =
-                    serde_json::from_str(trimmed).map_err(|e| RecordError::from_json("FolderItems is text but not valid JSON", &e))?;
+                    parse_json(trimmed).map_err(|e| RecordError::from_json("FolderItems is text but not valid JSON", &e))?;
                 if let ListOrText::List(_) = parsed {
                     return read_folder_items(&parsed, folder_path, items, degradation);
                 }

@@ -123,7 +123,7 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
         RecordError::new(ErrorKind::InvalidValue, format!("a MailAccessForensics.MailAccessRecord could not be read: {}", e.0))
     })?;
     let record_id = blank_to_none(wire.record_id);
-    let fail = |kind, message: String| RecordError { kind, message, record_id: record_id.clone(), position: SourcePosition::default() };
+    let fail = |kind, message: String| RecordError::new(kind, message).with_record_id(record_id.clone());
     let creation_time = match wire.creation_time.as_deref() {
         Some(text) => parse_timestamp(text, DateOrder::MonthFirst)
             .map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?,

@@ -458,10 +458,8 @@ impl RecordReader {
     /// Opens a file; an error (ErrorKind::Unreadable) names the path and the OS reason.
     pub fn open(path: &Path, file_index: u32, options: ReaderOptions) -> Result<RecordReader, RecordError> {
         let fail = |reason: String| RecordError {
-            kind: ErrorKind::Unreadable,
-            message: format!("{}: {reason}", path.display()),
-            record_id: None,
             position: SourcePosition { index: 0, file: Some(file_index), ..SourcePosition::default() },
+            ..RecordError::new(ErrorKind::Unreadable, format!("{}: {reason}", path.display()))
         };
         let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
         if metadata.is_dir() {

@@ -11,7 +11,7 @@ use super::csv::{split_fields, CsvHeader};
 use super::decode::TextEncoding;
 use super::json::JsonSplitter;
 use super::{Lines, Piece};
-use crate::error::{ErrorKind, RecordError};
+use crate::error::{parse_json, ErrorKind, RecordError};
 use crate::interpret::{interpret_fields, interpret_json_placed, json_error, result_position, InterpretOptions, Placed};
 use crate::raw::RawFields;
 
@@ -76,7 +76,7 @@ fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
     };
     if text.starts_with('"') {
         // AuditData written as a JSON string (an array of strings, a line holding one).
-        let inner: Cow<str> = match serde_json::from_str(text) {
+        let inner: Cow<str> = match parse_json(text) {
             Ok(inner) => inner,
             Err(e) => return (Err(json_error("the record is not valid JSON", &e, Some(line))), None),
         };
@@ -102,9 +102,7 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     } else {
         match interpret_json_placed(text, ctx.options, Some(line)) {
             (Err(error), _) if error.kind == ErrorKind::TooDeep => None,
-            (Err(error), result) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => {
-                Some((Err(error), result))
-            }
+            (Err(error), result) if error.kind == ErrorKind::NotAnAuditRecord || error.text_after_value => Some((Err(error), result)),
             other => return PieceResult::One(line, other),
         }
     };
