@@ -10,9 +10,10 @@
                  cmdlet assembly (net8.0 and net472), and both are assembled with module/ into
                  out/MailAccessForensics/. The native library is also staged with a stamp of
                  its build in out/natives/<rid>/, for Package on another machine.
-      Test       Build, then every suite: cargo tests, .NET tests, the .NET/Rust layout check,
-                 and Pester in a child pwsh (a loaded native library cannot be unloaded).
-                 Ends with one line "N passed, N failed".
+      Test       Build, then every suite: the gates (cargo fmt --check, cargo clippy -D
+                 warnings; one test each), cargo tests, .NET tests, the .NET/Rust layout
+                 check, and Pester in a child pwsh (a loaded native library cannot be
+                 unloaded). Ends with one line "N passed, N failed".
       Demo       Build, then the module's main job on the bundled sample investigation.
       Bench      Build, then the benchmark (see -BenchRecords).
       Package    Build, then merge the natives built on other machines (-NativePath: folders
@@ -299,6 +300,31 @@ function Invoke-TestSuite {
 
 $CargoResultPattern = 'test result: \w+\. (?<passed>\d+) passed; (?<failed>\d+) failed'
 
+# Runs a gate (a check with no tests of its own) and counts it as one test: passed when the
+# command exits 0. A gate that cannot run (its tool is missing) fails: it must not read as passed.
+function Invoke-Gate {
+    param([string] $Suite, [scriptblock] $Available, [string] $Missing, [scriptblock] $Command)
+    & $Available *> $null
+    if ($LASTEXITCODE -ne 0) {
+        Write-Host "$Suite cannot run: $Missing" -ForegroundColor Red
+        Add-SuiteResult $Suite 0 1
+        return
+    }
+    & $Command 2>&1 | ForEach-Object { "$_" } | Write-Host
+    if ($LASTEXITCODE -eq 0) { Add-SuiteResult $Suite 1 0 } else { Add-SuiteResult $Suite 0 1 }
+}
+
+function Invoke-RustGates {
+    Write-Step 'cargo fmt --check'
+    Invoke-Gate 'cargo-fmt' { cargo fmt --version } 'rustfmt is missing (rustup component add rustfmt).' {
+        cargo fmt --all --check
+    }
+    Write-Step 'cargo clippy -D warnings'
+    Invoke-Gate 'cargo-clippy' { cargo clippy --version } 'clippy is missing (rustup component add clippy).' {
+        cargo clippy --locked --workspace --all-targets -- -D warnings
+    }
+}
+
 function Invoke-CargoTests {
     Write-Step 'cargo test'
     # maf-dotnet-check needs the built shim and a .NET runtime: Invoke-LayoutCheck runs it.
@@ -367,6 +393,7 @@ function Invoke-Test {
         Add-SuiteResult 'build' 0 1
         Write-TestSummary
     }
+    Invoke-RustGates
     Invoke-CargoTests
     Invoke-DotnetTests
     Invoke-LayoutCheck

@@ -187,6 +187,8 @@ namespace MailAccessForensics.Native
         ///  at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`;
         ///  a fault while reading ahead is `MafStatus::Panic` (the reader is then unusable), never the end.
         ///
+        ///  `session` must be the one the reader was opened for (another is InvalidArgument).
+        ///
         ///  # Safety
         ///  `session` and `reader` must be live; `out` writable. One call at a time per reader.
         /// </summary>
@@ -209,6 +211,8 @@ namespace MailAccessForensics.Native
         ///  (as Get-FileHash gives it) whenever the file can be read to its end. Before the end, or once
         ///  the session was cancelled, the hash covers only the bytes read so far and `complete` is 0.
         ///  On success `*out` owns the digest: free it with `maf_digest_free`.
+        ///
+        ///  `session` must be the one the reader was opened for (another is InvalidArgument).
         ///
         ///  # Safety
         ///  `session` and `reader` must be live; `out` writable. Not while `maf_reader_next` runs.

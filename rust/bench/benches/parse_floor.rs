@@ -12,7 +12,6 @@
 //! Without --input it generates a 20,000-record data set under target/ first. The input is read
 //! into memory before timing: the floor is parsing, not disk.
 
-
 // The allocator maf_native uses, for the floor and the engine alike: the comparison stays fair.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -114,9 +113,9 @@ fn run() -> Result<(), String> {
     let input = match input {
         Some(path) => path,
         None => {
-            let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
-            });
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
             let dir = target.join("maf-bench-data/n20000");
             if !dir.join(maf_bench::MANIFEST_FILE).exists() {
                 eprintln!("parse_floor: generating 20,000 records into {}", dir.display());
@@ -206,7 +205,8 @@ fn run() -> Result<(), String> {
         }
     }
     if let Some(path) = json_out {
-        std::fs::write(&path, serde_json::to_string_pretty(&result).expect("JSON") + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(&result).expect("JSON") + "\n")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(())
 }

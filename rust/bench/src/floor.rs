@@ -183,7 +183,11 @@ pub fn engine_pass(lines: &[&str], attacker_ip: &str, stage: EngineStage) -> Eng
     }
     let tally = session.tally();
     let (read, analysed, skipped, errors) = (tally.read, tally.analysed, tally.skipped, tally.errors);
-    let findings = session.finish_analysis(&std::sync::atomic::AtomicBool::new(false)).and_then(Result::ok).map(|r| r.findings.len() as u64).unwrap_or(0);
+    let findings = session
+        .finish_analysis(&std::sync::atomic::AtomicBool::new(false))
+        .and_then(Result::ok)
+        .map(|r| r.findings.len() as u64)
+        .unwrap_or(0);
     EngineCount { read, analysed, skipped, errors, findings }
 }
 

@@ -9,7 +9,10 @@ use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
 
 use crate::rng::{hash, Rng};
-use crate::tenant::{Actor, AttackerClient, Client, Config, Event, Kind, Mailbox, Message, OtherOp, Tenant, DAY, GRAPH_APP, OFFICE_APP, ORGANIZATION_NAME, OWA_APP};
+use crate::tenant::{
+    Actor, AttackerClient, Client, Config, Event, Kind, Mailbox, Message, OtherOp, Tenant, DAY, GRAPH_APP, OFFICE_APP, ORGANIZATION_NAME,
+    OWA_APP,
+};
 use crate::text::{csv_field, guid_of, iso_seconds, json_string, purview_date, store_id, weekday, Json};
 
 /// Bumped whenever the bytes of a data set for given parameters change, so cached data sets
@@ -69,12 +72,7 @@ pub fn plan(config: Config) -> Plan {
     for _ in 0..random_throttles {
         let mailbox = pick_mailbox(&mut rng);
         let time = owner_time(&tenant, &mut rng);
-        let client = tenant.mailboxes[mailbox as usize]
-            .clients
-            .iter()
-            .map(|(c, _)| *c)
-            .find(|c| *c != Client::Imap)
-            .unwrap_or(Client::Owa);
+        let client = tenant.mailboxes[mailbox as usize].clients.iter().map(|(c, _)| *c).find(|c| *c != Client::Imap).unwrap_or(Client::Owa);
         windows[mailbox as usize].push(time);
         events.push(Event { time, seed: rng.next_u64(), mailbox, actor: Actor::Owner(client), kind: Kind::Bind, throttled: true });
     }
@@ -494,11 +492,7 @@ impl<'t> Renderer<'t> {
         j.array("Folders");
         let count;
         if sync {
-            let folder = if who.attacker {
-                [0usize, 1, 6, 2][rng.below(4) as usize]
-            } else {
-                t.sync_folder(&mut rng)
-            };
+            let folder = if who.attacker { [0usize, 1, 6, 2][rng.below(4) as usize] } else { t.sync_folder(&mut rng) };
             j.begin_object().str("Id", &t.folder_id(mailbox, folder)).str("Path", folders[folder]).end_object();
             count = 1;
             truth.sync += 1;

@@ -143,15 +143,61 @@ pub struct Event {
 }
 
 const FIRST_NAMES: [&str; 24] = [
-    "adele", "alex", "allan", "bianca", "christie", "debra", "diego", "emily", "enrico", "grady", "henrietta", "irvin",
-    "isaiah", "johanna", "joni", "lee", "lidia", "lynne", "megan", "miriam", "nestor", "patti", "pradeep", "raul",
+    "adele",
+    "alex",
+    "allan",
+    "bianca",
+    "christie",
+    "debra",
+    "diego",
+    "emily",
+    "enrico",
+    "grady",
+    "henrietta",
+    "irvin",
+    "isaiah",
+    "johanna",
+    "joni",
+    "lee",
+    "lidia",
+    "lynne",
+    "megan",
+    "miriam",
+    "nestor",
+    "patti",
+    "pradeep",
+    "raul",
 ];
 const LAST_NAMES: [&str; 20] = [
-    "vance", "wilber", "cameron", "rojas", "cline", "berger", "siciliani", "braun", "cattaneo", "archie", "mueller",
-    "sherman", "langer", "lovett", "sherman", "zhao", "holloway", "fernandes", "bowen", "gonzalez",
+    "vance",
+    "wilber",
+    "cameron",
+    "rojas",
+    "cline",
+    "berger",
+    "siciliani",
+    "braun",
+    "cattaneo",
+    "archie",
+    "mueller",
+    "sherman",
+    "langer",
+    "lovett",
+    "sherman",
+    "zhao",
+    "holloway",
+    "fernandes",
+    "bowen",
+    "gonzalez",
 ];
 const SERVERS: [&str; 8] = [
-    "AM0PR07MB5763", "DB9PR04MB8412", "PAXPR02MB7311", "SA2PR06MB7369", "CO1PR11MB4867", "VI1PR08MB3216", "BN6PR19MB1655",
+    "AM0PR07MB5763",
+    "DB9PR04MB8412",
+    "PAXPR02MB7311",
+    "SA2PR06MB7369",
+    "CO1PR11MB4867",
+    "VI1PR08MB3216",
+    "BN6PR19MB1655",
     "LO2P265MB2410",
 ];
 const REGIONS: [&str; 8] = ["eurprd07", "eurprd04", "eurprd02", "namprd06", "namprd11", "eurprd08", "namprd19", "gbrp265"];
@@ -362,13 +408,7 @@ impl Tenant {
         };
         let internet_message_id = if h % 10 < 6 {
             // Sent from inside the tenant: Exchange Online's form.
-            format!(
-                "<{}{}@{}.{}.prod.outlook.com>",
-                mailbox.server,
-                hex_upper(h ^ 0x1d, 20),
-                mailbox.server,
-                mailbox.region
-            )
+            format!("<{}{}@{}.{}.prod.outlook.com>", mailbox.server, hex_upper(h ^ 0x1d, 20), mailbox.server, mailbox.region)
         } else {
             format!("<{}@mail.fabrikam.example>", guid_of(&[h, 31]))
         };

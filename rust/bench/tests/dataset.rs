@@ -31,10 +31,34 @@ fn generate(records: u64, seed: u64, threads: usize) -> DataSet {
 
 /// Key order of the real OWA record (SEKOIA `exchange_item_aggregated.json`, shared sample 1).
 const SAMPLE_KEYS: [&str; 28] = [
-    "CreationTime", "Id", "Operation", "OrganizationId", "RecordType", "ResultStatus", "UserKey", "UserType", "Version",
-    "Workload", "UserId", "AppId", "ClientIPAddress", "ClientInfoString", "ExternalAccess", "InternalLogonType",
-    "LogonType", "LogonUserSid", "MailboxGuid", "MailboxOwnerSid", "MailboxOwnerUPN", "OperationProperties",
-    "OrganizationName", "OriginatingServer", "SessionId", "Folders", "OperationCount", "",
+    "CreationTime",
+    "Id",
+    "Operation",
+    "OrganizationId",
+    "RecordType",
+    "ResultStatus",
+    "UserKey",
+    "UserType",
+    "Version",
+    "Workload",
+    "UserId",
+    "AppId",
+    "ClientIPAddress",
+    "ClientInfoString",
+    "ExternalAccess",
+    "InternalLogonType",
+    "LogonType",
+    "LogonUserSid",
+    "MailboxGuid",
+    "MailboxOwnerSid",
+    "MailboxOwnerUPN",
+    "OperationProperties",
+    "OrganizationName",
+    "OriginatingServer",
+    "SessionId",
+    "Folders",
+    "OperationCount",
+    "",
 ];
 
 /// Top-level keys of a JSON object, in order (serde_json's Map sorts them).
@@ -166,7 +190,18 @@ fn the_three_files_hold_the_same_records() {
         let keys = keys_in_order(s);
         assert_eq!(
             keys,
-            ["RecordType", "CreationDate", "UserIds", "Operations", "AuditData", "ResultIndex", "ResultCount", "Identity", "IsValid", "ObjectState"]
+            [
+                "RecordType",
+                "CreationDate",
+                "UserIds",
+                "Operations",
+                "AuditData",
+                "ResultIndex",
+                "ResultCount",
+                "Identity",
+                "IsValid",
+                "ObjectState"
+            ]
         );
     }
     // CSV: header, then one row per record whose AuditData is the same JSON.
@@ -244,7 +279,8 @@ fn the_engine_reads_every_record_and_finds_what_was_generated() {
         indicators: Indicators { addresses: vec![AddressRange::parse("203.0.113.77").unwrap()], ..Default::default() },
         ..Default::default()
     });
-    let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis: Some(Box::new(verdict)) });
+    let mut session =
+        Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis: Some(Box::new(verdict)) });
     let mut output = BatchOutput::default();
     for (i, line) in data.audit_data.lines().enumerate() {
         session.accept(interpret_json(line, &options), SourcePosition { index: i as u64, ..SourcePosition::default() }, &mut output);

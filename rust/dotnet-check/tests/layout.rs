@@ -70,8 +70,7 @@ fn load_shim() -> Result<Shim, String> {
 
     let dotnet_root = dotnet_root()?;
     let hostfxr_path = hostfxr_path(&dotnet_root)?;
-    let hostfxr = Hostfxr::load_from_path(&hostfxr_path)
-        .map_err(|e| format!("cannot load hostfxr '{}': {e}", hostfxr_path.display()))?;
+    let hostfxr = Hostfxr::load_from_path(&hostfxr_path).map_err(|e| format!("cannot load hostfxr '{}': {e}", hostfxr_path.display()))?;
 
     let config_dir = std::env::temp_dir().join(format!("maf-dotnet-check-{}", std::process::id()));
     std::fs::create_dir_all(&config_dir).map_err(|e| format!("{}: {e}", config_dir.display()))?;
@@ -89,12 +88,7 @@ fn load_shim() -> Result<Shim, String> {
 
     let context = hostfxr
         .initialize_for_runtime_config_with_dotnet_root(pdc(config.as_os_str())?, pdc(dotnet_root.as_os_str())?)
-        .map_err(|e| {
-            format!(
-                "hostfxr cannot start a .NET runtime (8.0 or later) from '{}': {e}",
-                dotnet_root.display()
-            )
-        })?;
+        .map_err(|e| format!("hostfxr cannot start a .NET runtime (8.0 or later) from '{}': {e}", dotnet_root.display()))?;
     let loader = context
         .get_delegate_loader_for_assembly(pdc(assembly.as_os_str())?)
         .map_err(|e| format!("cannot get the runtime's delegate loader: {e}"))?;
@@ -124,11 +118,7 @@ fn pdc(text: &std::ffi::OsStr) -> Result<PdCString, String> {
 fn dotnet_root() -> Result<PathBuf, String> {
     if let Some(root) = std::env::var_os("DOTNET_ROOT").filter(|r| !r.is_empty()) {
         let root = PathBuf::from(root);
-        return if root.is_dir() {
-            Ok(root)
-        } else {
-            Err(format!("DOTNET_ROOT names '{}', which is not a folder", root.display()))
-        };
+        return if root.is_dir() { Ok(root) } else { Err(format!("DOTNET_ROOT names '{}', which is not a folder", root.display())) };
     }
     let exe = format!("dotnet{}", std::env::consts::EXE_SUFFIX);
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -136,10 +126,7 @@ fn dotnet_root() -> Result<PathBuf, String> {
         let candidate = dir.join(&exe);
         if candidate.is_file() {
             let resolved = candidate.canonicalize().map_err(|e| format!("{}: {e}", candidate.display()))?;
-            return resolved
-                .parent()
-                .map(Path::to_path_buf)
-                .ok_or_else(|| format!("'{}' has no parent folder", resolved.display()));
+            return resolved.parent().map(Path::to_path_buf).ok_or_else(|| format!("'{}' has no parent folder", resolved.display()));
         }
     }
     Err("no .NET found: set DOTNET_ROOT or put `dotnet` on PATH (a .NET runtime 8 or later is needed)".to_string())
@@ -380,21 +367,11 @@ fn rust_report() -> AbiReport {
             MafStatus::Io => "Io",
         }
     }
-    let statuses = [
-        MafStatus::Ok,
-        MafStatus::InvalidArgument,
-        MafStatus::Panic,
-        MafStatus::BadBatch,
-        MafStatus::Cancelled,
-        MafStatus::Io,
-    ];
+    let statuses = [MafStatus::Ok, MafStatus::InvalidArgument, MafStatus::Panic, MafStatus::BadBatch, MafStatus::Cancelled, MafStatus::Io];
     AbiReport {
         structs,
         constants: constants.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        enums: statuses
-            .into_iter()
-            .map(|s| (format!("MafStatus.{}", status_name(s)), (s as u32).to_string()))
-            .collect(),
+        enums: statuses.into_iter().map(|s| (format!("MafStatus.{}", status_name(s)), (s as u32).to_string())).collect(),
     }
 }
 
@@ -403,10 +380,7 @@ fn parse_report(text: &str) -> AbiReport {
     for line in text.lines().filter(|l| !l.is_empty()) {
         let parts: Vec<&str> = line.split('\t').collect();
         let number = |i: usize| -> usize {
-            parts
-                .get(i)
-                .and_then(|p| p.parse().ok())
-                .unwrap_or_else(|| panic!("unreadable line from the shim: {line:?}"))
+            parts.get(i).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("unreadable line from the shim: {line:?}"))
         };
         match parts[0] {
             "struct" => {
@@ -452,9 +426,9 @@ fn compare(rust: &AbiReport, csharp: &AbiReport) -> Vec<String> {
                     problems.push(format!("{name}: opaque handle, but C# declares fields {:?}", cs.fields.keys()));
                 }
             }
-            (None, Some(_)) => problems.push(format!(
-                "{name}: in NativeMethods.g.cs but not checked here: add it to rust_layouts! (or OPAQUE)"
-            )),
+            (None, Some(_)) => {
+                problems.push(format!("{name}: in NativeMethods.g.cs but not checked here: add it to rust_layouts! (or OPAQUE)"))
+            }
             (Some(rs), Some(cs)) => {
                 if rs.size != cs.size {
                     problems.push(format!("{name}: size {} in Rust, Marshal.SizeOf {} in C#", rs.size, cs.size));
@@ -467,10 +441,9 @@ fn compare(rust: &AbiReport, csharp: &AbiReport) -> Vec<String> {
                     match (rs.fields.get(field), cs.fields.get(field)) {
                         (Some(_), None) => problems.push(format!("{name}.{field}: in Rust only")),
                         (None, Some(_)) => problems.push(format!("{name}.{field}: in C# only")),
-                        (Some(r), Some(c)) if r != c => problems.push(format!(
-                            "{name}.{field}: offset {} size {} in Rust, offset {} size {} in C#",
-                            r.0, r.1, c.0, c.1
-                        )),
+                        (Some(r), Some(c)) if r != c => {
+                            problems.push(format!("{name}.{field}: offset {} size {} in Rust, offset {} size {} in C#", r.0, r.1, c.0, c.1))
+                        }
                         _ => {}
                     }
                 }

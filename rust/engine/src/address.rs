@@ -24,11 +24,7 @@ impl ClientAddress {
             Some((ip, port)) => (Some(unmap(ip)), port),
             None => (None, None),
         };
-        Some(ClientAddress {
-            original: text.to_string(),
-            ip,
-            port,
-        })
+        Some(ClientAddress { original: text.to_string(), ip, port })
     }
 
     /// The canonical text: RFC 5952 form for IPv6, dotted quad for IPv4 (also for mapped
@@ -57,9 +53,7 @@ impl ClientAddress {
 /// 4291, 6890). Private and documentation ranges are real addresses and pass.
 pub fn is_client_address(ip: &IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            !(v4.octets()[0] == 0 || v4.is_loopback() || v4.is_link_local() || v4.is_broadcast() || v4.is_multicast())
-        }
+        IpAddr::V4(v4) => !(v4.octets()[0] == 0 || v4.is_loopback() || v4.is_link_local() || v4.is_broadcast() || v4.is_multicast()),
         IpAddr::V6(v6) => {
             let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
             !(v6.is_unspecified() || v6.is_loopback() || link_local || v6.is_multicast())
@@ -143,10 +137,7 @@ mod tests {
         assert_eq!(a.key(), c.key());
         assert_eq!(a.canonical(), "fe80::");
         assert_eq!(c.port, Some(443));
-        assert_eq!(
-            canon("fe80:0011:2233:4455:6677:8899:AABB:CCDD"),
-            "fe80:11:2233:4455:6677:8899:aabb:ccdd"
-        );
+        assert_eq!(canon("fe80:0011:2233:4455:6677:8899:AABB:CCDD"), "fe80:11:2233:4455:6677:8899:aabb:ccdd");
     }
 
     #[test]
@@ -161,7 +152,21 @@ mod tests {
     #[test]
     fn placeholders_are_not_client_addresses() {
         let client = |text: &str| is_client_address(&ClientAddress::parse(text).unwrap().ip.unwrap());
-        for placeholder in ["FE80::", "fe80::1:2", "febf::1", "::", "::1", "0.0.0.0", "0.1.2.3", "127.0.0.1", "169.254.10.1", "255.255.255.255", "224.0.0.1", "ff02::1", "::ffff:127.0.0.1"] {
+        for placeholder in [
+            "FE80::",
+            "fe80::1:2",
+            "febf::1",
+            "::",
+            "::1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "127.0.0.1",
+            "169.254.10.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!client(placeholder), "{placeholder}");
         }
         for real in ["192.0.2.1", "10.1.2.3", "192.168.1.1", "fec0::1", "fd00::1", "2001:db8::1", "203.0.113.77", "1.2.3.4"] {

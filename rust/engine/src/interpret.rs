@@ -10,15 +10,12 @@ use once_cell::sync::Lazy;
 use serde::Deserialize;
 
 use crate::address::ClientAddress;
-use crate::error::{ErrorKind, RecordError};
+use crate::error::{parse_json, ErrorKind, JsonFailure, RecordError};
 use crate::model::{
-    normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType,
-    MailAccessRecord, MessageItem, ResultPosition, SourcePosition,
+    normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem,
+    ResultPosition, SourcePosition,
 };
-use crate::raw::{
-    parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields,
-    Scalar,
-};
+use crate::raw::{parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar};
 use crate::time::{parse_timestamp, DateOrder};
 
 /// The first non-blank value among the named fields, looking through the record before its
@@ -55,7 +52,9 @@ pub const MAX_NESTING: u64 = 128;
 pub enum Outcome {
     Record(Box<MailAccessRecord>),
     /// A record of another operation; the operation name is kept for the tally.
-    Skipped { operation: String },
+    Skipped {
+        operation: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -68,10 +67,7 @@ pub struct InterpretOptions {
 
 impl Default for InterpretOptions {
     fn default() -> Self {
-        InterpretOptions {
-            date_order: DateOrder::MonthFirst,
-            max_record_bytes: 16 * 1024 * 1024,
-        }
+        InterpretOptions { date_order: DateOrder::MonthFirst, max_record_bytes: 16 * 1024 * 1024 }
     }
 }
 
@@ -99,7 +95,7 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
     if let Some(skipped) = skip_other_operation(text) {
         return (Ok(skipped), None);
     }
-    match serde_json::from_str::<RawFields>(text) {
+    match parse_json::<RawFields>(text) {
         Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
         Err(e) => (Err(json_error("the record is not valid JSON", &e, first_line)), None),
     }
@@ -107,10 +103,11 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
 
 /// A serde_json error; serde_json counts lines from the start of the text, the user needs the
 /// line in the document.
-pub(crate) fn json_error(context: &str, err: &serde_json::Error, first_line: Option<u64>) -> RecordError {
-    let mut error = RecordError::from_json(context, err);
-    if let (Some(line), true) = (first_line, err.line() > 0) {
-        error.message.push_str(&format!(" (line {} of the input)", line + err.line() as u64 - 1));
+pub(crate) fn json_error(context: &str, failure: &JsonFailure, first_line: Option<u64>) -> RecordError {
+    let mut error = RecordError::from_json(context, failure);
+    let at = failure.error.line();
+    if let (Some(line), true) = (first_line, at > 0) {
+        error.message.push_str(&format!(" (line {} of the input)", line + at as u64 - 1));
     }
     error
 }
@@ -187,8 +184,8 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
             if let Some(skipped) = skip_other_operation(text) {
                 return Ok(skipped);
             }
-            let inner: RawFields = serde_json::from_str(text)
-                .map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
+            let inner: RawFields =
+                parse_json(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
             build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
@@ -233,10 +230,7 @@ fn check_size(what: &str, len: usize, options: &InterpretOptions) -> Result<(), 
     if len > options.max_record_bytes {
         return Err(RecordError::new(
             ErrorKind::TooLarge,
-            format!(
-                "{what} is {} bytes, more than the {} bytes allowed for one record",
-                len, options.max_record_bytes
-            ),
+            format!("{what} is {} bytes, more than the {} bytes allowed for one record", len, options.max_record_bytes),
         ));
     }
     Ok(())
@@ -263,7 +257,6 @@ fn is_blank(value: &Scalar<'_>) -> bool {
 fn scalar_text<'a>(value: &'a Scalar<'_>) -> Cow<'a, str> {
     value.text().unwrap_or(Cow::Borrowed(""))
 }
-
 
 /// Collects why a record is degraded: every note is one thing a reader can check.
 #[derive(Default)]
@@ -299,19 +292,12 @@ impl Degradation {
     }
 }
 
-fn build<'a>(
-    primary: &RawFields<'a>,
-    wrapper: Option<&RawFields<'a>>,
-    options: &InterpretOptions,
-) -> Result<Outcome, RecordError> {
+fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
     let levels = [Some(primary), wrapper];
     let record_id = pick!(levels; id, record_id, identity, office_id).map(|v| scalar_text(v).into_owned());
-    let fail = |kind, message: String| RecordError {
-        kind,
-        message,
-        record_id: record_id.clone(),
-        position: SourcePosition::default(),
-    };
+    let fail = |kind, message: String| RecordError::new(kind, message).with_record_id(record_id.clone());
+    // An error of a part of the record, as the record's (with what its parse found).
+    let fail_part = |error: RecordError| RecordError { position: SourcePosition::default(), ..error.with_record_id(record_id.clone()) };
 
     let operation = match pick!(levels; operation, operations, action_type) {
         Some(op) => scalar_text(op),
@@ -327,14 +313,10 @@ fn build<'a>(
     }
 
     let creation_time = match pick!(levels; creation_time, creation_date, created_date_time, time_generated, timestamp, last_accessed) {
-        Some(Scalar::Str(text)) => parse_timestamp(text, options.date_order)
-            .map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?,
-        Some(other) => {
-            return Err(fail(
-                ErrorKind::InvalidValue,
-                format!("CreationTime: {:?} is not a timestamp", other),
-            ))
+        Some(Scalar::Str(text)) => {
+            parse_timestamp(text, options.date_order).map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?
         }
+        Some(other) => return Err(fail(ErrorKind::InvalidValue, format!("CreationTime: {:?} is not a timestamp", other))),
         None => return Err(fail(ErrorKind::MissingField, "the record has no CreationTime".to_string())),
     };
     // .NET dates run from year 1 to 9999; a day's margin keeps every window (+24 h) inside.
@@ -348,16 +330,17 @@ fn build<'a>(
     let mut degradation = Degradation::default();
     let text_of = |value: Option<&Scalar<'_>>| value.and_then(|v| v.text()).map(Cow::into_owned);
 
-    let (access_type, is_throttled) = match pick_list(primary.operation_properties.as_ref(), wrapper.and_then(|w| w.operation_properties.as_ref())) {
-        Some(list) => read_operation_properties(list, &mut degradation).map_err(|e| fail(e.kind, e.message))?,
-        None => (AccessType::Unknown, None),
-    };
+    let (access_type, is_throttled) =
+        match pick_list(primary.operation_properties.as_ref(), wrapper.and_then(|w| w.operation_properties.as_ref())) {
+            Some(list) => read_operation_properties(list, &mut degradation).map_err(fail_part)?,
+            None => (AccessType::Unknown, None),
+        };
 
     let mut folders = Vec::new();
     let mut items = Vec::new();
     let folder_list = primary.folders.as_ref().or(primary.aggregated_folders.as_ref());
     if let Some(list) = folder_list {
-        read_folders(list, &mut folders, &mut items, &mut degradation, 0).map_err(|e| fail(e.kind, e.message))?;
+        read_folders(list, &mut folders, &mut items, &mut degradation, 0).map_err(fail_part)?;
     }
     if let Some(item) = primary.item.as_ref() {
         read_exchange_item(item, &mut folders, &mut items, &mut degradation);
@@ -513,7 +496,9 @@ fn read_operation_properties(
                     }
                     PropertyEntry::Text(text) => {
                         if let Some(pairs) = parse_stringified_object(text) {
-                            degradation.note("OperationProperties were turned into text (@{...}) by an earlier tool; values recovered from the text");
+                            degradation.note(
+                                "OperationProperties were turned into text (@{...}) by an earlier tool; values recovered from the text",
+                            );
                             let name = lookup(&pairs, "Name").unwrap_or_default();
                             let value = lookup(&pairs, "Value").unwrap_or_default();
                             apply(name, value, degradation);
@@ -530,8 +515,8 @@ fn read_operation_properties(
         ListOrText::Text(text) => {
             let trimmed = text.trim_start();
             if trimmed.starts_with('[') || trimmed.starts_with('{') {
-                let parsed: ListOrText<PropertyEntry> = serde_json::from_str(trimmed)
-                    .map_err(|e| RecordError::from_json("OperationProperties is text but not valid JSON", &e))?;
+                let parsed: ListOrText<PropertyEntry> =
+                    parse_json(trimmed).map_err(|e| RecordError::from_json("OperationProperties is text but not valid JSON", &e))?;
                 if let ListOrText::Text(_) = parsed {
                     return Ok((AccessType::Unknown, None));
                 }
@@ -582,8 +567,8 @@ fn read_folders(
         ListOrText::Text(text) => {
             let trimmed = text.trim_start();
             if (trimmed.starts_with('[') || trimmed.starts_with('{')) && depth == 0 {
-                let parsed: ListOrText<FolderEntry> = serde_json::from_str(trimmed)
-                    .map_err(|e| RecordError::from_json("Folders is text but not valid JSON", &e))?;
+                let parsed: ListOrText<FolderEntry> =
+                    parse_json(trimmed).map_err(|e| RecordError::from_json("Folders is text but not valid JSON", &e))?;
                 read_folders(&parsed, folders, items, degradation, depth + 1)
             } else if trimmed.starts_with("@{") {
                 read_stringified_folder(text, folders, items, degradation);
@@ -591,7 +576,8 @@ fn read_folders(
             } else if trimmed.is_empty() {
                 Ok(())
             } else {
-                degradation.note(format!("Folders '{}' is text an earlier tool left; the folders and items it held are lost", shorten(text)));
+                degradation
+                    .note(format!("Folders '{}' is text an earlier tool left; the folders and items it held are lost", shorten(text)));
                 Ok(())
             }
         }
@@ -620,7 +606,9 @@ fn read_folder_items(
                                 let size = lookup(&pairs, "SizeInBytes").map(|s| Scalar::Str(Cow::Borrowed(s)));
                                 push_item(id.as_ref(), size.as_ref(), folder_path, items, degradation);
                             }
-                            None => degradation.note(format!("FolderItems entry '{}' could not be read; its message id is lost", shorten(text))),
+                            None => {
+                                degradation.note(format!("FolderItems entry '{}' could not be read; its message id is lost", shorten(text)))
+                            }
                         }
                     }
                 }
@@ -630,8 +618,8 @@ fn read_folder_items(
         ListOrText::Text(text) => {
             let trimmed = text.trim_start();
             if trimmed.starts_with('[') {
-                let parsed: ListOrText<ItemEntry> = serde_json::from_str(trimmed)
-                    .map_err(|e| RecordError::from_json("FolderItems is text but not valid JSON", &e))?;
+                let parsed: ListOrText<ItemEntry> =
+                    parse_json(trimmed).map_err(|e| RecordError::from_json("FolderItems is text but not valid JSON", &e))?;
                 if let ListOrText::List(_) = parsed {
                     return read_folder_items(&parsed, folder_path, items, degradation);
                 }
@@ -664,21 +652,12 @@ fn push_item(
             None
         }),
     };
-    items.push(MessageItem {
-        internet_message_id: id,
-        folder_path: folder_path.cloned(),
-        size_in_bytes,
-    });
+    items.push(MessageItem { internet_message_id: id, folder_path: folder_path.cloned(), size_in_bytes });
 }
 
 /// `@{Id=LgAAAA...; Path=\Inbox; FolderItems=System.Object[]}`: the path and id survive, the
 /// items do not.
-fn read_stringified_folder(
-    text: &str,
-    folders: &mut Vec<FolderAccess>,
-    items: &mut Vec<MessageItem>,
-    degradation: &mut Degradation,
-) {
+fn read_stringified_folder(text: &str, folders: &mut Vec<FolderAccess>, items: &mut Vec<MessageItem>, degradation: &mut Degradation) {
     let Some(pairs) = parse_stringified_object(text) else {
         degradation.note(format!("Folders entry '{}' could not be read; its folder and items are lost", shorten(text)));
         return;
@@ -714,12 +693,7 @@ fn read_stringified_folder(
 }
 
 /// The ExchangeItem form: `Item.ParentFolder` names the folder.
-fn read_exchange_item(
-    item: &ItemEntry<'_>,
-    folders: &mut Vec<FolderAccess>,
-    items: &mut Vec<MessageItem>,
-    degradation: &mut Degradation,
-) {
+fn read_exchange_item(item: &ItemEntry<'_>, folders: &mut Vec<FolderAccess>, items: &mut Vec<MessageItem>, degradation: &mut Degradation) {
     match item {
         ItemEntry::Item { internet_message_id, size_in_bytes, parent_folder } => {
             let path = parent_folder.as_ref().and_then(|p| {
@@ -732,7 +706,13 @@ fn read_exchange_item(
             let id = parent_folder.as_ref().and_then(|p| p.id.as_ref()).and_then(|v| v.text()).map(Cow::into_owned);
             let has_message = internet_message_id.as_ref().is_some_and(|v| !is_blank(v));
             if has_message {
-                push_item(internet_message_id.as_ref(), size_in_bytes.as_ref(), path.as_deref().map(Arc::from).as_ref(), items, degradation);
+                push_item(
+                    internet_message_id.as_ref(),
+                    size_in_bytes.as_ref(),
+                    path.as_deref().map(Arc::from).as_ref(),
+                    items,
+                    degradation,
+                );
             }
             if path.is_some() || id.is_some() {
                 folders.push(FolderAccess { path, id, item_count: has_message.then_some(1) });
@@ -837,17 +817,25 @@ mod tests {
         );
         assert_eq!((text.aad_session_id.as_deref(), text.unique_token_id.as_deref()), (Some("E2"), Some("t2")));
         // What cannot be read is said, not guessed.
-        let bad = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":{"AADSessionId":"E3","IssuedAtTime":"soon"}}"#);
+        let bad = record(
+            r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":{"AADSessionId":"E3","IssuedAtTime":"soon"}}"#,
+        );
         assert_eq!(bad.aad_session_id.as_deref(), Some("E3"));
         assert_eq!(bad.issued_at_time, None);
         assert!(bad.degraded.as_deref().unwrap().contains("AppAccessContext.IssuedAtTime"), "{:?}", bad.degraded);
-        let garbled = record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"@{AADSessionId=x}"}"#);
-        assert!(garbled.degraded.as_deref().unwrap().contains("AppAccessContext '@{AADSessionId=x}' could not be read"), "{:?}", garbled.degraded);
+        let garbled =
+            record(r#"{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","AppAccessContext":"@{AADSessionId=x}"}"#);
+        assert!(
+            garbled.degraded.as_deref().unwrap().contains("AppAccessContext '@{AADSessionId=x}' could not be read"),
+            "{:?}",
+            garbled.degraded
+        );
     }
 
     #[test]
     fn a_record_with_thousands_of_damaged_folders_has_a_short_reason() {
-        let folders: Vec<String> = (0..50_000).map(|i| format!("\"@{{Id=LgAA{i}; Path=\\\\F{i}; FolderItems=System.Object[]}}\"")).collect();
+        let folders: Vec<String> =
+            (0..50_000).map(|i| format!("\"@{{Id=LgAA{i}; Path=\\\\F{i}; FolderItems=System.Object[]}}\"")).collect();
         let text = format!(r#"{{"Operation":"MailItemsAccessed","CreationTime":"2024-01-01T00:00:00","Folders":[{}]}}"#, folders.join(","));
         let started = std::time::Instant::now();
         let Outcome::Record(record) = interpret_json(&text, &InterpretOptions::default()).unwrap() else { panic!() };

@@ -26,8 +26,8 @@ pub mod tree;
 pub use address::ClientAddress;
 pub use error::{ErrorKind, RecordError};
 pub use interpret::{
-    interpret_fields, interpret_json, interpret_json_at, interpret_json_placed, result_position, InterpretOptions, Outcome,
-    Placed, MAX_NESTING,
+    interpret_fields, interpret_json, interpret_json_at, interpret_json_placed, result_position, InterpretOptions, Outcome, Placed,
+    MAX_NESTING,
 };
 pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition, SourcePosition};
 pub use session::{BatchOutput, Session, SessionOptions};

@@ -63,11 +63,7 @@ impl LogonType {
     ];
 
     pub fn from_code(code: i64) -> LogonType {
-        usize::try_from(code)
-            .ok()
-            .and_then(|i| LogonType::KNOWN.get(i))
-            .cloned()
-            .unwrap_or_else(|| LogonType::Other(code.to_string()))
+        usize::try_from(code).ok().and_then(|i| LogonType::KNOWN.get(i)).cloned().unwrap_or_else(|| LogonType::Other(code.to_string()))
     }
 
     pub fn from_text(text: &str) -> LogonType {
@@ -100,18 +96,23 @@ impl LogonType {
 /// names, AuditData the numbers.
 pub fn user_type_name(text: &str) -> String {
     const NAMES: [&str; 11] = [
-        "Regular", "Reserved", "Admin", "DcAdmin", "System", "Application", "ServicePrincipal",
-        "CustomPolicy", "SystemPolicy", "PartnerTechnician", "Guest",
+        "Regular",
+        "Reserved",
+        "Admin",
+        "DcAdmin",
+        "System",
+        "Application",
+        "ServicePrincipal",
+        "CustomPolicy",
+        "SystemPolicy",
+        "PartnerTechnician",
+        "Guest",
     ];
     let text = text.trim();
     if let Ok(code) = text.parse::<usize>() {
         return NAMES.get(code).map(|n| n.to_string()).unwrap_or_else(|| text.to_string());
     }
-    NAMES
-        .iter()
-        .find(|n| n.eq_ignore_ascii_case(text))
-        .map(|n| n.to_string())
-        .unwrap_or_else(|| text.to_string())
+    NAMES.iter().find(|n| n.eq_ignore_ascii_case(text)).map(|n| n.to_string()).unwrap_or_else(|| text.to_string())
 }
 
 /// A folder named by the record: for Sync, the folder that was synchronised; for Bind, the
@@ -252,10 +253,7 @@ mod tests {
     #[test]
     fn folder_paths_get_a_leading_backslash() {
         assert_eq!(normalize_folder_path("\\Inbox").as_deref(), Some("\\Inbox"));
-        assert_eq!(
-            normalize_folder_path("Boite de reception").as_deref(),
-            Some("\\Boite de reception")
-        );
+        assert_eq!(normalize_folder_path("Boite de reception").as_deref(), Some("\\Boite de reception"));
         assert_eq!(normalize_folder_path("  "), None);
     }
 

@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
-use crate::model::{normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition};
+use crate::model::{
+    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition,
+};
 use crate::time::{parse_timestamp, DateOrder};
 use crate::tree::{Node, NodeDeserializer};
 
@@ -117,16 +119,21 @@ fn blank_to_none(text: Option<String>) -> Option<String> {
 
 /// Reads the properties of one of the module's records back into the record model.
 pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, RecordError> {
-    let wire = ModuleRecordWire::deserialize(NodeDeserializer::new(properties))
-        .map_err(|e| RecordError::new(ErrorKind::InvalidValue, format!("a MailAccessForensics.MailAccessRecord could not be read: {}", e.0)))?;
+    let wire = ModuleRecordWire::deserialize(NodeDeserializer::new(properties)).map_err(|e| {
+        RecordError::new(ErrorKind::InvalidValue, format!("a MailAccessForensics.MailAccessRecord could not be read: {}", e.0))
+    })?;
     let record_id = blank_to_none(wire.record_id);
-    let fail = |kind, message: String| RecordError { kind, message, record_id: record_id.clone(), position: SourcePosition::default() };
+    let fail = |kind, message: String| RecordError::new(kind, message).with_record_id(record_id.clone());
     let creation_time = match wire.creation_time.as_deref() {
-        Some(text) => parse_timestamp(text, DateOrder::MonthFirst).map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?,
+        Some(text) => parse_timestamp(text, DateOrder::MonthFirst)
+            .map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?,
         None => return Err(fail(ErrorKind::MissingField, "the record has no CreationTime".to_string())),
     };
     let issued_at_time = match wire.issued_at_time.as_deref() {
-        Some(text) => Some(parse_timestamp(text, DateOrder::MonthFirst).map_err(|reason| fail(ErrorKind::InvalidValue, format!("IssuedAtTime: {reason}")))?),
+        Some(text) => Some(
+            parse_timestamp(text, DateOrder::MonthFirst)
+                .map_err(|reason| fail(ErrorKind::InvalidValue, format!("IssuedAtTime: {reason}")))?,
+        ),
         None => None,
     };
     // The address as the record first wrote it, so that it normalises exactly as it did then.
@@ -138,11 +145,9 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
         .unwrap_or_default()
         .into_iter()
         .map(|folder| match folder {
-            FolderWire::Fields(f) => FolderAccess {
-                path: f.path.as_deref().and_then(normalize_folder_path),
-                id: blank_to_none(f.id),
-                item_count: f.item_count,
-            },
+            FolderWire::Fields(f) => {
+                FolderAccess { path: f.path.as_deref().and_then(normalize_folder_path), id: blank_to_none(f.id), item_count: f.item_count }
+            }
             FolderWire::Path(path) => FolderAccess { path: normalize_folder_path(&path), id: None, item_count: None },
         })
         .collect();

@@ -45,6 +45,7 @@ impl Scalar<'_> {
 
     /// A non-negative whole number: `7`, `"7"`, `7.0`, `"1352491.00"`.
     /// Err(()) when present but not such a number; Ok(None) when absent.
+    #[allow(clippy::result_unit_err)] // the caller words the error: it knows the field and the record
     pub fn whole_number(&self) -> Result<Option<u64>, ()> {
         match self {
             Scalar::Null => Ok(None),
@@ -80,6 +81,7 @@ impl Scalar<'_> {
     }
 
     /// A boolean: `true`, `"False"`, `"true"`, `1`, `0`. Err(()) when present but not boolean.
+    #[allow(clippy::result_unit_err)] // the caller words the error: it knows the field and the record
     pub fn boolean(&self) -> Result<Option<bool>, ()> {
         match self {
             Scalar::Null => Ok(None),
@@ -262,11 +264,7 @@ pub enum FolderEntry<'de> {
 /// One `FolderItems` entry (also the ExchangeItem `Item`), or its stringified text.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemEntry<'de> {
-    Item {
-        internet_message_id: Option<Scalar<'de>>,
-        size_in_bytes: Option<Scalar<'de>>,
-        parent_folder: Option<ParentFolder<'de>>,
-    },
+    Item { internet_message_id: Option<Scalar<'de>>, size_in_bytes: Option<Scalar<'de>>, parent_folder: Option<ParentFolder<'de>> },
     Text(Cow<'de, str>),
 }
 
@@ -274,11 +272,7 @@ pub enum ItemEntry<'de> {
 /// keeps nested objects as JSON text).
 #[derive(Clone, Debug, PartialEq)]
 pub enum AppAccessContext<'de> {
-    Fields {
-        aad_session_id: Option<Scalar<'de>>,
-        unique_token_id: Option<Scalar<'de>>,
-        issued_at_time: Option<Scalar<'de>>,
-    },
+    Fields { aad_session_id: Option<Scalar<'de>>, unique_token_id: Option<Scalar<'de>>, issued_at_time: Option<Scalar<'de>> },
     Text(Cow<'de, str>),
 }
 
@@ -464,7 +458,14 @@ impl Key {
     fn is_top_level(self) -> bool {
         !matches!(
             self,
-            Key::Unknown | Key::Path | Key::Name | Key::Value | Key::FolderItems | Key::InternetMessageId | Key::SizeInBytes | Key::ParentFolder
+            Key::Unknown
+                | Key::Path
+                | Key::Name
+                | Key::Value
+                | Key::FolderItems
+                | Key::InternetMessageId
+                | Key::SizeInBytes
+                | Key::ParentFolder
         )
     }
 }
@@ -677,10 +678,8 @@ mod tests {
 
     #[test]
     fn keys_match_trimmed_and_case_insensitively() {
-        let raw: RawFields = serde_json::from_str(
-            r#"{"ExternalAccess ": false, "mailboxOwnerUPN": "a@b", " Operation": "MailItemsAccessed"}"#,
-        )
-        .unwrap();
+        let raw: RawFields =
+            serde_json::from_str(r#"{"ExternalAccess ": false, "mailboxOwnerUPN": "a@b", " Operation": "MailItemsAccessed"}"#).unwrap();
         assert_eq!(raw.external_access, Some(Scalar::Bool(false)));
         assert_eq!(raw.mailbox_owner_upn, Some(Scalar::Str("a@b".into())));
         assert_eq!(raw.operation, Some(Scalar::Str("MailItemsAccessed".into())));

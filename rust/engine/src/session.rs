@@ -194,11 +194,8 @@ pub fn parse_objects(
             _ => Some((interpret_node(node, options), result)),
         }
     };
-    let outcomes: Vec<Option<Placed>> = if nodes.len() >= PARALLEL_BATCH {
-        nodes.par_iter().map(read).collect()
-    } else {
-        nodes.iter().map(read).collect()
-    };
+    let outcomes: Vec<Option<Placed>> =
+        if nodes.len() >= PARALLEL_BATCH { nodes.par_iter().map(read).collect() } else { nodes.iter().map(read).collect() };
     let mut results = Vec::with_capacity(outcomes.len());
     for (offset, ((node, _), outcome)) in nodes.iter().zip(outcomes).enumerate() {
         let index = first_index + offset as u64;
@@ -223,7 +220,7 @@ fn without_bom(text: &str) -> &str {
 /// over several lines (the first of several records damaged) is read as a document, as a file
 /// of that text would be.
 fn reads_as_document(text: &str, error: &RecordError) -> bool {
-    error.message.contains("trailing characters") || error.kind == ErrorKind::NotAnAuditRecord || text.trim().contains('\n')
+    error.text_after_value || error.kind == ErrorKind::NotAnAuditRecord || text.trim().contains('\n')
 }
 
 fn read_document(text: &str, index: u64, options: &InterpretOptions, cancel: &AtomicBool, results: &mut Vec<ReadResult>) {
@@ -241,7 +238,7 @@ fn read_document(text: &str, index: u64, options: &InterpretOptions, cancel: &At
 
 /// Text that is a document of records rather than one: a JSON array, or a CSV export (a header
 /// line and more). A JSON object is read as one record first; several objects in one string
-/// show as "trailing characters" and are then read as a document.
+/// show as text after its value and are then read as a document.
 fn is_document(text: &str) -> bool {
     let trimmed = text.trim();
     trimmed.starts_with('[') || (!trimmed.starts_with('{') && trimmed.contains('\n'))
@@ -404,6 +401,21 @@ mod tests {
     }
 
     #[test]
+    fn records_one_after_another_on_one_line_are_read_as_a_document() {
+        // No line break to go by: the text after the first value is what says it may be
+        // several records; a value that quotes serde_json's words is not.
+        let (output, tally) = ingest(&[&format!("{ONE} {TWO}")]);
+        assert!(output.errors.is_empty(), "{:?}", output.errors);
+        assert_eq!(output.records.iter().map(|r| r.record_id.clone().unwrap()).collect::<Vec<_>>(), ["r1", "r2"]);
+        assert_eq!(tally.analysed, 2);
+        let quoting = ONE.replace("2024-05-01T10:00:00Z", "trailing characters");
+        let (output, _) = ingest(&[&quoting]);
+        assert_eq!(output.errors.len(), 1);
+        assert!(!output.errors[0].text_after_value, "{:?}", output.errors[0]);
+        assert!(output.errors[0].message.contains("trailing characters"), "{}", output.errors[0].message);
+    }
+
+    #[test]
     fn a_malformed_record_of_another_operation_is_an_error_not_a_skip() {
         let truncated = &SEND[..SEND.len() - 10];
         let (output, tally) = ingest(&[truncated]);
@@ -413,7 +425,10 @@ mod tests {
 
     #[test]
     fn a_piped_csv_export_is_read_by_its_header() {
-        let csv = format!("CreationDate,UserIds,Operations,AuditData\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\"\n", ONE.replace('"', "\"\""));
+        let csv = format!(
+            "CreationDate,UserIds,Operations,AuditData\n2024-05-01T10:00:00,a@x,MailItemsAccessed,\"{}\"\n",
+            ONE.replace('"', "\"\"")
+        );
         let (output, tally) = ingest(&[&csv]);
         assert_eq!(ids(&output), vec![("r1".to_string(), 0, Some(2))]);
         assert_eq!(tally.read, 1);

@@ -22,11 +22,7 @@ pub fn parse_timestamp(text: &str, order: DateOrder) -> Result<DateTime<Utc>, St
         return Err("the timestamp is empty".to_string());
     }
     let bytes = trimmed.as_bytes();
-    let parsed = if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' {
-        parse_iso(trimmed)
-    } else {
-        parse_culture(trimmed, order)
-    };
+    let parsed = if bytes.len() >= 10 && bytes[4] == b'-' && bytes[7] == b'-' { parse_iso(trimmed) } else { parse_culture(trimmed, order) };
     parsed.ok_or_else(|| format!("'{}' is not a timestamp this tool can read", shorten(trimmed)))
 }
 
@@ -56,11 +52,7 @@ fn digits(bytes: &[u8]) -> Option<u32> {
 
 fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
-    let date = NaiveDate::from_ymd_opt(
-        digits(&b[0..4])? as i32,
-        digits(&b[5..7])?,
-        digits(&b[8..10])?,
-    )?;
+    let date = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
     let mut rest = &text[10..];
     if rest.is_empty() {
         return Some(date.and_time(NaiveTime::MIN).and_utc());
@@ -71,11 +63,8 @@ fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     }
     rest = &rest[1..];
     // Time part up to the zone designator.
-    let zone_at = rest
-        .char_indices()
-        .find(|&(i, c)| c == 'Z' || c == 'z' || c == '+' || (c == '-' && i > 0))
-        .map(|(i, _)| i)
-        .unwrap_or(rest.len());
+    let zone_at =
+        rest.char_indices().find(|&(i, c)| c == 'Z' || c == 'z' || c == '+' || (c == '-' && i > 0)).map(|(i, _)| i).unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(zone_at);
     let time = parse_clock(clock.trim_end())?;
     let naive = NaiveDateTime::new(date, time);
@@ -127,9 +116,7 @@ fn parse_zone(zone: &str) -> Option<i32> {
     let (hours, minutes) = match rest.len() {
         2 => (digits(rest.as_bytes())?, 0),
         4 => (digits(&rest.as_bytes()[..2])?, digits(&rest.as_bytes()[2..])?),
-        5 if rest.as_bytes()[2] == b':' => {
-            (digits(&rest.as_bytes()[..2])?, digits(&rest.as_bytes()[3..])?)
-        }
+        5 if rest.as_bytes()[2] == b':' => (digits(&rest.as_bytes()[..2])?, digits(&rest.as_bytes()[3..])?),
         _ => return None,
     };
     if hours > 23 || minutes > 59 {
@@ -150,11 +137,7 @@ fn parse_culture(text: &str, order: DateOrder) -> Option<DateTime<Utc>> {
     if fields.len() != 3 {
         return None;
     }
-    let numbers = [
-        digits(fields[0].as_bytes())?,
-        digits(fields[1].as_bytes())?,
-        digits(fields[2].as_bytes())?,
-    ];
+    let numbers = [digits(fields[0].as_bytes())?, digits(fields[1].as_bytes())?, digits(fields[2].as_bytes())?];
     let (year, month, day) = if fields[0].len() == 4 {
         (numbers[0], numbers[1], numbers[2])
     } else if fields[2].len() == 4 {
@@ -174,11 +157,7 @@ fn parse_culture(text: &str, order: DateOrder) -> Option<DateTime<Utc>> {
         return None;
     };
     let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
-    let time = if time_part.is_empty() {
-        NaiveTime::MIN
-    } else {
-        parse_clock_with_meridiem(time_part)?
-    };
+    let time = if time_part.is_empty() { NaiveTime::MIN } else { parse_clock_with_meridiem(time_part)? };
     Some(NaiveDateTime::new(date, time).and_utc())
 }
 
@@ -229,11 +208,7 @@ pub fn from_dotnet_ticks(ticks: i64) -> Option<DateTime<Utc>> {
 
 /// Round-trip text for a time: ISO 8601 in UTC with 7 fractional digits, as .NET writes "o".
 pub fn format_iso(time: &DateTime<Utc>) -> String {
-    format!(
-        "{}.{:07}Z",
-        time.format("%Y-%m-%dT%H:%M:%S"),
-        time.timestamp_subsec_nanos() / 100
-    )
+    format!("{}.{:07}Z", time.format("%Y-%m-%dT%H:%M:%S"), time.timestamp_subsec_nanos() / 100)
 }
 
 #[cfg(test)]
@@ -268,10 +243,7 @@ mod tests {
         assert_eq!(iso("8/2/2021, 1:32:07.000 PM"), "2021-08-02T13:32:07.0000000Z");
         // Ambiguous: the culture decides.
         assert_eq!(iso("3/12/2025 7:31:34 AM"), "2025-03-12T07:31:34.0000000Z");
-        assert_eq!(
-            format_iso(&parse_timestamp("3/12/2025 7:31:34 AM", DateOrder::DayFirst).unwrap()),
-            "2025-12-03T07:31:34.0000000Z"
-        );
+        assert_eq!(format_iso(&parse_timestamp("3/12/2025 7:31:34 AM", DateOrder::DayFirst).unwrap()), "2025-12-03T07:31:34.0000000Z");
     }
 
     #[test]

@@ -353,10 +353,7 @@ mod tests {
     #[test]
     fn round_trip_through_the_visitor() {
         let mut w = BatchWriter::default();
-        w.map(3)
-            .key("Operation").string("MailItemsAccessed")
-            .key("OperationCount").int(3)
-            .key("Ignored").unreadable("invalid UTF-16");
+        w.map(3).key("Operation").string("MailItemsAccessed").key("OperationCount").int(3).key("Ignored").unreadable("invalid UTF-16");
         let mut reader = BatchReader::new(&w.buf);
         let node = reader.next_node().unwrap();
         assert!(reader.is_empty());

@@ -145,12 +145,8 @@ fn damaged_json_lines_never_swallow_the_next_line() {
     let (_, _, errors) = read_file("jsonl-damaged-lines.jsonl", 1, 4 << 20);
     let lines: Vec<u64> = errors.iter().map(|e| e.position.line.unwrap()).collect();
     let text = std::fs::read_to_string(fixtures().join("jsonl-damaged-lines.jsonl")).unwrap();
-    let damaged: Vec<u64> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| *l == "{" || l.starts_with('[') || !l.ends_with('}'))
-        .map(|(i, _)| i as u64 + 1)
-        .collect();
+    let damaged: Vec<u64> =
+        text.lines().enumerate().filter(|(_, l)| *l == "{" || l.starts_with('[') || !l.ends_with('}')).map(|(i, _)| i as u64 + 1).collect();
     assert_eq!(lines, damaged);
 }
 
@@ -239,7 +235,11 @@ fn records_with_thousands_of_folders_and_items_are_analysed_whole() {
 fn a_line_of_a_million_values_that_are_not_records_is_one_error() {
     let (tally, _, errors) = read_file("amplification.json.gz", 2, 4 << 20);
     assert_eq!((tally.read, tally.errors), (2, 1));
-    assert!(errors[0].message.contains("1000001 values in a row") || errors[0].message.contains("values in a row"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("1000001 values in a row") || errors[0].message.contains("values in a row"),
+        "{}",
+        errors[0].message
+    );
     // Stray closing brackets and commas inside an array.
     let text = format!("[{}{}]\n", "}".repeat(100_000), ",".repeat(100_000));
     assert!(read_bytes(text.as_bytes(), options(4096, 1)).len() <= 2);
@@ -277,11 +277,15 @@ fn a_record_has_one_outcome_from_a_file_from_piped_text_and_from_an_object() {
     let (tally, ids, errors) = read_file("auditdata-lacks-fields.csv", 1, 4 << 20);
     assert_accounts_for("auditdata-lacks-fields.csv", &tally, &ids, &errors);
     let csv = std::fs::read_to_string(fixtures().join("auditdata-lacks-fields.csv")).unwrap();
-    let audit_data: Vec<String> = csv.lines().skip(1).map(|row| {
-        let start = row.find(",\"{").unwrap() + 2;
-        let end = row.rfind("}\"").unwrap() + 1;
-        row[start..end].replace("\"\"", "\"")
-    }).collect();
+    let audit_data: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let start = row.find(",\"{").unwrap() + 2;
+            let end = row.rfind("}\"").unwrap() + 1;
+            row[start..end].replace("\"\"", "\"")
+        })
+        .collect();
     let mut writer = BatchWriter::default();
     for text in &audit_data {
         writer.map(1).key("AuditData").string(text);
@@ -297,7 +301,10 @@ fn an_address_that_is_not_an_ip_is_shown_as_written_whatever_the_order() {
     let text = std::fs::read_to_string(fixtures().join("spelling.jsonl")).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     for _ in 0..2 {
-        let mut session = Session::new(SessionOptions { analysis: Some(Box::new(ContextAnalysis::new(ContextOptions::default()))), ..Default::default() });
+        let mut session = Session::new(SessionOptions {
+            analysis: Some(Box::new(ContextAnalysis::new(ContextOptions::default()))),
+            ..Default::default()
+        });
         let _ = session.ingest_results(parse_objects(&strings(&lines), 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
         let result = session.finish_analysis(&AtomicBool::new(false)).unwrap().unwrap();
         assert_eq!(result.contexts.len(), 1);

@@ -32,7 +32,9 @@ fn encoding_of(bytes: &[u8]) -> (TextEncoding, bool) {
 
 #[test]
 fn every_encoding_gives_the_same_records_on_the_same_lines() {
-    for (shape, text) in [("JSON Lines", jsonl()), ("pretty array", array_pretty()), ("SUAL CSV", sual_csv()), ("Purview CSV", purview_csv())] {
+    for (shape, text) in
+        [("JSON Lines", jsonl()), ("pretty array", array_pretty()), ("SUAL CSV", sual_csv()), ("Purview CSV", purview_csv())]
+    {
         let reference = read_every_way(text.as_bytes());
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend_from_slice(text.as_bytes());
@@ -113,7 +115,12 @@ fn invalid_utf8_is_an_error_for_its_record_only() {
     assert!(error.message.contains(&format!("at line {bad_line} ")), "{} (expected line {bad_line})", error.message);
     assert_eq!(summary(&results).len(), 6);
 
-    let csv: Vec<u8> = sual_csv().replacen("MSExchangeRPC", "\u{1}SExchangeRPC", 1).into_bytes().into_iter().map(|b| if b == 1 { 0xFE } else { b }).collect();
+    let csv: Vec<u8> = sual_csv()
+        .replacen("MSExchangeRPC", "\u{1}SExchangeRPC", 1)
+        .into_bytes()
+        .into_iter()
+        .map(|b| if b == 1 { 0xFE } else { b })
+        .collect();
     let results = read_every_way(&csv);
     assert_eq!(summary(&results)[2], "E InvalidEncoding @5");
     assert_eq!(summary(&results).len(), 6);
@@ -162,7 +169,7 @@ fn nul_bytes_are_an_error_for_their_record() {
 
     // NUL padding after the last record (a file preallocated and never filled).
     let mut padded = jsonl().into_bytes();
-    padded.extend(std::iter::repeat(0u8).take(10_000));
+    padded.extend(std::iter::repeat_n(0u8, 10_000));
     let results = read_every_way(&padded);
     assert_eq!(outcomes(&results[..6]), expected_outcomes());
     assert_eq!(summary(&results[6..]), ["E InvalidEncoding @7"]);

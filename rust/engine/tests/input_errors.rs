@@ -152,11 +152,19 @@ fn too_large_records_are_skipped_and_reported() {
     for text in [
         lines_of(&[good[0].clone(), big.clone(), good[1].clone()]),
         format!("[{},{big},{}]", good[0], good[1]),
-        format!("{}\n{}\n{}", good[0], serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&big).unwrap()).unwrap(), good[1]),
+        format!(
+            "{}\n{}\n{}",
+            good[0],
+            serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&big).unwrap()).unwrap(),
+            good[1]
+        ),
     ] {
         for chunk in [100, 1000, 1 << 20] {
             let results = read_bytes(text.as_bytes(), options(chunk));
-            assert_eq!(without_positions(&summary(&results)), ["R 00000000-0000-0000-0000-000000000001", "E TooLarge", "R 00000000-0000-0000-0000-000000000002"]);
+            assert_eq!(
+                without_positions(&summary(&results)),
+                ["R 00000000-0000-0000-0000-000000000001", "E TooLarge", "R 00000000-0000-0000-0000-000000000002"]
+            );
             assert!(error_at(&results, 1).message.contains("more than the 2000 bytes"), "{}", error_at(&results, 1).message);
         }
     }

@@ -159,7 +159,8 @@ fn shapes(texts: &[String], originals: &[Value]) -> Vec<(&'static str, String)> 
         .chunks(5)
         .map(|page| format!("{{\"@odata.context\":\"https://graph.microsoft.com/beta/$metadata#records\",\"value\":[{}],\"@odata.nextLink\":\"https://graph.microsoft.com/beta/next\"}}\n", page.join(",")))
         .collect();
-    let mut csv = String::from("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\n");
+    let mut csv =
+        String::from("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\r\n");
     for (text, original) in texts.iter().zip(originals) {
         let field = |name: &str| original[name].as_str().unwrap_or("").to_string();
         csv.push_str(&format!(
@@ -172,7 +173,13 @@ fn shapes(texts: &[String], originals: &[Value]) -> Vec<(&'static str, String)> 
             csv_quote(text)
         ));
     }
-    vec![("JSON Lines", jsonl), ("array on one line", compact), ("pretty array", pretty_array), ("Graph pages", pages), ("Purview CSV", csv)]
+    vec![
+        ("JSON Lines", jsonl),
+        ("array on one line", compact),
+        ("pretty array", pretty_array),
+        ("Graph pages", pages),
+        ("Purview CSV", csv),
+    ]
 }
 
 /// One round: `count` records, some damaged; every shape read and compared.
@@ -278,7 +285,7 @@ fn explain() {
         for r in read_bytes(&text, options(4 << 20, 1)) {
             match &r.outcome {
                 Err(e) => eprintln!("E {:?}: {}", r.position.line, e.message),
-                Ok(o) => eprintln!("{}", summary(&[r.clone()])[0]),
+                Ok(_) => eprintln!("{}", summary(std::slice::from_ref(&r))[0]),
             }
         }
     }
@@ -293,9 +300,41 @@ fn damaged_records_cost_only_themselves_in_every_shape() {
 
 /// Bytes that matter to the readers, and some that do not.
 const NOISE: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b":", b",", b"\\", b"\n", b"\r", b"\r\n", b" ", b"\t", b"\0", b"a", b"0", b"-", b"1e5",
-    b"true", b"null", "\u{e9}".as_bytes(), b"\xE9", b"\xFF", b"\xC3", b"sep=", b";", b"\"\"", b"\"Operation\"",
-    b"\"MailItemsAccessed\"", b"\"value\":[", b"\"@odata.nextLink\":", b"\"AuditData\"", b"#TYPE x\n", b"PK\x03\x04", b"\x1f\x8b",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b":",
+    b",",
+    b"\\",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b" ",
+    b"\t",
+    b"\0",
+    b"a",
+    b"0",
+    b"-",
+    b"1e5",
+    b"true",
+    b"null",
+    "\u{e9}".as_bytes(),
+    b"\xE9",
+    b"\xFF",
+    b"\xC3",
+    b"sep=",
+    b";",
+    b"\"\"",
+    b"\"Operation\"",
+    b"\"MailItemsAccessed\"",
+    b"\"value\":[",
+    b"\"@odata.nextLink\":",
+    b"\"AuditData\"",
+    b"#TYPE x\n",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
 ];
 
 /// No input panics the readers, whatever its bytes: fed at random from pieces of JSON and CSV

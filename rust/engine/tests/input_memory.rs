@@ -119,10 +119,8 @@ fn a_csv_quote_that_never_closes_in_a_large_file_is_not_held() {
     // 60 MB of rows without a quote after the one that opens: it never closes.
     let prefix = format!("{csv}2024-01-01T00:00:00,a@b,MailItemsAccessed,\"{{never closed\n");
     let tail = "2024-01-01T00:00:00,a@b,MailItemsAccessed,{}\n".repeat(60 * MB / 45);
-    let (summary, peak) = read_measured(
-        Box::new(Cursor::new(prefix.into_bytes()).chain(Cursor::new(tail.into_bytes()))),
-        ReaderOptions::default(),
-    );
+    let (summary, peak) =
+        read_measured(Box::new(Cursor::new(prefix.into_bytes()).chain(Cursor::new(tail.into_bytes()))), ReaderOptions::default());
     assert_eq!(summary.len(), 7, "{summary:?}");
     assert_eq!(summary[6], "E InvalidCsv @8");
     println!("CSV, unclosed quote before 60 MB: peak {:.1} MiB", peak as f64 / MB as f64);

@@ -69,12 +69,7 @@ fn lines_are_where_the_records_start() {
     assert_eq!(summary(&read_every_way(jsonl().as_bytes()))[5], format!("{} @6", IDS[5]));
     // Pretty array: `[` on line 1, each record's `{` on its own line.
     let pretty = array_pretty();
-    let starts: Vec<u64> = pretty
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| *l == "  {")
-        .map(|(i, _)| i as u64 + 1)
-        .collect();
+    let starts: Vec<u64> = pretty.lines().enumerate().filter(|(_, l)| *l == "  {").map(|(i, _)| i as u64 + 1).collect();
     let lines: Vec<u64> = read_every_way(pretty.as_bytes()).iter().map(|r| r.position.line.unwrap()).collect();
     assert_eq!(lines, starts);
     // CSV: the header is line 2 after #TYPE; rows follow one a line.
@@ -112,7 +107,14 @@ fn delimiters_semicolon_and_tab() {
 
 #[test]
 fn excel_sep_line_sets_the_delimiter() {
-    let text = format!("sep=;\n{}", purview_csv().replace(",,\n", ";;\n").replacen("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames", "RecordId;CreationDate;RecordType;Operation;UserId;AuditData;AssociatedAdminUnits;AssociatedAdminUnitsNames", 1));
+    let text = format!(
+        "sep=;\n{}",
+        purview_csv().replace(",,\n", ";;\n").replacen(
+            "RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames",
+            "RecordId;CreationDate;RecordType;Operation;UserId;AuditData;AssociatedAdminUnits;AssociatedAdminUnitsNames",
+            1
+        )
+    );
     // Rows still use commas between their first fields: they must fail on field count, not
     // be misread.
     let results = read_every_way(text.as_bytes());
@@ -248,15 +250,7 @@ fn search_unified_audit_log_objects_as_json() {
 fn several_records_on_one_json_line() {
     // A JSON Lines file where a line holds two objects, another a Graph page, another an array.
     let r = audit_records();
-    let text = format!(
-        "{}\n{}{}\n{{\"value\":[{}]}}\n[{}]\n{}\n",
-        r[0],
-        r[1],
-        r[2],
-        r[3],
-        r[4],
-        r[5]
-    );
+    let text = format!("{}\n{}{}\n{{\"value\":[{}]}}\n[{}]\n{}\n", r[0], r[1], r[2], r[3], r[4], r[5]);
     let results = read_every_way(text.as_bytes());
     assert_eq!(outcomes(&results), expected_outcomes());
     let lines: Vec<u64> = results.iter().map(|r| r.position.line.unwrap()).collect();

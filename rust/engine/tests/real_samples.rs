@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use mailaccess_engine::session::{interpret_node, parse_objects};
 use mailaccess_engine::tree::{BatchReader, BatchWriter};
 use mailaccess_engine::{
-    interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome,
-    Session, SessionOptions,
+    interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome, Session, SessionOptions,
 };
 
 fn samples_dir() -> PathBuf {
@@ -195,7 +194,8 @@ fn sentinel_and_defender_copies_of_one_record_count_once() {
     for line in defender_lines() {
         writer.string(&line);
     }
-    let output = session.ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default(), &std::sync::atomic::AtomicBool::new(false)).unwrap());
+    let output = session
+        .ingest_results(parse_objects(&writer.buf, 0, &InterpretOptions::default(), &std::sync::atomic::AtomicBool::new(false)).unwrap());
     let tally = session.tally();
     assert_eq!(output.records.len(), 1);
     assert_eq!(tally.analysed, 1);
@@ -222,10 +222,14 @@ fn pipeline_encoded_sample_matches_json_text() {
     let mut writer = BatchWriter::default();
     writer
         .map(4)
-        .key("RecordType").string("ExchangeItemAggregated")
-        .key("Operations").string("MailItemsAccessed")
-        .key("AuditData").string(&text)
-        .key("Identity").string("461a38ce-fc36-4a4d-b73e-643262cc063f");
+        .key("RecordType")
+        .string("ExchangeItemAggregated")
+        .key("Operations")
+        .string("MailItemsAccessed")
+        .key("AuditData")
+        .string(&text)
+        .key("Identity")
+        .string("461a38ce-fc36-4a4d-b73e-643262cc063f");
     let node = BatchReader::new(&writer.buf).next_node().unwrap();
     let from_object = match interpret_node(&node, &InterpretOptions::default()).unwrap() {
         Outcome::Record(r) => *r,

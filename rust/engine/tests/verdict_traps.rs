@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use mailaccess_engine::analysis::{AddressRange, AnalysisResult, Finding, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions, Wildcard};
+use mailaccess_engine::analysis::{
+    AddressRange, AnalysisResult, Finding, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions, Wildcard,
+};
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
 use mailaccess_engine::time::{parse_timestamp, DateOrder};
 use mailaccess_engine::{Session, SessionOptions, Tally};
@@ -70,7 +72,8 @@ fn run_result(file: &str, parameters: &Value) -> (AnalysisResult, Tally) {
 fn check_evidence(name: &str, file: &str, result: &AnalysisResult) {
     let lines: Vec<String> = std::fs::read_to_string(fixture(file)).unwrap().lines().map(str::to_string).collect();
     for (i, finding) in result.findings.iter().enumerate() {
-        let records: Vec<_> = result.finding_evidence.iter().filter(|(f, _)| *f as usize == i).map(|(_, e)| &result.evidence[*e as usize]).collect();
+        let records: Vec<_> =
+            result.finding_evidence.iter().filter(|(f, _)| *f as usize == i).map(|(_, e)| &result.evidence[*e as usize]).collect();
         let ids: Vec<String> = records.iter().map(|e| e.record_id.clone().unwrap_or_default()).collect();
         assert_eq!(ids, finding.evidence_record_ids, "{name} ({file}): evidence of {} {:?}", finding.kind.name(), finding.reason);
         for record in records {
@@ -143,7 +146,16 @@ fn expected_rows(run: &Value, doc: &Value) -> Vec<Map<String, Value>> {
         }
         other => panic!("Findings: {other}"),
     };
-    rows.into_iter().map(|r| r.into_iter().map(|(k, v)| { let v = resolve(&v, &k, doc); (k, v) }).collect()).collect()
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|(k, v)| {
+                    let v = resolve(&v, &k, doc);
+                    (k, v)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn check_run(name: &str, file: &str) {
@@ -174,9 +186,16 @@ fn check_run(name: &str, file: &str) {
     }
     let s = &run_spec["Summary"];
     let counts = [
-        ("Read", tally.read), ("Analysed", tally.analysed), ("Skipped", tally.skipped), ("Duplicates", tally.duplicates),
-        ("Filtered", tally.filtered), ("Errors", tally.errors), ("Degraded", tally.degraded), ("Throttled", tally.throttled),
-        ("NotThrottled", tally.not_throttled), ("ThrottlingUnknown", tally.throttling_unknown),
+        ("Read", tally.read),
+        ("Analysed", tally.analysed),
+        ("Skipped", tally.skipped),
+        ("Duplicates", tally.duplicates),
+        ("Filtered", tally.filtered),
+        ("Errors", tally.errors),
+        ("Degraded", tally.degraded),
+        ("Throttled", tally.throttled),
+        ("NotThrottled", tally.not_throttled),
+        ("ThrottlingUnknown", tally.throttling_unknown),
     ];
     for (key, count) in counts {
         assert_eq!(s[key].as_u64(), Some(count), "{name}: {key}");
@@ -218,7 +237,11 @@ fn the_reasons_say_why_an_indicator_was_not_followed() {
     let office = &findings[0];
     let expected_start = "Address 203.0.113.80 was not followed: before the first record that matches an indicator (2026-03-09T01:30:00Z), 5 other context(s) used it: alice@contoso.example (Client=MSExchangeRPC) first at 2026-03-02T08:01:10Z, bob@contoso.example (Client=MSExchangeRPC) first at 2026-03-02T08:05:00Z, alice@contoso.example (Client=OWA;Action=ViaProxy) first at 2026-03-02T09:12:00Z, and 2 more.";
     assert!(office.reason.starts_with(expected_start), "{}", office.reason);
-    assert!(office.reason.contains("so the 20 record(s) of the period that only it would link are not counted as the attacker's"), "{}", office.reason);
+    assert!(
+        office.reason.contains("so the 20 record(s) of the period that only it would link are not counted as the attacker's"),
+        "{}",
+        office.reason
+    );
     assert!(office.reason.contains("Record 5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0023 at 2026-03-09T12:00:00Z would have linked it (its session e7a1c3f5-2b4d-4c6e-8a0b-1c2d3e4f5a61 is the attacker's)"), "{}", office.reason);
     let entra = &findings[1];
     assert!(entra.reason.starts_with("Entra session 0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 was not followed: before the first record that matches an indicator (2026-03-09T01:30:00Z), 1 other context(s) used it"), "{}", entra.reason);

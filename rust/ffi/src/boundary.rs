@@ -5,9 +5,9 @@
 //! panic becomes `MafStatus::Panic`, an error its own status, and the message waits in a
 //! thread-local for `maf_last_error` (the caller asks on the thread that made the call).
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::any::Any;
 use std::sync::{Mutex, Once};
 
 use crate::abi::MafStatus;
@@ -121,9 +121,7 @@ pub fn guard(body: impl FnOnce() -> Result<(), FfiError>) -> MafStatus {
         }
         Err(payload) => {
             let detail = describe_panic(payload.as_ref());
-            set_last_error(&format!(
-                "internal error in the MailAccessForensics engine (please report it): {detail}"
-            ));
+            set_last_error(&format!("internal error in the MailAccessForensics engine (please report it): {detail}"));
             MafStatus::Panic
         }
     }

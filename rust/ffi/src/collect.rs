@@ -46,16 +46,15 @@ struct CollectorWire {
 
 impl MafCollector {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Collector>, FfiError> {
-        self.collector
-            .lock()
-            .map_err(|_| FfiError::new(MafStatus::Panic, "the collection is unusable after an earlier internal error"))
+        self.collector.lock().map_err(|_| FfiError::new(MafStatus::Panic, "the collection is unusable after an earlier internal error"))
     }
 }
 
 /// # Safety
 /// `collector` must be null or live.
 unsafe fn collector_ref<'a>(collector: *const MafCollector) -> Result<&'a MafCollector, FfiError> {
-    collector.as_ref().ok_or_else(|| FfiError::invalid_argument("null collector"))
+    // SAFETY: the caller guarantees null or a live collector for 'a; `as_ref` checks null.
+    unsafe { collector.as_ref() }.ok_or_else(|| FfiError::invalid_argument("null collector"))
 }
 
 /// An engine error of the collection: a folder or file problem is Io, the rest bad input.
@@ -75,9 +74,12 @@ fn collect_error(message: String) -> FfiError {
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_new(options: *const u8, options_len: usize, out: *mut *mut MafCollector) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let wire: CollectorWire = read_options(bytes(options, options_len)?, "collector options")?;
+        // SAFETY: `options` is valid for `options_len` bytes (this export's contract).
+        let options = unsafe { bytes(options, options_len) }?;
+        let wire: CollectorWire = read_options(options, "collector options")?;
         let now = time::parse_timestamp(&wire.now, DateOrder::MonthFirst)
             .map_err(|reason| FfiError::invalid_argument(format!("Now: {reason}")))?;
         let mut policy = Policy::default();
@@ -110,7 +112,8 @@ pub unsafe extern "C" fn maf_collector_new(options: *const u8, options_len: usiz
 /// `collector` must be null or from `maf_collector_new`, not freed before, and not in use.
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_free(collector: *mut MafCollector) {
-    free_boxed(collector)
+    // SAFETY: `collector` is null or unfreed from `maf_collector_new`, and not in use (this export's contract).
+    unsafe { free_boxed(collector) }
 }
 
 /// What to do next: `*out` is filled; its texts are borrowed until the next call on the
@@ -121,8 +124,10 @@ pub unsafe extern "C" fn maf_collector_free(collector: *mut MafCollector) {
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_next(collector: *const MafCollector, out: *mut MafCollectStep) -> MafStatus {
     guard(|| {
-        let handle = collector_ref(collector)?;
-        let out = out.as_mut().ok_or_else(|| FfiError::invalid_argument("null output pointer"))?;
+        // SAFETY: `collector` is null or live (this export\'s contract).
+        let handle = unsafe { collector_ref(collector) }?;
+        // SAFETY: `out` is writable (this export's contract).
+        let out = unsafe { out_ptr(out) }?;
         let mut c = handle.lock()?;
         let step = c.next_step();
         let notes = c.take_notes().join("\n");
@@ -182,8 +187,10 @@ pub unsafe extern "C" fn maf_collector_next(collector: *const MafCollector, out:
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_page(collector: *const MafCollector, batch: *const u8, batch_len: usize) -> MafStatus {
     guard(|| {
-        let handle = collector_ref(collector)?;
-        let buf = bytes(batch, batch_len)?;
+        // SAFETY: `collector` is null or live (this export\'s contract).
+        let handle = unsafe { collector_ref(collector) }?;
+        // SAFETY: `batch` is valid for `batch_len` bytes (this export's contract).
+        let buf = unsafe { bytes(batch, batch_len) }?;
         handle.lock()?.page(buf).map_err(collect_error)
     })
 }
@@ -195,8 +202,11 @@ pub unsafe extern "C" fn maf_collector_page(collector: *const MafCollector, batc
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_failed(collector: *const MafCollector, message: *const u8, message_len: usize) -> MafStatus {
     guard(|| {
-        let handle = collector_ref(collector)?;
-        let text = std::str::from_utf8(bytes(message, message_len)?).map_err(|_| FfiError::invalid_argument("the message is not UTF-8"))?;
+        // SAFETY: `collector` is null or live (this export\'s contract).
+        let handle = unsafe { collector_ref(collector) }?;
+        // SAFETY: `message` is valid for `message_len` bytes (this export's contract).
+        let message = unsafe { bytes(message, message_len) }?;
+        let text = std::str::from_utf8(message).map_err(|_| FfiError::invalid_argument("the message is not UTF-8"))?;
         handle.lock()?.failed(text).map_err(collect_error)
     })
 }
@@ -207,12 +217,17 @@ pub unsafe extern "C" fn maf_collector_failed(collector: *const MafCollector, me
 /// # Safety
 /// `collector` must be live; `batch` valid for `batch_len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn maf_collector_record_audit_checks(collector: *const MafCollector, batch: *const u8, batch_len: usize) -> MafStatus {
+pub unsafe extern "C" fn maf_collector_record_audit_checks(
+    collector: *const MafCollector,
+    batch: *const u8,
+    batch_len: usize,
+) -> MafStatus {
     guard(|| {
-        let handle = collector_ref(collector)?;
-        let node = BatchReader::new(bytes(batch, batch_len)?)
-            .next_node()
-            .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
+        // SAFETY: `collector` is null or live (this export\'s contract).
+        let handle = unsafe { collector_ref(collector) }?;
+        // SAFETY: `batch` is valid for `batch_len` bytes (this export's contract).
+        let batch = unsafe { bytes(batch, batch_len) }?;
+        let node = BatchReader::new(batch).next_node().map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
         let checks = Vec::<serde_json::Value>::deserialize(NodeDeserializer::new(&node))
             .map_err(|e| FfiError::invalid_argument(format!("audit checks: {e}")))?;
         handle.lock()?.set_audit_configuration(checks).map_err(collect_error)
@@ -227,7 +242,8 @@ pub unsafe extern "C" fn maf_collector_record_audit_checks(collector: *const Maf
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_finish(collector: *const MafCollector, stopped: u8) -> MafStatus {
     guard(|| {
-        let handle = collector_ref(collector)?;
+        // SAFETY: `collector` is null or live (this export\'s contract).
+        let handle = unsafe { collector_ref(collector) }?;
         handle.lock()?.finish(stopped != 0, chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())).map_err(collect_error)
     })
 }
@@ -239,9 +255,11 @@ pub unsafe extern "C" fn maf_collector_finish(collector: *const MafCollector, st
 #[no_mangle]
 pub unsafe extern "C" fn maf_collector_summary(collector: *const MafCollector, out: *mut *mut MafCollection) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let handle = collector_ref(collector)?;
+        // SAFETY: `collector` is null or live (this export\'s contract).
+        let handle = unsafe { collector_ref(collector) }?;
         let c = handle.lock()?;
         let files: Vec<(PathBuf, u64)> = c.manifest().files.iter().map(|f| (c.folder().join(&f.name), f.records)).collect();
         *out = CollectionOwner::build(c.folder(), c.manifest(), &files, &[]).into_raw();
@@ -265,13 +283,17 @@ pub unsafe extern "C" fn maf_session_read_collection(
     out: *mut *mut MafCollection,
 ) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
         if path.is_null() || path_len == 0 {
             return Err(FfiError::invalid_argument("empty path"));
         }
-        let folder = PathBuf::from(widestring::U16Str::from_ptr(path, path_len).to_os_string());
+        // SAFETY: not null, and valid for `path_len` UTF-16 units (this export's contract).
+        let folder = unsafe { widestring::U16Str::from_ptr(path, path_len) };
+        let folder = PathBuf::from(folder.to_os_string());
         let input = collect::read_collection(&folder).map_err(collect_error)?;
         {
             let mut s = session.lock()?;
@@ -296,7 +318,8 @@ pub unsafe extern "C" fn maf_session_read_collection(
 pub unsafe extern "C" fn maf_collection_free(collection: *mut MafCollection) {
     guard_void(|| {
         if !collection.is_null() {
-            CollectionOwner::free(collection);
+            // SAFETY: not null, from the export that made it, not freed before (this export's contract).
+            unsafe { CollectionOwner::free(collection) };
         }
     })
 }
@@ -388,6 +411,7 @@ impl CollectionOwner {
     /// # Safety
     /// `ptr` must come from [`CollectionOwner::into_raw`] and not have been freed.
     unsafe fn free(ptr: *mut MafCollection) {
-        drop(Box::from_raw(ptr as *mut CollectionOwner));
+        // SAFETY: `ptr` came from `into_raw` of a `Box<CollectionOwner>` (the caller's contract).
+        drop(unsafe { Box::from_raw(ptr as *mut CollectionOwner) });
     }
 }

@@ -11,17 +11,21 @@
 //! The C# declarations in `dotnet-shim/src/Native/NativeMethods.g.cs` are generated from this
 //! file and `abi.rs` by `build.rs`.
 
+// Every unsafe operation sits in its own block, saying why it holds (as rustls-ffi does).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod abi;
 mod boundary;
 mod collect;
 mod rows;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mailaccess_engine::analysis::{
-    Analysis, AddressRange, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter,
-    SyncAnalysis, ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
+    AddressRange, Analysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter, SyncAnalysis,
+    ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
 use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
 use mailaccess_engine::session::parse_objects;
@@ -47,15 +51,17 @@ pub struct MafSession {
     cancelled: Arc<AtomicBool>,
     /// How files are read into this session.
     reader_options: ReaderOptions,
+    /// Tells this session's readers from others' (unlike an address, never reused).
+    id: u64,
 }
+
+/// The next session's [`MafSession::id`].
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
 impl MafSession {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Session>, FfiError> {
         self.session.lock().map_err(|_| {
-            FfiError::new(
-                MafStatus::Panic,
-                "the session is unusable after an earlier internal error; start the command again",
-            )
+            FfiError::new(MafStatus::Panic, "the session is unusable after an earlier internal error; start the command again")
         })
     }
 
@@ -206,7 +212,6 @@ impl OptionsWire {
         let session = SessionOptions { return_records: self.return_records.unwrap_or(false), filter, analysis };
         Ok((session, reader))
     }
-
 }
 
 /// # Safety
@@ -218,19 +223,22 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], FfiError> {
     if ptr.is_null() {
         return Err(FfiError::invalid_argument("null buffer with a non-zero length"));
     }
-    Ok(std::slice::from_raw_parts(ptr, len))
+    // SAFETY: not null, and the caller guarantees `len` readable bytes for 'a.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
 /// # Safety
 /// `session` must be null or a live pointer from `maf_session_new`.
 unsafe fn session_ref<'a>(session: *const MafSession) -> Result<&'a MafSession, FfiError> {
-    session.as_ref().ok_or_else(|| FfiError::invalid_argument("null session"))
+    // SAFETY: the caller guarantees null or a live session for 'a; `as_ref` checks null.
+    unsafe { session.as_ref() }.ok_or_else(|| FfiError::invalid_argument("null session"))
 }
 
 /// # Safety
 /// `reader` must be null or a live pointer from `maf_reader_open`.
 unsafe fn reader_ref<'a>(reader: *const MafReader) -> Result<&'a MafReader, FfiError> {
-    reader.as_ref().ok_or_else(|| FfiError::invalid_argument("null reader"))
+    // SAFETY: the caller guarantees null or a live reader for 'a; `as_ref` checks null.
+    unsafe { reader.as_ref() }.ok_or_else(|| FfiError::invalid_argument("null reader"))
 }
 
 /// Options sent as one node of the object-batch encoding (`what` names them in errors).
@@ -246,13 +254,18 @@ fn read_options<T: DeserializeOwned>(buf: &[u8], what: &str) -> Result<T, FfiErr
 unsafe fn free_boxed<T>(ptr: *mut T) {
     guard_void(|| {
         if !ptr.is_null() {
-            drop(Box::from_raw(ptr));
+            // SAFETY: from `Box::into_raw` and not freed before (the caller's contract).
+            drop(unsafe { Box::from_raw(ptr) });
         }
     })
 }
 
-fn out_ptr<T>(out: *mut *mut T) -> Result<&'static mut *mut T, FfiError> {
-    // SAFETY: checked for null; the caller provides a writable slot for the call's duration.
+/// An export's output slot, borrowed for `'a` (the export's call: never keep it longer).
+///
+/// # Safety
+/// `out` must be null or valid for reads and writes of a `T`, not aliased, for `'a`.
+unsafe fn out_ptr<'a, T>(out: *mut T) -> Result<&'a mut T, FfiError> {
+    // SAFETY: the caller guarantees null or a writable, unaliased slot for 'a; `as_mut` checks null.
     unsafe { out.as_mut() }.ok_or_else(|| FfiError::invalid_argument("null output pointer"))
 }
 
@@ -269,7 +282,9 @@ pub extern "C" fn maf_abi_version() -> u32 {
 unsafe fn copy_text(text: &str, buf: *mut u8, cap: usize) -> usize {
     if !buf.is_null() && cap > 0 {
         let n = text.len().min(cap);
-        std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n);
+        // SAFETY: `buf` is writable for `cap` >= `n` bytes (the caller's contract) and cannot
+        // overlap `text`, which the library owns.
+        unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), buf, n) };
     }
     text.len()
 }
@@ -282,7 +297,8 @@ unsafe fn copy_text(text: &str, buf: *mut u8, cap: usize) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn maf_engine_version(buf: *mut u8, cap: usize) -> usize {
     let mut full = 0;
-    guard_void(|| full = copy_text(env!("CARGO_PKG_VERSION"), buf, cap));
+    // SAFETY: `buf` is null or writable for `cap` bytes (this export's contract).
+    guard_void(|| full = unsafe { copy_text(env!("CARGO_PKG_VERSION"), buf, cap) });
     full
 }
 
@@ -296,7 +312,8 @@ pub unsafe extern "C" fn maf_engine_version(buf: *mut u8, cap: usize) -> usize {
 pub unsafe extern "C" fn maf_last_error(buf: *mut u8, cap: usize) -> usize {
     let mut full = 0;
     guard_void(|| {
-        boundary::with_last_error(|message| full = copy_text(message, buf, cap))
+        // SAFETY: `buf` is null or writable for `cap` bytes (this export's contract).
+        boundary::with_last_error(|message| full = unsafe { copy_text(message, buf, cap) })
     });
     full
 }
@@ -310,15 +327,18 @@ pub unsafe extern "C" fn maf_last_error(buf: *mut u8, cap: usize) -> usize {
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize, out: *mut *mut MafSession) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let buf = bytes(options, options_len)?;
+        // SAFETY: `options` is valid for `options_len` bytes (this export's contract).
+        let buf = unsafe { bytes(options, options_len) }?;
         let wire: OptionsWire = if buf.is_empty() { OptionsWire::default() } else { read_options(buf, "session options")? };
         let options = wire.into_options()?;
         let session = MafSession {
             reader_options: options.1,
             session: Mutex::new(Session::new(options.0)),
             cancelled: Arc::new(AtomicBool::new(false)),
+            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
         };
         *out = Box::into_raw(Box::new(session));
         Ok(())
@@ -332,7 +352,8 @@ pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize,
 /// another thread.
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_free(session: *mut MafSession) {
-    free_boxed(session)
+    // SAFETY: `session` is null or unfreed from its `_new` export, and not in use (this export's contract).
+    unsafe { free_boxed(session) }
 }
 
 /// Asks a session to stop at the next record boundary (safe from any thread, also while
@@ -343,7 +364,8 @@ pub unsafe extern "C" fn maf_session_free(session: *mut MafSession) {
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_cancel(session: *const MafSession) {
     guard_void(|| {
-        if let Some(session) = session.as_ref() {
+        // SAFETY: `session` is null or live (this export's contract).
+        if let Some(session) = unsafe { session.as_ref() } {
             session.cancelled.store(true, Ordering::SeqCst);
         }
     })
@@ -372,11 +394,15 @@ pub unsafe extern "C" fn maf_session_parse_objects(
     out: *mut *mut MafParsed,
 ) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
         session.ensure_running()?;
-        let results = parse_objects(bytes(batch, batch_len)?, first_index, &session.reader_options.interpret, &session.cancelled)
+        // SAFETY: `batch` is valid for `batch_len` bytes (this export's contract).
+        let batch = unsafe { bytes(batch, batch_len) }?;
+        let results = parse_objects(batch, first_index, &session.reader_options.interpret, &session.cancelled)
             .map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?;
         *out = Box::into_raw(Box::new(MafParsed { results }));
         Ok(())
@@ -394,11 +420,15 @@ pub unsafe extern "C" fn maf_session_parse_objects(
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_accept(session: *const MafSession, parsed: *mut MafParsed, out: *mut *mut MafBatch) -> MafStatus {
     guard(|| {
-        let parsed = (!parsed.is_null()).then(|| Box::from_raw(parsed));
-        let out = out_ptr(out)?;
+        // SAFETY: `parsed` is null or from `maf_session_parse_objects`, not freed nor accepted
+        // before (this export's contract): this call takes it over.
+        let parsed = (!parsed.is_null()).then(|| unsafe { Box::from_raw(parsed) });
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
         let parsed = parsed.ok_or_else(|| FfiError::invalid_argument("null parsed batch"))?;
-        let session = session_ref(session)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
         session.ensure_running()?;
         let output = session.lock()?.ingest_results(parsed.results);
         *out = BatchOwner::build(&output).into_raw();
@@ -412,7 +442,8 @@ pub unsafe extern "C" fn maf_session_accept(session: *const MafSession, parsed: 
 /// `parsed` must be null or from `maf_session_parse_objects`, not freed nor accepted before.
 #[no_mangle]
 pub unsafe extern "C" fn maf_parsed_free(parsed: *mut MafParsed) {
-    free_boxed(parsed)
+    // SAFETY: `parsed` is null or unfreed from its `_new` export, and not in use (this export's contract).
+    unsafe { free_boxed(parsed) }
 }
 
 /// Frees a batch result. Null is ignored.
@@ -423,7 +454,8 @@ pub unsafe extern "C" fn maf_parsed_free(parsed: *mut MafParsed) {
 pub unsafe extern "C" fn maf_batch_free(batch: *mut MafBatch) {
     guard_void(|| {
         if !batch.is_null() {
-            BatchOwner::free(batch);
+            // SAFETY: not null, from the export that made it, not freed before (this export's contract).
+            unsafe { BatchOwner::free(batch) };
         }
     })
 }
@@ -435,9 +467,11 @@ pub unsafe extern "C" fn maf_batch_free(batch: *mut MafBatch) {
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_tally(session: *const MafSession, out: *mut *mut MafTally) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
         let tally = session.lock()?.summary();
         *out = TallyOwner::build(&tally).into_raw();
         Ok(())
@@ -452,7 +486,8 @@ pub unsafe extern "C" fn maf_session_tally(session: *const MafSession, out: *mut
 pub unsafe extern "C" fn maf_tally_free(tally: *mut MafTally) {
     guard_void(|| {
         if !tally.is_null() {
-            TallyOwner::free(tally);
+            // SAFETY: not null, from the export that made it, not freed before (this export's contract).
+            unsafe { TallyOwner::free(tally) };
         }
     })
 }
@@ -467,6 +502,19 @@ pub struct MafReader {
     digest: Option<FileDigest>,
     /// `maf_reader_next` has reached the end of the records.
     ended: AtomicBool,
+    /// The session the reader was opened for: the only one it reads into.
+    session_id: u64,
+}
+
+impl MafReader {
+    /// Refuses a session other than the reader's: its records would be counted in one
+    /// session while its file is named and its cancellation watched in another.
+    fn ensure_session(&self, session: &MafSession) -> Result<(), FfiError> {
+        if self.session_id != session.id {
+            return Err(FfiError::invalid_argument("the reader was opened for another session"));
+        }
+        Ok(())
+    }
 }
 
 /// Opens a file of audit records for reading into `session`. `path` is UTF-16 (any file name
@@ -486,20 +534,30 @@ pub unsafe extern "C" fn maf_reader_open(
     out: *mut *mut MafReader,
 ) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
         if path.is_null() || path_len == 0 {
             return Err(FfiError::invalid_argument("empty path"));
         }
-        let path = std::path::PathBuf::from(widestring::U16Str::from_ptr(path, path_len).to_os_string());
-        let reader = RecordReader::open(&path, file_index, session.reader_options.clone())
-            .map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
+        // SAFETY: not null, and valid for `path_len` UTF-16 units (this export's contract).
+        let path = unsafe { widestring::U16Str::from_ptr(path, path_len) };
+        let path = std::path::PathBuf::from(path.to_os_string());
+        let reader =
+            RecordReader::open(&path, file_index, session.reader_options.clone()).map_err(|e| FfiError::new(MafStatus::Io, e.message))?;
         session.lock()?.completeness_mut().name_file(file_index, path.display().to_string());
         let digest = reader.digest();
         let reader = PrefetchingReader::spawn(reader, Arc::clone(&session.cancelled));
         let progress = reader.progress_handle();
-        *out = Box::into_raw(Box::new(MafReader { reader: Mutex::new(reader), progress, digest, ended: AtomicBool::new(false) }));
+        *out = Box::into_raw(Box::new(MafReader {
+            reader: Mutex::new(reader),
+            progress,
+            digest,
+            ended: AtomicBool::new(false),
+            session_id: session.id,
+        }));
         Ok(())
     })
 }
@@ -510,15 +568,21 @@ pub unsafe extern "C" fn maf_reader_open(
 /// at the end of the file. Returns `MafStatus::Cancelled` promptly after `maf_session_cancel`;
 /// a fault while reading ahead is `MafStatus::Panic` (the reader is then unusable), never the end.
 ///
+/// `session` must be the one the reader was opened for (another is InvalidArgument).
+///
 /// # Safety
 /// `session` and `reader` must be live; `out` writable. One call at a time per reader.
 #[no_mangle]
 pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *const MafReader, out: *mut *mut MafBatch) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
-        let reader = reader_ref(reader)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
+        // SAFETY: `reader` is null or live (this export\'s contract).
+        let reader = unsafe { reader_ref(reader) }?;
+        reader.ensure_session(session)?;
         let chunk = reader
             .reader
             .lock()
@@ -544,14 +608,12 @@ pub unsafe extern "C" fn maf_reader_next(session: *const MafSession, reader: *co
 #[no_mangle]
 pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut MafProgress) -> MafStatus {
     guard(|| {
-        let reader = reader_ref(reader)?;
-        let out = out.as_mut().ok_or_else(|| FfiError::invalid_argument("null output pointer"))?;
+        // SAFETY: `reader` is null or live (this export\'s contract).
+        let reader = unsafe { reader_ref(reader) }?;
+        // SAFETY: `out` is writable (this export's contract).
+        let out = unsafe { out_ptr(out) }?;
         let progress = reader.progress.get();
-        *out = MafProgress {
-            bytes_read: progress.bytes_read,
-            bytes_total: rows::number(progress.bytes_total),
-            records: progress.records,
-        };
+        *out = MafProgress { bytes_read: progress.bytes_read, bytes_total: rows::number(progress.bytes_total), records: progress.records };
         Ok(())
     })
 }
@@ -562,15 +624,21 @@ pub unsafe extern "C" fn maf_reader_progress(reader: *const MafReader, out: *mut
 /// the session was cancelled, the hash covers only the bytes read so far and `complete` is 0.
 /// On success `*out` owns the digest: free it with `maf_digest_free`.
 ///
+/// `session` must be the one the reader was opened for (another is InvalidArgument).
+///
 /// # Safety
 /// `session` and `reader` must be live; `out` writable. Not while `maf_reader_next` runs.
 #[no_mangle]
 pub unsafe extern "C" fn maf_reader_digest(session: *const MafSession, reader: *const MafReader, out: *mut *mut MafDigest) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
-        let reader = reader_ref(reader)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
+        // SAFETY: `reader` is null or live (this export\'s contract).
+        let reader = unsafe { reader_ref(reader) }?;
+        reader.ensure_session(session)?;
         let digest = reader.digest.as_ref().ok_or_else(|| FfiError::invalid_argument("the reader has no digest"))?;
         let outcome = digest.finish(reader.ended.load(Ordering::SeqCst), &session.cancelled);
         *out = DigestOwner::build(&outcome).into_raw();
@@ -586,7 +654,8 @@ pub unsafe extern "C" fn maf_reader_digest(session: *const MafSession, reader: *
 pub unsafe extern "C" fn maf_digest_free(digest: *mut MafDigest) {
     guard_void(|| {
         if !digest.is_null() {
-            DigestOwner::free(digest);
+            // SAFETY: not null, from the export that made it, not freed before (this export's contract).
+            unsafe { DigestOwner::free(digest) };
         }
     })
 }
@@ -597,7 +666,8 @@ pub unsafe extern "C" fn maf_digest_free(digest: *mut MafDigest) {
 /// `reader` must be null or from `maf_reader_open`, not freed before, and not in use.
 #[no_mangle]
 pub unsafe extern "C" fn maf_reader_free(reader: *mut MafReader) {
-    free_boxed(reader)
+    // SAFETY: `reader` is null or unfreed from its `_new` export, and not in use (this export's contract).
+    unsafe { free_boxed(reader) }
 }
 
 /// Ends the session's analysis and hands out its results: `*out` owns them (free with
@@ -609,9 +679,11 @@ pub unsafe extern "C" fn maf_reader_free(reader: *mut MafReader) {
 #[no_mangle]
 pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mut *mut MafAnalysis) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let session = session_ref(session)?;
+        // SAFETY: `session` is null or live (this export\'s contract).
+        let session = unsafe { session_ref(session) }?;
         session.ensure_running()?;
         let result = session
             .lock()?
@@ -631,7 +703,8 @@ pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mu
 pub unsafe extern "C" fn maf_analysis_free(analysis: *mut MafAnalysis) {
     guard_void(|| {
         if !analysis.is_null() {
-            AnalysisOwner::free(analysis);
+            // SAFETY: not null, from the export that made it, not freed before (this export's contract).
+            unsafe { AnalysisOwner::free(analysis) };
         }
     })
 }
@@ -664,12 +737,17 @@ pub unsafe extern "C" fn maf_report_render(
     out: *mut *mut MafReport,
 ) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let options: ReportOptionsWire = read_options(bytes(options, options_len)?, "report options")?;
+        // SAFETY: `options` is valid for `options_len` bytes (this export's contract).
+        let options = unsafe { bytes(options, options_len) }?;
+        let options: ReportOptionsWire = read_options(options, "report options")?;
         let format = report::ReportFormat::parse(&options.format)
             .ok_or_else(|| FfiError::invalid_argument(format!("unknown report format '{}'", options.format)))?;
-        let mut reader = BatchReader::new(bytes(items, items_len)?);
+        // SAFETY: `items` is valid for `items_len` bytes (this export's contract).
+        let items = unsafe { bytes(items, items_len) }?;
+        let mut reader = BatchReader::new(items);
         let mut nodes = Vec::new();
         while !reader.is_empty() {
             nodes.push(reader.next_node().map_err(|e| FfiError::new(MafStatus::BadBatch, e.to_string()))?);
@@ -700,9 +778,13 @@ pub unsafe extern "C" fn maf_report_render(
 pub unsafe extern "C" fn maf_report_free(report: *mut MafReport) {
     guard_void(|| {
         if !report.is_null() {
-            let report = Box::from_raw(report);
-            let text = std::ptr::slice_from_raw_parts_mut(report.text as *mut u8, report.text_len as usize);
-            drop(Box::from_raw(text));
+            // SAFETY: not null, from `Box::into_raw` in its export, not freed before (this
+            // export's contract); its text is the boxed slice made there, of `text_len` bytes.
+            unsafe {
+                let report = Box::from_raw(report);
+                let text = std::ptr::slice_from_raw_parts_mut(report.text as *mut u8, report.text_len as usize);
+                drop(Box::from_raw(text));
+            }
         }
     })
 }
@@ -760,9 +842,12 @@ impl KqlOptionsWire {
 #[no_mangle]
 pub unsafe extern "C" fn maf_kql_query(options: *const u8, options_len: usize, out: *mut *mut MafKqlQuery) -> MafStatus {
     guard(|| {
-        let out = out_ptr(out)?;
+        // SAFETY: `out` is writable (this export\'s contract).
+        let out = unsafe { out_ptr(out) }?;
         *out = std::ptr::null_mut();
-        let wire: KqlOptionsWire = read_options(bytes(options, options_len)?, "KQL options")?;
+        // SAFETY: `options` is valid for `options_len` bytes (this export's contract).
+        let options = unsafe { bytes(options, options_len) }?;
+        let wire: KqlOptionsWire = read_options(options, "KQL options")?;
         let text = wire.render()?.into_bytes().into_boxed_slice();
         let query = MafKqlQuery { text_len: text.len() as u64, text: Box::into_raw(text) as *const u8 };
         *out = Box::into_raw(Box::new(query));
@@ -778,9 +863,13 @@ pub unsafe extern "C" fn maf_kql_query(options: *const u8, options_len: usize, o
 pub unsafe extern "C" fn maf_kql_query_free(query: *mut MafKqlQuery) {
     guard_void(|| {
         if !query.is_null() {
-            let query = Box::from_raw(query);
-            let text = std::ptr::slice_from_raw_parts_mut(query.text as *mut u8, query.text_len as usize);
-            drop(Box::from_raw(text));
+            // SAFETY: not null, from `Box::into_raw` in its export, not freed before (this
+            // export's contract); its text is the boxed slice made there, of `text_len` bytes.
+            unsafe {
+                let query = Box::from_raw(query);
+                let text = std::ptr::slice_from_raw_parts_mut(query.text as *mut u8, query.text_len as usize);
+                drop(Box::from_raw(text));
+            }
         }
     })
 }

@@ -60,11 +60,7 @@ pub fn number(value: Option<u64>) -> i64 {
 }
 
 fn source(position: &SourcePosition) -> MafSource {
-    MafSource {
-        index: position.index,
-        line: position.line.unwrap_or(0),
-        file: position.file.map(|f| f as i32).unwrap_or(-1),
-    }
+    MafSource { index: position.index, line: position.line.unwrap_or(0), file: position.file.map(|f| f as i32).unwrap_or(-1) }
 }
 
 /// A batch result: the header the caller reads, then the rows it points into. Moving the
@@ -121,7 +117,8 @@ impl BatchOwner {
     /// # Safety
     /// `ptr` must come from [`BatchOwner::into_raw`] and not have been freed.
     pub unsafe fn free(ptr: *mut MafBatch) {
-        drop(Box::from_raw(ptr as *mut BatchOwner));
+        // SAFETY: `ptr` came from `into_raw` of a `Box<BatchOwner>` (the caller's contract).
+        drop(unsafe { Box::from_raw(ptr as *mut BatchOwner) });
     }
 }
 
@@ -238,7 +235,8 @@ impl TallyOwner {
     /// # Safety
     /// `ptr` must come from [`TallyOwner::into_raw`] and not have been freed.
     pub unsafe fn free(ptr: *mut MafTally) {
-        drop(Box::from_raw(ptr as *mut TallyOwner));
+        // SAFETY: `ptr` came from `into_raw` of a `Box<TallyOwner>` (the caller's contract).
+        drop(unsafe { Box::from_raw(ptr as *mut TallyOwner) });
     }
 }
 
@@ -423,7 +421,8 @@ impl AnalysisOwner {
     /// # Safety
     /// `ptr` must come from [`AnalysisOwner::into_raw`] and not have been freed.
     pub unsafe fn free(ptr: *mut MafAnalysis) {
-        drop(Box::from_raw(ptr as *mut AnalysisOwner));
+        // SAFETY: `ptr` came from `into_raw` of a `Box<AnalysisOwner>` (the caller's contract).
+        drop(unsafe { Box::from_raw(ptr as *mut AnalysisOwner) });
     }
 }
 
@@ -482,6 +481,7 @@ impl DigestOwner {
     /// # Safety
     /// `ptr` must come from [`DigestOwner::into_raw`] and not have been freed.
     pub unsafe fn free(ptr: *mut MafDigest) {
-        drop(Box::from_raw(ptr as *mut DigestOwner));
+        // SAFETY: `ptr` came from `into_raw` of a `Box<DigestOwner>` (the caller's contract).
+        drop(unsafe { Box::from_raw(ptr as *mut DigestOwner) });
     }
 }

@@ -65,8 +65,7 @@ impl Native {
     }
 
     fn accept(&self, session: SessionPtr, parsed: ParsedPtr) -> (MafStatus, *mut MafBatch) {
-        let f: Symbol<unsafe extern "C" fn(SessionPtr, ParsedPtr, *mut *mut MafBatch) -> MafStatus> =
-            self.sym("maf_session_accept");
+        let f: Symbol<unsafe extern "C" fn(SessionPtr, ParsedPtr, *mut *mut MafBatch) -> MafStatus> = self.sym("maf_session_accept");
         let mut out = std::ptr::null_mut();
         let status = unsafe { f(session, parsed, &mut out) };
         (status, out)
@@ -263,10 +262,7 @@ fn a_panic_on_an_engine_thread_comes_back_as_the_calls_error() {
     let f: Symbol<extern "C" fn() -> MafStatus> = native.sym("maf_selftest_worker_panic");
     assert_eq!(f(), MafStatus::Panic);
     let message = native.last_error();
-    assert!(
-        message.contains("worker self-test panic") && message.contains("lib.rs") && message.contains("engine thread"),
-        "{message}"
-    );
+    assert!(message.contains("worker self-test panic") && message.contains("lib.rs") && message.contains("engine thread"), "{message}");
 }
 
 #[test]
@@ -535,13 +531,15 @@ fn a_file_read_to_its_end_has_the_hash_of_the_whole_file() {
     let read = |to_end: bool| -> (String, u64, u8) {
         let mut reader: Reader = std::ptr::null_mut();
         assert_eq!(unsafe { open(session, wide.as_ptr(), wide.len(), 0, &mut reader) }, MafStatus::Ok, "{}", native.last_error());
-        while to_end {
-            let mut batch = std::ptr::null_mut();
-            assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok);
-            if batch.is_null() {
-                break;
+        if to_end {
+            loop {
+                let mut batch = std::ptr::null_mut();
+                assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok);
+                if batch.is_null() {
+                    break;
+                }
+                native.batch_free(batch);
             }
-            native.batch_free(batch);
         }
         let mut out = std::ptr::null_mut();
         assert_eq!(unsafe { digest(session, reader, &mut out) }, MafStatus::Ok, "{}", native.last_error());
@@ -554,6 +552,23 @@ fn a_file_read_to_its_end_has_the_hash_of_the_whole_file() {
     assert_eq!(read(true), (expected, content.len() as u64, 1));
     // Asked before the end, the hash is not passed off as the file's.
     assert_eq!(read(false).2, 0);
+    // A reader reads only into the session it was opened for.
+    let (status, other) = native.session_new(&[]);
+    assert_eq!(status, MafStatus::Ok);
+    let mut reader: Reader = std::ptr::null_mut();
+    assert_eq!(unsafe { open(session, wide.as_ptr(), wide.len(), 0, &mut reader) }, MafStatus::Ok, "{}", native.last_error());
+    let mut batch = std::ptr::null_mut();
+    assert_eq!(unsafe { next(other, reader, &mut batch) }, MafStatus::InvalidArgument);
+    assert!(batch.is_null());
+    assert!(native.last_error().contains("another session"), "{}", native.last_error());
+    let mut out = std::ptr::null_mut();
+    assert_eq!(unsafe { digest(other, reader, &mut out) }, MafStatus::InvalidArgument);
+    assert!(out.is_null());
+    assert_eq!(unsafe { next(session, reader, &mut batch) }, MafStatus::Ok, "{}", native.last_error());
+    assert!(!batch.is_null());
+    native.batch_free(batch);
+    unsafe { reader_free(reader) };
+    native.session_free(other);
     native.session_free(session);
     std::fs::remove_dir_all(&dir).unwrap();
 }

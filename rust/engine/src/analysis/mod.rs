@@ -24,7 +24,9 @@ use rustc_hash::FxHashMap;
 use crate::address::ClientAddress;
 use crate::model::MailAccessRecord;
 pub use pattern::{AddressRange, Wildcard};
-pub use steps::{ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup};
+pub use steps::{
+    ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup,
+};
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
 pub use verdict::{EvidenceRecord, Finding, FindingKind, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
 
@@ -425,7 +427,11 @@ pub(crate) fn mailbox_sort_key(mailbox: Option<&str>) -> String {
 const SCAN_DISTINCT: usize = 16;
 
 /// The first of each distinct key, in order, in linear time.
-fn distinct_by<'a, T: ?Sized, K: Eq + std::hash::Hash + Copy>(values: impl Iterator<Item = &'a T>, len: usize, key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+fn distinct_by<'a, T: ?Sized, K: Eq + std::hash::Hash + Copy>(
+    values: impl Iterator<Item = &'a T>,
+    len: usize,
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
     let mut out: Vec<&T> = Vec::with_capacity(len);
     if len <= SCAN_DISTINCT {
         for value in values {
@@ -464,13 +470,19 @@ mod tests {
     #[test]
     fn record_ids_keep_their_text_and_order() {
         let mut strings = Strings::default();
-        let texts = ["461a38ce-fc36-4a4d-b73e-643262cc063f", "0c1f8a5e-6b2d-4c9e-a7f3-2d5e8b000030", "ANONYMIZED", "461A38CE-FC36-4A4D-B73E-643262CC063F", ""];
+        let texts = [
+            "461a38ce-fc36-4a4d-b73e-643262cc063f",
+            "0c1f8a5e-6b2d-4c9e-a7f3-2d5e8b000030",
+            "ANONYMIZED",
+            "461A38CE-FC36-4A4D-B73E-643262CC063F",
+            "",
+        ];
         let ids: Vec<u32> = texts.iter().map(|t| strings.record(Some(t))).collect();
         for (id, text) in ids.iter().zip(texts) {
             assert_eq!(strings.record_text(*id), text);
         }
         let mut by_text: Vec<u32> = ids.clone();
-        by_text.sort_by(|a, b| strings.record_text(*a).cmp(&strings.record_text(*b)));
+        by_text.sort_by_key(|a| strings.record_text(*a));
         let mut by_cmp = ids.clone();
         by_cmp.sort_by(|a, b| strings.record_cmp(*a, *b));
         assert_eq!(by_cmp, by_text);
@@ -483,7 +495,9 @@ mod tests {
         // Found by a scan, 200,000 distinct values cost 2·10^10 comparisons: hours unoptimised.
         let n = 200_000;
         let mut record = testing::rec("r1", "2024-05-01T10:00:00Z").done();
-        record.items = (0..n).map(|i| MessageItem { internet_message_id: format!("<m{}@x>", i % (n / 2)), folder_path: None, size_in_bytes: None }).collect();
+        record.items = (0..n)
+            .map(|i| MessageItem { internet_message_id: format!("<m{}@x>", i % (n / 2)), folder_path: None, size_in_bytes: None })
+            .collect();
         record.folders = (0..n).map(|i| FolderAccess { path: Some(format!("\\F{}", i % (n / 2))), id: None, item_count: None }).collect();
         let started = std::time::Instant::now();
         let items = distinct_items(&record);

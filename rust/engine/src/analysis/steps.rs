@@ -6,11 +6,11 @@ use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    distinct_items, evidence_ids, widen, folder_paths, mailbox_sort_key, record_ref, token_of, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText,
-    RecordRef, Strings,
-};
 use super::pattern::AddressRange;
+use super::{
+    distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, token_of, widen, Analysis, AnalysisResult, Cancelled,
+    ContextKey, ContextText, RecordRef, Strings,
+};
 use crate::model::{normalize_message_id, AccessType, MailAccessRecord};
 
 // ---------------------------------------------------------------------------------------------
@@ -73,8 +73,12 @@ impl Analysis for SyncAnalysis {
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|(ka, a), (kb, b)| {
             let folder = |f: Option<u32>| f.map(|f| strings.key(f));
-            (strings.key_or_empty(ka.0), a.span.0, folder(ka.1), ka.2.sort_key(strings))
-                .cmp(&(strings.key_or_empty(kb.0), b.span.0, folder(kb.1), kb.2.sort_key(strings)))
+            (strings.key_or_empty(ka.0), a.span.0, folder(ka.1), ka.2.sort_key(strings)).cmp(&(
+                strings.key_or_empty(kb.0),
+                b.span.0,
+                folder(kb.1),
+                kb.2.sort_key(strings),
+            ))
         });
         let syncs = groups
             .into_iter()
@@ -201,8 +205,8 @@ impl ContextAnalysis {
     }
 
     fn keeps(&self, key: &ContextKey, state: &ContextState) -> bool {
-        let address_ok = self.options.addresses.is_empty()
-            || state.ip.is_some_and(|ip| self.options.addresses.iter().any(|r| r.contains(&ip)));
+        let address_ok =
+            self.options.addresses.is_empty() || state.ip.is_some_and(|ip| self.options.addresses.iter().any(|r| r.contains(&ip)));
         let session_ok = self.options.sessions.is_empty()
             || key.session.is_some_and(|s| {
                 let session = self.strings.key(s);
@@ -223,10 +227,7 @@ impl Analysis for ContextAnalysis {
         let items: Vec<(u32, Option<u64>)> = if record.access_type == AccessType::Sync {
             Vec::new()
         } else {
-            distinct_items(record)
-                .into_iter()
-                .map(|item| (self.strings.intern(&item.internet_message_id), item.size_in_bytes))
-                .collect()
+            distinct_items(record).into_iter().map(|item| (self.strings.intern(&item.internet_message_id), item.size_in_bytes)).collect()
         };
         let baseline_end = self.options.baseline_end;
         let state = self.contexts.entry(key).or_insert_with(|| ContextState {
@@ -301,7 +302,8 @@ impl Analysis for ContextAnalysis {
         let strings = &self.strings;
         // App ids are exact strings, mailboxes folded ones.
         let sorted_texts = |ids: &BTreeSet<u32>, folded: bool| {
-            let mut texts: Vec<String> = ids.iter().map(|&i| if folded { strings.display(i) } else { strings.key(i) }.to_string()).collect();
+            let mut texts: Vec<String> =
+                ids.iter().map(|&i| if folded { strings.display(i) } else { strings.key(i) }.to_string()).collect();
             texts.sort_by_key(|t| t.to_lowercase());
             texts
         };
@@ -333,12 +335,13 @@ impl Analysis for ContextAnalysis {
             };
             contexts.push((summary, key.sort_key(strings)));
         }
-        contexts.sort_by(|(a, ka), (b, kb)| {
-            b.score.cmp(&a.score).then(a.start.cmp(&b.start)).then_with(|| ka.cmp(kb))
-        });
+        contexts.sort_by(|(a, ka), (b, kb)| b.score.cmp(&a.score).then(a.start.cmp(&b.start)).then_with(|| ka.cmp(kb)));
         let mut warnings = Vec::new();
         if self.options.suspicious && self.options.baseline_end.is_none() {
-            warnings.push("Without -BaselineEndDate the NewInPeriod and NewSync signals cannot fire: give the end of a period of normal activity.".to_string());
+            warnings.push(
+                "Without -BaselineEndDate the NewInPeriod and NewSync signals cannot fire: give the end of a period of normal activity."
+                    .to_string(),
+            );
         }
         Ok(AnalysisResult { contexts: contexts.into_iter().map(|(c, _)| c).collect(), warnings, ..Default::default() })
     }
@@ -519,9 +522,27 @@ mod tests {
         let result = run(
             Box::new(SyncAnalysis::new()),
             vec![
-                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done(),
-                rec("r2", "2024-05-01T11:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done(),
-                rec("r3", "2024-05-01T10:30:00Z").mailbox("v@x").user("v@x").ip("203.0.113.9").client("Client=MSExchangeRPC").sync(&["\\Inbox", "\\Sent Items"]).done(),
+                rec("r1", "2024-05-01T10:00:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip("198.51.100.7")
+                    .client("Client=MSExchangeRPC")
+                    .sync(&["\\Inbox"])
+                    .done(),
+                rec("r2", "2024-05-01T11:00:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip("198.51.100.7")
+                    .client("Client=MSExchangeRPC")
+                    .sync(&["\\Inbox"])
+                    .done(),
+                rec("r3", "2024-05-01T10:30:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip("203.0.113.9")
+                    .client("Client=MSExchangeRPC")
+                    .sync(&["\\Inbox", "\\Sent Items"])
+                    .done(),
                 rec("r4", "2024-05-01T09:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").bind(&[("a@x", "\\Inbox", 10)]).done(),
             ],
         );
@@ -548,12 +569,42 @@ mod tests {
         let result = run(
             Box::new(ContextAnalysis::new(ContextOptions::default())),
             vec![
-                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").user("v@x").ip(ip).client(client).session(session).app("app-1").bind(&[("a@x", "\\Inbox", 100), ("b@x", "\\Inbox", 50)]).done(),
-                rec("r2", "2024-05-01T12:00:00Z").mailbox("v@x").user("V@X").ip(ip).client(client).session(session).app("app-1").bind(&[("a@x", "\\Inbox", 100)]).done(),
+                rec("r1", "2024-05-01T10:00:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip(ip)
+                    .client(client)
+                    .session(session)
+                    .app("app-1")
+                    .bind(&[("a@x", "\\Inbox", 100), ("b@x", "\\Inbox", 50)])
+                    .done(),
+                rec("r2", "2024-05-01T12:00:00Z")
+                    .mailbox("v@x")
+                    .user("V@X")
+                    .ip(ip)
+                    .client(client)
+                    .session(session)
+                    .app("app-1")
+                    .bind(&[("a@x", "\\Inbox", 100)])
+                    .done(),
                 // Same address spelled differently: same context.
-                rec("r3", "2024-05-01T13:00:00Z").mailbox("v@x").user("v@x").ip("::ffff:192.0.2.10").client(client).session(session).sync(&["\\Inbox"]).done(),
+                rec("r3", "2024-05-01T13:00:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip("::ffff:192.0.2.10")
+                    .client(client)
+                    .session(session)
+                    .sync(&["\\Inbox"])
+                    .done(),
                 // Another session: another context.
-                rec("r4", "2024-05-01T09:00:00Z").mailbox("v@x").user("v@x").ip(ip).client(client).session("s-other").bind(&[("c@x", "\\Inbox", 7)]).done(),
+                rec("r4", "2024-05-01T09:00:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip(ip)
+                    .client(client)
+                    .session("s-other")
+                    .bind(&[("c@x", "\\Inbox", 7)])
+                    .done(),
             ],
         );
         assert_eq!(result.contexts.len(), 2);
@@ -581,15 +632,16 @@ mod tests {
             ]
         };
         let by_range = run(
-            Box::new(ContextAnalysis::new(ContextOptions { addresses: vec![AddressRange::parse("203.0.113.0/24").unwrap()], ..Default::default() })),
+            Box::new(ContextAnalysis::new(ContextOptions {
+                addresses: vec![AddressRange::parse("203.0.113.0/24").unwrap()],
+                ..Default::default()
+            })),
             records(),
         );
         assert_eq!(by_range.contexts.len(), 1);
         assert_eq!(by_range.contexts[0].context.session_id.as_deref(), Some("s-2"));
-        let by_session = run(
-            Box::new(ContextAnalysis::new(ContextOptions { sessions: vec!["s-1".into()], ..Default::default() })),
-            records(),
-        );
+        let by_session =
+            run(Box::new(ContextAnalysis::new(ContextOptions { sessions: vec!["s-1".into()], ..Default::default() })), records());
         assert_eq!(by_session.contexts.len(), 1);
         assert_eq!(by_session.contexts[0].context.session_id.as_deref(), Some("S-1"));
     }
@@ -599,22 +651,69 @@ mod tests {
         let mut records = Vec::new();
         // 25 baseline records of the owner, one client.
         for i in 0..25 {
-            records.push(rec(&format!("b{i:02}"), &format!("2024-05-01T{:02}:00:00Z", i % 24)).mailbox("v@x").user("v@x").ip("192.0.2.10").client("Client=OWA").session("s-owner").bind(&[("a@x", "\\Inbox", 1)]).done());
+            records.push(
+                rec(&format!("b{i:02}"), &format!("2024-05-01T{:02}:00:00Z", i % 24))
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip("192.0.2.10")
+                    .client("Client=OWA")
+                    .session("s-owner")
+                    .bind(&[("a@x", "\\Inbox", 1)])
+                    .done(),
+            );
         }
         // The owner's desktop synced before the baseline end and again after.
-        records.push(rec("d1", "2024-05-01T08:00:00Z").mailbox("v@x").user("v@x").ip("192.0.2.11").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done());
-        records.push(rec("d2", "2024-05-03T08:00:00Z").mailbox("v@x").user("v@x").ip("192.0.2.11").client("Client=MSExchangeRPC").sync(&["\\Inbox"]).done());
+        records.push(
+            rec("d1", "2024-05-01T08:00:00Z")
+                .mailbox("v@x")
+                .user("v@x")
+                .ip("192.0.2.11")
+                .client("Client=MSExchangeRPC")
+                .sync(&["\\Inbox"])
+                .done(),
+        );
+        records.push(
+            rec("d2", "2024-05-03T08:00:00Z")
+                .mailbox("v@x")
+                .user("v@x")
+                .ip("192.0.2.11")
+                .client("Client=MSExchangeRPC")
+                .sync(&["\\Inbox"])
+                .done(),
+        );
         // New after the baseline: a rare client, a sync, and another user's mailbox.
-        records.push(rec("e1", "2024-05-03T09:00:00Z").mailbox("v@x").user("v@x").ip("203.0.113.5").client("python-requests").sync(&["\\Inbox"]).done());
-        records.push(rec("e2", "2024-05-03T09:05:00Z").mailbox("boss@x").user("v@x").ip("203.0.113.5").client("python-requests").bind(&[("z@x", "\\Inbox", 1)]).done());
-        records.push(rec("e3", "2024-05-03T10:00:00Z").mailbox("v@x").user_type("Application").ip("198.51.100.3").client("Client=REST;;").bind(&[("a@x", "\\Inbox", 1)]).done());
-        let options = ContextOptions { suspicious: true, baseline_end: Some("2024-05-02T00:00:00Z".parse().unwrap()), ..Default::default() };
+        records.push(
+            rec("e1", "2024-05-03T09:00:00Z")
+                .mailbox("v@x")
+                .user("v@x")
+                .ip("203.0.113.5")
+                .client("python-requests")
+                .sync(&["\\Inbox"])
+                .done(),
+        );
+        records.push(
+            rec("e2", "2024-05-03T09:05:00Z")
+                .mailbox("boss@x")
+                .user("v@x")
+                .ip("203.0.113.5")
+                .client("python-requests")
+                .bind(&[("z@x", "\\Inbox", 1)])
+                .done(),
+        );
+        records.push(
+            rec("e3", "2024-05-03T10:00:00Z")
+                .mailbox("v@x")
+                .user_type("Application")
+                .ip("198.51.100.3")
+                .client("Client=REST;;")
+                .bind(&[("a@x", "\\Inbox", 1)])
+                .done(),
+        );
+        let options =
+            ContextOptions { suspicious: true, baseline_end: Some("2024-05-02T00:00:00Z".parse().unwrap()), ..Default::default() };
         let result = run(Box::new(ContextAnalysis::new(options)), records);
-        let got: Vec<_> = result
-            .contexts
-            .iter()
-            .map(|c| (c.context.client_ip_address.clone().unwrap(), c.signals.join(","), c.score))
-            .collect();
+        let got: Vec<_> =
+            result.contexts.iter().map(|c| (c.context.client_ip_address.clone().unwrap(), c.signals.join(","), c.score)).collect();
         assert_eq!(
             got,
             vec![
@@ -632,7 +731,12 @@ mod tests {
         let result = run(
             Box::new(ReadAnalysis::new()),
             vec![
-                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").user("v@x").ip("192.0.2.10").bind(&[("<a@x>", "\\Inbox", 100), ("a@x", "\\Inbox", 100)]).done(),
+                rec("r1", "2024-05-01T10:00:00Z")
+                    .mailbox("v@x")
+                    .user("v@x")
+                    .ip("192.0.2.10")
+                    .bind(&[("<a@x>", "\\Inbox", 100), ("a@x", "\\Inbox", 100)])
+                    .done(),
                 rec("r2", "2024-05-02T10:00:00Z").mailbox("v@x").user("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Archive", 120)]).done(),
                 rec("r3", "2024-05-01T11:00:00Z").mailbox("other@x").user("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Inbox", 100)]).done(),
                 rec("r4", "2024-05-01T11:00:00Z").mailbox("v@x").sync(&["\\Inbox"]).done(),
@@ -658,8 +762,16 @@ mod tests {
         let result = run(
             Box::new(FindAnalysis::new(["a@x", "<b@x>", " "])),
             vec![
-                rec("r2", "2024-05-02T10:00:00Z").mailbox("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Inbox", 120), ("b@x", "\\Inbox", 5)]).done(),
-                rec("r1", "2024-05-01T10:00:00Z").mailbox("v@x").ip("192.0.2.10").bind(&[("<a@x>", "\\Inbox", 100), ("c@x", "\\Inbox", 1)]).done(),
+                rec("r2", "2024-05-02T10:00:00Z")
+                    .mailbox("v@x")
+                    .ip("203.0.113.5")
+                    .bind(&[("a@x", "\\Inbox", 120), ("b@x", "\\Inbox", 5)])
+                    .done(),
+                rec("r1", "2024-05-01T10:00:00Z")
+                    .mailbox("v@x")
+                    .ip("192.0.2.10")
+                    .bind(&[("<a@x>", "\\Inbox", 100), ("c@x", "\\Inbox", 1)])
+                    .done(),
             ],
         );
         let got: Vec<_> = result.accesses.iter().map(|a| (a.record_id.clone().unwrap(), a.internet_message_id.clone())).collect();

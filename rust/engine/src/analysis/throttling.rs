@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
 
 use super::{
-    actors, context_lists, evidence_ids, record_ref, ref_cmp, token_of, Actors, Analysis, AnalysisResult, AppKey, Cancelled, ContextKey, RecordRef, Strings,
+    actors, context_lists, evidence_ids, record_ref, ref_cmp, token_of, Actors, Analysis, AnalysisResult, AppKey, Cancelled, ContextKey,
+    RecordRef, Strings,
 };
 use crate::model::MailAccessRecord;
 
@@ -191,7 +192,10 @@ mod tests {
     #[test]
     fn a_throttled_record_opens_24_hours() {
         let got = windows(&[record("a@x", "2024-05-01T10:00:00Z", "r1", Some(true))]);
-        assert_eq!(got, vec![("a@x".into(), "2024-05-01T10:00:00+00:00".into(), "2024-05-02T10:00:00+00:00".into(), 1, vec!["r1".to_string()])]);
+        assert_eq!(
+            got,
+            vec![("a@x".into(), "2024-05-01T10:00:00+00:00".into(), "2024-05-02T10:00:00+00:00".into(), 1, vec!["r1".to_string()])]
+        );
     }
 
     #[test]

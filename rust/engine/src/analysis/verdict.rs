@@ -338,7 +338,13 @@ impl VerdictAnalysis {
         let strings = &self.strings;
         let (ips, sessions, clients) = context_lists(keys.clone().map(|k| &k.context), strings);
         let tokens = refs.iter().filter_map(|r| self.tokens.get(&r.id).copied());
-        Evidence { ips, sessions, clients, actors: actors(keys.map(|k| (&k.context, &k.apps)), tokens, strings), ids: evidence_ids(refs, strings) }
+        Evidence {
+            ips,
+            sessions,
+            clients,
+            actors: actors(keys.map(|k| (&k.context, &k.apps)), tokens, strings),
+            ids: evidence_ids(refs, strings),
+        }
     }
 
     fn mailbox_text(&self, mailbox: Option<u32>) -> Option<String> {
@@ -825,13 +831,14 @@ fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
             FindingKind::ThrottledWindow => "",
             FindingKind::SyncedFolder | FindingKind::UnresolvedAccess => f.folder_path.as_deref().unwrap_or(""),
             FindingKind::AccessedMessage => f.internet_message_id.as_deref().unwrap_or(""),
-            FindingKind::AttackerIndicator | FindingKind::SharedIndicator => first(&f.client_ip_addresses)
-                .or_else(|| first(&f.session_ids))
-                .or_else(|| first(&f.actors.aad_session_ids))
-                .unwrap_or(""),
+            FindingKind::AttackerIndicator | FindingKind::SharedIndicator => {
+                first(&f.client_ip_addresses).or_else(|| first(&f.session_ids)).or_else(|| first(&f.actors.aad_session_ids)).unwrap_or("")
+            }
         }
     }
-    findings.sort_by_cached_key(|f| (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned()));
+    findings.sort_by_cached_key(|f| {
+        (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned())
+    });
     AnalysisResult { findings, warnings, ..Default::default() }
 }
 
@@ -854,17 +861,74 @@ mod tests {
     /// to the boss's mailbox; a degraded record; a throttled record.
     pub(super) fn breach() -> Vec<MailAccessRecord> {
         vec![
-            rec("o1", "2024-05-01T08:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner").bind(&[("m1@x", "\\Inbox", 100), ("m2@x", "\\Inbox", 200)]).done(),
+            rec("o1", "2024-05-01T08:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(OWNER)
+                .client(OWA)
+                .session("s-owner")
+                .bind(&[("m1@x", "\\Inbox", 100), ("m2@x", "\\Inbox", 200)])
+                .done(),
             rec("o2", "2024-05-01T09:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(RPC).sync(&["\\Inbox"]).done(),
-            rec("a1", "2024-05-02T10:00:00Z").mailbox(VICTIM).user(VICTIM).ip(A).client(OWA).session("s-att").bind(&[("m1@x", "\\Inbox", 100)]).done(),
-            rec("a2", "2024-05-02T11:00:00Z").mailbox(VICTIM).user(VICTIM).ip(B).client(OWA).session("s-att").bind(&[("m3@x", "\\Finance", 300)]).done(),
-            rec("a3", "2024-05-02T12:00:00Z").mailbox(VICTIM).user(VICTIM).ip(B).client(REST).session("s-rest").bind(&[("m1@x", "\\Inbox", 100), ("m4@x", "\\Inbox", 50)]).done(),
-            rec("a4", "2024-05-02T13:00:00Z").mailbox(VICTIM).user(VICTIM).ip(B).client(RPC).session("s-rest").sync(&["\\Inbox", "\\Finance"]).done(),
-            rec("a5", "2024-05-02T14:00:00Z").mailbox(BOSS).user(VICTIM).ip(B).client(REST).session("s-rest").bind(&[("b1@x", "\\Inbox", 999)]).done(),
+            rec("a1", "2024-05-02T10:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(A)
+                .client(OWA)
+                .session("s-att")
+                .bind(&[("m1@x", "\\Inbox", 100)])
+                .done(),
+            rec("a2", "2024-05-02T11:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(B)
+                .client(OWA)
+                .session("s-att")
+                .bind(&[("m3@x", "\\Finance", 300)])
+                .done(),
+            rec("a3", "2024-05-02T12:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(B)
+                .client(REST)
+                .session("s-rest")
+                .bind(&[("m1@x", "\\Inbox", 100), ("m4@x", "\\Inbox", 50)])
+                .done(),
+            rec("a4", "2024-05-02T13:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(B)
+                .client(RPC)
+                .session("s-rest")
+                .sync(&["\\Inbox", "\\Finance"])
+                .done(),
+            rec("a5", "2024-05-02T14:00:00Z")
+                .mailbox(BOSS)
+                .user(VICTIM)
+                .ip(B)
+                .client(REST)
+                .session("s-rest")
+                .bind(&[("b1@x", "\\Inbox", 999)])
+                .done(),
             rec("a6", "2024-05-02T15:00:00Z").mailbox(VICTIM).user(VICTIM).ip(A).client(OWA).session("s-att").degraded("\\Inbox", 7).done(),
             // The owner again, sharing only the user and the client with the attacker.
-            rec("o3", "2024-05-02T16:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner-2").bind(&[("m3@x", "\\Finance", 300)]).done(),
-            rec("t1", "2024-05-03T00:00:00Z").mailbox(VICTIM).user(VICTIM).ip(OWNER).client(OWA).session("s-owner-2").throttled(Some(true)).bind(&[("m5@x", "\\Inbox", 1)]).done(),
+            rec("o3", "2024-05-02T16:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(OWNER)
+                .client(OWA)
+                .session("s-owner-2")
+                .bind(&[("m3@x", "\\Finance", 300)])
+                .done(),
+            rec("t1", "2024-05-03T00:00:00Z")
+                .mailbox(VICTIM)
+                .user(VICTIM)
+                .ip(OWNER)
+                .client(OWA)
+                .session("s-owner-2")
+                .throttled(Some(true))
+                .bind(&[("m5@x", "\\Inbox", 1)])
+                .done(),
         ]
     }
 
@@ -923,7 +987,11 @@ mod tests {
             ]
         );
         let address_b = &result.findings[2];
-        assert!(address_b.reason.contains("record a2") && address_b.reason.contains("its session s-att is the attacker's"), "{}", address_b.reason);
+        assert!(
+            address_b.reason.contains("record a2") && address_b.reason.contains("its session s-att is the attacker's"),
+            "{}",
+            address_b.reason
+        );
         assert!(result.warnings.is_empty(), "{:?}", result.warnings);
     }
 
@@ -994,13 +1062,27 @@ mod tests {
         // The attacker's record and an owner's share a nil session and an address that is not
         // an IP address, and nothing else.
         let records = [
-            rec("x1", "2024-05-02T10:00:00Z").mailbox(VICTIM).ip(A).session("00000000-0000-0000-0000-000000000000").bind(&[("m1@x", "\\Inbox", 1)]).done(),
+            rec("x1", "2024-05-02T10:00:00Z")
+                .mailbox(VICTIM)
+                .ip(A)
+                .session("00000000-0000-0000-0000-000000000000")
+                .bind(&[("m1@x", "\\Inbox", 1)])
+                .done(),
             rec("x2", "2024-05-02T11:00:00Z").mailbox(VICTIM).ip("ANONYMIZED").session("s-att").bind(&[("m2@x", "\\Inbox", 1)]).done(),
-            rec("o1", "2024-05-02T12:00:00Z").mailbox(VICTIM).ip(OWNER).session("00000000-0000-0000-0000-000000000000").bind(&[("m3@x", "\\Inbox", 1)]).done(),
+            rec("o1", "2024-05-02T12:00:00Z")
+                .mailbox(VICTIM)
+                .ip(OWNER)
+                .session("00000000-0000-0000-0000-000000000000")
+                .bind(&[("m3@x", "\\Inbox", 1)])
+                .done(),
             rec("o2", "2024-05-02T13:00:00Z").mailbox(VICTIM).ip("anonymized").session("s-owner").bind(&[("m4@x", "\\Inbox", 1)]).done(),
         ];
         let options = VerdictOptions {
-            indicators: Indicators { addresses: vec![AddressRange::parse(A).unwrap()], sessions: vec!["s-att".into()], ..Default::default() },
+            indicators: Indicators {
+                addresses: vec![AddressRange::parse(A).unwrap()],
+                sessions: vec!["s-att".into()],
+                ..Default::default()
+            },
             ..Default::default()
         };
         let mut analysis = Box::new(VerdictAnalysis::new(options));
@@ -1013,7 +1095,14 @@ mod tests {
         // Case-only variants show in the spelling that sorts first (ordinal), whatever the order.
         // Text that is not an address is folded, and shown in the spelling that sorts first
         // (issue #14: the output does not depend on the order of the input).
-        assert!(result.warnings.iter().any(|w| w.contains("1 of the attacker's record(s) carry an address that is not a client's (ANONYMIZED)")), "{:?}", result.warnings);
+        assert!(
+            result
+                .warnings
+                .iter()
+                .any(|w| w.contains("1 of the attacker's record(s) carry an address that is not a client's (ANONYMIZED)")),
+            "{:?}",
+            result.warnings
+        );
     }
 
     #[test]

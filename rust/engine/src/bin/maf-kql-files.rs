@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         [dir] if !dir.starts_with('-') => {
             for (name, text) in kql::files() {
                 let path = Path::new(dir).join(&name);
-                if let Err(e) = std::fs::create_dir_all(path.parent().expect("a file in a folder")).and_then(|()| std::fs::write(&path, text)) {
+                if let Err(e) =
+                    std::fs::create_dir_all(path.parent().expect("a file in a folder")).and_then(|()| std::fs::write(&path, text))
+                {
                     eprintln!("{}: {e}", path.display());
                     return ExitCode::FAILURE;
                 }

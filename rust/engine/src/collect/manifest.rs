@@ -135,9 +135,8 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| {
-            format!("{} is not the manifest of a collection (or it is damaged): {e}", path.display())
-        })?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not the manifest of a collection (or it is damaged): {e}", path.display()))?;
         if manifest.format != FORMAT {
             return Err(format!("{} is not the manifest of a collection (Format is '{}')", path.display(), manifest.format));
         }

@@ -225,7 +225,11 @@ impl Collector {
             }
         ));
         if unreadable > 0 {
-            self.notes.push(format!("Window {}: {} values of the page could not be read and were written as null.", window + 1, group(unreadable)));
+            self.notes.push(format!(
+                "Window {}: {} values of the page could not be read and were written as null.",
+                window + 1,
+                group(unreadable)
+            ));
         }
         let outcome = self.plan.page(&facts);
         self.settle(window, outcome)
@@ -416,8 +420,8 @@ pub struct CollectionInput {
 /// Reads a collection folder's manifest and checks its files (present, and the hash the
 /// manifest records). Err when the folder holds no collection.
 pub fn read_collection(folder: &Path) -> Result<CollectionInput, String> {
-    let manifest = Manifest::load(folder)?
-        .ok_or_else(|| format!("{} holds no collection ({} is missing)", folder.display(), MANIFEST_NAME))?;
+    let manifest =
+        Manifest::load(folder)?.ok_or_else(|| format!("{} holds no collection ({} is missing)", folder.display(), MANIFEST_NAME))?;
     let shown = folder.display().to_string();
     let mut reasons = Vec::new();
     let not_complete: Vec<&Window> = manifest.windows.iter().filter(|w| w.status != WindowStatus::Complete).collect();

@@ -261,11 +261,7 @@ impl Plan {
         if let Some(i) = self.windows.iter().position(|w| w.status == WindowStatus::Pending) {
             return Some(i);
         }
-        let covered = self
-            .windows
-            .last()
-            .and_then(|w| read_time(&w.end))
-            .unwrap_or(self.period_start);
+        let covered = self.windows.last().and_then(|w| read_time(&w.end)).unwrap_or(self.period_start);
         if covered >= self.period_end {
             return None;
         }
@@ -296,10 +292,7 @@ impl Plan {
         self.windows[window].calls += 1;
         self.windows[window].returned += facts.records;
         if facts.timeouts > 0 {
-            return self.fail(format!(
-                "the service timed out (ResultIndex -1 on {} records of page {pages})",
-                group(facts.timeouts)
-            ));
+            return self.fail(format!("the service timed out (ResultIndex -1 on {} records of page {pages})", group(facts.timeouts)));
         }
         if facts.records > 0 {
             if session.last_page_short {
@@ -440,10 +433,7 @@ impl Plan {
         self.notes.push(format!("Window {} ({} to {}) is incomplete: {reason}.", window + 1, w.start, w.end));
         self.given_up_in_a_row += 1;
         if self.given_up_in_a_row >= self.policy.failed_windows_to_stop {
-            self.stop(format!(
-                "not fetched: the run stopped after {} windows in a row could not be fetched",
-                self.given_up_in_a_row
-            ));
+            self.stop(format!("not fetched: the run stopped after {} windows in a row could not be fetched", self.given_up_in_a_row));
         }
         Outcome::GiveUp
     }
@@ -518,7 +508,15 @@ mod tests {
 
     fn plan(hours: i64) -> Plan {
         let start = at("2024-03-01T00:00:00Z");
-        Plan::new(Policy::default(), start, start + Duration::hours(hours), at("2024-04-01T00:00:00Z"), "run".into(), Vec::new(), Duration::hours(24))
+        Plan::new(
+            Policy::default(),
+            start,
+            start + Duration::hours(hours),
+            at("2024-04-01T00:00:00Z"),
+            "run".into(),
+            Vec::new(),
+            Duration::hours(24),
+        )
     }
 
     fn page(from: i64, records: u64) -> PageFacts {
@@ -605,7 +603,11 @@ mod tests {
         assert_eq!(p.failed("task was canceled"), Outcome::GiveUp);
         let w = &p.windows()[0];
         assert_eq!(w.status, WindowStatus::Incomplete);
-        assert!(w.reason.as_deref().unwrap().starts_with("4 sessions failed; the last: the call failed: task was canceled"), "{:?}", w.reason);
+        assert!(
+            w.reason.as_deref().unwrap().starts_with("4 sessions failed; the last: the call failed: task was canceled"),
+            "{:?}",
+            w.reason
+        );
         assert_eq!(p.next_step(), Step::Done);
     }
 
@@ -725,7 +727,15 @@ mod tests {
         assert_eq!(windows.iter().filter(|w| w.status == WindowStatus::Complete).count(), 2);
         let start = at("2024-03-01T00:00:00Z");
         // Fetched long after: the complete windows are settled and skipped.
-        let mut again = Plan::new(Policy::default(), start, start + Duration::hours(72), at("2024-04-02T00:00:00Z"), "two".into(), windows.clone(), Duration::hours(24));
+        let mut again = Plan::new(
+            Policy::default(),
+            start,
+            start + Duration::hours(72),
+            at("2024-04-02T00:00:00Z"),
+            "two".into(),
+            windows.clone(),
+            Duration::hours(24),
+        );
         assert_eq!(call(&mut again).0, 2);
         // Fetched within a day of the windows' end: everything is fetched again.
         let early = at("2024-03-01T12:00:00Z");
@@ -735,7 +745,8 @@ mod tests {
                 w.fetched_at = Some(write_time(&early));
             }
         }
-        let mut soon = Plan::new(Policy::default(), start, start + Duration::hours(72), early, "three".into(), unsettled, Duration::hours(24));
+        let mut soon =
+            Plan::new(Policy::default(), start, start + Duration::hours(72), early, "three".into(), unsettled, Duration::hours(24));
         assert_eq!(call(&mut soon).0, 0);
         assert!(soon.windows()[0].reason.as_deref().unwrap().contains("less than a day"));
     }

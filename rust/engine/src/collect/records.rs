@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::{sync_folder, write_time, RecordsFile, RECORDS_FOLDER};
 use super::plan::PageFacts;
-use crate::tree::{BatchReader, Node};
 use crate::time::{format_iso, from_dotnet_ticks};
+use crate::tree::{BatchReader, Node};
 
 /// One record of a page, read from the object the shim sent.
 #[derive(Debug)]
@@ -89,9 +89,8 @@ pub fn read_page(batch: &[u8]) -> Result<Vec<PageRecord>, String> {
 fn page_record(node: &Node<'_>) -> PageRecord {
     let mut unreadable = 0;
     let json = to_json(node, &mut unreadable);
-    let field = |name: &str| -> Option<&serde_json::Value> {
-        json.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
-    };
+    let field =
+        |name: &str| -> Option<&serde_json::Value> { json.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v) };
     let text = |name: &str| field(name).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let number = |name: &str| {
         field(name).and_then(|v| match v {
@@ -179,7 +178,7 @@ impl MailboxFilter {
         }
         let is_one = |text: &str| {
             let text = text.trim().to_lowercase();
-            self.mailboxes.iter().any(|m| *m == text)
+            self.mailboxes.contains(&text)
         };
         record.mailbox_owner.as_deref().is_some_and(is_one)
             || record.users.iter().any(|u| is_one(u))
@@ -477,7 +476,8 @@ mod tests {
             store.commit("s", "e", now).unwrap().unwrap()
         };
         assert_eq!(next.name, "records/000002.jsonl.gz");
-        let names: Vec<_> = fs::read_dir(dir.path().join("records")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let names: Vec<_> =
+            fs::read_dir(dir.path().join("records")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         assert_eq!(names.len(), 2, "{names:?}");
     }
 }

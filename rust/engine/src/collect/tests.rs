@@ -210,13 +210,18 @@ fn bursts_beyond_a_call_and_a_session_are_collected_exactly() {
     records.extend(tenant(start + Duration::hours(5), Duration::minutes(1), 6_000, "minute"));
     records.extend(tenant(start + Duration::hours(30), Duration::hours(1), 61_000, "hour"));
     let mut service = Service::new(records.clone());
-    let mut collector = Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-03T00:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
+    let mut collector =
+        Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-03T00:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
     run(&mut collector, &mut service, None);
     let (found, lines) = collected(dir.path());
     assert_eq!(lines, records.len(), "each record written once");
     assert_eq!(found, ids(&records));
     let manifest = Manifest::load(dir.path()).unwrap().unwrap();
-    assert!(manifest.complete && manifest.settled, "{:?}", manifest.windows.iter().filter(|w| w.status != WindowStatus::Complete).collect::<Vec<_>>());
+    assert!(
+        manifest.complete && manifest.settled,
+        "{:?}",
+        manifest.windows.iter().filter(|w| w.status != WindowStatus::Complete).collect::<Vec<_>>()
+    );
     assert_eq!(manifest.record_count, records.len() as u64);
     assert_eq!(manifest.runs[0].outcome, "Completed");
     // Windows cover the period without gap or overlap, and the busy hour was split.
@@ -225,7 +230,13 @@ fn bursts_beyond_a_call_and_a_session_are_collected_exactly() {
     }
     assert_eq!(manifest.windows.first().unwrap().start, write_time(&start));
     assert_eq!(manifest.windows.last().unwrap().end, write_time(&(start + Duration::days(2))));
-    let in_busy_hour = manifest.windows.iter().filter(|w| read_time(&w.start).unwrap() >= start + Duration::hours(30) && read_time(&w.end).unwrap() <= start + Duration::hours(31)).count();
+    let in_busy_hour = manifest
+        .windows
+        .iter()
+        .filter(|w| {
+            read_time(&w.start).unwrap() >= start + Duration::hours(30) && read_time(&w.end).unwrap() <= start + Duration::hours(31)
+        })
+        .count();
     assert!(in_busy_hour >= 2, "the busy hour took {in_busy_hour} windows");
 }
 
@@ -256,7 +267,8 @@ fn faults_of_the_service_are_retried_and_nothing_is_lost_or_doubled() {
         None,
         Some(Fault::Error("The task was canceled")),
     ]);
-    let mut collector = Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-01T02:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
+    let mut collector =
+        Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-01T02:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
     let waits = run(&mut collector, &mut service, None);
     let (found, lines) = collected(dir.path());
     assert_eq!(found, ids(&records));
@@ -276,7 +288,8 @@ fn a_window_that_never_succeeds_is_incomplete_never_complete() {
     let records = tenant(start, Duration::hours(12), 1_000, "r");
     let mut service = Service::new(records.clone());
     service.always_failing = Some((start + Duration::hours(2), start + Duration::hours(3)));
-    let mut collector = Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-01T12:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
+    let mut collector =
+        Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-01T12:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
     run(&mut collector, &mut service, None);
     let manifest = Manifest::load(dir.path()).unwrap().unwrap();
     assert!(!manifest.complete);
@@ -354,7 +367,11 @@ fn an_interrupted_run_resumes_without_fetching_or_writing_twice() {
     let manifest = Manifest::load(dir.path()).unwrap().unwrap();
     assert!(manifest.complete);
     assert_eq!(manifest.runs.len(), 2);
-    assert_eq!(manifest.files.iter().take(hashes_before.len()).map(|f| f.sha256.clone()).collect::<Vec<_>>(), hashes_before, "files written before are never rewritten");
+    assert_eq!(
+        manifest.files.iter().take(hashes_before.len()).map(|f| f.sha256.clone()).collect::<Vec<_>>(),
+        hashes_before,
+        "files written before are never rewritten"
+    );
     assert!(read_collection(dir.path()).unwrap().reasons.is_empty());
 }
 
@@ -400,7 +417,13 @@ fn the_last_day_is_fetched_again_and_only_late_records_are_added() {
 fn with_mailbox_delegate_and_application_reads_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let start = at("2024-03-01T00:00:00Z");
-    let base = SimRecord { id: String::new(), time: start, owner: "meganb@contoso.com".into(), user: "meganb@contoso.com".into(), operation: "MailItemsAccessed".into() };
+    let base = SimRecord {
+        id: String::new(),
+        time: start,
+        owner: "meganb@contoso.com".into(),
+        user: "meganb@contoso.com".into(),
+        operation: "MailItemsAccessed".into(),
+    };
     let records = vec![
         SimRecord { id: "owner".into(), ..base.clone() },
         SimRecord { id: "delegate".into(), user: "adele@contoso.com".into(), ..base.clone() },
@@ -422,7 +445,8 @@ fn with_mailbox_delegate_and_application_reads_are_kept() {
 fn a_folder_of_other_parameters_or_other_files_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut service = Service::new(Vec::new());
-    let mut collector = Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-02T00:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
+    let mut collector =
+        Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-02T00:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
     run(&mut collector, &mut service, None);
     let err = Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-03T00:00:00Z", "2024-04-01T00:00:00Z")).err().unwrap();
     assert!(err.contains("EndDate"), "{err}");
@@ -445,7 +469,8 @@ fn a_changed_records_file_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let start = at("2024-03-01T00:00:00Z");
     let mut service = Service::new(tenant(start, Duration::hours(2), 10, "r"));
-    let mut collector = Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-01T02:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
+    let mut collector =
+        Collector::open(options(dir.path(), "2024-03-01T00:00:00Z", "2024-03-01T02:00:00Z", "2024-04-01T00:00:00Z")).unwrap();
     run(&mut collector, &mut service, None);
     let manifest = Manifest::load(dir.path()).unwrap().unwrap();
     let path = dir.path().join(&manifest.files[0].name);

@@ -58,7 +58,10 @@ struct RowScan {
 enum RowStep {
     NeedMore,
     /// The row's text ends before `end` (line break excluded); the next row starts at `next`.
-    Done { end: u64, next: u64 },
+    Done {
+        end: u64,
+        next: u64,
+    },
     Eof,
 }
 
@@ -95,15 +98,7 @@ impl CsvSplitter {
     }
 
     /// Splits what `buf` holds (text from offset `base`); returns the first offset still needed.
-    pub fn scan(
-        &mut self,
-        buf: &[u8],
-        base: u64,
-        eof: bool,
-        lines: &mut Lines,
-        out: &mut Vec<Piece>,
-        stop: &dyn Fn() -> bool,
-    ) -> u64 {
+    pub fn scan(&mut self, buf: &[u8], base: u64, eof: bool, lines: &mut Lines, out: &mut Vec<Piece>, stop: &dyn Fn() -> bool) -> u64 {
         let end = base + buf.len() as u64;
         loop {
             if self.stage == Stage::Preamble {
@@ -179,7 +174,12 @@ impl CsvSplitter {
                     self.pos = end;
                     let size = end - row.start;
                     let text = &buf[(row.start.max(base) - base) as usize..];
-                    if row.state == Field::Quoted && self.stage == Stage::Rows && !row.oversize && size <= self.max_record as u64 && memchr(b'\n', text).is_some_and(|k| k + 1 < text.len()) {
+                    if row.state == Field::Quoted
+                        && self.stage == Stage::Rows
+                        && !row.oversize
+                        && size <= self.max_record as u64
+                        && memchr(b'\n', text).is_some_and(|k| k + 1 < text.len())
+                    {
                         // The quote may be the only damage: the lines after the first are read again.
                         let k = memchr(b'\n', text).expect("a line break");
                         let last_line = row.line + memchr::memchr_iter(b'\n', text).count() as u64 - u64::from(buf.last() == Some(&b'\n'));
@@ -242,7 +242,10 @@ impl CsvSplitter {
                     line: row.line,
                     error: RecordError::new(
                         ErrorKind::InvalidCsv,
-                        format!("the CSV header is {size} bytes long, more than the {} bytes allowed: the rows cannot be read", self.max_record),
+                        format!(
+                            "the CSV header is {size} bytes long, more than the {} bytes allowed: the rows cannot be read",
+                            self.max_record
+                        ),
                     ),
                 });
                 self.header = Some(Arc::new(CsvHeader::new(Vec::new(), b',')));
@@ -257,10 +260,7 @@ impl CsvSplitter {
             return None;
         }
         if row.oversize || size > self.max_record as u64 {
-            out.push(Piece::Error {
-                line: row.line,
-                error: super::too_large("row", size, self.max_record),
-            });
+            out.push(Piece::Error { line: row.line, error: super::too_large("row", size, self.max_record) });
             return None;
         }
         let text = &buf[(row.start - base) as usize..(row_end - base) as usize];
@@ -572,11 +572,7 @@ mod tests {
         let text = "#TYPE Deserialized.Thing\r\n\"A\",\"B\"\r\n\"1\",\"x\r\ny\"\r\n\r\n2,\"q\"\"\"\r\n3,4";
         for chunk in [1, 2, 3, 7, 1 << 20] {
             let got = rows(text, chunk);
-            assert_eq!(
-                got,
-                [("\"1\",\"x\r\ny\"".to_string(), 3), ("2,\"q\"\"\"".to_string(), 6), ("3,4".to_string(), 7)],
-                "chunk {chunk}"
-            );
+            assert_eq!(got, [("\"1\",\"x\r\ny\"".to_string(), 3), ("2,\"q\"\"\"".to_string(), 6), ("3,4".to_string(), 7)], "chunk {chunk}");
         }
     }
 
@@ -597,7 +593,18 @@ mod tests {
 
     #[test]
     fn fields_are_counted_as_they_are_split() {
-        for row in ["a,b,c", "a,,", "\"a,b\",\"say \"\"hi\"\"\",\"\"", "\"\"\"\"", "\"multi\nline\",x", "\"q\"tail,x", "a\"b,c", "", ",", "\"open,x"] {
+        for row in [
+            "a,b,c",
+            "a,,",
+            "\"a,b\",\"say \"\"hi\"\"\",\"\"",
+            "\"\"\"\"",
+            "\"multi\nline\",x",
+            "\"q\"tail,x",
+            "a\"b,c",
+            "",
+            ",",
+            "\"open,x",
+        ] {
             assert_eq!(count_fields(row.as_bytes(), b','), fields(row, b',').len(), "{row}");
         }
     }

@@ -183,11 +183,8 @@ impl Utf16State {
                 }
             }
             let limit = out.len() - 1;
-            let (result, read, n) = self.decoder.decode_to_utf8_without_replacement(
-                &self.raw[self.start..self.end],
-                &mut out[written..limit],
-                self.eof,
-            );
+            let (result, read, n) =
+                self.decoder.decode_to_utf8_without_replacement(&self.raw[self.start..self.end], &mut out[written..limit], self.eof);
             written += n;
             self.start += read;
             match result {

@@ -167,7 +167,7 @@ impl Scan {
     }
 
     fn is_array(&self, level: u64) -> bool {
-        level >= 1 && level <= MAX_NESTING && self.arrays & (1u128 << (level - 1)) != 0
+        (1..=MAX_NESTING).contains(&level) && self.arrays & (1u128 << (level - 1)) != 0
     }
 }
 
@@ -178,7 +178,11 @@ enum Step {
     /// The top-level object is a Graph page; its records start after this offset.
     Wrapper(u64),
     /// The text stops being this value's at `at`: `found` where `expected`.
-    Damaged { at: u64, found: u8, expected: &'static str },
+    Damaged {
+        at: u64,
+        found: u8,
+        expected: &'static str,
+    },
     /// The value runs past the size limit.
     Oversize,
     /// The input ends inside the value.
@@ -282,15 +286,7 @@ impl JsonSplitter {
 
     /// Splits what `buf` holds (the bytes of the text from offset `base`), appending pieces to
     /// `out`. Returns the first offset still needed: bytes before it may be dropped.
-    pub fn scan(
-        &mut self,
-        buf: &[u8],
-        base: u64,
-        eof: bool,
-        lines: &mut Lines,
-        out: &mut Vec<Piece>,
-        stop: &dyn Fn() -> bool,
-    ) -> u64 {
+    pub fn scan(&mut self, buf: &[u8], base: u64, eof: bool, lines: &mut Lines, out: &mut Vec<Piece>, stop: &dyn Fn() -> bool) -> u64 {
         let end = base + buf.len() as u64;
         loop {
             if let Some(scan) = self.scan.as_mut() {
@@ -330,7 +326,7 @@ impl JsonSplitter {
                     break;
                 }
                 let scan = self.scan.take().expect("scan in progress");
-                self.finish(scan, step, buf, base, eof, lines, out);
+                self.finish(scan, step, buf, base, lines, out);
                 continue;
             }
             if self.damage.is_some() {
@@ -344,7 +340,9 @@ impl JsonSplitter {
                 if let Some(pending) = self.pending.take() {
                     // The input ends inside a Graph page's records: the last one may have taken
                     // in the page's end (and records after it) to close.
-                    let reason = "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end".to_string();
+                    let reason =
+                        "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end"
+                            .to_string();
                     self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, self.ctx);
                     continue;
                 }
@@ -423,9 +421,15 @@ impl JsonSplitter {
                         let line = lines.line_of(buf, base, self.pos);
                         let column = lines.column();
                         let (kind, reason) = if b == 0 {
-                            (ErrorKind::InvalidEncoding, format!("the text holds a NUL byte at line {line} (UTF-16 text without a byte order mark looks like this)"))
+                            (
+                                ErrorKind::InvalidEncoding,
+                                format!("the text holds a NUL byte at line {line} (UTF-16 text without a byte order mark looks like this)"),
+                            )
                         } else {
-                            (ErrorKind::InvalidJson, format!("the text is not a record: it starts with {} at line {line}", describe_byte(b)))
+                            (
+                                ErrorKind::InvalidJson,
+                                format!("the text is not a record: it starts with {} at line {line}", describe_byte(b)),
+                            )
                         };
                         self.start_damage(self.pos, line, column, kind, reason, Ctx::Top);
                         self.at_line_start = false;
@@ -554,13 +558,20 @@ impl JsonSplitter {
 
     fn flush_junk(&mut self, out: &mut Vec<Piece>) {
         let Some(junk) = self.junk.take() else { return };
-        let span = if junk.last_line > junk.line { format!("lines {} to {}", junk.line, junk.last_line) } else { format!("line {}", junk.line) };
+        let span =
+            if junk.last_line > junk.line { format!("lines {} to {}", junk.line, junk.last_line) } else { format!("line {}", junk.line) };
         let message = if junk.values == 1 && junk.objects {
             format!("the object ({span}) is not an audit record: it has no Operation, Operations, ActionType, AuditData or RawEventData")
         } else if junk.objects {
-            format!("{} objects in a row ({span}) are not audit records: none has Operation, Operations, ActionType, AuditData or RawEventData", junk.values)
+            format!(
+                "{} objects in a row ({span}) are not audit records: none has Operation, Operations, ActionType, AuditData or RawEventData",
+                junk.values
+            )
         } else {
-            format!("{} values in a row ({span}) are not audit records (numbers, literals, text, or objects without Operation or AuditData)", junk.values)
+            format!(
+                "{} values in a row ({span}) are not audit records (numbers, literals, text, or objects without Operation or AuditData)",
+                junk.values
+            )
         };
         out.push(Piece::Error { line: junk.line, error: RecordError::new(ErrorKind::NotAnAuditRecord, message) });
     }
@@ -670,8 +681,7 @@ impl JsonSplitter {
         true
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish(&mut self, scan: Scan, step: Step, buf: &[u8], base: u64, eof: bool, lines: &mut Lines, out: &mut Vec<Piece>) {
+    fn finish(&mut self, scan: Scan, step: Step, buf: &[u8], base: u64, lines: &mut Lines, out: &mut Vec<Piece>) {
         let end = base + buf.len() as u64;
         if self.damage.is_some() {
             self.finish_candidate(scan, step, buf, base, end, lines, out);
@@ -690,7 +700,10 @@ impl JsonSplitter {
                     Kind::WrapperTail => {}
                     Kind::Junk => {
                         let last_line = lines.line_of(buf, base, stop);
-                        let values = buf[(scan.start - base) as usize..(stop - base) as usize].split(|b| *b == b',').filter(|v| !v.trim_ascii().is_empty()).count();
+                        let values = buf[(scan.start - base) as usize..(stop - base) as usize]
+                            .split(|b| *b == b',')
+                            .filter(|v| !v.trim_ascii().is_empty())
+                            .count();
                         self.add_junk(scan.line, last_line, values.max(1) as u64, false);
                     }
                     Kind::StringLine | Kind::Line { .. } => {
@@ -708,7 +721,15 @@ impl JsonSplitter {
                         if scan.oversize || size > max {
                             self.push(out, Piece::Error { line: scan.line, error: too_large(size, max) });
                         } else {
-                            self.push(out, Piece::Json { start: scan.start, end: value_end, line: scan.line, whole_line: matches!(scan.kind, Kind::Line { .. }) });
+                            self.push(
+                                out,
+                                Piece::Json {
+                                    start: scan.start,
+                                    end: value_end,
+                                    line: scan.line,
+                                    whole_line: matches!(scan.kind, Kind::Line { .. }),
+                                },
+                            );
                         }
                     }
                     Kind::Container | Kind::Str => {
@@ -717,7 +738,8 @@ impl JsonSplitter {
                             return;
                         }
                         let object = buf[(scan.start - base) as usize] == b'{';
-                        let text_first = buf[(scan.start - base) as usize + 1..(stop - base) as usize].iter().find(|b| !b.is_ascii_whitespace());
+                        let text_first =
+                            buf[(scan.start - base) as usize + 1..(stop - base) as usize].iter().find(|b| !b.is_ascii_whitespace());
                         let no_record = match scan.kind {
                             Kind::Str => text_first != Some(&b'{'),
                             _ => !object || !scan.record_key,
@@ -738,7 +760,17 @@ impl JsonSplitter {
                         let one_line = (scan.kind == Kind::Container && scan.page && self.ctx == Ctx::Top)
                             .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
                         let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
-                        self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column: scan.column, closed_array: None });
+                        self.pending = Some(Pending {
+                            start: scan.start,
+                            end: stop,
+                            line: scan.line,
+                            class,
+                            comma: false,
+                            newline: false,
+                            one_line,
+                            column: scan.column,
+                            closed_array: None,
+                        });
                     }
                 }
             }
@@ -750,7 +782,10 @@ impl JsonSplitter {
                 } else if found == b'\n' && expected.is_empty() {
                     (ErrorKind::InvalidJson, format!("the record is damaged: a line break inside a string at line {line}"))
                 } else {
-                    (ErrorKind::InvalidJson, format!("the record is damaged: {} where {expected} should be, at line {line}", describe_byte(found)))
+                    (
+                        ErrorKind::InvalidJson,
+                        format!("the record is damaged: {} where {expected} should be, at line {line}", describe_byte(found)),
+                    )
                 };
                 if scan.kind == Kind::WrapperTail {
                     let reason = reason.replacen("the record is", "the end of the Graph page is", 1);
@@ -768,13 +803,14 @@ impl JsonSplitter {
                 self.start_damage(scan.start, scan.line, scan.column, ErrorKind::TooLarge, reason, self.ctx);
             }
             Step::Eof => match scan.kind {
-                Kind::Junk | Kind::StringLine | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, eof, lines, out),
+                Kind::Junk | Kind::StringLine | Kind::Line { .. } => self.finish(scan, Step::Done(end), buf, base, lines, out),
                 Kind::WrapperTail => {
                     let reason = "the input ends inside the Graph page that holds the records above it (it is truncated)".to_string();
                     self.damaged_page_end(&scan, reason, ErrorKind::InvalidJson, false, out);
                 }
                 Kind::Container | Kind::Str => {
-                    let reason = format!("the input ends inside the record: it is truncated ({} bytes from line {})", end - scan.start, scan.line);
+                    let reason =
+                        format!("the input ends inside the record: it is truncated ({} bytes from line {})", end - scan.start, scan.line);
                     self.start_damage(scan.start, scan.line, scan.column, ErrorKind::InvalidJson, reason, self.ctx);
                 }
             },
@@ -833,7 +869,17 @@ impl JsonSplitter {
                     .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
                 let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
                 let column = column_at(buf, base, scan.start);
-                self.pending = Some(Pending { start: scan.start, end: stop, line: scan.line, class, comma: false, newline: false, one_line, column, closed_array: None });
+                self.pending = Some(Pending {
+                    start: scan.start,
+                    end: stop,
+                    line: scan.line,
+                    class,
+                    comma: false,
+                    newline: false,
+                    one_line,
+                    column,
+                    closed_array: None,
+                });
             }
             Step::Damaged { at, .. } => self.reject_candidate(&scan, at),
             Step::Oversize => self.reject_candidate(&scan, self.pos.min(end)),
@@ -858,10 +904,7 @@ fn too_large(size: u64, max: u64) -> RecordError {
 }
 
 fn too_deep(depth: u64) -> RecordError {
-    RecordError::new(
-        ErrorKind::TooDeep,
-        format!("the record nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
-    )
+    RecordError::new(ErrorKind::TooDeep, format!("the record nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"))
 }
 
 /// How a byte is named in an error message.
@@ -1199,7 +1242,11 @@ fn step_container(s: &mut Scan, buf: &[u8], base: u64, pos: &mut u64, eof: bool,
                     let expected = if s.depth == 0 {
                         "a value"
                     } else if array != (b == b']') {
-                        if array { "the end of an array (`]`)" } else { "the end of an object (`}`)" }
+                        if array {
+                            "the end of an array (`]`)"
+                        } else {
+                            "the end of an object (`}`)"
+                        }
                     } else {
                         s.expect.describe()
                     };
@@ -1320,8 +1367,14 @@ mod tests {
         // A lone `{` costs only itself.
         check("{\n{\"Operation\":1}\n{\"Operation\":2}\n", &[("!InvalidJson", 1), ("{\"Operation\":1}", 2), ("{\"Operation\":2}", 3)]);
         // Cut after `:` or `[`, the first line swallows the next before the damage shows.
-        check("{\"a\":\n{\"Operation\":1}\n{\"Operation\":2}\n", &[("!InvalidJson", 1), ("{\"Operation\":1}", 2), ("{\"Operation\":2}", 3)]);
-        check("{\"a\":[\n{\"Operation\":1}\n{\"Operation\":2}\n", &[("!InvalidJson", 1), ("{\"Operation\":1}", 2), ("{\"Operation\":2}", 3)]);
+        check(
+            "{\"a\":\n{\"Operation\":1}\n{\"Operation\":2}\n",
+            &[("!InvalidJson", 1), ("{\"Operation\":1}", 2), ("{\"Operation\":2}", 3)],
+        );
+        check(
+            "{\"a\":[\n{\"Operation\":1}\n{\"Operation\":2}\n",
+            &[("!InvalidJson", 1), ("{\"Operation\":1}", 2), ("{\"Operation\":2}", 3)],
+        );
     }
 
     #[test]
@@ -1340,7 +1393,9 @@ mod tests {
 
     #[test]
     fn damage_in_arrays_costs_the_damaged_record() {
-        let r = |n: u32| format!("{{\"Operation\":\"MailItemsAccessed\",\"Id\":\"r{n}\",\"Folders\":[{{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{{\"InternetMessageId\":\"<m{n}@x>\"}}]}}]}}");
+        let r = |n: u32| {
+            format!("{{\"Operation\":\"MailItemsAccessed\",\"Id\":\"r{n}\",\"Folders\":[{{\"Path\":\"\\\\Inbox\",\"FolderItems\":[{{\"InternetMessageId\":\"<m{n}@x>\"}}]}}]}}")
+        };
         let (r1, r3) = (r(1), r(3));
         let damaged = [
             // A quote lost at the end swallows the next record's start into a string.

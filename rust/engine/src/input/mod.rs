@@ -18,19 +18,19 @@ mod digest;
 mod json;
 mod parse;
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
-pub use self::decode::TextEncoding;
-pub use self::digest::{DigestOutcome, FileDigest};
 use self::csv::{CsvHeader, CsvSplitter};
+pub use self::decode::TextEncoding;
 use self::decode::{Counting, TextSource};
+pub use self::digest::{DigestOutcome, FileDigest};
 use self::json::JsonSplitter;
 use self::parse::{parse_piece, Context, PieceResult};
 use crate::error::{ErrorKind, RecordError};
@@ -84,9 +84,21 @@ pub enum DocumentFormat {
 #[derive(Debug)]
 pub(crate) enum Piece {
     /// `whole_line`: a line of JSON Lines, which may turn out to hold several records.
-    Json { start: u64, end: u64, line: u64, whole_line: bool },
-    Csv { start: u64, end: u64, line: u64 },
-    Error { line: u64, error: RecordError },
+    Json {
+        start: u64,
+        end: u64,
+        line: u64,
+        whole_line: bool,
+    },
+    Csv {
+        start: u64,
+        end: u64,
+        line: u64,
+    },
+    Error {
+        line: u64,
+        error: RecordError,
+    },
 }
 
 /// Line numbers: counts line breaks up to an offset, once.
@@ -159,6 +171,8 @@ impl Lines {
     }
 }
 
+// One per file being read, never in a collection: boxing the JSON splitter would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Splitter {
     Undetected,
     Json(JsonSplitter),
@@ -444,10 +458,8 @@ impl RecordReader {
     /// Opens a file; an error (ErrorKind::Unreadable) names the path and the OS reason.
     pub fn open(path: &Path, file_index: u32, options: ReaderOptions) -> Result<RecordReader, RecordError> {
         let fail = |reason: String| RecordError {
-            kind: ErrorKind::Unreadable,
-            message: format!("{}: {reason}", path.display()),
-            record_id: None,
             position: SourcePosition { index: 0, file: Some(file_index), ..SourcePosition::default() },
+            ..RecordError::new(ErrorKind::Unreadable, format!("{}: {reason}", path.display()))
         };
         let metadata = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
         if metadata.is_dir() {
@@ -549,13 +561,8 @@ impl RecordReader {
             let parsed = match pool {
                 None => group.into_iter().map(|p| parse_piece(p, data, base, &ctx, cancel)).collect::<Vec<_>>(),
                 Some(pool) => {
-                    let parse = || {
-                        group
-                            .into_par_iter()
-                            .with_min_len(16)
-                            .map(|p| parse_piece(p, data, base, &ctx, cancel))
-                            .collect::<Vec<_>>()
-                    };
+                    let parse =
+                        || group.into_par_iter().with_min_len(16).map(|p| parse_piece(p, data, base, &ctx, cancel)).collect::<Vec<_>>();
                     if read_ahead {
                         let (parsed, next) = pool.install(|| rayon::join(parse, || front.next_batch(cancel)));
                         *pending = next;
@@ -615,11 +622,7 @@ impl RecordReader {
     }
 
     pub fn progress(&self) -> Progress {
-        Progress {
-            bytes_read: self.bytes_read.load(Ordering::Relaxed),
-            bytes_total: self.bytes_total,
-            records: self.next_index,
-        }
+        Progress { bytes_read: self.bytes_read.load(Ordering::Relaxed), bytes_total: self.bytes_total, records: self.next_index }
     }
 
     /// JSON or CSV; None until the first non-blank byte has been read.

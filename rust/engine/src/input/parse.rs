@@ -11,7 +11,7 @@ use super::csv::{split_fields, CsvHeader};
 use super::decode::TextEncoding;
 use super::json::JsonSplitter;
 use super::{Lines, Piece};
-use crate::error::{ErrorKind, RecordError};
+use crate::error::{parse_json, ErrorKind, RecordError};
 use crate::interpret::{interpret_fields, interpret_json_placed, json_error, result_position, InterpretOptions, Placed};
 use crate::raw::RawFields;
 
@@ -76,12 +76,13 @@ fn parse_json_value(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
     };
     if text.starts_with('"') {
         // AuditData written as a JSON string (an array of strings, a line holding one).
-        let inner: Cow<str> = match serde_json::from_str(text) {
+        let inner: Cow<str> = match parse_json(text) {
             Ok(inner) => inner,
             Err(e) => return (Err(json_error("the record is not valid JSON", &e, Some(line))), None),
         };
         if !inner.trim_start().starts_with('{') {
-            let error = RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record");
+            let error =
+                RecordError::new(ErrorKind::NotAnAuditRecord, "a string that is not AuditData JSON (an object) is not an audit record");
             return (Err(error), None);
         }
         return interpret_json_placed(&inner, ctx.options, None);
@@ -101,9 +102,7 @@ fn parse_json_line(bytes: &[u8], line: u64, ctx: &Context<'_>) -> PieceResult {
     } else {
         match interpret_json_placed(text, ctx.options, Some(line)) {
             (Err(error), _) if error.kind == ErrorKind::TooDeep => None,
-            (Err(error), result) if error.kind == ErrorKind::NotAnAuditRecord || error.message.contains("trailing characters") => {
-                Some((Err(error), result))
-            }
+            (Err(error), result) if error.kind == ErrorKind::NotAnAuditRecord || error.text_after_value => Some((Err(error), result)),
             other => return PieceResult::One(line, other),
         }
     };
@@ -160,11 +159,8 @@ fn read_csv_row(bytes: &[u8], line: u64, ctx: &Context<'_>) -> Interpreted {
     }
     if fields.len() != header.names.len() {
         let breaks = memchr::memchr_iter(b'\n', bytes).count() as u64;
-        let span = if breaks > 0 {
-            format!(" (it runs over lines {line} to {}: a quote may be missing)", line + breaks)
-        } else {
-            String::new()
-        };
+        let span =
+            if breaks > 0 { format!(" (it runs over lines {line} to {}: a quote may be missing)", line + breaks) } else { String::new() };
         let error = RecordError::new(
             ErrorKind::InvalidCsv,
             format!("the row has {} fields where the header has {}{span}", fields.len(), header.names.len()),

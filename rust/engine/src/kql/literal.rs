@@ -9,7 +9,11 @@ use crate::analysis::Wildcard;
 /// carriage return (which have escapes). No audit value or indicator holds one.
 pub(crate) fn check_text(parameter: &str, value: &str) -> Result<(), String> {
     match value.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
-        Some(c) => Err(format!("-{parameter}: '{}' holds the control character U+{:04X}, which no audit record holds", value.escape_debug(), c as u32)),
+        Some(c) => Err(format!(
+            "-{parameter}: '{}' holds the control character U+{:04X}, which no audit record holds",
+            value.escape_debug(),
+            c as u32
+        )),
         None => Ok(()),
     }
 }

@@ -143,7 +143,9 @@ impl QueryOptions {
         }
         if let Some(rounds) = self.expansion_rounds {
             if rounds > MAX_EXPANSION_ROUNDS {
-                return Err(format!("-ExpansionRounds: {rounds} is more than {MAX_EXPANSION_ROUNDS} (each round is one more pass over the records)"));
+                return Err(format!(
+                    "-ExpansionRounds: {rounds} is more than {MAX_EXPANSION_ROUNDS} (each round is one more pass over the records)"
+                ));
             }
         }
         let texts = [("AttackerSessionId", &self.sessions), ("AttackerAadSessionId", &self.aad_sessions), ("AttackerAppId", &self.app_ids)];
@@ -219,10 +221,14 @@ mod tests {
     #[test]
     fn expanding_shared_identifiers_is_a_verdict_option_that_needs_expansion() {
         let options = QueryOptions { expand_shared: true, ..Default::default() };
-        assert!(query(Table::CloudAppEvents, Step::Context, &options).unwrap_err().contains("-ExpandSharedIndicator applies to -Step Verdict only"));
+        assert!(query(Table::CloudAppEvents, Step::Context, &options)
+            .unwrap_err()
+            .contains("-ExpandSharedIndicator applies to -Step Verdict only"));
         let text = query(Table::CloudAppEvents, Step::Verdict, &options).unwrap();
         assert!(text.contains("let ExpandSharedIndicator = true;"), "{text}");
-        assert!(query(Table::CloudAppEvents, Step::Verdict, &QueryOptions::default()).unwrap().contains("let ExpandSharedIndicator = false;"));
+        assert!(query(Table::CloudAppEvents, Step::Verdict, &QueryOptions::default())
+            .unwrap()
+            .contains("let ExpandSharedIndicator = false;"));
         let options = QueryOptions { expand_shared: true, expansion_rounds: Some(0), ..Default::default() };
         assert!(query(Table::OfficeActivity, Step::Verdict, &options).unwrap_err().contains("-ExpansionRounds 0"));
     }
@@ -233,7 +239,10 @@ mod tests {
         let text = query(Table::OfficeActivity, Step::Verdict, &options).unwrap();
         for k in 1..=3 {
             // The baseline contexts that are not, after step 1 of round k, the attacker's.
-            let guard = format!("let MafShared{k} = toscalar(MafBaseline | where not(InPeriod and array_length(set_intersect(Idents, MafLinks{})) > 0)", k - 1);
+            let guard = format!(
+                "let MafShared{k} = toscalar(MafBaseline | where not(InPeriod and array_length(set_intersect(Idents, MafLinks{})) > 0)",
+                k - 1
+            );
             assert!(text.contains(&guard), "round {k}");
             assert!(text.contains(&format!("iff(ExpandSharedIndicator, MafNew{k}, set_difference(MafNew{k}, MafShared{k}))")), "round {k}");
         }

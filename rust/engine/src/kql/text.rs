@@ -40,14 +40,20 @@ fn header(q: &mut String, table: Table, step: Step, options: &QueryOptions) {
         Step::Sync => "Step 2, sync: Sync records grouped by mailbox, folder and context (client address, client, session, account).",
         Step::Context => "Step 3, contexts: every context (client address, client, session, account) with what it did.",
         Step::Bind => "Step 4, bind: every message read, per mailbox and InternetMessageId, with the contexts that read it.",
-        Step::Verdict => "The verdict: what the attacker read or must be presumed to have read, following them across addresses and sessions.",
+        Step::Verdict => {
+            "The verdict: what the attacker read or must be presumed to have read, following them across addresses and sessions."
+        }
     };
     let _ = writeln!(q, "// MailAccessForensics: {} query over {}.", step.name(), table.name());
     let _ = writeln!(q, "// {what}");
     let _ = writeln!(q, "// The answer of {} (docs/semantics.md); where KQL differs, kql/README.md says how.", step.cmdlet());
     match table {
-        Table::OfficeActivity => q.push_str("// OfficeActivity has no SessionId column: contexts here are address, client and account (see MafRaw).\n"),
-        Table::CloudAppEvents => q.push_str("// CloudAppEvents: the audit record is RawEventData; its time is RawEventData.CreationTime.\n"),
+        Table::OfficeActivity => {
+            q.push_str("// OfficeActivity has no SessionId column: contexts here are address, client and account (see MafRaw).\n")
+        }
+        Table::CloudAppEvents => {
+            q.push_str("// CloudAppEvents: the audit record is RawEventData; its time is RawEventData.CreationTime.\n")
+        }
     }
     if step == Step::Verdict {
         let _ = writeln!(
@@ -63,17 +69,29 @@ fn header(q: &mut String, table: Table, step: Step, options: &QueryOptions) {
 fn parameters(q: &mut String, step: Step, options: &QueryOptions) {
     let regex = |patterns: &[crate::analysis::Wildcard]| {
         let text = literal::wildcard_regex(patterns);
-        if text.is_empty() { "\"\"".to_string() } else { literal::verbatim(&text) }
+        if text.is_empty() {
+            "\"\"".to_string()
+        } else {
+            literal::verbatim(&text)
+        }
     };
     q.push_str("// ---- Parameters -----------------------------------------------------------------------\n");
-    let _ = writeln!(q, "let StartDate = {}; // at or after (UTC); datetime(null): no bound, the portal's time range applies", literal::datetime(options.start));
+    let _ = writeln!(
+        q,
+        "let StartDate = {}; // at or after (UTC); datetime(null): no bound, the portal's time range applies",
+        literal::datetime(options.start)
+    );
     let _ = writeln!(q, "let EndDate = {}; // before (UTC); datetime(null): no bound", literal::datetime(options.end));
     let scope = if step == Step::Verdict {
         "the findings to report: every mailbox's records still take part in attribution"
     } else {
         "the records to analyse"
     };
-    let _ = writeln!(q, "let MailboxRegex = {}; // mailboxes (MailboxOwnerUPN) as a regex, e.g. @\"(?im)^(?:bob@contoso\\.com)$\", \"\" for all ({scope})", regex(&options.mailboxes));
+    let _ = writeln!(
+        q,
+        "let MailboxRegex = {}; // mailboxes (MailboxOwnerUPN) as a regex, e.g. @\"(?im)^(?:bob@contoso\\.com)$\", \"\" for all ({scope})",
+        regex(&options.mailboxes)
+    );
     let _ = writeln!(q, "let UserIdRegex = {}; // acting accounts (UserId), in the same form", regex(&options.user_ids));
     if matches!(step, Step::Context | Step::Verdict) {
         let ranges: Vec<String> = options.addresses.iter().map(|r| r.cidr()).collect();
@@ -81,9 +99,21 @@ fn parameters(q: &mut String, step: Step, options: &QueryOptions) {
         let _ = writeln!(q, "let AttackerSessionId = {}; // Exchange sessions (SessionId), any case", literal::strings(&options.sessions));
     }
     if step == Step::Verdict {
-        let _ = writeln!(q, "let AttackerAadSessionId = {}; // Entra sessions of the token (AppAccessContext.AADSessionId)", literal::strings(&options.aad_sessions));
-        let _ = writeln!(q, "let AttackerAppId = {}; // applications, matched against AppId and ClientAppId", literal::strings(&options.app_ids));
-        let _ = writeln!(q, "let AttackerClientInfoStringRegex = {}; // clients (ClientInfoString) as a regex; \"\": none", regex(&options.client_info_strings));
+        let _ = writeln!(
+            q,
+            "let AttackerAadSessionId = {}; // Entra sessions of the token (AppAccessContext.AADSessionId)",
+            literal::strings(&options.aad_sessions)
+        );
+        let _ = writeln!(
+            q,
+            "let AttackerAppId = {}; // applications, matched against AppId and ClientAppId",
+            literal::strings(&options.app_ids)
+        );
+        let _ = writeln!(
+            q,
+            "let AttackerClientInfoStringRegex = {}; // clients (ClientInfoString) as a regex; \"\": none",
+            regex(&options.client_info_strings)
+        );
         let _ = writeln!(
             q,
             "let ExpandSharedIndicator = {}; // true: follow also addresses and sessions that other contexts used before the attacker's known activity",
@@ -288,7 +318,6 @@ const ITEMS: &str = r#"// Every message of every non-Sync record, once per recor
     | where isnotempty(InternetMessageId)
     | extend SizeInBytes = iff(ItemSize >= 0 and ItemSize == floor(ItemSize, 1), tolong(ItemSize), long(null))
     | summarize arg_max(FolderPath, *) by DedupId, CreationTime, MailboxKey, InternetMessageId"#;
-
 
 /// The records the steps analyse: inside the dates, of the mailboxes and accounts asked for.
 const SELECTED: &str = r#"let MafSelected = MafRecords
@@ -511,7 +540,10 @@ fn verdict(q: &mut String, rounds: u32) {
                 "let MafShared{k} = toscalar(MafBaseline | where not(InPeriod and {}) | mv-expand Ident = Idents to typeof(string) | where set_has_element(MafNew{k}, Ident) | summarize make_set(Ident));",
                 linked_by(&previous)
             );
-            let _ = writeln!(q, "let MafLinks{k} = set_union({previous}, iff(ExpandSharedIndicator, MafNew{k}, set_difference(MafNew{k}, MafShared{k})));");
+            let _ = writeln!(
+                q,
+                "let MafLinks{k} = set_union({previous}, iff(ExpandSharedIndicator, MafNew{k}, set_difference(MafNew{k}, MafShared{k})));"
+            );
         }
     }
     // The round each record became the attacker's (0: it matches an indicator; k: it carries an
@@ -522,14 +554,19 @@ fn verdict(q: &mut String, rounds: u32) {
     for k in (1..=rounds + 1).filter(|_| rounds > 0) {
         let previous = format!("MafLinks{}", k - 1);
         let _ = write!(round, ", {}, {k}", linked_by(&previous));
-        let _ = write!(why, ", Round == {k}, MafLinkWhy({previous}, AddressKey, SessionKey, AadSessionKey, ClientIPAddress, SessionId, AadSessionId)");
+        let _ = write!(
+            why,
+            ", Round == {k}, MafLinkWhy({previous}, AddressKey, SessionKey, AadSessionKey, ClientIPAddress, SessionId, AadSessionId)"
+        );
     }
     round.push_str(", -1)");
     why.push_str(", \"\")");
     if rounds == 0 {
         q.push_str("// -ExpansionRounds 0: only records that match an indicator are the attacker's; the given ones are its links.\n");
         q.push_str("let MafFinalLinks = MafGiven;\nlet MafFollowed = MafGiven;\nlet MafConvergedAt = 0;\nlet MafConverged = bool(null);\n");
-        q.push_str("let MafExpansionText = \"Expansion is off (-ExpansionRounds 0): only records that match an indicator are the attacker's.\";\n");
+        q.push_str(
+            "let MafExpansionText = \"Expansion is off (-ExpansionRounds 0): only records that match an indicator are the attacker's.\";\n",
+        );
     } else {
         let _ = writeln!(q, "let MafFinalLinks = MafLinks{rounds};\nlet MafFollowed = MafLinks{};", rounds - 1);
         let mut converged = String::from("let MafConvergedAt = case(");
@@ -545,7 +582,10 @@ fn verdict(q: &mut String, rounds: u32) {
             rounds - 1
         );
     }
-    let _ = writeln!(q, "let MafAttackerBase = materialize(MafPeriod\n    | extend Round = {round}\n    | where Round >= 0\n    | extend Why = {why});");
+    let _ = writeln!(
+        q,
+        "let MafAttackerBase = materialize(MafPeriod\n    | extend Round = {round}\n    | where Round >= 0\n    | extend Why = {why});"
+    );
     let _ = writeln!(q, "let MafAttacker = MafAttackerBase\n{EXPAND};");
     let _ = writeln!(q, "let MafAttackerItems = materialize(MafAttacker\n{ITEMS});");
     if rounds > 0 {

@@ -120,7 +120,6 @@ impl<'r, 'a> Model<'r, 'a> {
         }
         Model { sections, evidence }
     }
-
 }
 
 /// An HTML report of the items (see the module documentation).
@@ -345,11 +344,8 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
     }
     let known: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
     let any_other = contents.findings.iter().any(|f| f.some_text("Mailbox").is_some() && !known.contains(&kind_of(f).as_str()));
-    let indicator_kinds: Vec<&(String, Vec<Numbered>)> = model
-        .sections
-        .iter()
-        .filter(|(_, findings)| findings.iter().all(|f| f.item.some_text("Mailbox").is_none()))
-        .collect();
+    let indicator_kinds: Vec<&(String, Vec<Numbered>)> =
+        model.sections.iter().filter(|(_, findings)| findings.iter().all(|f| f.item.some_text("Mailbox").is_none())).collect();
     html! {
         @if let Some(n) = of_run {
             @if n as usize != contents.findings.len() {
@@ -422,7 +418,8 @@ fn mailbox_row(mailbox: &str, findings: &[&ReportItem<'_>], known: &[&str], any_
     let sizes: Vec<Option<i64>> = of(findings, "AccessedMessage").map(|f| f.int("SizeInBytes")).collect();
     let bytes: i64 = sizes.iter().flatten().sum();
     let unknown_sizes = sizes.iter().filter(|s| s.is_none()).count();
-    let folders: Vec<String> = of(findings, "SyncedFolder").map(|f| f.some_text("FolderPath").unwrap_or_else(|| "(unnamed)".to_string())).collect();
+    let folders: Vec<String> =
+        of(findings, "SyncedFolder").map(|f| f.some_text("FolderPath").unwrap_or_else(|| "(unnamed)".to_string())).collect();
     let unresolved = of(findings, "UnresolvedAccess").count();
     let windows: Vec<(i64, i64)> = of(findings, "ThrottledWindow").filter_map(|f| Some((f.ticks("Start")?, f.ticks("End")?))).collect();
     let hours: i64 = windows.iter().map(|(s, e)| (e - s) / 36_000_000_000).sum();
@@ -661,8 +658,17 @@ fn with_widths<'h>(columns: &[(&'h str, u32)]) -> Vec<(&'h str, String)> {
 
 fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
     const COLUMNS: [(&str, u32); 11] = [
-        ("#", 4), ("Time", 8), ("Mailbox", 11), ("Account", 11), ("Access", 6), ("Context", 14), ("Folders", 8),
-        ("Items", 17), ("Record id", 9), ("Source", 10), ("Supports", 7),
+        ("#", 4),
+        ("Time", 8),
+        ("Mailbox", 11),
+        ("Account", 11),
+        ("Access", 6),
+        ("Context", 14),
+        ("Folders", 8),
+        ("Items", 17),
+        ("Record id", 9),
+        ("Source", 10),
+        ("Supports", 7),
     ];
     html! {
         table.fixed {

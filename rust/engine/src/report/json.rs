@@ -87,8 +87,7 @@ impl Serialize for Document<'_, '_, '_> {
         if let Some(summary) = contents.summary {
             map.serialize_entry("summary", &Object { leading: Vec::new(), item: summary, skip: &[] })?;
         }
-        let findings: Vec<Object> =
-            contents.findings.iter().map(|f| Object { leading: Vec::new(), item: f, skip: IN_FINDINGS }).collect();
+        let findings: Vec<Object> = contents.findings.iter().map(|f| Object { leading: Vec::new(), item: f, skip: IN_FINDINGS }).collect();
         map.serialize_entry("findings", &findings)?;
         if !contents.others.is_empty() {
             let others: Vec<Object> = contents
@@ -134,11 +133,7 @@ pub fn render_json_lines(items: &[ReportItem<'_>]) -> String {
         line(Object { leading: vec![("Type", Node::Str(summary.type_name))], item: summary, skip: &[] });
     }
     for finding in &contents.findings {
-        line(Object {
-            leading: vec![("Type", Node::Str(finding.type_name)), ("RunId", run_id.clone())],
-            item: finding,
-            skip: IN_FINDINGS,
-        });
+        line(Object { leading: vec![("Type", Node::Str(finding.type_name)), ("RunId", run_id.clone())], item: finding, skip: IN_FINDINGS });
     }
     for other in &contents.others {
         line(Object { leading: vec![("Type", Node::Str(other.type_name))], item: other, skip: IN_FINDINGS });

@@ -142,9 +142,7 @@ impl<'a> Fields<'a> for Node<'a> {
 
 /// A time as the report writes it: ISO 8601, UTC, to the second.
 pub fn time_text(ticks: i64) -> String {
-    from_dotnet_ticks(ticks)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
-        .unwrap_or_else(|| format!("(ticks {ticks})"))
+    from_dotnet_ticks(ticks).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_else(|| format!("(ticks {ticks})"))
 }
 
 /// A value as one line of text: lists joined with `; `, times as ISO 8601 UTC, an object as
@@ -271,7 +269,15 @@ pub(crate) mod tests {
         writer.key("StartTime").datetime(RUN_START);
         writer.key("EndTime").datetime(RUN_START + 10_000_000);
         writer.key("Inputs").list(1).map(4);
-        writer.key("Kind").string("File").key("Path").string("C:\\case\\<audit>.csv").key("Sha256").string("AB12").key("HashComplete").bool(true);
+        writer
+            .key("Kind")
+            .string("File")
+            .key("Path")
+            .string("C:\\case\\<audit>.csv")
+            .key("Sha256")
+            .string("AB12")
+            .key("HashComplete")
+            .bool(true);
         writer.key("Summary").map(3).key("Read").int(3).key("Analysed").int(3).key("PossiblyTruncated").bool(false);
     }
 
@@ -321,11 +327,20 @@ pub(crate) mod tests {
     fn possibly_truncated_input_is_said_first() {
         let mut writer = BatchWriter::default();
         writer.map(2).key("Type").string(SUMMARY).key("Properties").map(3);
-        writer.key("Read").int(5000).key("PossiblyTruncated").bool(true).key("TruncationReason").string("5000 records: the query's ResultSize.");
+        writer
+            .key("Read")
+            .int(5000)
+            .key("PossiblyTruncated")
+            .bool(true)
+            .key("TruncationReason")
+            .string("5000 records: the query's ResultSize.");
         let page = page(&writer);
         let alert = page.find("The input may be truncated").expect("an alert");
         assert!(alert < page.find("id=\"summary\"").unwrap());
-        assert!(page.contains("5000 records: the query&#39;s ResultSize.") || page.contains("5000 records: the query's ResultSize."), "{page}");
+        assert!(
+            page.contains("5000 records: the query&#39;s ResultSize.") || page.contains("5000 records: the query's ResultSize."),
+            "{page}"
+        );
     }
 
     #[test]
@@ -334,7 +349,16 @@ pub(crate) mod tests {
         writer.map(2).key("Type").string(RUN).key("Properties").map(1);
         writer.key("Inputs").list(2);
         writer.map(3).key("Kind").string("File").key("Path").string("/case/locked.csv").key("Note").string("Could not be opened: denied");
-        writer.map(4).key("Kind").string("File").key("Path").string("/case/cut.csv.gz").key("Sha256").string("AB").key("HashComplete").bool(false);
+        writer
+            .map(4)
+            .key("Kind")
+            .string("File")
+            .key("Path")
+            .string("/case/cut.csv.gz")
+            .key("Sha256")
+            .string("AB")
+            .key("HashComplete")
+            .bool(false);
         let page = page(&writer);
         let summary = page.find("id=\"summary\"").unwrap();
         let unopened = page.find("could not be read at all: </strong>/case/locked.csv").expect("unopened files are named");

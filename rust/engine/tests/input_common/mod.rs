@@ -188,10 +188,7 @@ pub fn audit_records() -> Vec<Value> {
 
 /// What each record is, read straight from its AuditData text.
 pub fn expected_outcomes() -> Vec<Result<Outcome, String>> {
-    audit_records()
-        .iter()
-        .map(|r| interpret_json(&r.to_string(), &InterpretOptions::default()).map_err(|e| e.to_string()))
-        .collect()
+    audit_records().iter().map(|r| interpret_json(&r.to_string(), &InterpretOptions::default()).map_err(|e| e.to_string())).collect()
 }
 
 /// The records read are the expected ones, except those at `broken` (which became errors).
@@ -265,11 +262,9 @@ pub fn graph_pages() -> String {
         "{{\n  \"@odata.context\": \"{context}\",\n  \"value\": {},\n  \"@odata.nextLink\": \"https://graph.microsoft.com/beta/next?$skiptoken=a\"\n}}",
         serde_json::to_string_pretty(&Value::Array(r[0..2].to_vec())).unwrap()
     );
-    let page2 = json!({"@odata.context": context, "value": r[2..4], "@odata.nextLink": "https://graph.microsoft.com/beta/next?$skiptoken=b"});
-    let page3 = format!(
-        "{{\"@odata.context\":\"{context}\",\"@odata.nextLink\":\"x\",\"value\":{}}}",
-        Value::Array(r[4..].to_vec())
-    );
+    let page2 =
+        json!({"@odata.context": context, "value": r[2..4], "@odata.nextLink": "https://graph.microsoft.com/beta/next?$skiptoken=b"});
+    let page3 = format!("{{\"@odata.context\":\"{context}\",\"@odata.nextLink\":\"x\",\"value\":{}}}", Value::Array(r[4..].to_vec()));
     format!("{page1}\n{page2}{page3}\n")
 }
 
@@ -320,7 +315,8 @@ pub fn sual_csv() -> String {
 /// The Purview portal export: ISO date with a trailing space inside quotes, admin-unit columns
 /// empty.
 pub fn purview_csv() -> String {
-    let mut out = String::from("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\n");
+    let mut out =
+        String::from("RecordId,CreationDate,RecordType,Operation,UserId,AuditData,AssociatedAdminUnits,AssociatedAdminUnitsNames\n");
     for r in audit_records() {
         out.push_str(&format!(
             "{},\"{}.0000000Z \",{},{},{},{},,\n",

@@ -51,7 +51,10 @@ pub(super) enum Link {
     Given(String),
     /// Linked by this context's earliest record. `shared` lists the other contexts that used
     /// the identifier before the baseline end (followed anyway: -ExpandSharedIndicator).
-    Linked { context: usize, shared: Vec<BaselineUse> },
+    Linked {
+        context: usize,
+        shared: Vec<BaselineUse>,
+    },
 }
 
 /// An identifier the attacker's records carry that other contexts used before the attacker's
@@ -87,7 +90,8 @@ impl VerdictAnalysis {
                 return Some(Why::Address(range.text().to_string()));
             }
         }
-        let equal = |given: &[String], id: Option<u32>| id.and_then(|id| given.iter().find(|g| g.eq_ignore_ascii_case(strings.key(id))).cloned());
+        let equal =
+            |given: &[String], id: Option<u32>| id.and_then(|id| given.iter().find(|g| g.eq_ignore_ascii_case(strings.key(id))).cloned());
         if let Some(given) = equal(&indicators.sessions, key.context.session) {
             return Some(Why::Session(given));
         }
@@ -273,9 +277,14 @@ mod tests {
     use crate::analysis::Analysis;
     use crate::model::MailAccessRecord;
 
+    /// What [`rounds_by_rescan`] finds: why each context is the attacker's (if it is), the
+    /// linked indicators (with the context that linked each; None for a seed), and the shared
+    /// indicators refused (with the context that would have linked each).
+    type Rounds = (Vec<Option<String>>, BTreeMap<Ident, Option<usize>>, Vec<(Ident, usize)>);
+
     /// The rounds exactly as docs/semantics.md states them, each round rescanning every
     /// context: the reference the indexed search must agree with.
-    fn rounds_by_rescan(analysis: &VerdictAnalysis) -> (Vec<Option<String>>, BTreeMap<Ident, Option<usize>>, Vec<(Ident, usize)>) {
+    fn rounds_by_rescan(analysis: &VerdictAnalysis) -> Rounds {
         let contexts = &analysis.contexts;
         let mut why: Vec<Option<Why>> = contexts.iter().map(|c| analysis.seed(&c.key, c.ip)).collect();
         let first_match = contexts.iter().zip(&why).filter(|(_, w)| w.is_some()).map(|(c, _)| c.earliest.time).min();
@@ -339,7 +348,10 @@ mod tests {
     }
 
     fn by_address(address: &str) -> VerdictOptions {
-        VerdictOptions { indicators: Indicators { addresses: vec![AddressRange::parse(address).unwrap()], ..Default::default() }, ..Default::default() }
+        VerdictOptions {
+            indicators: Indicators { addresses: vec![AddressRange::parse(address).unwrap()], ..Default::default() },
+            ..Default::default()
+        }
     }
 
     /// A small deterministic generator (xorshift), so that the cases are the same every run.
@@ -385,7 +397,8 @@ mod tests {
                 let (why, links, refused) = rounds_by_rescan(&analysis);
                 linked += links.values().filter(|l| l.is_some()).count();
                 refused_total += refused.len();
-                shared_followed += attribution.links.values().filter(|l| matches!(l, Link::Linked { shared, .. } if !shared.is_empty())).count();
+                shared_followed +=
+                    attribution.links.values().filter(|l| matches!(l, Link::Linked { shared, .. } if !shared.is_empty())).count();
                 let got_why: Vec<Option<String>> = attribution.why.iter().map(|w| w.as_ref().map(|w| format!("{w:?}"))).collect();
                 assert_eq!(got_why, why, "case {case}");
                 let got_links: BTreeMap<Ident, Option<usize>> = attribution
@@ -414,7 +427,12 @@ mod tests {
                 // Record i carries address i/2 and session (i+1)/2: consecutive records share one.
                 let address = format!("10.{}.{}.{}", (i / 2) >> 16 & 255, (i / 2) >> 8 & 255, (i / 2) & 255);
                 let time = chrono::DateTime::<Utc>::from_timestamp(1_700_000_000 + i as i64 * 60, 0).unwrap().to_rfc3339();
-                rec(&format!("r{i:06}"), &time).mailbox("m@x").ip(&address).session(&format!("s{}", (i + 1) / 2)).bind(&[("m@x", "\\Inbox", 1)]).done()
+                rec(&format!("r{i:06}"), &time)
+                    .mailbox("m@x")
+                    .ip(&address)
+                    .session(&format!("s{}", i.div_ceil(2)))
+                    .bind(&[("m@x", "\\Inbox", 1)])
+                    .done()
             })
             .collect();
         let analysis = analysis_of(&records, by_address("10.0.0.0"));
@@ -426,7 +444,9 @@ mod tests {
         // The last session was linked by the last record, in the last round.
         let last = Ident::Session(analysis.contexts[LINKS - 1].key.context.session.unwrap());
         match &attribution.links[&last] {
-            Link::Linked { context, .. } => assert_eq!(analysis.contexts[*context].earliest.time, analysis.contexts[LINKS - 1].earliest.time),
+            Link::Linked { context, .. } => {
+                assert_eq!(analysis.contexts[*context].earliest.time, analysis.contexts[LINKS - 1].earliest.time)
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -260,11 +260,8 @@ impl VerdictAnalysis {
                 }
                 for unresolved in &state.unresolved {
                     row(&mut rows, unresolved.reference, i).unresolved_count = unresolved.operation_count;
-                    let key = (
-                        lower(unresolved.mailbox.as_deref()),
-                        unresolved.reference.time,
-                        strings.record_text(unresolved.reference.id),
-                    );
+                    let key =
+                        (lower(unresolved.mailbox.as_deref()), unresolved.reference.time, strings.record_text(unresolved.reference.id));
                     by_unresolved.entry(key).or_default().push(unresolved.reference.id);
                 }
             }
@@ -454,7 +451,7 @@ mod tests {
     }
 
     /// The evidence records of one finding, by record id.
-    fn evidence_of<'a>(result: &'a AnalysisResult, finding: usize) -> Vec<&'a EvidenceRecord> {
+    fn evidence_of(result: &AnalysisResult, finding: usize) -> Vec<&EvidenceRecord> {
         result.finding_evidence.iter().filter(|(f, _)| *f as usize == finding).map(|(_, e)| &result.evidence[*e as usize]).collect()
     }
 
@@ -551,7 +548,11 @@ mod tests {
         let throttled = record(&result, "t1");
         assert_eq!((throttled.is_throttled, throttled.items.as_slice()), (Some(true), &["<m5@x>".to_string()][..]));
         // The address B was linked by a2: the indicator's evidence is that record.
-        let b = result.findings.iter().position(|f| f.client_ip_addresses == ["198.51.100.20"] && f.kind == FindingKind::AttackerIndicator).unwrap();
+        let b = result
+            .findings
+            .iter()
+            .position(|f| f.client_ip_addresses == ["198.51.100.20"] && f.kind == FindingKind::AttackerIndicator)
+            .unwrap();
         let evidence: Vec<&str> = result
             .finding_evidence
             .iter()
