@@ -27,6 +27,13 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// Generates the data set into `dir` and returns its manifest (also written to
 /// `dir/manifest.json`, last, so a directory without one is incomplete).
 pub fn generate_into(dir: &Path, config: Config, threads: usize) -> std::io::Result<serde_json::Value> {
+    generate_files(dir, config, threads, false)
+}
+
+/// As [`generate_into`], with only the AuditData JSON Lines when `json_lines_only` (the scale
+/// point: a third of the disk); the other two files are then not written and have no entry in
+/// the manifest's `files`.
+pub fn generate_files(dir: &Path, config: Config, threads: usize, json_lines_only: bool) -> std::io::Result<serde_json::Value> {
     let started = Instant::now();
     std::fs::create_dir_all(dir)?;
     let manifest_path = dir.join(MANIFEST_FILE);
@@ -35,12 +42,15 @@ pub fn generate_into(dir: &Path, config: Config, threads: usize) -> std::io::Res
     }
     let plan = generate::plan(config);
     let open = |name: &str| -> std::io::Result<BufWriter<File>> { Ok(BufWriter::with_capacity(1 << 20, File::create(dir.join(name))?)) };
+    use std::io::Write;
     let mut audit = open(AUDIT_DATA_FILE)?;
-    let mut search = open(SEARCH_RESULTS_FILE)?;
-    let mut csv = open(PURVIEW_CSV_FILE)?;
+    let (mut search, mut csv): (Box<dyn Write>, Box<dyn Write>) = if json_lines_only {
+        (Box::new(std::io::sink()), Box::new(std::io::sink()))
+    } else {
+        (Box::new(open(SEARCH_RESULTS_FILE)?), Box::new(open(PURVIEW_CSV_FILE)?))
+    };
     let truth = generate::write_all(&plan, threads, &mut audit, &mut search, &mut csv)?;
-    for mut writer in [audit, search, csv] {
-        use std::io::Write;
+    for writer in [&mut audit as &mut dyn Write, &mut search, &mut csv] {
         writer.flush()?;
     }
     let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);

@@ -1,15 +1,16 @@
 //! maf-bench-gen: writes the benchmark's synthetic tenant (see bench/README.md).
 //!
 //! maf-bench-gen --records N --out DIR [--mailboxes M] [--days D] [--seed S]
-//!               [--attacker-ip A] [--threads T]
+//!               [--attacker-ip A] [--threads T] [--json-lines-only]
 //!
 //! Writes DIR/search-unifiedauditlog.jsonl, DIR/purview.csv, DIR/auditdata.jsonl and, last,
 //! DIR/manifest.json (printed on stdout too). The same arguments give the same bytes.
+//! --json-lines-only writes DIR/auditdata.jsonl alone (the benchmark's scale point).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use maf_bench::{generate_into, Config};
+use maf_bench::{generate_files, Config};
 
 fn main() -> ExitCode {
     match run() {
@@ -30,6 +31,7 @@ fn run() -> Result<(), String> {
     let mut seed: u64 = 1;
     let mut attacker_ip: Option<String> = None;
     let mut threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut json_lines_only = false;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
@@ -40,12 +42,13 @@ fn run() -> Result<(), String> {
             "--seed" => seed = value("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--attacker-ip" => attacker_ip = Some(value("--attacker-ip")?),
             "--threads" => threads = value("--threads")?.parse().map_err(|e| format!("--threads: {e}"))?,
+            "--json-lines-only" => json_lines_only = true,
             "--version" => {
                 println!("{}", maf_bench::GENERATOR_VERSION);
                 return Ok(());
             }
             "-h" | "--help" => {
-                println!("maf-bench-gen --records N --out DIR [--mailboxes M] [--days D] [--seed S] [--attacker-ip A] [--threads T]");
+                println!("maf-bench-gen --records N --out DIR [--mailboxes M] [--days D] [--seed S] [--attacker-ip A] [--threads T] [--json-lines-only]");
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}")),
@@ -69,7 +72,7 @@ fn run() -> Result<(), String> {
         }
         config.attacker_ip = ip;
     }
-    let manifest = generate_into(&out, config, threads).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    let manifest = generate_files(&out, config, threads, json_lines_only).map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!("{}", serde_json::to_string_pretty(&manifest).expect("JSON"));
     Ok(())
 }

@@ -204,6 +204,12 @@ impl Strings {
         (self.records.len() - 1) as u32
     }
 
+    /// How many distinct texts are interned.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
     pub(crate) fn record_text(&self, record: u32) -> String {
         self.records[record as usize].text(self)
     }

@@ -7,6 +7,7 @@
 //! the cmdlet's -Mailbox and -UserIds select.
 
 mod attribution;
+mod detail;
 mod evidence;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,7 @@ use super::{
 use crate::address::is_client_address;
 use crate::model::{AccessType, MailAccessRecord};
 
+use self::detail::DetailLog;
 use self::evidence::EvidenceLog;
 pub use self::evidence::EvidenceRecord;
 
@@ -210,6 +212,9 @@ pub struct VerdictAnalysis {
     tokens: FxHashMap<u32, u32>,
     /// What the aggregates do not keep of the records, for the evidence of each finding.
     evidence: EvidenceLog,
+    /// The in-period records' details until attribution; None: added as they come (the
+    /// design before the log, kept for the differential test).
+    details: Option<DetailLog>,
 }
 
 /// The columns a finding takes from its evidence.
@@ -232,7 +237,15 @@ impl VerdictAnalysis {
             before: FxHashMap::default(),
             tokens: FxHashMap::default(),
             evidence: EvidenceLog::default(),
+            details: Some(DetailLog::default()),
         }
+    }
+
+    /// Every record's details kept in memory as they come, as the verdict did before the
+    /// detail log: what the differential test compares the log with.
+    #[cfg(test)]
+    fn eager(options: VerdictOptions) -> VerdictAnalysis {
+        VerdictAnalysis { details: None, ..VerdictAnalysis::new(options) }
     }
 
     fn key_of(&mut self, record: &MailAccessRecord) -> FineKey {
@@ -266,15 +279,16 @@ impl VerdictAnalysis {
         }
     }
 
+    /// In the period: the context's aggregates now; the rest of the record to the detail log,
+    /// for once attribution has said whose the record is ([`detail`]).
     fn add_in_period(&mut self, record: &MailAccessRecord) {
         let key = self.key_of(record);
-        let strings = &mut self.strings;
-        let reference = record_ref(record, strings);
-        self.evidence.note(reference, record, strings);
-        if let Some(token) = token_of(record, strings) {
-            self.tokens.insert(reference.id, token);
+        let reference = record_ref(record, &mut self.strings);
+        // A mailbox shows in the spelling of all its records that sorts first: every
+        // record's spelling is seen now, not only those of the records replayed.
+        if let Some(mailbox) = record.mailbox.as_deref() {
+            self.strings.intern_folded(mailbox);
         }
-        let mailbox = record.mailbox.as_deref().map(|m| strings.intern_folded(m));
         let index = match self.index.get(&key) {
             Some(&i) => i,
             None => {
@@ -295,9 +309,29 @@ impl VerdictAnalysis {
         let state = &mut self.contexts[index];
         state.records += 1;
         widen(&mut state.span, record.creation_time);
-        if ref_cmp(&reference, &state.earliest, strings).is_lt() {
+        if ref_cmp(&reference, &state.earliest, &self.strings).is_lt() {
             state.earliest = reference;
         }
+        match &mut self.details {
+            Some(log) => log.push(index as u32, reference, record),
+            None => self.add_detail(index, reference, record),
+        }
+    }
+
+    /// The evidence of a record of the period: its provenance and its token.
+    fn note_evidence(&mut self, reference: RecordRef, record: &MailAccessRecord) {
+        self.evidence.note(reference, record, &mut self.strings);
+        if let Some(token) = token_of(record, &mut self.strings) {
+            self.tokens.insert(reference.id, token);
+        }
+    }
+
+    /// What one record of a context read and synced, and its evidence.
+    fn add_detail(&mut self, index: usize, reference: RecordRef, record: &MailAccessRecord) {
+        self.note_evidence(reference, record);
+        let strings = &mut self.strings;
+        let mailbox = record.mailbox.as_deref().map(|m| strings.intern_folded(m));
+        let state = &mut self.contexts[index];
         if record.access_type == AccessType::Sync {
             for folder in folder_paths(record) {
                 let folder = folder.map(|f| strings.intern(f));
@@ -331,6 +365,34 @@ impl VerdictAnalysis {
                 degraded: record.degraded.clone(),
             });
         }
+    }
+
+    /// Reads the detail log back: the attacker's contexts keep their records' details, the
+    /// others only the evidence of their earliest record (a shared identifier's baseline).
+    fn replay_details(&mut self, attribution: &Attribution, cancel: &AtomicBool) -> Result<Option<String>, Cancelled> {
+        let Some(log) = self.details.take() else { return Ok(None) };
+        let kept_in_memory = log.failure().map(str::to_string);
+        let mut cancelled = false;
+        let replayed = log.replay(|detail| {
+            if cancelled || check(cancel).is_err() {
+                cancelled = true;
+                return;
+            }
+            let index = detail.context as usize;
+            if attribution.why[index].is_some() {
+                self.add_detail(index, detail.reference, &detail.record);
+            } else if self.contexts[index].earliest.id == detail.reference.id {
+                self.note_evidence(detail.reference, &detail.record);
+            }
+        });
+        if cancelled {
+            return Err(Cancelled);
+        }
+        Ok(match (replayed, kept_in_memory) {
+            (Err(reason), _) => Some(format!("The verdict could not read back its temporary file ({reason}): the attacker's messages, folders and evidence may be incomplete; run it again with more free space in the temporary folder.")),
+            (Ok(_), Some(reason)) => Some(format!("The verdict could not use a temporary file ({reason}) and kept every record's details in memory instead; the verdict is complete.")),
+            (Ok(_), None) => None,
+        })
     }
 
     /// The context, time span, accounts and applications of some records of the period.
@@ -733,7 +795,7 @@ impl Analysis for VerdictAnalysis {
         self.add(record);
     }
 
-    fn finish(self: Box<Self>, cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
+    fn finish(mut self: Box<Self>, cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
         check(cancel)?;
         let mut findings = self.throttled_windows();
         let mut warnings = Vec::new();
@@ -742,6 +804,7 @@ impl Analysis for VerdictAnalysis {
             return Ok(self.with_evidence(self.selected(findings, warnings), None));
         }
         let attribution = self.attribute(cancel)?;
+        warnings.extend(self.replay_details(&attribution, cancel)?);
         let attacker: Vec<&FineState> =
             self.contexts.iter().zip(&attribution.why).filter(|(_, why)| why.is_some()).map(|(c, _)| c).collect();
         findings.extend(self.synced_folders(&attacker, cancel)?);
@@ -1138,5 +1201,217 @@ mod tests {
             analysis.add(r);
         }
         assert_eq!(analysis.finish(&AtomicBool::new(false)).unwrap().findings, forward.findings);
+    }
+}
+
+/// The verdict with the detail log against the verdict that kept every record's details as they
+/// came (the design before it), on generated tenants: the same findings, evidence and warnings.
+#[cfg(test)]
+mod differential {
+    use super::detail::DetailLog;
+    use super::*;
+    use crate::analysis::testing::rec;
+    use crate::model::SourcePosition;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+        fn pick<'a>(&mut self, values: &[&'a str]) -> &'a str {
+            values[self.below(values.len() as u64) as usize]
+        }
+    }
+
+    const ATTACKER: &str = "203.0.113.77";
+    const OFFICE: &str = "192.0.2.10";
+
+    /// A tenant: owners from their own and a shared office address, delegates, apps without
+    /// sessions, the attacker from its address and the office one, across sessions, Entra
+    /// sessions and tokens; syncs, degraded and throttled records, records without ids or with
+    /// ids that are not GUIDs, case variants; in a shuffled order.
+    fn tenant(seed: u64, count: usize) -> Vec<MailAccessRecord> {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let clients = ["Client=OWA;Action=ViaProxy", "Client=MSExchangeRPC", "Client=REST;;", "Client=IMAP4"];
+        let folders = ["\\Inbox", "\\Sent Items", "\\Finance", "\\Archive\\2024"];
+        let mut records = Vec::with_capacity(count);
+        for i in 0..count {
+            let mailbox_n = rng.below(6);
+            let mailbox = if rng.below(5) == 0 { format!("User{mailbox_n}@Contoso.com") } else { format!("user{mailbox_n}@contoso.com") };
+            let attacker = rng.below(8) == 0;
+            let (ip, session, user) = if attacker {
+                let ip = if rng.below(4) == 0 { OFFICE.to_string() } else { ATTACKER.to_string() };
+                (ip, format!("s-att-{}", rng.below(3)), format!("user{}@contoso.com", rng.below(2)))
+            } else {
+                let ip = match rng.below(4) {
+                    0 => OFFICE.to_string(),
+                    1 => "0.0.0.0".to_string(),
+                    _ => format!("198.51.100.{}", mailbox_n * 10 + rng.below(3)),
+                };
+                (ip, format!("s-{mailbox_n}-{}", rng.below(4)), format!("user{mailbox_n}@contoso.com"))
+            };
+            let id = match rng.below(10) {
+                0 => String::new(),
+                1 => format!("REC-{}", rng.below(count as u64)),
+                _ => format!("{:08x}-0000-4000-8000-{:012x}", rng.below(1 << 30), i),
+            };
+            let day = 1 + rng.below(9);
+            let time = format!("2024-05-{day:02}T{:02}:{:02}:{:02}Z", rng.below(24), rng.below(60), rng.below(60));
+            let mut r = rec(&id, &time).mailbox(&mailbox).user(&user).ip(&ip).client(rng.pick(&clients));
+            if rng.below(6) != 0 {
+                r = r.session(&session);
+            }
+            if rng.below(3) == 0 {
+                r = r.entra(&format!("e-{}", if attacker { 99 } else { mailbox_n }), &format!("tok-{}", rng.below(50)));
+            }
+            if rng.below(9) == 0 {
+                r = r.app(if attacker { "app-evil" } else { "app-backup" });
+            }
+            r = match rng.below(12) {
+                0 => r.sync(&[rng.pick(&folders), rng.pick(&folders)]),
+                1 => r.degraded(rng.pick(&folders), 1 + rng.below(20)),
+                _ => {
+                    let n = 1 + rng.below(4) as usize;
+                    let messages: Vec<String> = (0..n).map(|_| format!("m{}-{}@x", mailbox_n, rng.below(40))).collect();
+                    let items: Vec<(&str, &str, u64)> =
+                        messages.iter().map(|m| (m.as_str(), rng.pick(&folders), 10 + rng.below(5000))).collect();
+                    r.bind(&items)
+                }
+            };
+            if rng.below(150) == 0 {
+                r = r.throttled(Some(true));
+            } else if rng.below(7) == 0 {
+                r = r.throttled(None);
+            }
+            let mut record = r.done();
+            if id.is_empty() {
+                record.record_id = None;
+            }
+            record.source = SourcePosition { index: i as u64, file: Some((i % 2) as u32), line: Some(i as u64 + 2), result: None };
+            if rng.below(20) == 0 {
+                record.origin = Some(format!("audit.csv:{}", i + 2));
+            }
+            records.push(record);
+        }
+        // Shuffled: the input is in no order.
+        for i in (1..records.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            records.swap(i, j);
+        }
+        records
+    }
+
+    fn option_sets() -> Vec<VerdictOptions> {
+        let by_ip = |ip: &str| VerdictOptions {
+            indicators: Indicators { addresses: vec![AddressRange::parse(ip).unwrap()], ..Default::default() },
+            ..Default::default()
+        };
+        let mut sets = vec![by_ip(ATTACKER), VerdictOptions::default()];
+        let mut shared = by_ip(ATTACKER);
+        shared.expand_shared = true;
+        sets.push(shared);
+        let mut unexpanded = by_ip(ATTACKER);
+        unexpanded.expand = false;
+        sets.push(unexpanded);
+        let mut period = by_ip(ATTACKER);
+        period.period_start = Some("2024-05-03T00:00:00Z".parse().unwrap());
+        period.period_end = Some("2024-05-08T00:00:00Z".parse().unwrap());
+        sets.push(period);
+        let mut filtered = by_ip(ATTACKER);
+        filtered.mailboxes = vec![Wildcard::new("USER1@*").unwrap()];
+        filtered.users = vec![Wildcard::new("user0@*").unwrap(), Wildcard::new("user1@*").unwrap()];
+        sets.push(filtered);
+        sets.push(VerdictOptions {
+            indicators: Indicators {
+                sessions: vec!["S-ATT-1".into()],
+                aad_sessions: vec!["e-99".into()],
+                app_ids: vec!["app-evil".into()],
+                client_info_strings: vec![Wildcard::new("*IMAP*").unwrap()],
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        sets
+    }
+
+    fn run(mut analysis: Box<VerdictAnalysis>, records: &[MailAccessRecord]) -> AnalysisResult {
+        for record in records {
+            analysis.add(record);
+        }
+        analysis.finish(&AtomicBool::new(false)).unwrap()
+    }
+
+    #[test]
+    fn the_detail_log_gives_the_verdict_of_the_eager_design() {
+        let mut attacker_findings = 0;
+        for seed in 1..=6u64 {
+            let records = tenant(seed, 1500);
+            for options in option_sets() {
+                let eager = run(Box::new(VerdictAnalysis::eager(options.clone())), &records);
+                for spill_at in [1, detail::SPILL_BYTES] {
+                    let log =
+                        VerdictAnalysis { details: Some(DetailLog::with_spill_at(spill_at)), ..VerdictAnalysis::new(options.clone()) };
+                    let logged = run(Box::new(log), &records);
+                    let what = format!("seed {seed}, spill at {spill_at}, {options:?}");
+                    assert_eq!(logged.findings, eager.findings, "{what}");
+                    assert_eq!(logged.evidence, eager.evidence, "{what}");
+                    assert_eq!(logged.finding_evidence, eager.finding_evidence, "{what}");
+                    assert_eq!(logged.warnings, eager.warnings, "{what}");
+                }
+                attacker_findings += eager.findings.iter().filter(|f| f.kind == FindingKind::AccessedMessage).count();
+                assert!(eager.evidence.len() <= records.len());
+            }
+        }
+        // The tenants hold a breach worth comparing.
+        assert!(attacker_findings > 1000, "{attacker_findings}");
+    }
+
+    /// What the verdict holds grows with the contexts and the attacker's findings: the
+    /// messages others read are not kept (not even their ids), nor their records' evidence.
+    #[test]
+    fn only_the_attackers_messages_are_kept() {
+        let owners = |first: usize, count: usize| -> Vec<MailAccessRecord> {
+            (first..first + count)
+                .map(|i| {
+                    let message = format!("owner-{i}@x");
+                    // GUID ids, as real records have: their text is not interned.
+                    rec(&format!("00000000-0000-4000-8000-{i:012x}"), "2024-05-02T09:00:00Z")
+                        .mailbox("owner@contoso.com")
+                        .ip(OFFICE)
+                        .session(&format!("s-owner-{}", i % 10))
+                        .bind(&[(message.as_str(), "\\Inbox", 1)])
+                        .done()
+                })
+                .collect()
+        };
+        let attacker = rec("a1", "2024-05-02T10:00:00Z")
+            .mailbox("owner@contoso.com")
+            .ip(ATTACKER)
+            .session("s-att")
+            .bind(&[("read@x", "\\Inbox", 1)])
+            .done();
+        let options = option_sets().remove(0);
+        let mut held = Vec::new();
+        for count in [2_000, 8_000] {
+            let mut analysis = VerdictAnalysis { details: Some(DetailLog::with_spill_at(4096)), ..VerdictAnalysis::new(options.clone()) };
+            for record in owners(0, count).iter().chain(std::iter::once(&attacker)) {
+                analysis.add(record);
+            }
+            let attribution = analysis.attribute(&AtomicBool::new(false)).unwrap();
+            assert_eq!(analysis.replay_details(&attribution, &AtomicBool::new(false)).unwrap(), None);
+            let messages: usize = analysis.contexts.iter().map(|c| c.messages.len()).sum();
+            assert_eq!(messages, 1, "only the attacker's message");
+            held.push((analysis.strings.len(), analysis.evidence.len(), analysis.contexts.len()));
+        }
+        // 11 contexts; their strings, and the evidence of the attacker's record and of each
+        // context's earliest: four times the records, the same.
+        assert_eq!(held[0], held[1]);
+        assert_eq!(held[0].2, 11);
+        assert_eq!(held[0].1, 11);
     }
 }

@@ -4,11 +4,12 @@
 //!
 //! The verdict keeps aggregates per context, not records. What a record contributed is rebuilt
 //! at the end from the attacker's contexts (their messages, syncs and unresolved reads refer to
-//! records by [`RecordRef`]); what the aggregates do not hold is kept per record while reading,
-//! compactly ([`Provenance`]: its position, mailbox, access type, throttling and folders, 32
-//! bytes). Records before -StartDate are noted only when they are a context's first (the
-//! baseline a SharedIndicator names). Throttled records are rare and may be outside the
-//! period: they are kept whole.
+//! records by [`RecordRef`]); what the aggregates do not hold is kept per record, compactly
+//! ([`Provenance`]: its position, mailbox, access type, throttling and folders, 32 bytes), for
+//! the records of the attacker's contexts and the earliest of every context, as the detail log
+//! gives them back after attribution (detail.rs): not for every record read. Records before
+//! -StartDate are noted only when they are a context's first (the baseline a SharedIndicator
+//! names). Throttled records are rare and may be outside the period: they are kept whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -88,8 +89,9 @@ impl Provenance {
 /// Kept while reading, for [`VerdictAnalysis::with_evidence`].
 #[derive(Default)]
 pub(super) struct EvidenceLog {
-    /// By the record's entry in the verdict's record table ([`RecordRef::id`]).
-    provenance: Vec<Provenance>,
+    /// By the record's entry in the verdict's record table ([`RecordRef::id`]): the records of
+    /// the attacker's contexts and each context's earliest, not every record read.
+    provenance: FxHashMap<u32, Provenance>,
     /// Interned folder paths of the records, record after record.
     folder_lists: Vec<u32>,
     /// The origin (interned) of the records that came in as the module's own, by entry.
@@ -116,14 +118,16 @@ impl EvidenceLog {
             access: record.access_type,
             throttled: record.is_throttled,
         };
-        let id = reference.id as usize;
-        if self.provenance.len() <= id {
-            self.provenance.resize(id + 1, entry);
-        }
-        self.provenance[id] = entry;
+        self.provenance.insert(reference.id, entry);
         if let Some(origin) = record.origin.as_deref() {
             self.origins.insert(reference.id, strings.intern(origin));
         }
+    }
+
+    /// How many records' provenance is kept.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.provenance.len()
     }
 
     /// Any record, in the period or not: kept whole when it was throttled.
@@ -365,13 +369,13 @@ impl VerdictAnalysis {
                     RowHandle::Attacker(id) => {
                         // Every attacker record has a row and a provenance; were one missing, the
                         // finding would lack that record rather than the verdict fail.
-                        let (Some(row), Some(provenance)) = (rows.get(&id), log.provenance.get(id as usize)) else { continue };
+                        let (Some(row), Some(provenance)) = (rows.get(&id), log.provenance.get(&id)) else { continue };
                         let key = source_key(&provenance.source());
                         records.entry(key).or_insert_with(|| describe_attacker(row, provenance));
                         key
                     }
                     RowHandle::Other(reference, context) => {
-                        let Some(provenance) = log.provenance.get(reference.id as usize) else { continue };
+                        let Some(provenance) = log.provenance.get(&reference.id) else { continue };
                         let key = source_key(&provenance.source());
                         // A throttled record is kept whole: the same object for every finding.
                         let kept = throttled_at.get(&key).map(|&i| &log.throttled[i]);
@@ -564,7 +568,8 @@ mod tests {
 
     #[test]
     fn what_is_kept_per_record_stays_small() {
-        // Every in-period record costs this (plus 4 bytes a folder) until the verdict ends.
+        // Every evidence record (an attacker's, a context's earliest) costs this, plus 4 bytes
+        // a folder, until the verdict ends.
         assert!(std::mem::size_of::<Provenance>() <= 32, "{}", std::mem::size_of::<Provenance>());
     }
 

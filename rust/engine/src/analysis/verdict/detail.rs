@@ -1,0 +1,353 @@
+//! What the verdict needs of a record only once it knows whose the record is: its messages,
+//! folders, token and provenance. Attribution needs only the contexts; so while reading, each
+//! in-period record's details go to this log, compactly encoded, and after attribution the log
+//! is read back once and only the attacker's contexts (and each context's earliest record, the
+//! evidence of a shared identifier) keep theirs. Memory then grows with the contexts and the
+//! attacker's findings, not with every message read by anyone.
+//!
+//! The log stays in memory up to [`SPILL_BYTES`], then goes to an anonymous temporary file
+//! (deleted when closed, whatever happens). The pipeline cannot be read twice, files could be;
+//! one log serves both, and costs one sequential write and read of about 100 bytes a record.
+//! Were the temporary file to fail, the log stays in memory and the verdict says so: slower
+//! and larger, never different.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+use chrono::{DateTime, Utc};
+
+use crate::analysis::RecordRef;
+use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition};
+
+/// Kept in memory up to this many bytes of encoded details (about 300,000 records).
+pub(super) const SPILL_BYTES: usize = 32 * 1024 * 1024;
+
+/// The in-period records' details, in input order.
+pub(super) struct DetailLog {
+    buffer: Vec<u8>,
+    file: Option<BufWriter<File>>,
+    spill_at: usize,
+    /// Why the temporary file could not be used (the log then stays in memory).
+    failure: Option<String>,
+    records: u64,
+}
+
+impl Default for DetailLog {
+    fn default() -> Self {
+        DetailLog::with_spill_at(SPILL_BYTES)
+    }
+}
+
+/// One record read back: its context, its entry in the record table and what add_detail reads.
+pub(super) struct Detail {
+    pub context: u32,
+    pub reference: RecordRef,
+    pub record: MailAccessRecord,
+}
+
+impl DetailLog {
+    pub(super) fn with_spill_at(spill_at: usize) -> DetailLog {
+        DetailLog { buffer: Vec::new(), file: None, spill_at, failure: None, records: 0 }
+    }
+
+    pub(super) fn push(&mut self, context: u32, reference: RecordRef, record: &MailAccessRecord) {
+        encode(&mut self.buffer, context, reference, record);
+        self.records += 1;
+        if self.buffer.len() >= self.spill_at && self.failure.is_none() {
+            self.spill();
+        }
+    }
+
+    /// Bytes held in memory now (for the tests).
+    #[cfg(test)]
+    pub(super) fn in_memory(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    fn spill(&mut self) {
+        if self.file.is_none() {
+            match tempfile::tempfile() {
+                Ok(file) => self.file = Some(BufWriter::with_capacity(1 << 20, file)),
+                Err(e) => {
+                    self.failure = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+        let file = self.file.as_mut().expect("opened above");
+        match file.write_all(&self.buffer) {
+            Ok(()) => self.buffer.clear(),
+            // What was written stays; the rest stays in memory, after it.
+            Err(e) => self.failure = Some(e.to_string()),
+        }
+    }
+
+    /// Why the log could not go to a temporary file, if it could not.
+    pub(super) fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Every record's details, in the order they were pushed. An error reading back the
+    /// temporary file is returned: the verdict cannot be given without them.
+    pub(super) fn replay(self, mut each: impl FnMut(Detail)) -> Result<u64, String> {
+        let DetailLog { buffer, file, records, .. } = self;
+        let mut count = 0u64;
+        if let Some(file) = file {
+            let mut file = file.into_inner().map_err(|e| e.error().to_string())?;
+            file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            while let Some(detail) = decode(&mut reader).map_err(|e| e.to_string())? {
+                each(detail);
+                count += 1;
+            }
+        }
+        let mut rest: &[u8] = &buffer;
+        while let Some(detail) = decode(&mut rest).map_err(|e| e.to_string())? {
+            each(detail);
+            count += 1;
+        }
+        if count != records {
+            return Err(format!("{count} of {records} records were read back"));
+        }
+        Ok(count)
+    }
+}
+
+fn put_u64(out: &mut Vec<u8>, mut value: u64) {
+    // LEB128: most values are small.
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn put_option_u64(out: &mut Vec<u8>, value: Option<u64>) {
+    match value {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            put_u64(out, v);
+        }
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => out.push(0),
+        Some(text) => {
+            put_u64(out, text.len() as u64 + 1);
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
+/// The fields add_detail reads, and nothing else: the context strings are the context's.
+fn encode(out: &mut Vec<u8>, context: u32, reference: RecordRef, record: &MailAccessRecord) {
+    put_u64(out, context as u64);
+    put_u64(out, reference.id as u64);
+    out.extend_from_slice(&record.creation_time.timestamp().to_le_bytes());
+    put_u64(out, record.creation_time.timestamp_subsec_nanos() as u64);
+    put_text(out, record.mailbox.as_deref());
+    out.push(match record.access_type {
+        AccessType::Bind => 0,
+        AccessType::Sync => 1,
+        AccessType::Unknown => 2,
+    });
+    out.push(match record.is_throttled {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    });
+    put_text(out, record.unique_token_id.as_deref());
+    put_option_u64(out, record.operation_count);
+    put_text(out, record.degraded.as_deref());
+    put_text(out, record.origin.as_deref());
+    put_u64(out, record.source.index);
+    put_option_u64(out, record.source.file.map(u64::from));
+    put_option_u64(out, record.source.line);
+    put_u64(out, record.folders.len() as u64);
+    for folder in &record.folders {
+        put_text(out, folder.path.as_deref());
+        put_option_u64(out, folder.item_count);
+    }
+    put_u64(out, record.items.len() as u64);
+    for item in &record.items {
+        put_text(out, Some(&item.internet_message_id));
+        put_text(out, item.folder_path.as_deref());
+        put_option_u64(out, item.size_in_bytes);
+    }
+}
+
+fn byte(input: &mut impl Read) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    input.read_exact(&mut b)?;
+    Ok(b[0])
+}
+
+fn get_u64(input: &mut impl Read) -> std::io::Result<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = byte(input)?;
+        value |= ((b & 0x7f) as u64) << shift;
+        if b & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(corrupt("a number too long"))
+}
+
+fn get_option_u64(input: &mut impl Read) -> std::io::Result<Option<u64>> {
+    match byte(input)? {
+        0 => Ok(None),
+        _ => get_u64(input).map(Some),
+    }
+}
+
+fn get_text(input: &mut impl Read) -> std::io::Result<Option<String>> {
+    let len = get_u64(input)?;
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut bytes = vec![0u8; (len - 1) as usize];
+    input.read_exact(&mut bytes)?;
+    String::from_utf8(bytes).map(Some).map_err(|_| corrupt("text that is not UTF-8"))
+}
+
+fn corrupt(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("the verdict's temporary file holds {what}"))
+}
+
+/// The next record, None at the end.
+fn decode(input: &mut impl Read) -> std::io::Result<Option<Detail>> {
+    let context = match get_u64(input) {
+        Ok(c) => c as u32,
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let id = get_u64(input)? as u32;
+    let mut seconds = [0u8; 8];
+    input.read_exact(&mut seconds)?;
+    let nanos = get_u64(input)? as u32;
+    let time: DateTime<Utc> = DateTime::from_timestamp(i64::from_le_bytes(seconds), nanos).ok_or_else(|| corrupt("a bad time"))?;
+    let mailbox = get_text(input)?;
+    let access_type = match byte(input)? {
+        0 => AccessType::Bind,
+        1 => AccessType::Sync,
+        _ => AccessType::Unknown,
+    };
+    let is_throttled = match byte(input)? {
+        0 => None,
+        1 => Some(false),
+        _ => Some(true),
+    };
+    let unique_token_id = get_text(input)?;
+    let operation_count = get_option_u64(input)?;
+    let degraded = get_text(input)?;
+    let origin = get_text(input)?;
+    let index = get_u64(input)?;
+    let file = get_option_u64(input)?.map(|f| f as u32);
+    let line = get_option_u64(input)?;
+    let folder_count = get_u64(input)?;
+    let mut folders = Vec::with_capacity(folder_count.min(1 << 16) as usize);
+    for _ in 0..folder_count {
+        let path = get_text(input)?;
+        let item_count = get_option_u64(input)?;
+        folders.push(FolderAccess { path, id: None, item_count });
+    }
+    let item_count = get_u64(input)?;
+    let mut items = Vec::with_capacity(item_count.min(1 << 16) as usize);
+    for _ in 0..item_count {
+        let internet_message_id = get_text(input)?.unwrap_or_default();
+        let folder_path = get_text(input)?;
+        let size_in_bytes = get_option_u64(input)?;
+        items.push(MessageItem { internet_message_id, folder_path: folder_path.map(Into::into), size_in_bytes });
+    }
+    let record = MailAccessRecord {
+        record_id: None,
+        creation_time: time,
+        mailbox,
+        mailbox_guid: None,
+        user_id: None,
+        user_type: None,
+        access_type,
+        is_throttled,
+        client_address: None,
+        client_info_string: None,
+        session_id: None,
+        app_id: None,
+        client_app_id: None,
+        aad_session_id: None,
+        unique_token_id,
+        issued_at_time: None,
+        logon_type: None,
+        external_access: None,
+        operation_count,
+        originating_server: None,
+        folders,
+        items,
+        degraded,
+        source: SourcePosition { index, file, line, result: None },
+        origin,
+    };
+    Ok(Some(Detail { context, reference: RecordRef { time, id }, record }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::testing::rec;
+
+    fn sample(i: u64) -> MailAccessRecord {
+        let mut record = rec(&format!("r{i}"), "2024-05-02T10:00:00.123456789Z")
+            .mailbox("Victim@contoso.com")
+            .entra("e", "tok")
+            .bind(&[("m1@x", "\\Inbox", 100), ("m2@x", "\\Fin ance é", u64::MAX)])
+            .done();
+        record.source = SourcePosition { index: i, file: Some(3), line: Some(i + 2), result: None };
+        record.origin = Some("audit.csv:12".into());
+        record
+    }
+
+    /// What add_detail reads comes back as it went in, from memory and from the file.
+    #[test]
+    fn details_come_back_as_they_went_in() {
+        for spill_at in [1, usize::MAX] {
+            let mut log = DetailLog::with_spill_at(spill_at);
+            let records: Vec<MailAccessRecord> = (0..1000).map(sample).collect();
+            for (i, record) in records.iter().enumerate() {
+                log.push(i as u32 % 7, RecordRef { time: record.creation_time, id: i as u32 }, record);
+            }
+            assert_eq!(log.file.is_some(), spill_at == 1);
+            let mut back = Vec::new();
+            assert_eq!(log.replay(|d| back.push(d)), Ok(1000));
+            for (i, (detail, record)) in back.iter().zip(&records).enumerate() {
+                assert_eq!((detail.context, detail.reference.id, detail.reference.time), (i as u32 % 7, i as u32, record.creation_time));
+                let mut expected = record.clone();
+                expected.record_id = None;
+                expected.user_id = None;
+                expected.aad_session_id = None;
+                for folder in &mut expected.folders {
+                    folder.id = None;
+                }
+                assert_eq!(detail.record, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn memory_stays_bounded_once_spilled() {
+        let mut log = DetailLog::with_spill_at(64 * 1024);
+        let record = sample(1);
+        for i in 0..20_000 {
+            log.push(0, RecordRef { time: record.creation_time, id: i }, &record);
+        }
+        assert!(log.failure().is_none());
+        assert!(log.in_memory() < 256 * 1024, "{}", log.in_memory());
+        assert_eq!(log.replay(|_| ()), Ok(20_000));
+    }
+}
