@@ -417,6 +417,8 @@ function Invoke-Bench {
     #   MAF_BENCH_REPETITIONS=5     timed repetitions per variant (after one warm-up)
     #   MAF_BENCH_SEED_LIMIT=200000 time the seed-style script on at most this many records (a stated subset)
     #   MAF_BENCH_NO_MEMORY=1       skip the per-variant processes that measure peak memory
+    #   MAF_BENCH_SCALE_POINT=3000000  also the verdict in-process over that many records of JSON
+    #                               Lines alone (about 1.8 GB a million), memory per stage
     Invoke-Build
     if ($Configuration -ne 'Release') {
         Write-Warning "Benchmarking a $Configuration build of the module: its timings say little about a release."
@@ -427,6 +429,7 @@ function Invoke-Bench {
         MAF_BENCH_SCALE       = '-ScaleFactor'
         MAF_BENCH_REPETITIONS = '-Repetitions'
         MAF_BENCH_SEED_LIMIT  = '-SeedStyleLimit'
+        MAF_BENCH_SCALE_POINT = '-ScalePoint'
     }
     foreach ($name in $settings.Keys) {
         $value = [Environment]::GetEnvironmentVariable($name)

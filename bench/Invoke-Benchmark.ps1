@@ -40,6 +40,9 @@ param(
     [switch] $NoMemory,
     # Skip timing file mode pinned to one core.
     [switch] $NoSingleCore,
+    # Also run the verdict in-process (maf-bench-verdict) on this many records of AuditData JSON
+    # Lines alone, and on this size's, and report memory per stage and the ratios. 0: off.
+    [long] $ScalePoint = 0,
     [string] $Configuration = 'Release',
 
     # Internal (the scale run): the tenant shape, and where to write this size's result
@@ -96,6 +99,103 @@ function Get-DataSet {
     if ($LASTEXITCODE -ne 0) { throw "maf-bench-gen failed (exit code $LASTEXITCODE)." }
     $manifest = Get-Content $manifestPath -Raw | ConvertFrom-Json
     [pscustomobject]@{ Directory = $dir; Manifest = $manifest; GeneratedSeconds = $manifest.elapsedSeconds }
+}
+
+# The scale point's data set: AuditData JSON Lines alone (a third of the disk of the three files).
+function Get-JsonLinesDataSet {
+    param([long] $Count)
+    $generator = Get-Generator
+    $version = (& $generator --version).Trim()
+    $dir = Join-Path $DataDirectory "n$Count-s$Seed-jsonl-g$version"
+    $manifestPath = Join-Path $dir 'manifest.json'
+    if (Test-Path $manifestPath) {
+        $manifest = Get-Content $manifestPath -Raw | ConvertFrom-Json
+        if ("$($manifest.generatorVersion)" -eq $version -and $manifest.records -eq $Count -and $manifest.attackerIPAddress -eq $AttackerIPAddress) {
+            Write-Step "scale point data set: reusing $dir"
+            return [pscustomobject]@{ Directory = $dir; Manifest = $manifest }
+        }
+    }
+    Write-Step "scale point data set: generating $Count records (JSON Lines only) into $dir"
+    $null = & $generator --records $Count --out $dir --seed $Seed --attacker-ip $AttackerIPAddress --json-lines-only
+    if ($LASTEXITCODE -ne 0) { throw "maf-bench-gen failed (exit code $LASTEXITCODE)." }
+    [pscustomobject]@{ Directory = $dir; Manifest = (Get-Content $manifestPath -Raw | ConvertFrom-Json) }
+}
+
+# The verdict over one JSON Lines file in-process, as file mode runs it, in its own process:
+# seconds and memory per stage (reading with the session and verdict; finishing the verdict).
+function Invoke-VerdictProcess {
+    param([string] $Path)
+    $tool = Join-Path (Get-CargoTargetDirectory $Root) ('release/maf-bench-verdict' + $(if ($IsWindows) { '.exe' } else { '' }))
+    $threads = [Environment]::ProcessorCount
+    $out = & $tool --attacker-ip $AttackerIPAddress --threads $threads $Path
+    if ($LASTEXITCODE -ne 0) { throw "maf-bench-verdict failed (exit code $LASTEXITCODE)." }
+    $r = $out | ConvertFrom-Json -AsHashtable
+    $r.threads = $threads
+    $r.seconds = $r.readSeconds + $r.finishSeconds
+    $r.recordsPerSecond = $r.records / $r.seconds
+    $r.peakBytes = [math]::Max([double]$r.readPeakBytes, [double]$(if ($null -ne $r.finishPeakBytes) { $r.finishPeakBytes } else { 0 }))
+    $r
+}
+
+# The scale point: the verdict over ScalePoint records and over this size's, side by side, each
+# run Repetitions times (the best time; memory of the first).
+function Invoke-ScalePoint {
+    param($Size, [long] $Count)
+    $data = Get-JsonLinesDataSet -Count $Count
+    $large = Join-Path $data.Directory $data.Manifest.files.auditData.name
+    $small = Join-Path $Size.dataSet.directory $Size.dataSet.manifest.files.auditData.name
+    $runs = @{ small = @(); large = @() }
+    for ($i = 0; $i -lt [math]::Max(1, [math]::Min($Repetitions, 3)); $i++) {
+        Write-Step "scale point: verdict over $($Size.records) and $Count records (run $($i + 1))"
+        $runs.small += Invoke-VerdictProcess $small
+        $runs.large += Invoke-VerdictProcess $large
+    }
+    $best = { param($list) $list | Sort-Object { $_.seconds } | Select-Object -First 1 }
+    $s = & $best $runs.small; $l = & $best $runs.large
+    $k = $l.records / [double]$s.records
+    $diskBytes = [double]$data.Manifest.files.auditData.bytes + [double]$l.tempFileBytes
+    $targets = @(
+        # 500 MB at 1,000,000 records, and not growing with the messages others read.
+        (Get-Target "verdict over $(Format-Number $l.records) records: peak memory (MB)" ($l.peakBytes / 1MB) '<=' 500 '' $l.records),
+        (Get-Target "verdict on $($l.threads) cores (records/s)" $l.recordsPerSecond '>=' 250000 '' $l.records),
+        (Get-Target '10,000,000 records at that rate (s)' (10000000 / $l.recordsPerSecond) '<' 60 ' s' $l.records),
+        (Get-Target "linear: time ratio / records ratio ($(Format-Number $k 'N1')x records)" ((Get-Ratio $l.seconds $s.seconds) / $k) '<=' 1.05 'x' $l.records),
+        (Get-Target 'disk: data set + the verdict''s temporary file (GB)' ($diskBytes / 1GB) '<=' 8 '' $l.records)
+    )
+    [ordered]@{
+        records       = $l.records
+        baseRecords   = $s.records
+        dataDirectory = $data.Directory
+        dataBytes     = $data.Manifest.files.auditData.bytes
+        distinctMessagesRead = $data.Manifest.counts.distinctMessagesRead
+        distinctContexts = $data.Manifest.counts.distinctContexts
+        base          = $s
+        large         = $l
+        runs          = $runs
+        spreadSeconds = @{ base = @($runs.small | ForEach-Object { $_.seconds }); large = @($runs.large | ForEach-Object { $_.seconds }) }
+        targets       = $targets
+    }
+}
+
+function Get-ScalePointReport($Point) {
+    $lines = [System.Collections.Generic.List[string]]::new()
+    $lines.Add("### Scale point: the verdict over $(Format-Number $Point.records) records (AuditData JSON Lines, in-process, file mode)")
+    $lines.Add('')
+    $lines.Add("Data: $(Format-Bytes $Point.dataBytes) of JSON Lines, $(Format-Number $Point.distinctContexts) distinct contexts, $(Format-Number $Point.distinctMessagesRead) distinct messages read. maf-bench-verdict: reader, session and verdict as the cmdlet's file mode runs them, $($Point.large.threads) threads; each size in its own process; best of $($Point.runs.large.Count) (all: $((@($Point.spreadSeconds.large) | ForEach-Object { Format-Number $_ 'N2' }) -join ', ') s).")
+    $lines.Add('')
+    $lines.Add('| Records | Read s | Finish s | Records/s | RSS after reading | Peak reading | Peak finishing | Temporary file | Verdict digest |')
+    $lines.Add('|---:|---:|---:|---:|---:|---:|---:|---:|---|')
+    foreach ($r in $Point.base, $Point.large) {
+        $lines.Add("| $(Format-Number $r.records) | $(Format-Number $r.readSeconds 'N2') | $(Format-Number $r.finishSeconds 'N2') | $(Format-Number $r.recordsPerSecond) | $(Format-Bytes $r.readRssBytes) | $(Format-Bytes $r.readPeakBytes) | $(Format-Bytes $r.finishPeakBytes) | $(Format-Bytes $r.tempFileBytes) | $($r.sha256.Substring(0, 12)) |")
+    }
+    $lines.Add('')
+    $lines.Add('| Target | Value | Target | |')
+    $lines.Add('|---|---:|---|---|')
+    foreach ($t in $Point.targets) {
+        $lines.Add("| $($t.name) | $(Format-Number $t.value 'N2') | $($t.target) | $(Format-Met $t) |")
+    }
+    $lines.Add('')
+    , $lines
 }
 
 # The parse floor (and the engine's stages), a Rust bench binary in its own process.
@@ -531,6 +631,10 @@ if ($ScaleFactor -gt 1) {
     }
 }
 
+if ($ScalePoint -gt 0) {
+    $run.scalePoint = Invoke-ScalePoint -Size $size -Count $ScalePoint
+}
+
 # The report: console, <timestamp>.json/.md, latest.json/.md.
 $stamp = [datetime]::UtcNow.ToString('yyyyMMddTHHmmssZ', $Invariant)
 $report = [System.Collections.Generic.List[string]]::new()
@@ -549,6 +653,11 @@ if ($run.Contains('scale')) {
     $scaleLines = Get-ScaleReport $run.scale
     foreach ($l in $scaleLines) { Write-Host $l }
     foreach ($l in $scaleLines) { $report.Add($l) }
+}
+if ($run.Contains('scalePoint')) {
+    $pointLines = Get-ScalePointReport $run.scalePoint
+    foreach ($l in $pointLines) { Write-Host $l }
+    foreach ($l in $pointLines) { $report.Add($l) }
 }
 New-Item -ItemType Directory -Path $OutputDirectory -Force | Out-Null
 $base = Join-Path $OutputDirectory "$stamp-n$Records$(if ($ScaleFactor -gt 1) { "-x$ScaleFactor" })"

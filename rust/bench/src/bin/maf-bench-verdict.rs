@@ -5,7 +5,7 @@
 //! maf-bench-verdict --attacker-ip A [--threads T] FILE...
 //!
 //! Prints one JSON object: records, seconds per stage, resident memory after reading and peak
-//! memory of each stage (Linux), the number of findings and evidence records, and the SHA-256
+//! memory of each stage and the bytes of the verdict's temporary file (Linux), the number of findings and evidence records, and the SHA-256
 //! of the whole result (findings, evidence, pairs, warnings) written out with `{:?}`: two builds
 //! that print the same digest gave the same verdict.
 
@@ -61,7 +61,7 @@ fn run() -> Result<(), String> {
         }
     }
     let read_seconds = started.elapsed().as_secs_f64();
-    let (read_rss, read_peak) = (rss_bytes(), peak_rss_bytes());
+    let (read_rss, read_peak, temp_bytes) = (rss_bytes(), peak_rss_bytes(), deleted_file_bytes());
     let reset = reset_peak_rss();
     let finishing = Instant::now();
     let tally = session.tally().clone();
@@ -72,14 +72,29 @@ fn run() -> Result<(), String> {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let number = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "null".to_string());
     println!(
-        "{{\"records\":{},\"analysed\":{},\"readSeconds\":{read_seconds:.3},\"finishSeconds\":{finish_seconds:.3},\"readRssBytes\":{},\"readPeakBytes\":{},\"finishPeakBytes\":{},\"findings\":{},\"evidence\":{},\"sha256\":\"{hex}\"}}",
+        "{{\"records\":{},\"analysed\":{},\"readSeconds\":{read_seconds:.3},\"finishSeconds\":{finish_seconds:.3},\"readRssBytes\":{},\"readPeakBytes\":{},\"finishPeakBytes\":{},\"tempFileBytes\":{},\"findings\":{},\"evidence\":{},\"sha256\":\"{hex}\"}}",
         tally.read,
         tally.analysed,
         number(read_rss),
         number(read_peak),
         number(finish_peak),
+        number(temp_bytes),
         result.findings.len(),
         result.evidence.len()
     );
     Ok(())
+}
+
+/// The bytes of the files this process holds open that are deleted: the verdict's anonymous
+/// temporary file (Linux; None elsewhere).
+fn deleted_file_bytes() -> Option<u64> {
+    let entries = std::fs::read_dir("/proc/self/fd").ok()?;
+    let mut total = 0;
+    for entry in entries.flatten() {
+        let deleted = std::fs::read_link(entry.path()).is_ok_and(|target| target.to_string_lossy().ends_with(" (deleted)"));
+        if deleted {
+            total += std::fs::metadata(entry.path()).map(|m| m.len()).unwrap_or(0);
+        }
+    }
+    Some(total)
 }
