@@ -1371,6 +1371,22 @@ mod differential {
         assert!(attacker_findings > 1000, "{attacker_findings}");
     }
 
+    /// A full disk: the same verdict, from memory, and a warning that says so.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_keeps_the_verdict_and_says_so() {
+        let records = tenant(7, 600);
+        let options = option_sets().remove(0);
+        let eager = run(Box::new(VerdictAnalysis::eager(options.clone())), &records);
+        let full = std::fs::File::options().read(true).write(true).open("/dev/full").unwrap();
+        let log = VerdictAnalysis { details: Some(DetailLog::with_file(full, 1)), ..VerdictAnalysis::new(options) };
+        let logged = run(Box::new(log), &records);
+        assert_eq!(logged.findings, eager.findings);
+        assert_eq!(logged.evidence, eager.evidence);
+        assert!(logged.warnings[0].starts_with("The verdict could not use a temporary file ("), "{:?}", logged.warnings);
+        assert_eq!(logged.warnings[1..], eager.warnings[..]);
+    }
+
     /// What the verdict holds grows with the contexts and the attacker's findings: the
     /// messages others read are not kept (not even their ids), nor their records' evidence.
     #[test]

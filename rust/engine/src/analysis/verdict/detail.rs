@@ -12,7 +12,7 @@
 //! and larger, never different.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 
 use chrono::{DateTime, Utc};
 
@@ -25,7 +25,10 @@ pub(super) const SPILL_BYTES: usize = 32 * 1024 * 1024;
 /// The in-period records' details, in input order.
 pub(super) struct DetailLog {
     buffer: Vec<u8>,
-    file: Option<BufWriter<File>>,
+    file: Option<File>,
+    /// Bytes known written to the file: a failed write may have left part of a buffer there,
+    /// which is then not read back (the buffer stays in memory, whole).
+    committed: u64,
     spill_at: usize,
     /// Why the temporary file could not be used (the log then stays in memory).
     failure: Option<String>,
@@ -47,7 +50,7 @@ pub(super) struct Detail {
 
 impl DetailLog {
     pub(super) fn with_spill_at(spill_at: usize) -> DetailLog {
-        DetailLog { buffer: Vec::new(), file: None, spill_at, failure: None, records: 0 }
+        DetailLog { buffer: Vec::new(), file: None, committed: 0, spill_at, failure: None, records: 0 }
     }
 
     pub(super) fn push(&mut self, context: u32, reference: RecordRef, record: &MailAccessRecord) {
@@ -56,6 +59,12 @@ impl DetailLog {
         if self.buffer.len() >= self.spill_at && self.failure.is_none() {
             self.spill();
         }
+    }
+
+    /// A log whose temporary file is `file` (for the tests: one that fails).
+    #[cfg(test)]
+    pub(super) fn with_file(file: File, spill_at: usize) -> DetailLog {
+        DetailLog { file: Some(file), ..DetailLog::with_spill_at(spill_at) }
     }
 
     /// Bytes held in memory now (for the tests).
@@ -67,7 +76,7 @@ impl DetailLog {
     fn spill(&mut self) {
         if self.file.is_none() {
             match tempfile::tempfile() {
-                Ok(file) => self.file = Some(BufWriter::with_capacity(1 << 20, file)),
+                Ok(file) => self.file = Some(file),
                 Err(e) => {
                     self.failure = Some(e.to_string());
                     return;
@@ -76,8 +85,11 @@ impl DetailLog {
         }
         let file = self.file.as_mut().expect("opened above");
         match file.write_all(&self.buffer) {
-            Ok(()) => self.buffer.clear(),
-            // What was written stays; the rest stays in memory, after it.
+            Ok(()) => {
+                self.committed += self.buffer.len() as u64;
+                self.buffer.clear();
+            }
+            // What was written before stays; this buffer and the rest stay in memory, after it.
             Err(e) => self.failure = Some(e.to_string()),
         }
     }
@@ -90,12 +102,11 @@ impl DetailLog {
     /// Every record's details, in the order they were pushed. An error reading back the
     /// temporary file is returned: the verdict cannot be given without them.
     pub(super) fn replay(self, mut each: impl FnMut(Detail)) -> Result<u64, String> {
-        let DetailLog { buffer, file, records, .. } = self;
+        let DetailLog { buffer, file, committed, records, .. } = self;
         let mut count = 0u64;
-        if let Some(file) = file {
-            let mut file = file.into_inner().map_err(|e| e.error().to_string())?;
+        if let Some(mut file) = file {
             file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut reader = BufReader::with_capacity(1 << 20, file.take(committed));
             while let Some(detail) = decode(&mut reader).map_err(|e| e.to_string())? {
                 each(detail);
                 count += 1;
@@ -337,6 +348,22 @@ mod tests {
                 assert_eq!(detail.record, expected);
             }
         }
+    }
+
+    /// A disk that fills up (Linux's /dev/full): nothing is lost, the log stays in memory.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_write_keeps_the_details_in_memory() {
+        let mut log = DetailLog::with_spill_at(1);
+        log.file = Some(File::options().read(true).write(true).open("/dev/full").unwrap());
+        let record = sample(1);
+        for i in 0..100 {
+            log.push(0, RecordRef { time: record.creation_time, id: i }, &record);
+        }
+        assert!(log.failure().is_some_and(|f| f.contains("space")), "{:?}", log.failure());
+        let mut ids = Vec::new();
+        assert_eq!(log.replay(|d| ids.push(d.reference.id)), Ok(100));
+        assert_eq!(ids, (0..100).collect::<Vec<u32>>());
     }
 
     #[test]
