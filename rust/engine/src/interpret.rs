@@ -718,9 +718,12 @@ fn read_exchange_item(item: &ItemEntry<'_>, folders: &mut Vec<FolderAccess>, ite
                 folders.push(FolderAccess { path, id, item_count: has_message.then_some(1) });
             }
         }
-        ItemEntry::Text(text) => {
-            degradation.note(format!("Item '{}' is text an earlier tool left", shorten(text)));
-        }
+        // Sentinel's OfficeActivity keeps the nested object as JSON text; read it as the object.
+        // Anything else (PowerShell's `@{...}` form, a JSON text holding text) is noted, not guessed.
+        ItemEntry::Text(text) => match serde_json::from_str::<ItemEntry>(text.trim()) {
+            Ok(parsed @ ItemEntry::Item { .. }) => read_exchange_item(&parsed, folders, items, degradation),
+            _ => degradation.note(format!("Item '{}' is text an earlier tool left", shorten(text))),
+        },
     }
 }
 
@@ -796,6 +799,35 @@ mod tests {
         }
         let ok = r#"{"Operation":"MailItemsAccessed","CreationTime":"9999-12-29T00:00:00Z"}"#;
         assert!(interpret_json(ok, &options).is_ok());
+    }
+
+    #[test]
+    fn the_exchange_item_is_read_as_an_object_or_as_json_text() {
+        let options = InterpretOptions::default();
+        let record = |item: &str| match interpret_json(
+            &format!(r#"{{"Operation":"MailItemsAccessed","CreationTime":"2025-10-26T13:20:00","Item":{item}}}"#),
+            &options,
+        )
+        .unwrap()
+        {
+            Outcome::Record(record) => record,
+            other => panic!("{other:?}"),
+        };
+        let folder = |record: &MailAccessRecord| record.folders.iter().map(|f| (f.path.clone(), f.id.clone())).collect::<Vec<_>>();
+        let object = record(r#"{"ParentFolder":{"Id":"LgAA1","Path":"\\Inbox"}}"#);
+        // Sentinel's OfficeActivity keeps the nested object as JSON text: the same folder, not a degraded record.
+        let text = record(r#""{\"ParentFolder\":{\"Id\":\"LgAA1\",\"Path\":\"\\\\Inbox\"}}""#);
+        assert_eq!(folder(&object), vec![(Some("\\Inbox".to_string()), Some("LgAA1".to_string()))]);
+        assert_eq!(folder(&text), folder(&object));
+        assert_eq!((object.degraded.as_deref(), text.degraded.as_deref()), (None, None));
+        let with_message = record(r#""{\"InternetMessageId\":\"<m1@x>\",\"ParentFolder\":{\"Path\":\"\\\\Inbox\"}}""#);
+        assert_eq!(with_message.items.len(), 1);
+        // PowerShell's string form and JSON text holding text stay degraded, said, not guessed.
+        for garbled in [r#""@{ParentFolder=}""#, r#""\"{}\"""#] {
+            let record = record(garbled);
+            assert!(record.folders.is_empty(), "{garbled}");
+            assert!(record.degraded.as_deref().unwrap().contains("is text an earlier tool left"), "{garbled}: {:?}", record.degraded);
+        }
     }
 
     #[test]
