@@ -11,7 +11,7 @@
                  out/MailAccessForensics/. The native library is also staged with a stamp of
                  its build in out/natives/<rid>/, for Package on another machine.
       Test       Build, then every suite: the gates (cargo fmt --check, cargo clippy -D
-                 warnings; one test each), cargo tests, .NET tests, the .NET/Rust layout
+                 warnings, the generated C# as committed; one test each), cargo tests, .NET tests, the .NET/Rust layout
                  check, and Pester in a child pwsh (a loaded native library cannot be
                  unloaded). Ends with one line "N passed, N failed".
       Demo       Build, then the module's main job on the bundled sample investigation.
@@ -325,6 +325,24 @@ function Invoke-RustGates {
     }
 }
 
+# Written by rust/ffi/build.rs during the build, and committed: a change to the exports or to
+# the vocabulary commits its generated twin with it. In a clean clone (CI) the build writes them
+# afresh, so a committed file that is stale shows here.
+$GeneratedFiles = @('dotnet-shim/src/Native/NativeMethods.g.cs', 'dotnet-shim/src/Native/Vocabulary.g.cs')
+
+function Invoke-GeneratedCheck {
+    Write-Step 'generated files as committed'
+    Invoke-Gate 'generated' { git -C $Root rev-parse --git-dir } 'git is missing, or this is not a git checkout.' {
+        $drifted = @(git -C $Root status --porcelain --untracked-files=all -- @GeneratedFiles)
+        if ($LASTEXITCODE -ne 0) { return }
+        if ($drifted) {
+            "The generated files differ from the committed ones (commit what rust/ffi/build.rs wrote):"
+            $drifted
+            $global:LASTEXITCODE = 1
+        }
+    }
+}
+
 function Invoke-CargoTests {
     Write-Step 'cargo test'
     # maf-dotnet-check needs the built shim and a .NET runtime: Invoke-LayoutCheck runs it.
@@ -394,6 +412,7 @@ function Invoke-Test {
         Write-TestSummary
     }
     Invoke-RustGates
+    Invoke-GeneratedCheck
     Invoke-CargoTests
     Invoke-DotnetTests
     Invoke-LayoutCheck

@@ -13,9 +13,6 @@ namespace MailAccessForensics.Native
     /// </summary>
     internal sealed class ObjectBatchEncoder
     {
-        private const byte TagNull = 0, TagFalse = 1, TagTrue = 2, TagInt = 3, TagFloat = 4, TagString = 5,
-            TagDateTime = 6, TagList = 7, TagMap = 8, TagUnreadable = 9;
-
         /// <summary>
         /// Deeper values are sent as unreadable. The engine refuses records nested deeper than 128
         /// levels whichever way they arrive (a file, text, an object), so objects are sent that
@@ -120,7 +117,7 @@ namespace MailAccessForensics.Native
             PSObject moduleRecord = AsModuleRecord(input);
             if (moduleRecord != null)
             {
-                WriteTag(TagMap);
+                WriteTag(ObjectBatchTag.Map);
                 WriteInt32(1);
                 WriteKey(ModuleRecordType);
                 WriteProperties(moduleRecord, 1, ModuleRecordType);
@@ -131,7 +128,7 @@ namespace MailAccessForensics.Native
                 PSPropertyInfo recordProperty = pso.Properties[RecordProperty];
                 if (recordProperty != null && Unwrap(SafeValue(recordProperty, out _)) is string text)
                 {
-                    WriteTag(TagMap);
+                    WriteTag(ObjectBatchTag.Map);
                     int countAt = Reserve(4);
                     WriteKey(RecordProperty);
                     WriteString(text, RecordProperty);
@@ -202,7 +199,7 @@ namespace MailAccessForensics.Native
             _objectValues = 0;
             try
             {
-                WriteTag(TagMap);
+                WriteTag(ObjectBatchTag.Map);
                 WriteInt32(2);
                 WriteKey("Type");
                 WriteString(item.TypeNames.Count > 0 ? item.TypeNames[0] : item.BaseObject.GetType().FullName, "Type");
@@ -278,13 +275,13 @@ namespace MailAccessForensics.Native
             switch (value)
             {
                 case null:
-                    WriteTag(TagNull);
+                    WriteTag(ObjectBatchTag.Null);
                     return;
                 case string s:
                     WriteString(s, path);
                     return;
                 case bool b:
-                    WriteTag(b ? TagTrue : TagFalse);
+                    WriteTag(b ? ObjectBatchTag.True : ObjectBatchTag.False);
                     return;
                 case int i: WriteInt(i); return;
                 case long l: WriteInt(l); return;
@@ -342,7 +339,7 @@ namespace MailAccessForensics.Native
 
         private void WriteDictionary(IDictionary dictionary, int depth, string path)
         {
-            WriteTag(TagMap);
+            WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
             int count = 0;
             foreach (DictionaryEntry entry in dictionary)
@@ -357,7 +354,7 @@ namespace MailAccessForensics.Native
 
         private void WritePairs(IEnumerable<KeyValuePair<string, object>> pairs, int depth)
         {
-            WriteTag(TagMap);
+            WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
             int count = 0;
             foreach (KeyValuePair<string, object> pair in pairs)
@@ -371,7 +368,7 @@ namespace MailAccessForensics.Native
 
         private void WriteProperties(PSObject pso, int depth, string path, ICollection<string> skip = null)
         {
-            WriteTag(TagMap);
+            WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
             int count = 0;
             foreach (PSPropertyInfo property in pso.Properties)
@@ -397,7 +394,7 @@ namespace MailAccessForensics.Native
 
         private void WriteList(IEnumerable sequence, int depth, string path)
         {
-            WriteTag(TagList);
+            WriteTag(ObjectBatchTag.List);
             int countAt = Reserve(4);
             int count = 0;
             foreach (object item in sequence)
@@ -413,7 +410,7 @@ namespace MailAccessForensics.Native
             // Worst case 3 bytes per UTF-16 unit; the length is written after the bytes.
             EnsureCapacity(5 + value.Length * 3);
             int start = _length;
-            _buffer[_length++] = TagString;
+            _buffer[_length++] = (byte)ObjectBatchTag.String;
             _length += 4;
             try
             {
@@ -443,7 +440,7 @@ namespace MailAccessForensics.Native
         private void WriteUnreadable(string reason)
         {
             EnsureCapacity(5 + reason.Length * 3);
-            _buffer[_length++] = TagUnreadable;
+            _buffer[_length++] = (byte)ObjectBatchTag.Unreadable;
             int lengthAt = _length;
             _length += 4;
             int written = Encoding.UTF8.GetBytes(reason, 0, reason.Length, _buffer, _length);
@@ -453,26 +450,26 @@ namespace MailAccessForensics.Native
 
         private void WriteInt(long value)
         {
-            WriteTag(TagInt);
+            WriteTag(ObjectBatchTag.Int);
             WriteInt64(value);
         }
 
         private void WriteFloat(double value)
         {
-            WriteTag(TagFloat);
+            WriteTag(ObjectBatchTag.Float);
             WriteInt64(BitConverter.DoubleToInt64Bits(value));
         }
 
         private void WriteDateTime(long ticks)
         {
-            WriteTag(TagDateTime);
+            WriteTag(ObjectBatchTag.DateTime);
             WriteInt64(ticks);
         }
 
-        private void WriteTag(byte tag)
+        private void WriteTag(ObjectBatchTag tag)
         {
             EnsureCapacity(1);
-            _buffer[_length++] = tag;
+            _buffer[_length++] = (byte)tag;
         }
 
         private int Reserve(int bytes)

@@ -19,17 +19,19 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::time::{format_iso, from_dotnet_ticks};
+use crate::vocabulary::ObjectBatchTag;
 
-pub const TAG_NULL: u8 = 0;
-pub const TAG_FALSE: u8 = 1;
-pub const TAG_TRUE: u8 = 2;
-pub const TAG_INT: u8 = 3;
-pub const TAG_FLOAT: u8 = 4;
-pub const TAG_STRING: u8 = 5;
-pub const TAG_DATETIME: u8 = 6;
-pub const TAG_LIST: u8 = 7;
-pub const TAG_MAP: u8 = 8;
-pub const TAG_UNREADABLE: u8 = 9;
+// The tags, named once in the vocabulary (which the shim's twin is generated from).
+pub const TAG_NULL: u8 = ObjectBatchTag::Null as u8;
+pub const TAG_FALSE: u8 = ObjectBatchTag::False as u8;
+pub const TAG_TRUE: u8 = ObjectBatchTag::True as u8;
+pub const TAG_INT: u8 = ObjectBatchTag::Int as u8;
+pub const TAG_FLOAT: u8 = ObjectBatchTag::Float as u8;
+pub const TAG_STRING: u8 = ObjectBatchTag::String as u8;
+pub const TAG_DATETIME: u8 = ObjectBatchTag::DateTime as u8;
+pub const TAG_LIST: u8 = ObjectBatchTag::List as u8;
+pub const TAG_MAP: u8 = ObjectBatchTag::Map as u8;
+pub const TAG_UNREADABLE: u8 = ObjectBatchTag::Unreadable as u8;
 
 /// Deeper trees are refused as a malformed batch; the shim stops at a lower depth.
 const MAX_DEPTH: usize = 200;
