@@ -86,13 +86,13 @@ namespace MailAccessForensics.Native
             catch (ObjectTooLargeException)
             {
                 _length = start;
-                WriteUnreadable($"the object holds more than {MaxObjectValues.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values, which is larger than any audit record");
+                WriteUnreadable(UnreadableReason.TooLarge, $"the object holds more than {MaxObjectValues.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values, which is larger than any audit record");
             }
             catch (Exception e) when (IsValueFault(e))
             {
                 // Whatever was half written goes: the object is one unreadable node.
                 _length = start;
-                WriteUnreadable($"the object could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"the object could not be read: {e.Message}");
             }
         }
 
@@ -182,7 +182,7 @@ namespace MailAccessForensics.Native
             catch (Exception e) when (IsValueFault(e))
             {
                 _length = start;
-                WriteUnreadable($"the object could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"the object could not be read: {e.Message}");
             }
         }
 
@@ -209,7 +209,7 @@ namespace MailAccessForensics.Native
             catch (Exception e) when (IsValueFault(e))
             {
                 _length = start;
-                WriteUnreadable($"the object could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"the object could not be read: {e.Message}");
             }
         }
 
@@ -260,7 +260,7 @@ namespace MailAccessForensics.Native
             {
                 // An enumerator or ToString that throws spoils only this value.
                 _length = start;
-                WriteUnreadable($"{path} could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"{path} could not be read: {e.Message}");
             }
         }
 
@@ -268,7 +268,7 @@ namespace MailAccessForensics.Native
         {
             if (depth > MaxDepth)
             {
-                WriteUnreadable($"{path} is nested deeper than {MaxDepth} levels");
+                WriteUnreadable(UnreadableReason.TooDeep, $"{path} is nested deeper than {MaxDepth} levels");
                 return;
             }
             object value = Unwrap(raw);
@@ -381,7 +381,7 @@ namespace MailAccessForensics.Native
                 object value = SafeValue(property, out string failure);
                 if (failure != null)
                 {
-                    WriteUnreadable($"property {property.Name} could not be read: {failure}");
+                    WriteUnreadable(UnreadableReason.ReadFailed, $"property {property.Name} could not be read: {failure}");
                 }
                 else
                 {
@@ -421,7 +421,7 @@ namespace MailAccessForensics.Native
             catch (EncoderFallbackException e)
             {
                 _length = start;
-                WriteUnreadable($"invalid UTF-16 in {path}: unpaired surrogate at character {e.Index}");
+                WriteUnreadable(UnreadableReason.InvalidUtf16, $"invalid UTF-16 in {path}: unpaired surrogate at character {e.Index}");
             }
         }
 
@@ -437,13 +437,19 @@ namespace MailAccessForensics.Native
             _length += written;
         }
 
-        private void WriteUnreadable(string reason)
+        /// <summary>
+        /// A value that could not be read: the engine decides the record error's kind from the
+        /// <paramref name="reason"/> code; <paramref name="words"/> is only shown to the user.
+        /// </summary>
+        private void WriteUnreadable(UnreadableReason reason, string words)
         {
-            EnsureCapacity(5 + reason.Length * 3);
+            EnsureCapacity(9 + words.Length * 3);
             _buffer[_length++] = (byte)ObjectBatchTag.Unreadable;
+            WriteInt32At(_length, (int)reason);
+            _length += 4;
             int lengthAt = _length;
             _length += 4;
-            int written = Encoding.UTF8.GetBytes(reason, 0, reason.Length, _buffer, _length);
+            int written = Encoding.UTF8.GetBytes(words, 0, words.Length, _buffer, _length);
             WriteInt32At(lengthAt, written);
             _length += written;
         }
