@@ -98,13 +98,30 @@ namespace MailAccessForensics.Native
 
         /// <summary>
         /// Faults of the objects themselves (a property getter, an enumerator, a ToString that
-        /// throws), as opposed to the pipeline stopping, the process running out of memory, or
-        /// an object too large to be a record.
+        /// throws: code outside this assembly), as opposed to the pipeline stopping, the process
+        /// running out of memory, an object too large to be a record, or a fault of the encoder
+        /// itself (thrown by this assembly's code), which must not pass for an unreadable record.
         /// </summary>
         private static bool IsValueFault(Exception e)
         {
-            return !(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException)
-                && !(e is ObjectTooLargeException);
+            // An object too large for any batch is the object's fault, though the encoder says so.
+            return e is BatchFullException
+                || (!(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException)
+                    && !(e is ObjectTooLargeException) && !ThrownHere(e));
+        }
+
+        private static bool ThrownHere(Exception e)
+        {
+            // TargetSite is the method that threw; unknown (null) is taken as the object's.
+            return e.TargetSite?.DeclaringType?.Assembly == typeof(ObjectBatchEncoder).Assembly;
+        }
+
+        /// <summary>Raised when the batch would pass 2 GB.</summary>
+        private sealed class BatchFullException : InvalidOperationException
+        {
+            internal BatchFullException(string message) : base(message)
+            {
+            }
         }
 
         /// <summary>Raised when one object passes MaxObjectValues.</summary>
@@ -521,7 +538,7 @@ namespace MailAccessForensics.Native
             }
             if (needed > int.MaxValue - 64)
             {
-                throw new InvalidOperationException("a batch of pipeline objects exceeds 2 GB");
+                throw new BatchFullException("a batch of pipeline objects exceeds 2 GB");
             }
             long size = Math.Max(needed, (long)_buffer.Length * 2);
             Array.Resize(ref _buffer, (int)Math.Min(size, int.MaxValue - 64));
