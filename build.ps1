@@ -150,7 +150,15 @@ function Get-BuildStamp {
     }
 }
 
+# Every task that needs the build calls Invoke-Build; it runs once per invocation of this script
+# (`./build.ps1 Build,Test` builds once).
+$script:BuildDone = $false
+
 function Invoke-Build {
+    if ($script:BuildDone) {
+        Write-Step 'build: done earlier in this run'
+        return
+    }
     Assert-Tool cargo 'Install Rust (stable) from https://rustup.rs.'
     Assert-Tool dotnet 'Install the .NET SDK 8 or later from https://dot.net.'
 
@@ -206,6 +214,7 @@ function Invoke-Build {
     & (Get-PwshPath) -NoProfile -NonInteractive -File (Join-Path $Root 'tools/New-MamlHelp.ps1') -ModulePath $OutModule -HelpSource (Join-Path $Root 'docs/help') -OutFile $helpFile
     if ($LASTEXITCODE -ne 0) { throw "Generating help failed (exit code $LASTEXITCODE)." }
     Write-Host "Built $OutModule"
+    $script:BuildDone = $true
 }
 
 function Get-PesterModulePath {
@@ -278,16 +287,27 @@ function Add-SuiteResult([string] $Suite, [int] $Passed, [int] $Failed) {
 # Runs a test command with $Environment set, echoes its output and records its counts, summed
 # over the lines that match $Pattern (named groups passed and failed). A command that fails with
 # no failed test (a build error) counts as one failure.
-function Invoke-TestSuite {
-    param([string] $Suite, [string] $Pattern, [scriptblock] $Command, [hashtable] $Environment = @{})
-    foreach ($name in $Environment.Keys) { Set-Item "Env:$name" $Environment[$name] }
+# Runs $Body with the variables of $Variables set, and puts back what was there before (a
+# variable the caller had keeps its value; one it did not have goes). The names of its
+# parameters must not be ones $Body uses: it runs in a scope below this function's.
+function Invoke-WithEnvironment([hashtable] $Variables, [scriptblock] $Body) {
+    $saved = @{}
+    foreach ($name in $Variables.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $Variables[$name])
+    }
     try {
-        $lines = & $Command 2>&1 | ForEach-Object { "$_" }
-        $exit = $LASTEXITCODE
+        & $Body
     }
     finally {
-        foreach ($name in $Environment.Keys) { Remove-Item "Env:$name" }
+        foreach ($name in $Variables.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
     }
+}
+
+function Invoke-TestSuite {
+    param([string] $Suite, [string] $Pattern, [scriptblock] $Command, [hashtable] $Environment = @{})
+    $lines = Invoke-WithEnvironment $Environment { & $Command 2>&1 | ForEach-Object { "$_" } }
+    $exit = $LASTEXITCODE
     $lines | Write-Host
     $passed = 0; $failed = 0
     foreach ($line in $lines) {
@@ -372,9 +392,42 @@ function Invoke-DotnetTests {
         return
     }
     $project = Join-Path $Root 'dotnet-shim/tests/MailAccessForensics.Tests.csproj'
-    Invoke-TestSuite 'dotnet' 'Failed:\s*(?<failed>\d+),\s*Passed:\s*(?<passed>\d+)' { dotnet test $project -c $Configuration --nologo } @{
-        MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName)
+    # Counted from the run's TRX file, not from the console.
+    $resultsDir = Join-Path ([System.IO.Path]::GetTempPath()) "maf-dotnet-$PID"
+    $trx = Join-Path $resultsDir 'dotnet.trx'
+    if (Test-Path $resultsDir) { Remove-Item $resultsDir -Recurse -Force }
+    Invoke-WithEnvironment @{ MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName) } {
+        dotnet test $project -c $Configuration --nologo --logger 'trx;LogFileName=dotnet.trx' --results-directory $resultsDir 2>&1 | ForEach-Object { "$_" } | Write-Host
     }
+    $exit = $LASTEXITCODE
+    $counts = Read-TrxCounts $trx
+    Remove-Item $resultsDir -Recurse -Force -ErrorAction SilentlyContinue
+    if (-not $counts) {
+        Write-Host "dotnet test wrote no results ($trx); exit code $exit." -ForegroundColor Red
+        Add-SuiteResult 'dotnet' 0 1
+        return
+    }
+    $failed = $counts.Failed
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Add-SuiteResult 'dotnet' $counts.Passed $failed
+}
+
+# The counters of a TRX file (VSTest's results): passed, and everything that did not pass and
+# was meant to run (failed, error, timeout, aborted). Null when the file is missing or unreadable.
+function Read-TrxCounts([string] $Path) {
+    if (-not (Test-Path $Path)) { return $null }
+    try {
+        $counters = ([xml](Get-Content -Path $Path -Raw)).TestRun.ResultSummary.Counters
+    }
+    catch {
+        return $null
+    }
+    if (-not $counters) { return $null }
+    $failed = 0
+    foreach ($name in 'failed', 'error', 'timeout', 'aborted') {
+        if ($counters.$name) { $failed += [int]$counters.$name }
+    }
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = $failed }
 }
 
 function Invoke-LayoutCheck {
