@@ -50,6 +50,14 @@ namespace MailAccessForensics.Commands
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _nextProgress = ProgressInterval;
         private bool _disposed;
+
+        /// <summary>
+        /// A test's hold on file reading, set by the Pester tests through reflection and null
+        /// otherwise: once the first chunk of a file is written, the command sets it and waits
+        /// until it is stopped (at most a minute), so that a test stops it mid-read for certain,
+        /// whatever the machine's speed.
+        /// </summary>
+        internal static ManualResetEventSlim HoldAfterFirstChunk;
         private bool _summarySet;
 
         /// <summary>What the command read and said, for the chain of custody of its run.</summary>
@@ -541,6 +549,12 @@ namespace MailAccessForensics.Commands
                         if (chunks.TryTake(out BatchResult chunk, 200))
                         {
                             Emit(chunk, _ => file);
+                            ManualResetEventSlim hold = HoldAfterFirstChunk;
+                            if (hold != null && !hold.IsSet)
+                            {
+                                hold.Set();
+                                _stopping.Token.WaitHandle.WaitOne(TimeSpan.FromMinutes(1));
+                            }
                         }
                         if (_clock.Elapsed >= _nextProgress)
                         {
