@@ -181,6 +181,8 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             $problems[0].Exception.Message | Should -Match "Record 'truncated-one' \(pipeline object 2\): AuditData is not valid JSON"
             $problems[0].TargetObject.Identity | Should -Be 'truncated-one'
             $problems[0].CategoryInfo.Category | Should -Be 'InvalidData'
+            $problems[0].Exception.Kind | Should -Be 'InvalidJson'
+            $problems[0].Exception.RecordSource | Should -Be 'pipeline object 2'
         }
 
         It 'names the reason for <Case>' -ForEach @(
@@ -321,6 +323,20 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             # Batches are read two at a time: errors of the last batch still name their own input.
             $problems[-1].Exception.Message | Should -Match "Record 'n9999' \(pipeline object 10000\)"
             $problems[-1].TargetObject.Identity | Should -Be 'n9999'
+        }
+
+        It 'sets -SummaryVariable when the pipeline is stopped early, saying the counts are of what was read' {
+            $tally = $null
+            $first = @($Many | ConvertFrom-MailItemsAccessed -ErrorAction SilentlyContinue -SummaryVariable tally | Select-Object -First 1)
+            $first.Count | Should -Be 1
+            # Two batches of 4096 (8 objects broken) were in flight when the first record came out;
+            # the stop waits for them, so both are counted, and the third was never sent.
+            $tally.Read | Should -Be 8192
+            $tally.Analysed | Should -Be 8184
+            $tally.Errors | Should -Be 8
+            $tally.IsBalanced | Should -BeTrue
+            $tally.PossiblyTruncated | Should -BeTrue
+            $tally.TruncationReason | Should -Match 'stopped before it read all its input'
         }
 
         It 'counts a record repeated batches later as a duplicate of the first copy' {

@@ -530,6 +530,25 @@ namespace MailAccessForensics.Tests
             Assert.Equal("exported-1", outcome.Record(3).RecordId);
         }
 
+        [Fact]
+        public void TheKindOfAnUnreadableValueComesFromItsCodeNotItsWords()
+        {
+            // The engine once read the kind from these words: a getter that says them must not
+            // make its record an encoding, depth or size error.
+            PSObject scripted = PowerShellHost.One(@"
+                [pscustomobject]@{
+                    Id = 'scripted-words'
+                    CreationTime = '2024-03-01T12:34:56Z'
+                    Operation = 'MailItemsAccessed'
+                } | Add-Member -MemberType ScriptProperty -Name ClientIPAddress -Value { throw 'invalid UTF-16, nested deeper, larger than' } -PassThru");
+
+            IngestOutcome outcome = NativeEngine.Ingest(scripted);
+
+            RecordFailure failure = outcome.Failure(0);
+            Assert.Equal("InvalidValue", failure.KindName);
+            Assert.Contains("invalid UTF-16, nested deeper, larger than", failure.Message);
+        }
+
         private sealed class ThrowingSequence : IEnumerable
         {
             public IEnumerator GetEnumerator()

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Collections.Generic;
 using System.Management.Automation;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
@@ -24,7 +25,7 @@ namespace MailAccessForensics.Commands
         [ValidateNotNullOrEmpty]
         public string[] InternetMessageId { get; set; }
 
-        private protected override string AnalysisName => "Find";
+        private protected override AnalysisName AnalysisName => AnalysisName.Find;
 
         /// <summary>With files, the ids arrive through the pipeline: the search starts when they are all in.</summary>
         private protected override bool DefersSession => ParameterSetName != InputObjectSet;

@@ -68,7 +68,7 @@ namespace MailAccessForensics.Commands
         private string _reportFile;
         private string _reportFormat;
 
-        private protected override string AnalysisName => "Verdict";
+        private protected override AnalysisName AnalysisName => AnalysisName.Verdict;
 
         private static readonly string[] IndicatorParameters =
         {

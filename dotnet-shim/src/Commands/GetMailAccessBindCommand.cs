@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
@@ -11,6 +12,6 @@ namespace MailAccessForensics.Commands
     [OutputType(typeof(MessageRead))]
     public sealed class GetMailAccessBindCommand : MailAccessAnalysisCommand
     {
-        private protected override string AnalysisName => "Bind";
+        private protected override AnalysisName AnalysisName => AnalysisName.Bind;
     }
 }

@@ -32,7 +32,7 @@ namespace MailAccessForensics.Commands
         [Parameter]
         public DateTime BaselineEndDate { get; set; }
 
-        private protected override string AnalysisName => "Context";
+        private protected override AnalysisName AnalysisName => AnalysisName.Context;
 
         /// <summary>The type name of ranked contexts: their default view leads with Score and Signals.</summary>
         internal const string SuspiciousTypeName = "MailAccessForensics.AccessContext#Suspicious";

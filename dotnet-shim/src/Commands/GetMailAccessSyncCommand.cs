@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
@@ -9,6 +10,6 @@ namespace MailAccessForensics.Commands
     [OutputType(typeof(SyncActivity))]
     public sealed class GetMailAccessSyncCommand : MailAccessAnalysisCommand
     {
-        private protected override string AnalysisName => "Sync";
+        private protected override AnalysisName AnalysisName => AnalysisName.Sync;
     }
 }

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics.Commands
 {
@@ -11,6 +12,6 @@ namespace MailAccessForensics.Commands
     [OutputType(typeof(UnauditedWindow))]
     public sealed class GetMailAccessThrottlingCommand : MailAccessAnalysisCommand
     {
-        private protected override string AnalysisName => "Throttling";
+        private protected override AnalysisName AnalysisName => AnalysisName.Throttling;
     }
 }

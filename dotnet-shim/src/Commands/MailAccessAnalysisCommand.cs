@@ -39,7 +39,7 @@ namespace MailAccessForensics.Commands
         public string[] UserIds { get; set; }
 
         /// <summary>The engine's name for the analysis.</summary>
-        private protected abstract string AnalysisName { get; }
+        private protected abstract AnalysisName AnalysisName { get; }
 
         /// <summary>Options particular to the analysis.</summary>
         private protected virtual void AddAnalysisOptions(IDictionary options)
@@ -50,7 +50,7 @@ namespace MailAccessForensics.Commands
 
         private protected sealed override void AddSessionOptions(IDictionary options)
         {
-            options["Analysis"] = AnalysisName;
+            options["Analysis"] = AnalysisName.ToString();
             if (IsBound(nameof(StartDate)))
             {
                 options["StartDate"] = StartDate;

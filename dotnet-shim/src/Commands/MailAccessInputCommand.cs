@@ -51,6 +51,15 @@ namespace MailAccessForensics.Commands
         private TimeSpan _nextProgress = ProgressInterval;
         private bool _disposed;
 
+        /// <summary>
+        /// A test's hold on file reading, set by the Pester tests through reflection and null
+        /// otherwise: once the first chunk of a file is written, the command sets it and waits
+        /// until it is stopped (at most a minute), so that a test stops it mid-read for certain,
+        /// whatever the machine's speed.
+        /// </summary>
+        internal static ManualResetEventSlim HoldAfterFirstChunk;
+        private bool _summarySet;
+
         /// <summary>What the command read and said, for the chain of custody of its run.</summary>
         private protected RunLog Log { get; } = new RunLog();
 
@@ -183,9 +192,44 @@ namespace MailAccessForensics.Commands
                 WriteWarning($"The input may be truncated, so this answer may miss what the missing records held. {summary.TruncationReason} " +
                     "To have every record, collect the period with Save-MailAccessAuditLog and give its folder to -Path.");
             }
+            SetSummaryVariable(summary);
+        }
+
+        private void SetSummaryVariable(InputSummary summary)
+        {
+            _summarySet = true;
             if (!string.IsNullOrEmpty(SummaryVariable))
             {
                 SessionState.PSVariable.Set(SummaryVariable.TrimStart('$'), summary);
+            }
+        }
+
+        /// <summary>
+        /// Stopped mid-pipeline (Select-Object -First, Ctrl+C), EndProcessing never runs: the
+        /// summary variable then gets the accounting of what was read until the stop, marked
+        /// possibly truncated, with the reason. Best effort: a summary that cannot be had
+        /// leaves the variable unset rather than fail the stop.
+        /// </summary>
+        private void SetSummaryVariableOnStop()
+        {
+            if (_summarySet || string.IsNullOrEmpty(SummaryVariable) || _session == null)
+            {
+                return;
+            }
+            try
+            {
+                InputSummary summary = NativeResults.Tally(_session);
+                const string stopped = "The command was stopped before it read all its input (Select-Object -First, Ctrl+C): these counts are of the records read until then.";
+                summary.PossiblyTruncated = true;
+                summary.TruncationReason = summary.TruncationReason == null ? stopped : summary.TruncationReason + " " + stopped;
+                SetSummaryVariable(summary);
+            }
+            catch (NativeCallException)
+            {
+            }
+            catch (PSInvalidOperationException)
+            {
+                // The session state is no longer there to set a variable in.
             }
         }
 
@@ -428,7 +472,7 @@ namespace MailAccessForensics.Commands
             {
                 collection = NativeCollections.Read(_session, folder, _files.Count);
             }
-            catch (NativeCallException e) when (e.Status == nameof(MafStatus.Io))
+            catch (NativeCallException e) when (e.StatusCode == MafStatus.Io)
             {
                 if (fallBackToFile)
                 {
@@ -468,7 +512,7 @@ namespace MailAccessForensics.Commands
             {
                 reader = ReaderHandle.Open(_session, file, fileIndex);
             }
-            catch (NativeCallException e) when (e.Status == nameof(MafStatus.Io))
+            catch (NativeCallException e) when (e.StatusCode == MafStatus.Io)
             {
                 Log.AddUnreadableFile(file, e.Message);
                 WriteError(new ErrorRecord(new IOException(e.Message, e), "MailAccessForensics.FileUnreadable", ErrorCategory.ReadError, file));
@@ -505,6 +549,12 @@ namespace MailAccessForensics.Commands
                         if (chunks.TryTake(out BatchResult chunk, 200))
                         {
                             Emit(chunk, _ => file);
+                            ManualResetEventSlim hold = HoldAfterFirstChunk;
+                            if (hold != null && !hold.IsSet)
+                            {
+                                hold.Set();
+                                _stopping.Token.WaitHandle.WaitOne(TimeSpan.FromMinutes(1));
+                            }
                         }
                         if (_clock.Elapsed >= _nextProgress)
                         {
@@ -633,7 +683,7 @@ namespace MailAccessForensics.Commands
         /// <summary>A failed engine call ends the command; a stopped one stops the pipeline quietly.</summary>
         private protected void ThrowEngineError(NativeCallException e)
         {
-            if (e.Status == nameof(MafStatus.Cancelled))
+            if (e.StatusCode == MafStatus.Cancelled)
             {
                 throw new PipelineStoppedException();
             }
@@ -642,11 +692,21 @@ namespace MailAccessForensics.Commands
 
         public void Dispose()
         {
+            Dispose(true);
+            GC.SuppressFinalize(this);
+        }
+
+        protected virtual void Dispose(bool disposing)
+        {
             if (_disposed)
             {
                 return;
             }
             _disposed = true;
+            if (!disposing)
+            {
+                return;
+            }
             // Stopped mid-pipeline (Select-Object -First, Ctrl+C): EndProcessing never runs.
             foreach (PendingBatch pending in _inFlight)
             {
@@ -658,9 +718,9 @@ namespace MailAccessForensics.Commands
                 {
                 }
             }
+            SetSummaryVariableOnStop();
             _session?.Dispose();
             _stopping.Dispose();
-            GC.SuppressFinalize(this);
         }
 
         private sealed class PendingBatch
@@ -687,12 +747,13 @@ namespace MailAccessForensics.Commands
         {
             Kind = kind;
             RecordId = recordId;
-            Source = source;
+            RecordSource = source;
         }
 
         /// <summary>InvalidJson, InvalidEncoding, InvalidValue, MissingField, TooLarge, TooDeep, InvalidCsv, NotAnAuditRecord, Unreadable.</summary>
         public string Kind { get; }
         public string RecordId { get; }
-        public new string Source { get; }
+        /// <summary>Where the record was read: the file and line, or the pipeline object.</summary>
+        public string RecordSource { get; }
     }
 }

@@ -92,7 +92,7 @@ namespace MailAccessForensics.Commands
             }
             catch (NativeCallException e)
             {
-                var category = e.Status == nameof(MafStatus.Io) ? ErrorCategory.InvalidArgument : ErrorCategory.NotSpecified;
+                var category = e.StatusCode == MafStatus.Io ? ErrorCategory.InvalidArgument : ErrorCategory.NotSpecified;
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException(e.Message, e), "MailAccessForensics.CollectionRefused", category, folder));
             }
             MailAccessCollection parameters = _collector.Summary();

@@ -118,26 +118,6 @@ namespace MailAccessForensics
         public string RecordId { get; internal set; }
     }
 
-    /// <summary>Kinds of CompromiseFinding.</summary>
-    public enum CompromiseKind
-    {
-        /// <summary>An unaudited window: all the mailbox's mail presumed read in it.</summary>
-        ThrottledWindow = 1,
-        /// <summary>A folder synced in an attacker context: every message in it presumed read.</summary>
-        SyncedFolder = 2,
-        /// <summary>A message read in an attacker context.</summary>
-        AccessedMessage = 3,
-        /// <summary>A read in an attacker context whose message ids cannot be recovered.</summary>
-        UnresolvedAccess = 4,
-        /// <summary>An address or session of the attacker, given or linked, and why.</summary>
-        AttackerIndicator = 5,
-        /// <summary>
-        /// An address or session the attacker's records carry that other contexts used before the
-        /// attacker's known activity: not followed (-ExpandSharedIndicator follows it), and why.
-        /// </summary>
-        SharedIndicator = 6,
-    }
-
     /// <summary>Get-CompromisedMailAccess: one answer, with the evidence that produced it.</summary>
     public sealed class CompromiseFinding
     {

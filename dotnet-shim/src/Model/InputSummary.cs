@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Specialized;
+using MailAccessForensics.Native;
 
 namespace MailAccessForensics
 {
@@ -38,12 +39,21 @@ namespace MailAccessForensics
         /// <summary>Why the input may be truncated, one sentence per reason; null when it is not.</summary>
         public string TruncationReason { get; internal set; }
 
-        /// <summary>True when the counts add up (they always should).</summary>
-        public bool IsBalanced => Read == Analysed + Skipped + Duplicates + Filtered + Errors
-            && Analysed == Throttled + NotThrottled + ThrottlingUnknown
-            && Skipped == SkippedByOperation();
+        /// <summary>True when the counts add up (they always should), by the engine's rule.</summary>
+        public bool IsBalanced
+        {
+            get
+            {
+                // Model objects are made in tests too, before any command loaded the library.
+                NativeLibraryLoader.EnsureLoaded();
+                return NativeMethods.maf_tally_is_balanced(
+                    unchecked((ulong)Read), unchecked((ulong)Analysed), unchecked((ulong)Skipped), unchecked((ulong)Duplicates),
+                    unchecked((ulong)Filtered), unchecked((ulong)Errors), unchecked((ulong)Throttled), unchecked((ulong)NotThrottled),
+                    unchecked((ulong)ThrottlingUnknown), unchecked((ulong)SkippedByOperation())) == NativeMethods.MAF_TRUE;
+            }
+        }
 
-        // The engine's third rule (tally.rs is_balanced): the skipped records are those counted by operation.
+        // The skipped records counted by operation (the engine's third rule compares them with Skipped).
         private long SkippedByOperation()
         {
             long sum = 0;

@@ -43,6 +43,17 @@ namespace MailAccessForensics
         public override string ToString() => Path;
     }
 
+    /// <summary>How the fetching of a collection window went; the numbers are the engine's.</summary>
+    public enum CollectionWindowStatus
+    {
+        /// <summary>Fetched whole.</summary>
+        Complete = (int)Native.NativeMethods.MAF_WINDOW_COMPLETE,
+        /// <summary>Fetched, but not all of it could be.</summary>
+        Incomplete = (int)Native.NativeMethods.MAF_WINDOW_INCOMPLETE,
+        /// <summary>Not fetched yet.</summary>
+        Pending = (int)Native.NativeMethods.MAF_WINDOW_PENDING,
+    }
+
     /// <summary>One time window of a collection, and how its fetching went (over every run).</summary>
     public sealed class CollectionWindow
     {
@@ -53,7 +64,7 @@ namespace MailAccessForensics
         public DateTime Start { get; internal set; }
         public DateTime End { get; internal set; }
         /// <summary>Complete, Incomplete (fetched, not all of it could be) or Pending (not fetched yet).</summary>
-        public string Status { get; internal set; }
+        public CollectionWindowStatus Status { get; internal set; }
         /// <summary>Why it is not complete; null when it is.</summary>
         public string Reason { get; internal set; }
         /// <summary>Records written for it (new ones: each record is written once in the folder).</summary>

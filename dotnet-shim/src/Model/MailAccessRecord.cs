@@ -2,17 +2,6 @@ using System;
 
 namespace MailAccessForensics
 {
-    /// <summary>MailAccessType of a MailItemsAccessed record.</summary>
-    public enum MailAccessType
-    {
-        /// <summary>The record does not say, or says something unknown.</summary>
-        Unknown = 0,
-        /// <summary>Individual messages were read; the record lists them.</summary>
-        Bind = 1,
-        /// <summary>A client downloaded a whole folder.</summary>
-        Sync = 2,
-    }
-
     /// <summary>One message named by a Bind record.</summary>
     public sealed class MailAccessItem
     {

@@ -164,6 +164,13 @@ namespace MailAccessForensics.Native
             });
         }
 
+        private static CollectionWindowStatus WindowStatus(uint status)
+        {
+            return status == NativeMethods.MAF_WINDOW_COMPLETE ? CollectionWindowStatus.Complete
+                : status == NativeMethods.MAF_WINDOW_INCOMPLETE ? CollectionWindowStatus.Incomplete
+                : CollectionWindowStatus.Pending;
+        }
+
         private static string[] List(MafCollection* c, MafTextList list)
         {
             var values = new string[list.len];
@@ -188,7 +195,7 @@ namespace MailAccessForensics.Native
                     {
                         Start = NativeCall.Time(w->start),
                         End = NativeCall.Time(w->end),
-                        Status = w->status == NativeMethods.MAF_WINDOW_COMPLETE ? "Complete" : w->status == NativeMethods.MAF_WINDOW_INCOMPLETE ? "Incomplete" : "Pending",
+                        Status = WindowStatus(w->status),
                         Reason = NativeCall.Text(arena, w->reason),
                         Records = (long)w->written,
                         Calls = (long)w->calls,
@@ -207,7 +214,7 @@ namespace MailAccessForensics.Native
                 var incomplete = new List<CollectionWindow>();
                 foreach (CollectionWindow w in windows)
                 {
-                    if (w.Status != "Complete")
+                    if (w.Status != CollectionWindowStatus.Complete)
                     {
                         incomplete.Add(w);
                     }

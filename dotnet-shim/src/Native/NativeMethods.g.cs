@@ -18,19 +18,13 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 9;
+        internal const uint MAF_ABI_VERSION = 10;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
         internal const byte MAF_FALSE = 0;
         internal const byte MAF_TRUE = 1;
         internal const byte MAF_UNKNOWN = 2;
-        /// <summary>
-        ///  `AccessType` codes.
-        /// </summary>
-        internal const byte MAF_ACCESS_UNKNOWN = 0;
-        internal const byte MAF_ACCESS_BIND = 1;
-        internal const byte MAF_ACCESS_SYNC = 2;
         /// <summary>
         ///  `MafCollectStep.kind`: call Search-UnifiedAuditLog, wait, or stop.
         /// </summary>
@@ -166,6 +160,15 @@ namespace MailAccessForensics.Native
         /// </summary>
         [DllImport(__DllName, EntryPoint = "maf_tally_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void maf_tally_free(MafTally* tally);
+
+        /// <summary>
+        ///  Whether a tally's counts add up, by the engine's rule (`Tally::is_balanced`): the shim's
+        ///  InputSummary asks here instead of keeping its own copy of the rule. `skipped_by_operation`
+        ///  is the sum of the skipped records counted by operation. Returns MAF_TRUE or MAF_FALSE
+        ///  (counts whose sums overflow do not add up).
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "maf_tally_is_balanced", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern byte maf_tally_is_balanced(ulong read, ulong analysed, ulong skipped, ulong duplicates, ulong filtered, ulong errors, ulong throttled, ulong not_throttled, ulong throttling_unknown, ulong skipped_by_operation);
 
         /// <summary>
         ///  Opens a file of audit records for reading into `session`. `path` is UTF-16 (any file name
@@ -513,6 +516,9 @@ namespace MailAccessForensics.Native
         ///  -1 when the address carried no port.
         /// </summary>
         public int client_port;
+        /// <summary>
+        ///  `mailaccess_engine::AccessType` as a number (the shim's MailAccessType).
+        /// </summary>
         public byte access_type;
         public byte is_throttled;
         public byte external_access;

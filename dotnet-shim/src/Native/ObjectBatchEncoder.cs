@@ -13,9 +13,6 @@ namespace MailAccessForensics.Native
     /// </summary>
     internal sealed class ObjectBatchEncoder
     {
-        private const byte TagNull = 0, TagFalse = 1, TagTrue = 2, TagInt = 3, TagFloat = 4, TagString = 5,
-            TagDateTime = 6, TagList = 7, TagMap = 8, TagUnreadable = 9;
-
         /// <summary>
         /// Deeper values are sent as unreadable. The engine refuses records nested deeper than 128
         /// levels whichever way they arrive (a file, text, an object), so objects are sent that
@@ -89,25 +86,42 @@ namespace MailAccessForensics.Native
             catch (ObjectTooLargeException)
             {
                 _length = start;
-                WriteUnreadable($"the object holds more than {MaxObjectValues.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values, which is larger than any audit record");
+                WriteUnreadable(UnreadableReason.TooLarge, $"the object holds more than {MaxObjectValues.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} values, which is larger than any audit record");
             }
             catch (Exception e) when (IsValueFault(e))
             {
                 // Whatever was half written goes: the object is one unreadable node.
                 _length = start;
-                WriteUnreadable($"the object could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"the object could not be read: {e.Message}");
             }
         }
 
         /// <summary>
         /// Faults of the objects themselves (a property getter, an enumerator, a ToString that
-        /// throws), as opposed to the pipeline stopping, the process running out of memory, or
-        /// an object too large to be a record.
+        /// throws: code outside this assembly), as opposed to the pipeline stopping, the process
+        /// running out of memory, an object too large to be a record, or a fault of the encoder
+        /// itself (thrown by this assembly's code), which must not pass for an unreadable record.
         /// </summary>
         private static bool IsValueFault(Exception e)
         {
-            return !(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException)
-                && !(e is ObjectTooLargeException);
+            // An object too large for any batch is the object's fault, though the encoder says so.
+            return e is BatchFullException
+                || (!(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is System.Threading.ThreadAbortException)
+                    && !(e is ObjectTooLargeException) && !ThrownHere(e));
+        }
+
+        private static bool ThrownHere(Exception e)
+        {
+            // TargetSite is the method that threw; unknown (null) is taken as the object's.
+            return e.TargetSite?.DeclaringType?.Assembly == typeof(ObjectBatchEncoder).Assembly;
+        }
+
+        /// <summary>Raised when the batch would pass 2 GB.</summary>
+        private sealed class BatchFullException : InvalidOperationException
+        {
+            internal BatchFullException(string message) : base(message)
+            {
+            }
         }
 
         /// <summary>Raised when one object passes MaxObjectValues.</summary>
@@ -120,7 +134,7 @@ namespace MailAccessForensics.Native
             PSObject moduleRecord = AsModuleRecord(input);
             if (moduleRecord != null)
             {
-                WriteTag(TagMap);
+                WriteTag(ObjectBatchTag.Map);
                 WriteInt32(1);
                 WriteKey(ModuleRecordType);
                 WriteProperties(moduleRecord, 1, ModuleRecordType);
@@ -131,7 +145,7 @@ namespace MailAccessForensics.Native
                 PSPropertyInfo recordProperty = pso.Properties[RecordProperty];
                 if (recordProperty != null && Unwrap(SafeValue(recordProperty, out _)) is string text)
                 {
-                    WriteTag(TagMap);
+                    WriteTag(ObjectBatchTag.Map);
                     int countAt = Reserve(4);
                     WriteKey(RecordProperty);
                     WriteString(text, RecordProperty);
@@ -185,7 +199,7 @@ namespace MailAccessForensics.Native
             catch (Exception e) when (IsValueFault(e))
             {
                 _length = start;
-                WriteUnreadable($"the object could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"the object could not be read: {e.Message}");
             }
         }
 
@@ -202,7 +216,7 @@ namespace MailAccessForensics.Native
             _objectValues = 0;
             try
             {
-                WriteTag(TagMap);
+                WriteTag(ObjectBatchTag.Map);
                 WriteInt32(2);
                 WriteKey("Type");
                 WriteString(item.TypeNames.Count > 0 ? item.TypeNames[0] : item.BaseObject.GetType().FullName, "Type");
@@ -212,7 +226,7 @@ namespace MailAccessForensics.Native
             catch (Exception e) when (IsValueFault(e))
             {
                 _length = start;
-                WriteUnreadable($"the object could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"the object could not be read: {e.Message}");
             }
         }
 
@@ -263,7 +277,7 @@ namespace MailAccessForensics.Native
             {
                 // An enumerator or ToString that throws spoils only this value.
                 _length = start;
-                WriteUnreadable($"{path} could not be read: {e.Message}");
+                WriteUnreadable(UnreadableReason.ReadFailed, $"{path} could not be read: {e.Message}");
             }
         }
 
@@ -271,20 +285,20 @@ namespace MailAccessForensics.Native
         {
             if (depth > MaxDepth)
             {
-                WriteUnreadable($"{path} is nested deeper than {MaxDepth} levels");
+                WriteUnreadable(UnreadableReason.TooDeep, $"{path} is nested deeper than {MaxDepth} levels");
                 return;
             }
             object value = Unwrap(raw);
             switch (value)
             {
                 case null:
-                    WriteTag(TagNull);
+                    WriteTag(ObjectBatchTag.Null);
                     return;
                 case string s:
                     WriteString(s, path);
                     return;
                 case bool b:
-                    WriteTag(b ? TagTrue : TagFalse);
+                    WriteTag(b ? ObjectBatchTag.True : ObjectBatchTag.False);
                     return;
                 case int i: WriteInt(i); return;
                 case long l: WriteInt(l); return;
@@ -342,7 +356,7 @@ namespace MailAccessForensics.Native
 
         private void WriteDictionary(IDictionary dictionary, int depth, string path)
         {
-            WriteTag(TagMap);
+            WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
             int count = 0;
             foreach (DictionaryEntry entry in dictionary)
@@ -357,7 +371,7 @@ namespace MailAccessForensics.Native
 
         private void WritePairs(IEnumerable<KeyValuePair<string, object>> pairs, int depth)
         {
-            WriteTag(TagMap);
+            WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
             int count = 0;
             foreach (KeyValuePair<string, object> pair in pairs)
@@ -371,7 +385,7 @@ namespace MailAccessForensics.Native
 
         private void WriteProperties(PSObject pso, int depth, string path, ICollection<string> skip = null)
         {
-            WriteTag(TagMap);
+            WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
             int count = 0;
             foreach (PSPropertyInfo property in pso.Properties)
@@ -384,7 +398,7 @@ namespace MailAccessForensics.Native
                 object value = SafeValue(property, out string failure);
                 if (failure != null)
                 {
-                    WriteUnreadable($"property {property.Name} could not be read: {failure}");
+                    WriteUnreadable(UnreadableReason.ReadFailed, $"property {property.Name} could not be read: {failure}");
                 }
                 else
                 {
@@ -397,7 +411,7 @@ namespace MailAccessForensics.Native
 
         private void WriteList(IEnumerable sequence, int depth, string path)
         {
-            WriteTag(TagList);
+            WriteTag(ObjectBatchTag.List);
             int countAt = Reserve(4);
             int count = 0;
             foreach (object item in sequence)
@@ -413,7 +427,7 @@ namespace MailAccessForensics.Native
             // Worst case 3 bytes per UTF-16 unit; the length is written after the bytes.
             EnsureCapacity(5 + value.Length * 3);
             int start = _length;
-            _buffer[_length++] = TagString;
+            _buffer[_length++] = (byte)ObjectBatchTag.String;
             _length += 4;
             try
             {
@@ -424,7 +438,7 @@ namespace MailAccessForensics.Native
             catch (EncoderFallbackException e)
             {
                 _length = start;
-                WriteUnreadable($"invalid UTF-16 in {path}: unpaired surrogate at character {e.Index}");
+                WriteUnreadable(UnreadableReason.InvalidUtf16, $"invalid UTF-16 in {path}: unpaired surrogate at character {e.Index}");
             }
         }
 
@@ -440,39 +454,45 @@ namespace MailAccessForensics.Native
             _length += written;
         }
 
-        private void WriteUnreadable(string reason)
+        /// <summary>
+        /// A value that could not be read: the engine decides the record error's kind from the
+        /// <paramref name="reason"/> code; <paramref name="words"/> is only shown to the user.
+        /// </summary>
+        private void WriteUnreadable(UnreadableReason reason, string words)
         {
-            EnsureCapacity(5 + reason.Length * 3);
-            _buffer[_length++] = TagUnreadable;
+            EnsureCapacity(9 + words.Length * 3);
+            _buffer[_length++] = (byte)ObjectBatchTag.Unreadable;
+            WriteInt32At(_length, (int)reason);
+            _length += 4;
             int lengthAt = _length;
             _length += 4;
-            int written = Encoding.UTF8.GetBytes(reason, 0, reason.Length, _buffer, _length);
+            int written = Encoding.UTF8.GetBytes(words, 0, words.Length, _buffer, _length);
             WriteInt32At(lengthAt, written);
             _length += written;
         }
 
         private void WriteInt(long value)
         {
-            WriteTag(TagInt);
+            WriteTag(ObjectBatchTag.Int);
             WriteInt64(value);
         }
 
         private void WriteFloat(double value)
         {
-            WriteTag(TagFloat);
+            WriteTag(ObjectBatchTag.Float);
             WriteInt64(BitConverter.DoubleToInt64Bits(value));
         }
 
         private void WriteDateTime(long ticks)
         {
-            WriteTag(TagDateTime);
+            WriteTag(ObjectBatchTag.DateTime);
             WriteInt64(ticks);
         }
 
-        private void WriteTag(byte tag)
+        private void WriteTag(ObjectBatchTag tag)
         {
             EnsureCapacity(1);
-            _buffer[_length++] = tag;
+            _buffer[_length++] = (byte)tag;
         }
 
         private int Reserve(int bytes)
@@ -518,7 +538,7 @@ namespace MailAccessForensics.Native
             }
             if (needed > int.MaxValue - 64)
             {
-                throw new InvalidOperationException("a batch of pipeline objects exceeds 2 GB");
+                throw new BatchFullException("a batch of pipeline objects exceeds 2 GB");
             }
             long size = Math.Max(needed, (long)_buffer.Length * 2);
             Array.Resize(ref _buffer, (int)Math.Min(size, int.MaxValue - 64));

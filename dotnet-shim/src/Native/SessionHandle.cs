@@ -105,11 +105,14 @@ namespace MailAccessForensics.Native
     {
         internal NativeCallException(MafStatus status, string message) : base(message)
         {
-            Status = status.ToString();
+            StatusCode = status;
         }
 
         /// <summary>The engine's status name (InvalidArgument, Panic, BadBatch, Cancelled, Io).</summary>
-        public string Status { get; }
+        public string Status => StatusCode.ToString();
+
+        /// <summary>The engine's status, which the shim decides by.</summary>
+        internal MafStatus StatusCode { get; }
     }
 
     internal static unsafe class NativeCall

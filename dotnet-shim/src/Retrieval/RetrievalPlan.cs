@@ -134,65 +134,65 @@ namespace MailAccessForensics.Retrieval
             switch (r.Kind)
             {
                 case CompromiseKind.AccessedMessage:
-                {
-                    string filter = "internetMessageId eq " + ODataString(r.InternetMessageId);
-                    r.GraphRequest = $"GET {user}/messages?$filter={filter}";
-                    r.PowerShellCommand = SdkAltersFilter(r.InternetMessageId)
-                        ? "Invoke-MgGraphRequest -Method GET -Uri " + PowerShellLiteral.Quote(GraphUri(r.Mailbox, null, filter))
-                        : $"Get-MgUserMessage {userArgument} -Filter {PowerShellLiteral.Quote(filter)} -All";
-                    r.MessageTraceCommand = "Get-MessageTraceV2 -MessageId " + PowerShellLiteral.Quote(r.InternetMessageId)
-                        + " -StartDate " + PowerShellLiteral.Quote(GraphTime(r.Start.AddDays(-10)))
-                        + " -EndDate " + PowerShellLiteral.Quote(GraphTime(r.Start));
-                    r.Limits = "Finds the message while it is in the mailbox (in any folder) or in Recoverable Items\\Deletions, where deleted "
-                        + "mail stays 14 days by default (up to 30, longer under a hold); not once purged, nor in an archive mailbox. "
-                        + "The message trace shows delivery, not content: it keeps 90 days and searches 10 days per query (this one the 10 "
-                        + "days before the first read; repeat with earlier dates for older mail). A compliance search cannot find a "
-                        + "message by its Message-ID: headers are not indexed.";
-                    break;
-                }
-                case CompromiseKind.SyncedFolder:
-                {
-                    string filter = "receivedDateTime le " + GraphTime(r.ReceivedBefore.Value);
-                    r.GraphRequest = $"GET {user}/mailFolders/{{id of {r.FolderPath}}}/messages?$filter={filter}";
-                    r.PowerShellCommand = $"Get-MgUserMailFolderMessage {userArgument} -MailFolderId $folderId -Filter {PowerShellLiteral.Quote(filter)} -All";
-                    r.Limits = "Resolves the folder by its path (the display names the audit wrote) and lists what it holds now: messages moved "
-                        + "out or deleted since the last sync are not listed, and a message moved in later with an older received time is. "
-                        + "A compliance search of one folder needs its folderid, which the finding does not carry.";
-                    break;
-                }
-                case CompromiseKind.ThrottledWindow:
-                {
-                    string filter = "receivedDateTime lt " + GraphTime(r.ReceivedBefore.Value);
-                    r.GraphRequest = $"GET {user}/messages?$filter={filter}";
-                    r.PowerShellCommand = $"Get-MgUserMessage {userArgument} -Filter {PowerShellLiteral.Quote(filter)} -All";
-                    string name = "MailAccessForensics " + r.Id + " " + ShortHash(r.Mailbox.ToLowerInvariant() + "\n" + RoundTrip(r.Start) + "\n" + RoundTrip(r.End));
-                    r.ComplianceSearchCommand = "New-ComplianceSearch -Name " + PowerShellLiteral.Quote(name)
-                        + " -ExchangeLocation " + PowerShellLiteral.Quote(r.Mailbox)
-                        + " -ContentMatchQuery " + PowerShellLiteral.Quote("received<" + DayAfter(r.ReceivedBefore.Value))
-                        + "; Start-ComplianceSearch -Identity " + PowerShellLiteral.Quote(name);
-                    r.Limits = "Lists the messages received before the window ended that the mailbox and its Recoverable Items\\Deletions hold "
-                        + "now: mail purged since, or moved to an archive mailbox, is not listed. The compliance search also covers all of "
-                        + "Recoverable Items and the archive mailbox, to whole days (UTC): it may include mail of the window's last day "
-                        + "received after the window.";
-                    break;
-                }
-                case CompromiseKind.UnresolvedAccess:
-                {
-                    string filter = "receivedDateTime le " + GraphTime(r.ReceivedBefore.Value);
-                    if (r.FolderPath != null)
                     {
+                        string filter = "internetMessageId eq " + ODataString(r.InternetMessageId);
+                        r.GraphRequest = $"GET {user}/messages?$filter={filter}";
+                        r.PowerShellCommand = SdkAltersFilter(r.InternetMessageId)
+                            ? "Invoke-MgGraphRequest -Method GET -Uri " + PowerShellLiteral.Quote(GraphUri(r.Mailbox, null, filter))
+                            : $"Get-MgUserMessage {userArgument} -Filter {PowerShellLiteral.Quote(filter)} -All";
+                        r.MessageTraceCommand = "Get-MessageTraceV2 -MessageId " + PowerShellLiteral.Quote(r.InternetMessageId)
+                            + " -StartDate " + PowerShellLiteral.Quote(GraphTime(r.Start.AddDays(-10)))
+                            + " -EndDate " + PowerShellLiteral.Quote(GraphTime(r.Start));
+                        r.Limits = "Finds the message while it is in the mailbox (in any folder) or in Recoverable Items\\Deletions, where deleted "
+                            + "mail stays 14 days by default (up to 30, longer under a hold); not once purged, nor in an archive mailbox. "
+                            + "The message trace shows delivery, not content: it keeps 90 days and searches 10 days per query (this one the 10 "
+                            + "days before the first read; repeat with earlier dates for older mail). A compliance search cannot find a "
+                            + "message by its Message-ID: headers are not indexed.";
+                        break;
+                    }
+                case CompromiseKind.SyncedFolder:
+                    {
+                        string filter = "receivedDateTime le " + GraphTime(r.ReceivedBefore.Value);
                         r.GraphRequest = $"GET {user}/mailFolders/{{id of {r.FolderPath}}}/messages?$filter={filter}";
                         r.PowerShellCommand = $"Get-MgUserMailFolderMessage {userArgument} -MailFolderId $folderId -Filter {PowerShellLiteral.Quote(filter)} -All";
+                        r.Limits = "Resolves the folder by its path (the display names the audit wrote) and lists what it holds now: messages moved "
+                            + "out or deleted since the last sync are not listed, and a message moved in later with an older received time is. "
+                            + "A compliance search of one folder needs its folderid, which the finding does not carry.";
+                        break;
                     }
-                    else
+                case CompromiseKind.ThrottledWindow:
                     {
+                        string filter = "receivedDateTime lt " + GraphTime(r.ReceivedBefore.Value);
                         r.GraphRequest = $"GET {user}/messages?$filter={filter}";
                         r.PowerShellCommand = $"Get-MgUserMessage {userArgument} -Filter {PowerShellLiteral.Quote(filter)} -All";
+                        string name = "MailAccessForensics " + r.Id + " " + ShortHash(r.Mailbox.ToLowerInvariant() + "\n" + RoundTrip(r.Start) + "\n" + RoundTrip(r.End));
+                        r.ComplianceSearchCommand = "New-ComplianceSearch -Name " + PowerShellLiteral.Quote(name)
+                            + " -ExchangeLocation " + PowerShellLiteral.Quote(r.Mailbox)
+                            + " -ContentMatchQuery " + PowerShellLiteral.Quote("received<" + DayAfter(r.ReceivedBefore.Value))
+                            + "; Start-ComplianceSearch -Identity " + PowerShellLiteral.Quote(name);
+                        r.Limits = "Lists the messages received before the window ended that the mailbox and its Recoverable Items\\Deletions hold "
+                            + "now: mail purged since, or moved to an archive mailbox, is not listed. The compliance search also covers all of "
+                            + "Recoverable Items and the archive mailbox, to whole days (UTC): it may include mail of the window's last day "
+                            + "received after the window.";
+                        break;
                     }
-                    r.Limits = "The record lost the ids of the messages it read: these are candidates, the messages received before the read "
-                        + "that the folder (or, with no folder, the mailbox) holds now, not the messages read.";
-                    break;
-                }
+                case CompromiseKind.UnresolvedAccess:
+                    {
+                        string filter = "receivedDateTime le " + GraphTime(r.ReceivedBefore.Value);
+                        if (r.FolderPath != null)
+                        {
+                            r.GraphRequest = $"GET {user}/mailFolders/{{id of {r.FolderPath}}}/messages?$filter={filter}";
+                            r.PowerShellCommand = $"Get-MgUserMailFolderMessage {userArgument} -MailFolderId $folderId -Filter {PowerShellLiteral.Quote(filter)} -All";
+                        }
+                        else
+                        {
+                            r.GraphRequest = $"GET {user}/messages?$filter={filter}";
+                            r.PowerShellCommand = $"Get-MgUserMessage {userArgument} -Filter {PowerShellLiteral.Quote(filter)} -All";
+                        }
+                        r.Limits = "The record lost the ids of the messages it read: these are candidates, the messages received before the read "
+                            + "that the folder (or, with no folder, the mailbox) holds now, not the messages read.";
+                        break;
+                    }
             }
         }
 

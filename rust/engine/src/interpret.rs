@@ -3,10 +3,9 @@
 //! wrapper second, and recovers what stringified ("degraded") records still hold.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
-use once_cell::sync::Lazy;
 use serde::Deserialize;
 
 use crate::address::ClientAddress;
@@ -207,7 +206,7 @@ pub fn result_position(raw: &RawFields<'_>) -> Option<ResultPosition> {
 /// records, a page of them, a malformed record) is left to the full reading, which tells those
 /// apart.
 fn skip_other_operation(text: &str) -> Option<Outcome> {
-    static NAME: Lazy<memmem::Finder<'static>> = Lazy::new(|| memmem::Finder::new(MAIL_ITEMS_ACCESSED));
+    static NAME: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(MAIL_ITEMS_ACCESSED));
     if NAME.find(text.as_bytes()).is_some() {
         return None;
     }

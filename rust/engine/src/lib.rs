@@ -22,6 +22,7 @@ pub mod session;
 pub mod tally;
 pub mod time;
 pub mod tree;
+pub mod vocabulary;
 
 pub use address::ClientAddress;
 pub use error::{ErrorKind, RecordError};

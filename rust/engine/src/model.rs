@@ -6,24 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::address::ClientAddress;
 
-/// `MailAccessType` of the record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AccessType {
-    Bind,
-    Sync,
-    /// The record does not say, or says something we do not know.
-    Unknown,
-}
+pub use crate::vocabulary::AccessType;
 
 impl AccessType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccessType::Bind => "Bind",
-            AccessType::Sync => "Sync",
-            AccessType::Unknown => "Unknown",
-        }
-    }
-
     pub fn parse(text: &str) -> AccessType {
         let text = text.trim();
         if text.eq_ignore_ascii_case("bind") {

@@ -120,7 +120,7 @@ fn blank_to_none(text: Option<String>) -> Option<String> {
 /// Reads the properties of one of the module's records back into the record model.
 pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, RecordError> {
     let wire = ModuleRecordWire::deserialize(NodeDeserializer::new(properties)).map_err(|e| {
-        RecordError::new(ErrorKind::InvalidValue, format!("a MailAccessForensics.MailAccessRecord could not be read: {}", e.0))
+        RecordError::new(ErrorKind::InvalidValue, format!("a MailAccessForensics.MailAccessRecord could not be read: {}", e.message))
     })?;
     let record_id = blank_to_none(wire.record_id);
     let fail = |kind, message: String| RecordError::new(kind, message).with_record_id(record_id.clone());

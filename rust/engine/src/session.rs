@@ -20,6 +20,7 @@ use crate::module_record::{module_record_properties, read_module_record};
 use crate::raw::RawFields;
 use crate::tally::Tally;
 use crate::tree::{BatchFormatError, BatchReader, Node, NodeDeserializer};
+use crate::vocabulary::UnreadableReason;
 
 /// Batches smaller than this are read on the calling thread (not worth the hand-off).
 const PARALLEL_BATCH: usize = 64;
@@ -290,26 +291,32 @@ pub fn interpret_node(node: &Node<'_>, options: &InterpretOptions) -> Result<Out
                     if let Some(operation) = other_operation(node) {
                         return Ok(Outcome::Skipped { operation: operation.to_string() });
                     }
-                    let kind = if e.0.contains("invalid UTF-16") {
-                        ErrorKind::InvalidEncoding
-                    } else if e.0.contains("nested deeper") {
-                        ErrorKind::TooDeep
-                    } else {
-                        ErrorKind::InvalidValue
-                    };
-                    return Err(RecordError::new(kind, e.0));
+                    let kind = e.unreadable.map_or(ErrorKind::InvalidValue, |reason| unreadable_kind(reason, false));
+                    return Err(RecordError::new(kind, e.message));
                 }
             };
             interpret_fields(&raw, options)
         }
-        Node::Unreadable(reason) => {
-            let kind = if reason.contains("larger than") { ErrorKind::TooLarge } else { ErrorKind::InvalidEncoding };
-            Err(RecordError::new(kind, format!("the object could not be read: {reason}")))
+        Node::Unreadable(reason, words) => {
+            Err(RecordError::new(unreadable_kind(*reason, true), format!("the object could not be read: {words}")))
         }
         other => Err(RecordError::new(
             ErrorKind::NotAnAuditRecord,
             format!("{} is not an audit record (expected an object or AuditData JSON text)", describe(other)),
         )),
+    }
+}
+
+/// The record error's kind for a value the shim could not read, from the reason code it sent
+/// (never from its words). A whole object that could not be read counts as unreadable bytes,
+/// a value inside one as a bad value.
+fn unreadable_kind(reason: UnreadableReason, whole_object: bool) -> ErrorKind {
+    match reason {
+        UnreadableReason::InvalidUtf16 => ErrorKind::InvalidEncoding,
+        UnreadableReason::TooDeep => ErrorKind::TooDeep,
+        UnreadableReason::TooLarge => ErrorKind::TooLarge,
+        UnreadableReason::ReadFailed if whole_object => ErrorKind::InvalidEncoding,
+        UnreadableReason::ReadFailed => ErrorKind::InvalidValue,
     }
 }
 
@@ -328,7 +335,7 @@ fn other_operation<'a>(node: &Node<'a>) -> Option<&'a str> {
 
 fn mentions(node: &Node<'_>, name: &str) -> bool {
     match node {
-        Node::Str(text) | Node::Unreadable(text) => text.contains(name),
+        Node::Str(text) | Node::Unreadable(_, text) => text.contains(name),
         Node::List(items) => items.iter().any(|item| mentions(item, name)),
         Node::Map(entries) => entries.iter().any(|(key, value)| key.contains(name) || mentions(value, name)),
         _ => false,
@@ -344,7 +351,7 @@ fn describe(node: &Node<'_>) -> &'static str {
         Node::List(_) => "a list",
         Node::Str(_) => "text",
         Node::Map(_) => "an object",
-        Node::Unreadable(_) => "an unreadable value",
+        Node::Unreadable(..) => "an unreadable value",
     }
 }
 

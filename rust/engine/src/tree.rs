@@ -10,7 +10,8 @@
 //!   6 date-time       i64 .NET ticks, UTC
 //!   7 list            u32 count, node*
 //!   8 map             u32 count, (u32 key length, UTF-8 key, node)*
-//!   9 unreadable      u32 byte length, UTF-8 reason (the shim could not read this value)
+//!   9 unreadable      u32 UnreadableReason, u32 byte length, UTF-8 words (the shim could not
+//!                     read this value: the code says why, the words tell the user)
 //! ```
 //! A batch is a sequence of top-level nodes, one per pipeline object.
 
@@ -19,17 +20,19 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::time::{format_iso, from_dotnet_ticks};
+use crate::vocabulary::{ObjectBatchTag, UnreadableReason};
 
-pub const TAG_NULL: u8 = 0;
-pub const TAG_FALSE: u8 = 1;
-pub const TAG_TRUE: u8 = 2;
-pub const TAG_INT: u8 = 3;
-pub const TAG_FLOAT: u8 = 4;
-pub const TAG_STRING: u8 = 5;
-pub const TAG_DATETIME: u8 = 6;
-pub const TAG_LIST: u8 = 7;
-pub const TAG_MAP: u8 = 8;
-pub const TAG_UNREADABLE: u8 = 9;
+// The tags, named once in the vocabulary (which the shim's twin is generated from).
+pub const TAG_NULL: u8 = ObjectBatchTag::Null as u8;
+pub const TAG_FALSE: u8 = ObjectBatchTag::False as u8;
+pub const TAG_TRUE: u8 = ObjectBatchTag::True as u8;
+pub const TAG_INT: u8 = ObjectBatchTag::Int as u8;
+pub const TAG_FLOAT: u8 = ObjectBatchTag::Float as u8;
+pub const TAG_STRING: u8 = ObjectBatchTag::String as u8;
+pub const TAG_DATETIME: u8 = ObjectBatchTag::DateTime as u8;
+pub const TAG_LIST: u8 = ObjectBatchTag::List as u8;
+pub const TAG_MAP: u8 = ObjectBatchTag::Map as u8;
+pub const TAG_UNREADABLE: u8 = ObjectBatchTag::Unreadable as u8;
 
 /// Deeper trees are refused as a malformed batch; the shim stops at a lower depth.
 const MAX_DEPTH: usize = 200;
@@ -44,7 +47,8 @@ pub enum Node<'a> {
     DateTime(i64),
     List(Vec<Node<'a>>),
     Map(Vec<(&'a str, Node<'a>)>),
-    Unreadable(&'a str),
+    /// A value the shim could not read: why, and the words for the user.
+    Unreadable(UnreadableReason, &'a str),
 }
 
 /// The batch buffer itself is malformed: a fault in the caller, not in a record.
@@ -162,7 +166,13 @@ impl<'a> BatchReader<'a> {
                 }
                 Node::Map(entries)
             }
-            TAG_UNREADABLE => Node::Unreadable(self.str()?),
+            TAG_UNREADABLE => {
+                let code = self.u32()?;
+                let Some(reason) = u32::try_from(code).ok().and_then(UnreadableReason::from_code) else {
+                    return self.fail("unknown unreadable reason");
+                };
+                Node::Unreadable(reason, self.str()?)
+            }
             _ => return self.fail("unknown tag"),
         })
     }
@@ -170,11 +180,21 @@ impl<'a> BatchReader<'a> {
 
 /// Errors raised while reading a node tree as a record.
 #[derive(Debug)]
-pub struct NodeError(pub String);
+pub struct NodeError {
+    pub message: String,
+    /// Set when the error is a value the shim could not read: why, as the shim said it.
+    pub unreadable: Option<UnreadableReason>,
+}
+
+impl NodeError {
+    pub fn new(message: impl Into<String>) -> NodeError {
+        NodeError { message: message.into(), unreadable: None }
+    }
+}
 
 impl fmt::Display for NodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -182,7 +202,7 @@ impl std::error::Error for NodeError {}
 
 impl de::Error for NodeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        NodeError(msg.to_string())
+        NodeError::new(msg.to_string())
     }
 }
 
@@ -209,11 +229,13 @@ impl<'de, 'n> Deserializer<'de> for NodeDeserializer<'de, 'n> {
             Node::Str(s) => visitor.visit_borrowed_str(s),
             Node::DateTime(ticks) => match from_dotnet_ticks(*ticks) {
                 Some(time) => visitor.visit_string(format_iso(&time)),
-                None => Err(NodeError(format!("date-time ticks {ticks} are out of range"))),
+                None => Err(NodeError::new(format!("date-time ticks {ticks} are out of range"))),
             },
             Node::List(items) => visitor.visit_seq(NodeSeq { iter: items.iter() }),
             Node::Map(entries) => visitor.visit_map(NodeMap { iter: entries.iter(), value: None }),
-            Node::Unreadable(reason) => Err(NodeError(format!("a value could not be read: {reason}"))),
+            Node::Unreadable(reason, words) => {
+                Err(NodeError { message: format!("a value could not be read: {words}"), unreadable: Some(*reason) })
+            }
         }
     }
 
@@ -274,7 +296,7 @@ impl<'a, 'n> MapAccess<'a> for NodeMap<'a, 'n> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, NodeError> {
-        let value = self.value.take().ok_or_else(|| NodeError("value asked before key".into()))?;
+        let value = self.value.take().ok_or_else(|| NodeError::new("value asked before key"))?;
         seed.deserialize(NodeDeserializer::new(value))
     }
 
@@ -333,9 +355,10 @@ impl BatchWriter {
         self.raw_str(key);
         self
     }
-    pub fn unreadable(&mut self, reason: &str) -> &mut Self {
+    pub fn unreadable(&mut self, reason: UnreadableReason, words: &str) -> &mut Self {
         self.buf.push(TAG_UNREADABLE);
-        self.raw_str(reason);
+        self.buf.extend_from_slice(&reason.code().to_le_bytes());
+        self.raw_str(words);
         self
     }
     fn raw_str(&mut self, v: &str) {
@@ -353,7 +376,13 @@ mod tests {
     #[test]
     fn round_trip_through_the_visitor() {
         let mut w = BatchWriter::default();
-        w.map(3).key("Operation").string("MailItemsAccessed").key("OperationCount").int(3).key("Ignored").unreadable("invalid UTF-16");
+        w.map(3)
+            .key("Operation")
+            .string("MailItemsAccessed")
+            .key("OperationCount")
+            .int(3)
+            .key("Ignored")
+            .unreadable(UnreadableReason::InvalidUtf16, "invalid UTF-16");
         let mut reader = BatchReader::new(&w.buf);
         let node = reader.next_node().unwrap();
         assert!(reader.is_empty());
@@ -365,10 +394,26 @@ mod tests {
     #[test]
     fn unreadable_values_in_used_fields_are_errors() {
         let mut w = BatchWriter::default();
-        w.map(1).key("ClientIPAddress").unreadable("invalid UTF-16 at char 3");
+        w.map(1).key("ClientIPAddress").unreadable(UnreadableReason::InvalidUtf16, "invalid UTF-16 at char 3");
         let node = BatchReader::new(&w.buf).next_node().unwrap();
         let err = RawFields::deserialize(NodeDeserializer::new(&node)).unwrap_err();
         assert!(err.to_string().contains("invalid UTF-16"), "{err}");
+        // The reason is the code the shim sent, not read from the words.
+        assert_eq!(err.unreadable, Some(UnreadableReason::InvalidUtf16));
+    }
+
+    #[test]
+    fn an_unreadable_node_carries_its_reason_code() {
+        let mut w = BatchWriter::default();
+        w.unreadable(UnreadableReason::TooDeep, "words that say nothing the engine reads");
+        assert_eq!(
+            BatchReader::new(&w.buf).next_node().unwrap(),
+            Node::Unreadable(UnreadableReason::TooDeep, "words that say nothing the engine reads")
+        );
+        let mut bad = vec![TAG_UNREADABLE];
+        bad.extend_from_slice(&99u32.to_le_bytes());
+        bad.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(BatchReader::new(&bad).next_node().unwrap_err().reason, "unknown unreadable reason");
     }
 
     #[test]

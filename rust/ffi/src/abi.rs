@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 9;
+pub const MAF_ABI_VERSION: u32 = 10;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -36,11 +36,6 @@ pub struct MafText {
 pub const MAF_FALSE: u8 = 0;
 pub const MAF_TRUE: u8 = 1;
 pub const MAF_UNKNOWN: u8 = 2;
-
-/// `AccessType` codes.
-pub const MAF_ACCESS_UNKNOWN: u8 = 0;
-pub const MAF_ACCESS_BIND: u8 = 1;
-pub const MAF_ACCESS_SYNC: u8 = 2;
 
 /// Where a record came from. `file < 0` for pipeline input; `line == 0` when not known.
 #[repr(C)]
@@ -85,6 +80,7 @@ pub struct MafRecord {
     pub items_len: u32,
     /// -1 when the address carried no port.
     pub client_port: i32,
+    /// `mailaccess_engine::AccessType` as a number (the shim's MailAccessType).
     pub access_type: u8,
     pub is_throttled: u8,
     pub external_access: u8,

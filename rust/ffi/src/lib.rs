@@ -31,7 +31,8 @@ use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, Re
 use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
 use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
-use mailaccess_engine::{kql, report, InterpretOptions, Session, SessionOptions};
+use mailaccess_engine::vocabulary::AnalysisName;
+use mailaccess_engine::{kql, report, InterpretOptions, Session, SessionOptions, Tally};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -172,18 +173,20 @@ impl OptionsWire {
             mailboxes: wire_wildcards("Mailbox", &self.mailbox)?,
             users: wire_wildcards("UserIds", &self.user_ids)?,
         };
-        let analysis: Option<Box<dyn Analysis>> = match self.analysis.as_deref() {
+        // Named by the vocabulary, which the shim's AnalysisName is generated from.
+        let name = self.analysis.as_deref().map(|text| AnalysisName::from_name(text).ok_or(text));
+        let analysis: Option<Box<dyn Analysis>> = match name {
             None => None,
-            Some("Throttling") => Some(Box::new(ThrottlingAnalysis::new())),
-            Some("Sync") => Some(Box::new(SyncAnalysis::new())),
-            Some("Context") => Some(Box::new(ContextAnalysis::new(ContextOptions {
+            Some(Ok(AnalysisName::Throttling)) => Some(Box::new(ThrottlingAnalysis::new())),
+            Some(Ok(AnalysisName::Sync)) => Some(Box::new(SyncAnalysis::new())),
+            Some(Ok(AnalysisName::Context)) => Some(Box::new(ContextAnalysis::new(ContextOptions {
                 addresses: wire_ranges("ClientIPAddress", &self.client_ip_address)?,
                 sessions: wire_texts(&self.session_id),
                 suspicious: self.suspicious.unwrap_or(false),
                 baseline_end: wire_time("BaselineEndDate", &self.baseline_end_date)?,
             }))),
-            Some("Bind") => Some(Box::new(ReadAnalysis::new())),
-            Some("Find") => {
+            Some(Ok(AnalysisName::Bind)) => Some(Box::new(ReadAnalysis::new())),
+            Some(Ok(AnalysisName::Find)) => {
                 let ids = wire_texts(&self.internet_message_id);
                 Some(Box::new(FindAnalysis::new(ids.iter().map(String::as_str))))
             }
@@ -191,7 +194,7 @@ impl OptionsWire {
             // dates bound the period of attacker access (records before it are the baseline,
             // and a throttled record before it can open a window into it), and -Mailbox and
             // -UserIds choose the findings reported, not the records that link.
-            Some("Verdict") => Some(Box::new(VerdictAnalysis::new(VerdictOptions {
+            Some(Ok(AnalysisName::Verdict)) => Some(Box::new(VerdictAnalysis::new(VerdictOptions {
                 indicators: Indicators {
                     addresses: wire_ranges("AttackerIPAddress", &self.attacker_ip_address)?,
                     sessions: wire_texts(&self.attacker_session_id),
@@ -206,7 +209,7 @@ impl OptionsWire {
                 mailboxes: filter.mailboxes.clone(),
                 users: filter.users.clone(),
             }))),
-            Some(other) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
+            Some(Err(other)) => return Err(FfiError::invalid_argument(format!("unknown analysis '{other}'"))),
         };
         let reader = self.reader_options(interpret);
         let session = SessionOptions { return_records: self.return_records.unwrap_or(false), filter, analysis };
@@ -490,6 +493,51 @@ pub unsafe extern "C" fn maf_tally_free(tally: *mut MafTally) {
             unsafe { TallyOwner::free(tally) };
         }
     })
+}
+
+/// Whether a tally's counts add up, by the engine's rule (`Tally::is_balanced`): the shim's
+/// InputSummary asks here instead of keeping its own copy of the rule. `skipped_by_operation`
+/// is the sum of the skipped records counted by operation. Returns MAF_TRUE or MAF_FALSE
+/// (counts whose sums overflow do not add up).
+#[no_mangle]
+#[allow(clippy::too_many_arguments, reason = "one argument per count of the tally, as InputSummary holds them")]
+pub extern "C" fn maf_tally_is_balanced(
+    read: u64,
+    analysed: u64,
+    skipped: u64,
+    duplicates: u64,
+    filtered: u64,
+    errors: u64,
+    throttled: u64,
+    not_throttled: u64,
+    throttling_unknown: u64,
+    skipped_by_operation: u64,
+) -> u8 {
+    let sums = [
+        [analysed, skipped, duplicates, filtered, errors].iter().try_fold(0u64, |sum, &n| sum.checked_add(n)),
+        [throttled, not_throttled, throttling_unknown].iter().try_fold(0u64, |sum, &n| sum.checked_add(n)),
+    ];
+    if sums.iter().any(Option::is_none) {
+        return MAF_FALSE;
+    }
+    let tally = Tally {
+        read,
+        analysed,
+        skipped,
+        duplicates,
+        filtered,
+        errors,
+        throttled,
+        not_throttled,
+        throttling_unknown,
+        skipped_operations: [(String::new(), skipped_by_operation)].into_iter().collect(),
+        ..Tally::default()
+    };
+    if tally.is_balanced() {
+        MAF_TRUE
+    } else {
+        MAF_FALSE
+    }
 }
 
 /// A file being read into a session. Opaque to the caller.

@@ -38,14 +38,6 @@ impl Arena {
     }
 }
 
-fn access_code(access: AccessType) -> u8 {
-    match access {
-        AccessType::Bind => MAF_ACCESS_BIND,
-        AccessType::Sync => MAF_ACCESS_SYNC,
-        AccessType::Unknown => MAF_ACCESS_UNKNOWN,
-    }
-}
-
 fn tri(value: Option<bool>) -> u8 {
     match value {
         Some(false) => MAF_FALSE,
@@ -152,7 +144,7 @@ impl BatchRows {
             items_start,
             items_len: r.items.len() as u32,
             client_port: address.and_then(|c| c.port).map(i32::from).unwrap_or(-1),
-            access_type: access_code(r.access_type),
+            access_type: AccessType::code(r.access_type),
             is_throttled: tri(r.is_throttled),
             external_access: tri(r.external_access),
             is_degraded: u8::from(r.degraded.is_some()),
@@ -369,7 +361,7 @@ impl AnalysisOwner {
                 source: source(&e.source),
                 time: ticks(&e.time),
                 operation_count: number(e.operation_count),
-                access_type: access_code(e.access_type),
+                access_type: AccessType::code(e.access_type),
                 is_throttled: tri(e.is_throttled),
                 record_id: o.arena.opt(e.record_id.as_deref()),
                 mailbox: o.arena.opt(e.mailbox.as_deref()),

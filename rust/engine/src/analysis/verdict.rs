@@ -84,30 +84,7 @@ impl Default for VerdictOptions {
     }
 }
 
-/// Kinds of finding, in the order they sort within one mailbox and start time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u32)]
-pub enum FindingKind {
-    ThrottledWindow = 1,
-    SyncedFolder = 2,
-    AccessedMessage = 3,
-    UnresolvedAccess = 4,
-    AttackerIndicator = 5,
-    SharedIndicator = 6,
-}
-
-impl FindingKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            FindingKind::ThrottledWindow => "ThrottledWindow",
-            FindingKind::SyncedFolder => "SyncedFolder",
-            FindingKind::AccessedMessage => "AccessedMessage",
-            FindingKind::UnresolvedAccess => "UnresolvedAccess",
-            FindingKind::AttackerIndicator => "AttackerIndicator",
-            FindingKind::SharedIndicator => "SharedIndicator",
-        }
-    }
-}
+pub use crate::vocabulary::FindingKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {

@@ -135,7 +135,7 @@ fn to_json(node: &Node<'_>, unreadable: &mut u64) -> serde_json::Value {
             }
             Value::Object(map)
         }
-        Node::Unreadable(_) => {
+        Node::Unreadable(..) => {
             *unreadable += 1;
             Value::Null
         }

@@ -26,8 +26,9 @@
 //! JSON Lines the damaged text ends where a line starts with `{`, `[` or `"`. Values in a row
 //! that cannot be records (numbers, `{}`) are one error, however many.
 
+use std::sync::LazyLock;
+
 use memchr::{memchr, memchr3, memmem};
-use once_cell::sync::Lazy;
 
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
@@ -953,8 +954,8 @@ fn can_start_a_record(buf: &[u8], at: usize, damaged_column: Option<u64>) -> boo
 /// A JSON string (with its quotes) whose text is AuditData: an object with a key only records
 /// have, as written inside a string.
 fn string_holds_record(text: &[u8]) -> bool {
-    static KEYS: Lazy<Vec<memmem::Finder<'static>>> =
-        Lazy::new(|| RECORD_KEYS.iter().map(|k| memmem::Finder::new(&format!("\\\"{k}\\\"")).into_owned()).collect());
+    static KEYS: LazyLock<Vec<memmem::Finder<'static>>> =
+        LazyLock::new(|| RECORD_KEYS.iter().map(|k| memmem::Finder::new(&format!("\\\"{k}\\\"")).into_owned()).collect());
     text.len() > 2 && text[1] == b'{' && KEYS.iter().any(|k| k.find(text).is_some())
 }
 

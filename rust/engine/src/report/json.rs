@@ -39,7 +39,7 @@ impl Serialize for Json<'_, '_> {
                 }
                 map.end()
             }
-            Node::Unreadable(reason) => {
+            Node::Unreadable(_, reason) => {
                 let mut map = serializer.serialize_map(Some(1))?;
                 map.serialize_entry("Unreadable", reason)?;
                 map.end()

@@ -157,7 +157,7 @@ pub fn cell_text(node: &Node<'_>) -> String {
         Node::DateTime(ticks) => time_text(*ticks),
         Node::List(items) => items.iter().map(cell_text).collect::<Vec<_>>().join("; "),
         Node::Map(entries) => entries.iter().map(|(k, v)| format!("{k}={}", cell_text(v))).collect::<Vec<_>>().join("; "),
-        Node::Unreadable(reason) => format!("(unreadable: {reason})"),
+        Node::Unreadable(_, reason) => format!("(unreadable: {reason})"),
     }
 }
 
