@@ -61,7 +61,7 @@ namespace MailAccessForensics.Native
             }
             for (ulong i = 0; i < a->syncs_len; i++)
             {
-                MafSyncGroup* s = &a->syncs[i];
+                MafSyncActivity* s = &a->syncs[i];
                 output.Results.Add(new SyncActivity
                 {
                     Mailbox = Text(s->mailbox),
@@ -76,9 +76,9 @@ namespace MailAccessForensics.Native
                     RecordIds = List(s->record_ids),
                 });
             }
-            for (ulong i = 0; i < a->context_summaries_len; i++)
+            for (ulong i = 0; i < a->access_contexts_len; i++)
             {
-                MafContextSummary* c = &a->context_summaries[i];
+                MafAccessContext* c = &a->access_contexts[i];
                 output.Results.Add(new AccessContext
                 {
                     ClientIPAddress = Text(c->context.client_ip_address),

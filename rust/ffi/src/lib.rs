@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mailaccess_engine::analysis::{
-    AddressRange, Analysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter, SyncAnalysis,
+    AddressRange, Analysis, BindAnalysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, RecordFilter, SyncAnalysis,
     ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
 use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
@@ -182,7 +182,7 @@ impl OptionsWire {
                 suspicious: self.suspicious.unwrap_or(false),
                 baseline_end: wire_time("BaselineEndDate", &self.baseline_end_date)?,
             }))),
-            Some("Bind") => Some(Box::new(ReadAnalysis::new())),
+            Some("Bind") => Some(Box::new(BindAnalysis::new())),
             Some("Find") => {
                 let ids = wire_texts(&self.internet_message_id);
                 Some(Box::new(FindAnalysis::new(ids.iter().map(String::as_str))))

@@ -253,8 +253,8 @@ struct AnalysisRows {
     texts: Vec<MafText>,
     contexts: Vec<MafContextText>,
     windows: Vec<MafUnauditedWindow>,
-    syncs: Vec<MafSyncGroup>,
-    context_summaries: Vec<MafContextSummary>,
+    syncs: Vec<MafSyncActivity>,
+    access_contexts: Vec<MafAccessContext>,
     reads: Vec<MafMessageRead>,
     accesses: Vec<MafMessageAccess>,
     findings: Vec<MafFinding>,
@@ -276,7 +276,7 @@ impl AnalysisOwner {
             o.windows.push(row);
         }
         for s in &result.syncs {
-            let row = MafSyncGroup {
+            let row = MafSyncActivity {
                 mailbox: o.arena.opt(s.mailbox.as_deref()),
                 folder_path: o.arena.opt(s.folder_path.as_deref()),
                 start: ticks(&s.start),
@@ -288,7 +288,7 @@ impl AnalysisOwner {
             o.syncs.push(row);
         }
         for c in &result.contexts {
-            let row = MafContextSummary {
+            let row = MafAccessContext {
                 context: o.context(&c.context),
                 app_ids: o.list(&c.app_ids),
                 client_app_ids: o.list(&c.client_app_ids),
@@ -305,7 +305,7 @@ impl AnalysisOwner {
                 bytes: c.bytes,
                 score: c.score,
             };
-            o.context_summaries.push(row);
+            o.access_contexts.push(row);
         }
         for r in &result.reads {
             let contexts_start = o.contexts.len() as u32;
@@ -397,8 +397,8 @@ impl AnalysisOwner {
             windows_len: o.windows.len() as u64,
             syncs: o.syncs.as_ptr(),
             syncs_len: o.syncs.len() as u64,
-            context_summaries: o.context_summaries.as_ptr(),
-            context_summaries_len: o.context_summaries.len() as u64,
+            access_contexts: o.access_contexts.as_ptr(),
+            access_contexts_len: o.access_contexts.len() as u64,
             reads: o.reads.as_ptr(),
             reads_len: o.reads.len() as u64,
             accesses: o.accesses.as_ptr(),

@@ -25,10 +25,10 @@ use crate::address::ClientAddress;
 use crate::model::MailAccessRecord;
 pub use pattern::{AddressRange, Wildcard};
 pub use steps::{
-    ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup,
+    AccessContext, BindAnalysis, ContextAnalysis, ContextOptions, FindAnalysis, MessageAccess, MessageRead, SyncActivity, SyncAnalysis,
 };
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
-pub use verdict::{EvidenceRecord, Finding, FindingKind, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
+pub use verdict::{CompromiseKind, EvidenceRecord, Finding, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
 
 /// An analysis fed one record at a time.
 pub trait Analysis: Send {
@@ -67,8 +67,8 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), Cancelled> {
 #[derive(Debug, Default)]
 pub struct AnalysisResult {
     pub windows: Vec<UnauditedWindow>,
-    pub syncs: Vec<SyncGroup>,
-    pub contexts: Vec<ContextSummary>,
+    pub syncs: Vec<SyncActivity>,
+    pub contexts: Vec<AccessContext>,
     pub reads: Vec<MessageRead>,
     pub accesses: Vec<MessageAccess>,
     pub findings: Vec<Finding>,

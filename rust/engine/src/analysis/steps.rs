@@ -17,7 +17,7 @@ use crate::model::{normalize_message_id, AccessType, MailAccessRecord};
 // Step 2: Sync
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncGroup {
+pub struct SyncActivity {
     pub mailbox: Option<String>,
     pub folder_path: Option<String>,
     pub start: DateTime<Utc>,
@@ -82,7 +82,7 @@ impl Analysis for SyncAnalysis {
         });
         let syncs = groups
             .into_iter()
-            .map(|((_, _, context), state)| SyncGroup {
+            .map(|((_, _, context), state)| SyncActivity {
                 mailbox: state.mailbox.clone(),
                 folder_path: state.folder.clone(),
                 start: state.span.0,
@@ -112,7 +112,7 @@ pub struct ContextOptions {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContextSummary {
+pub struct AccessContext {
     pub context: ContextText,
     pub app_ids: Vec<String>,
     pub client_app_ids: Vec<String>,
@@ -307,7 +307,7 @@ impl Analysis for ContextAnalysis {
             texts.sort_by_key(|t| t.to_lowercase());
             texts
         };
-        let mut contexts: Vec<(ContextSummary, [&str; 4])> = Vec::new();
+        let mut contexts: Vec<(AccessContext, [&str; 4])> = Vec::new();
         for (key, state) in &self.contexts {
             if !self.keeps(key, state) {
                 continue;
@@ -316,7 +316,7 @@ impl Analysis for ContextAnalysis {
             if self.options.suspicious && signals.is_empty() {
                 continue;
             }
-            let summary = ContextSummary {
+            let summary = AccessContext {
                 context: key.describe(strings),
                 app_ids: sorted_texts(&state.app_ids, false),
                 client_app_ids: sorted_texts(&state.client_app_ids, false),
@@ -373,19 +373,19 @@ struct ReadState {
 }
 
 #[derive(Default)]
-pub struct ReadAnalysis {
+pub struct BindAnalysis {
     strings: Strings,
     /// By mailbox (folded) and message.
     messages: HashMap<(Option<u32>, u32), ReadState>,
 }
 
-impl ReadAnalysis {
-    pub fn new() -> ReadAnalysis {
-        ReadAnalysis::default()
+impl BindAnalysis {
+    pub fn new() -> BindAnalysis {
+        BindAnalysis::default()
     }
 }
 
-impl Analysis for ReadAnalysis {
+impl Analysis for BindAnalysis {
     fn add(&mut self, record: &MailAccessRecord) {
         if record.access_type == AccessType::Sync || record.items.is_empty() {
             return;
@@ -729,7 +729,7 @@ mod tests {
     #[test]
     fn messages_read_with_their_contexts() {
         let result = run(
-            Box::new(ReadAnalysis::new()),
+            Box::new(BindAnalysis::new()),
             vec![
                 rec("r1", "2024-05-01T10:00:00Z")
                     .mailbox("v@x")
