@@ -12,8 +12,8 @@ use serde::Deserialize;
 use crate::address::ClientAddress;
 use crate::error::{parse_json, ErrorKind, JsonFailure, RecordError};
 use crate::model::{
-    normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem,
-    ResultPosition, SourcePosition,
+    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition,
+    SourcePosition, UserType,
 };
 use crate::raw::{parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar};
 use crate::time::{parse_timestamp, DateOrder};
@@ -389,7 +389,7 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
         mailbox_guid: text_of(pick!(levels; mailbox_guid)),
         // Graph's envelope `userId` is the UserKey; its UPN is `userPrincipalName`.
         user_id: text_of(pick!(levels; user_principal_name, user_ids, user_id)),
-        user_type: pick!(levels; user_type).and_then(|v| v.text()).map(|t| user_type_name(&t)),
+        user_type: pick!(levels; user_type).and_then(|v| v.text()).map(|t| UserType::from_text(&t)),
         access_type,
         is_throttled,
         client_address,

@@ -3,7 +3,7 @@
 
 use mailaccess_engine::analysis::{AnalysisResult, ContextText};
 use mailaccess_engine::input::DigestOutcome;
-use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally};
+use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally, UserType};
 
 use crate::abi::*;
 
@@ -160,7 +160,7 @@ impl BatchRows {
             mailbox: a.opt(r.mailbox.as_deref()),
             mailbox_guid: a.opt(r.mailbox_guid.as_deref()),
             user_id: a.opt(r.user_id.as_deref()),
-            user_type: a.opt(r.user_type.as_deref()),
+            user_type: a.opt(r.user_type.as_ref().map(UserType::as_str)),
             client_ip_address: a.opt(canonical.as_deref()),
             client_ip_address_original: a.opt(address.map(|c| c.original.as_str())),
             client_info_string: a.opt(r.client_info_string.as_deref()),

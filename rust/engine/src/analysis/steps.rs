@@ -11,7 +11,7 @@ use super::{
     distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, token_of, widen, Analysis, AnalysisResult, Cancelled,
     ContextKey, ContextText, RecordRef, Strings,
 };
-use crate::model::{normalize_message_id, AccessType, MailAccessRecord};
+use crate::model::{normalize_message_id, AccessType, MailAccessRecord, UserType};
 
 // ---------------------------------------------------------------------------------------------
 // Step 2: Sync
@@ -279,7 +279,7 @@ impl Analysis for ContextAnalysis {
                 *known = (*known).max(size);
             }
         }
-        if matches!(record.user_type.as_deref(), Some("Application") | Some("ServicePrincipal")) {
+        if matches!(record.user_type, Some(UserType::Application | UserType::ServicePrincipal)) {
             state.application = true;
         }
         // An account reading another's mailbox; an application has no mailbox of its own (that
