@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use input_common::*;
 use mailaccess_engine::analysis::{Analysis, BindAnalysis, ContextAnalysis, ContextOptions, SyncAnalysis, VerdictAnalysis, VerdictOptions};
+use mailaccess_engine::input::objects::parse_objects;
+use mailaccess_engine::input::tree::BatchWriter;
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
-use mailaccess_engine::session::parse_objects;
-use mailaccess_engine::tree::BatchWriter;
 use mailaccess_engine::{interpret_json, ErrorKind, InterpretOptions, Outcome, RecordError, Session, SessionOptions, Tally};
 use serde_json::{json, Value};
 

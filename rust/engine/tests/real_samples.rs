@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use mailaccess_engine::session::{interpret_node, parse_objects};
-use mailaccess_engine::tree::{BatchReader, BatchWriter};
+use mailaccess_engine::input::objects::{interpret_node, parse_objects};
+use mailaccess_engine::input::tree::{BatchReader, BatchWriter};
 use mailaccess_engine::{
     interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome, Session, SessionOptions, UserType,
 };

@@ -27,10 +27,10 @@ use mailaccess_engine::analysis::{
     AddressRange, Analysis, BindAnalysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, RecordFilter, SyncAnalysis,
     ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
+use mailaccess_engine::input::objects::parse_objects;
+use mailaccess_engine::input::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
-use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
-use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::{kql, report, InterpretOptions, Session, SessionOptions};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

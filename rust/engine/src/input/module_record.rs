@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
+use crate::input::tree::{Node, NodeDeserializer};
 use crate::model::{
     normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition,
     UserType,
 };
 use crate::time::{parse_timestamp, DateOrder};
-use crate::tree::{Node, NodeDeserializer};
 
 /// The key the shim wraps the module's own records in (their .NET type name).
 pub const MODULE_RECORD_TYPE: &str = "MailAccessForensics.MailAccessRecord";
@@ -204,7 +204,7 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::{BatchReader, BatchWriter};
+    use crate::input::tree::{BatchReader, BatchWriter};
 
     fn read(build: impl FnOnce(&mut BatchWriter)) -> Result<MailAccessRecord, RecordError> {
         let mut writer = BatchWriter::default();

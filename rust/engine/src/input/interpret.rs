@@ -11,11 +11,13 @@ use serde::Deserialize;
 
 use crate::address::ClientAddress;
 use crate::error::{parse_json, ErrorKind, JsonFailure, RecordError};
+use crate::input::raw::{
+    parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar,
+};
 use crate::model::{
     normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition,
     SourcePosition, UserType,
 };
-use crate::raw::{parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar};
 use crate::time::{parse_timestamp, DateOrder};
 
 /// The first non-blank value among the named fields, looking through the record before its
