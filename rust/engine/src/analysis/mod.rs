@@ -5,8 +5,11 @@
 //! grows with the number of distinct mailboxes, contexts and messages, plus small per-record
 //! evidence references where an output lists record ids.
 
+mod bind;
+mod context;
+mod find;
 pub mod pattern;
-mod steps;
+mod sync;
 #[cfg(test)]
 pub(crate) mod testing;
 mod throttling;
@@ -23,10 +26,11 @@ use rustc_hash::FxHashMap;
 
 use crate::address::ClientAddress;
 use crate::model::MailAccessRecord;
+pub use bind::{BindAnalysis, MessageRead};
+pub use context::{AccessContext, ContextAnalysis, ContextOptions};
+pub use find::{FindAnalysis, MessageAccess};
 pub use pattern::{AddressRange, Wildcard};
-pub use steps::{
-    AccessContext, BindAnalysis, ContextAnalysis, ContextOptions, FindAnalysis, MessageAccess, MessageRead, SyncActivity, SyncAnalysis,
-};
+pub use sync::{SyncActivity, SyncAnalysis};
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
 pub use verdict::{CompromiseKind, EvidenceRecord, Finding, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
 
