@@ -6,6 +6,7 @@
 
 use std::sync::atomic::AtomicBool;
 
+use chrono::{DateTime, Utc};
 use rustc_hash::FxHashSet;
 
 use crate::analysis::{Analysis, AnalysisResult, Cancelled, RecordFilter, RecordId, Strings};
@@ -38,7 +39,7 @@ pub struct Session {
     options: SessionOptions,
     tally: Tally,
     /// (Id, CreationTime, mailbox) of every record seen, exactly: about 32 bytes a record.
-    seen: FxHashSet<(RecordId, i64, Option<u32>)>,
+    seen: FxHashSet<(RecordId, DateTime<Utc>, Option<u32>)>,
     /// Mailboxes (folded) and Ids that are not GUIDs, for `seen`.
     strings: Strings,
     /// Whether the input may be truncated.
@@ -107,7 +108,7 @@ impl Session {
                 if let Some(id) = record.record_id.as_deref() {
                     let key = (
                         RecordId::of(id, &mut self.strings),
-                        crate::time::to_dotnet_ticks(&record.creation_time),
+                        record.creation_time,
                         record.mailbox.as_deref().map(|m| self.strings.intern_folded(m)),
                     );
                     if !self.seen.insert(key) {
