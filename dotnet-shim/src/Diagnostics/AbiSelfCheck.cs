@@ -246,7 +246,7 @@ namespace MailAccessForensics.Diagnostics
             writer.WriteEndObject();
         }
 
-        /// <summary>Object-batch bytes written by hand (see rust/engine/src/tree.rs).</summary>
+        /// <summary>Object-batch bytes written by hand (see rust/engine/src/input/tree.rs).</summary>
         private sealed class BatchBytes
         {
             private byte[] _bytes = new byte[64];

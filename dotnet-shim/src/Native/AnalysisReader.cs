@@ -11,7 +11,7 @@ namespace MailAccessForensics.Native
     }
 
     /// <summary>Reads MafAnalysis rows into the module's result types.</summary>
-    internal static unsafe class AnalysisReader
+    internal sealed unsafe class AnalysisReader
     {
         /// <summary>Ends the analysis; <paramref name="fileName"/> names the files evidence was read from.</summary>
         internal static AnalysisOutput Finish(SessionHandle session, Func<int, string> fileName)
@@ -33,24 +33,45 @@ namespace MailAccessForensics.Native
 
         private static AnalysisOutput Read(MafAnalysis* a, Func<int, string> fileName)
         {
-            byte* arena = a->arena;
-            string Text(MafText t) => NativeCall.Text(arena, t);
-            string[] List(MafTextList list)
-            {
-                var values = new string[list.len];
-                for (uint i = 0; i < list.len; i++)
-                {
-                    values[i] = NativeCall.Text(arena, a->texts[list.start + i]);
-                }
-                return values;
-            }
-
+            var rows = new AnalysisReader(a);
             var output = new AnalysisOutput();
-            output.Warnings.AddRange(List(a->warnings));
+            output.Warnings.AddRange(rows.List(a->warnings));
+            // One analysis fills one kind of row; the others are empty.
+            rows.ReadWindows(output.Results);
+            rows.ReadSyncs(output.Results);
+            rows.ReadContexts(output.Results);
+            rows.ReadReads(output.Results);
+            rows.ReadAccesses(output.Results);
+            rows.ReadFindings(output.Results, fileName);
+            return output;
+        }
+
+        private readonly MafAnalysis* a;
+
+        private AnalysisReader(MafAnalysis* analysis)
+        {
+            a = analysis;
+        }
+
+        private string Text(MafText t) => NativeCall.Text(a->arena, t);
+
+        private string[] List(MafTextList list)
+        {
+            var values = new string[list.len];
+            for (uint i = 0; i < list.len; i++)
+            {
+                values[i] = NativeCall.Text(a->arena, a->texts[list.start + i]);
+            }
+            return values;
+        }
+
+        /// <summary>Get-MailAccessThrottling's unaudited windows.</summary>
+        private void ReadWindows(List<object> results)
+        {
             for (ulong i = 0; i < a->windows_len; i++)
             {
                 MafUnauditedWindow* w = &a->windows[i];
-                output.Results.Add(new UnauditedWindow
+                results.Add(new UnauditedWindow
                 {
                     Mailbox = Text(w->mailbox),
                     Start = NativeCall.Time(w->start),
@@ -59,10 +80,15 @@ namespace MailAccessForensics.Native
                     RecordIds = List(w->record_ids),
                 });
             }
+        }
+
+        /// <summary>Get-MailAccessSync's synced folders.</summary>
+        private void ReadSyncs(List<object> results)
+        {
             for (ulong i = 0; i < a->syncs_len; i++)
             {
-                MafSyncGroup* s = &a->syncs[i];
-                output.Results.Add(new SyncActivity
+                MafSyncActivity* s = &a->syncs[i];
+                results.Add(new SyncActivity
                 {
                     Mailbox = Text(s->mailbox),
                     FolderPath = Text(s->folder_path),
@@ -76,10 +102,15 @@ namespace MailAccessForensics.Native
                     RecordIds = List(s->record_ids),
                 });
             }
-            for (ulong i = 0; i < a->context_summaries_len; i++)
+        }
+
+        /// <summary>Get-MailAccessContext's access contexts.</summary>
+        private void ReadContexts(List<object> results)
+        {
+            for (ulong i = 0; i < a->access_contexts_len; i++)
             {
-                MafContextSummary* c = &a->context_summaries[i];
-                output.Results.Add(new AccessContext
+                MafAccessContext* c = &a->access_contexts[i];
+                results.Add(new AccessContext
                 {
                     ClientIPAddress = Text(c->context.client_ip_address),
                     ClientInfoString = Text(c->context.client_info_string),
@@ -101,6 +132,11 @@ namespace MailAccessForensics.Native
                     Score = (int)c->score,
                 });
             }
+        }
+
+        /// <summary>Get-MailAccessBind's messages read.</summary>
+        private void ReadReads(List<object> results)
+        {
             for (ulong i = 0; i < a->reads_len; i++)
             {
                 MafMessageRead* r = &a->reads[i];
@@ -110,7 +146,7 @@ namespace MailAccessForensics.Native
                     MafContextText* c = &a->contexts[r->contexts_start + k];
                     contexts[k] = new ClientContext(Text(c->client_ip_address), Text(c->client_info_string), Text(c->session_id), Text(c->user_id));
                 }
-                output.Results.Add(new MessageRead
+                results.Add(new MessageRead
                 {
                     Mailbox = Text(r->mailbox),
                     InternetMessageId = Text(r->internet_message_id),
@@ -122,10 +158,15 @@ namespace MailAccessForensics.Native
                     Contexts = contexts,
                 });
             }
+        }
+
+        /// <summary>Find-MailAccessMessage's accesses.</summary>
+        private void ReadAccesses(List<object> results)
+        {
             for (ulong i = 0; i < a->accesses_len; i++)
             {
                 MafMessageAccess* m = &a->accesses[i];
-                output.Results.Add(new MessageAccess
+                results.Add(new MessageAccess
                 {
                     InternetMessageId = Text(m->internet_message_id),
                     Mailbox = Text(m->mailbox),
@@ -141,6 +182,11 @@ namespace MailAccessForensics.Native
                     RecordId = Text(m->record_id),
                 });
             }
+        }
+
+        /// <summary>The verdict's findings, each with its evidence records.</summary>
+        private void ReadFindings(List<object> results, Func<int, string> fileName)
+        {
             var evidence = new EvidenceRecord[a->evidence_len];
             for (ulong i = 0; i < a->evidence_len; i++)
             {
@@ -178,7 +224,7 @@ namespace MailAccessForensics.Native
             for (ulong i = 0; i < a->findings_len; i++)
             {
                 MafFinding* f = &a->findings[i];
-                output.Results.Add(new CompromiseFinding
+                results.Add(new CompromiseFinding
                 {
                     Kind = (CompromiseKind)f->kind,
                     Mailbox = Text(f->mailbox),
@@ -201,7 +247,6 @@ namespace MailAccessForensics.Native
                     Evidence = evidenceOf[i]?.ToArray() ?? Array.Empty<EvidenceRecord>(),
                 });
             }
-            return output;
         }
     }
 }

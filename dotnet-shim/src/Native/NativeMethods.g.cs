@@ -676,7 +676,7 @@ namespace MailAccessForensics.Native
     ///  Get-MailAccessSync: syncs of one folder of one mailbox from one context.
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
-    internal unsafe partial struct MafSyncGroup
+    internal unsafe partial struct MafSyncActivity
     {
         public MafText mailbox;
         public MafText folder_path;
@@ -691,7 +691,7 @@ namespace MailAccessForensics.Native
     ///  Get-MailAccessContext: one access context.
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
-    internal unsafe partial struct MafContextSummary
+    internal unsafe partial struct MafAccessContext
     {
         public MafContextText context;
         public MafTextList app_ids;
@@ -758,7 +758,7 @@ namespace MailAccessForensics.Native
     internal unsafe partial struct MafFinding
     {
         /// <summary>
-        ///  `mailaccess_engine::analysis::FindingKind` as a number.
+        ///  `mailaccess_engine::analysis::CompromiseKind` as a number.
         /// </summary>
         public uint kind;
         public MafText kind_name;
@@ -848,10 +848,10 @@ namespace MailAccessForensics.Native
         public ulong contexts_len;
         public MafUnauditedWindow* windows;
         public ulong windows_len;
-        public MafSyncGroup* syncs;
+        public MafSyncActivity* syncs;
         public ulong syncs_len;
-        public MafContextSummary* context_summaries;
-        public ulong context_summaries_len;
+        public MafAccessContext* access_contexts;
+        public ulong access_contexts_len;
         public MafMessageRead* reads;
         public ulong reads_len;
         public MafMessageAccess* accesses;

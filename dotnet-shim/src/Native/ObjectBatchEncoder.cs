@@ -8,7 +8,7 @@ namespace MailAccessForensics.Native
 {
     /// <summary>
     /// Writes pipeline objects in the engine's neutral object-batch encoding (see
-    /// rust/engine/src/tree.rs): values, lists and maps, no JSON and no knowledge of record
+    /// rust/engine/src/input/tree.rs): values, lists and maps, no JSON and no knowledge of record
     /// shapes. The engine decides what each object is.
     /// </summary>
     internal sealed class ObjectBatchEncoder

@@ -54,7 +54,7 @@ namespace MailAccessForensics
     /// <summary>
     /// Kinds of CompromiseFinding, in the order they sort within one mailbox and start time.
     /// </summary>
-    /// <remarks>Rust: <c>mailaccess_engine::vocabulary::FindingKind</c>.</remarks>
+    /// <remarks>Rust: <c>mailaccess_engine::vocabulary::CompromiseKind</c>.</remarks>
     public enum CompromiseKind
     {
         /// <summary>

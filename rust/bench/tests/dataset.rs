@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use maf_bench::generate::{plan, write_all, Truth, CSV_HEADER};
 use maf_bench::Config;
-use mailaccess_engine::analysis::{AddressRange, FindingKind, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions};
+use mailaccess_engine::analysis::{AddressRange, CompromiseKind, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions};
 use mailaccess_engine::{interpret_json, BatchOutput, InterpretOptions, Outcome, Session, SessionOptions, SourcePosition};
 use serde_json::Value;
 
@@ -288,17 +288,17 @@ fn the_engine_reads_every_record_and_finds_what_was_generated() {
     assert_eq!(session.tally().analysed, data.truth.mail_items_accessed);
     assert_eq!(session.tally().duplicates, 0);
     let result = session.finish_analysis(&std::sync::atomic::AtomicBool::new(false)).unwrap().unwrap();
-    let mut kinds: BTreeMap<FindingKind, usize> = BTreeMap::new();
+    let mut kinds: BTreeMap<CompromiseKind, usize> = BTreeMap::new();
     for f in &result.findings {
         *kinds.entry(f.kind).or_default() += 1;
     }
-    assert_eq!(kinds.get(&FindingKind::AccessedMessage).copied().unwrap_or(0), data.truth.attacker_messages.len());
-    assert_eq!(kinds.get(&FindingKind::SyncedFolder).copied().unwrap_or(0), data.truth.attacker_synced_folders.len());
-    assert_eq!(kinds.get(&FindingKind::UnresolvedAccess), None);
+    assert_eq!(kinds.get(&CompromiseKind::AccessedMessage).copied().unwrap_or(0), data.truth.attacker_messages.len());
+    assert_eq!(kinds.get(&CompromiseKind::SyncedFolder).copied().unwrap_or(0), data.truth.attacker_synced_folders.len());
+    assert_eq!(kinds.get(&CompromiseKind::UnresolvedAccess), None);
     // The given address and the attacker's sessions, nothing else.
-    assert_eq!(kinds[&FindingKind::AttackerIndicator], 1 + data.truth.attacker_sessions.len());
+    assert_eq!(kinds[&CompromiseKind::AttackerIndicator], 1 + data.truth.attacker_sessions.len());
     let throttled_evidence: usize =
-        result.findings.iter().filter(|f| f.kind == FindingKind::ThrottledWindow).map(|f| f.evidence_record_ids.len()).sum();
+        result.findings.iter().filter(|f| f.kind == CompromiseKind::ThrottledWindow).map(|f| f.evidence_record_ids.len()).sum();
     assert_eq!(throttled_evidence as u64, data.truth.throttled);
     assert!(data.truth.contexts.len() > 100 && data.truth.messages.len() > 1000);
 }

@@ -294,8 +294,8 @@ fn rust_report() -> AbiReport {
         MafTextList { start, len }
         MafContextText { client_ip_address, client_info_string, session_id, user_id }
         MafUnauditedWindow { mailbox, start, end, throttled_record_count, record_ids }
-        MafSyncGroup { mailbox, folder_path, start, end, sync_count, context, record_ids }
-        MafContextSummary {
+        MafSyncActivity { mailbox, folder_path, start, end, sync_count, context, record_ids }
+        MafAccessContext {
             context, app_ids, client_app_ids, aad_session_ids, unique_token_ids, mailboxes, signals,
             start, end, record_count, bind_count, sync_count, message_count, bytes, score,
         }
@@ -317,7 +317,7 @@ fn rust_report() -> AbiReport {
         MafKqlQuery { text, text_len }
         MafAnalysis {
             arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
-            syncs, syncs_len, context_summaries, context_summaries_len, reads, reads_len,
+            syncs, syncs_len, access_contexts, access_contexts_len, reads, reads_len,
             accesses, accesses_len, findings, findings_len, evidence, evidence_len,
             finding_evidence, finding_evidence_len, warnings,
         }

@@ -21,83 +21,68 @@ impl AccessType {
     }
 }
 
-/// Exchange `LogonType` (Management Activity API enum), by name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum LogonType {
-    Owner,
-    Admin,
-    Delegated,
-    Transport,
-    SystemService,
-    BestAccess,
-    DelegatedAdmin,
-    /// A value outside the documented enum, kept as it was written.
-    Other(String),
+/// An enum of the Management Activity API by name: AuditData writes the numbers, Graph and
+/// Sentinel the names (any case). A value outside the documented list is kept as written.
+macro_rules! exchange_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+            /// A value outside the documented enum, kept as it was written.
+            Other(String),
+        }
+
+        impl $name {
+            /// The documented values, in code order.
+            const KNOWN: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn from_code(code: i64) -> $name {
+                usize::try_from(code).ok().and_then(|i| $name::KNOWN.get(i)).cloned().unwrap_or_else(|| $name::Other(code.to_string()))
+            }
+
+            pub fn from_text(text: &str) -> $name {
+                let text = text.trim();
+                if let Ok(code) = text.parse::<i64>() {
+                    return $name::from_code(code);
+                }
+                $name::KNOWN
+                    .iter()
+                    .find(|known| known.as_str().eq_ignore_ascii_case(text))
+                    .cloned()
+                    .unwrap_or_else(|| $name::Other(text.to_string()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => stringify!($variant),)+
+                    $name::Other(text) => text,
+                }
+            }
+        }
+    };
 }
 
-impl LogonType {
-    /// The documented values, by code.
-    const KNOWN: [LogonType; 7] = [
-        LogonType::Owner,
-        LogonType::Admin,
-        LogonType::Delegated,
-        LogonType::Transport,
-        LogonType::SystemService,
-        LogonType::BestAccess,
-        LogonType::DelegatedAdmin,
-    ];
-
-    pub fn from_code(code: i64) -> LogonType {
-        usize::try_from(code).ok().and_then(|i| LogonType::KNOWN.get(i)).cloned().unwrap_or_else(|| LogonType::Other(code.to_string()))
-    }
-
-    pub fn from_text(text: &str) -> LogonType {
-        let text = text.trim();
-        if let Ok(code) = text.parse::<i64>() {
-            return LogonType::from_code(code);
-        }
-        LogonType::KNOWN
-            .iter()
-            .find(|known| known.as_str().eq_ignore_ascii_case(text))
-            .cloned()
-            .unwrap_or_else(|| LogonType::Other(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            LogonType::Owner => "Owner",
-            LogonType::Admin => "Admin",
-            LogonType::Delegated => "Delegated",
-            LogonType::Transport => "Transport",
-            LogonType::SystemService => "SystemService",
-            LogonType::BestAccess => "BestAccess",
-            LogonType::DelegatedAdmin => "DelegatedAdmin",
-            LogonType::Other(text) => text,
-        }
-    }
+exchange_enum! {
+    /// Exchange `LogonType`.
+    LogonType { Owner, Admin, Delegated, Transport, SystemService, BestAccess, DelegatedAdmin, }
 }
 
-/// Exchange `UserType` (Management Activity API enum), by name; Graph and Sentinel write the
-/// names, AuditData the numbers.
-pub fn user_type_name(text: &str) -> String {
-    const NAMES: [&str; 11] = [
-        "Regular",
-        "Reserved",
-        "Admin",
-        "DcAdmin",
-        "System",
-        "Application",
-        "ServicePrincipal",
-        "CustomPolicy",
-        "SystemPolicy",
-        "PartnerTechnician",
-        "Guest",
-    ];
-    let text = text.trim();
-    if let Ok(code) = text.parse::<usize>() {
-        return NAMES.get(code).map(|n| n.to_string()).unwrap_or_else(|| text.to_string());
+exchange_enum! {
+    /// Exchange `UserType`.
+    UserType {
+        Regular,
+        Reserved,
+        Admin,
+        DcAdmin,
+        System,
+        Application,
+        ServicePrincipal,
+        CustomPolicy,
+        SystemPolicy,
+        PartnerTechnician,
+        Guest,
     }
-    NAMES.iter().find(|n| n.eq_ignore_ascii_case(text)).map(|n| n.to_string()).unwrap_or_else(|| text.to_string())
 }
 
 /// A folder named by the record: for Sync, the folder that was synchronised; for Bind, the
@@ -156,8 +141,7 @@ pub struct MailAccessRecord {
     pub mailbox_guid: Option<String>,
     /// The acting account (differs from `mailbox` for delegate access).
     pub user_id: Option<String>,
-    /// `UserType` by name (Regular, Admin, Application, ...).
-    pub user_type: Option<String>,
+    pub user_type: Option<UserType>,
     pub access_type: AccessType,
     /// `IsThrottled`; None when the record does not say.
     pub is_throttled: Option<bool>,
@@ -252,9 +236,11 @@ mod tests {
 
     #[test]
     fn user_type_from_code_and_name() {
-        assert_eq!(user_type_name("5"), "Application");
-        assert_eq!(user_type_name("regular"), "Regular");
-        assert_eq!(user_type_name("42"), "42");
+        assert_eq!(UserType::from_text("5"), UserType::Application);
+        assert_eq!(UserType::from_text(" regular"), UserType::Regular);
+        assert_eq!(UserType::from_text("42"), UserType::Other("42".into()));
+        assert_eq!(UserType::from_text("Robot").as_str(), "Robot");
+        assert_eq!(UserType::Guest.as_str(), "Guest");
     }
 
     #[test]

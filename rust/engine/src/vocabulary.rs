@@ -121,7 +121,7 @@ shared_enum! {
     /// Kinds of CompromiseFinding, in the order they sort within one mailbox and start time.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
     #[csharp("CompromiseKind", "MailAccessForensics", "public")]
-    pub enum FindingKind: u32 {
+    pub enum CompromiseKind: u32 {
         /// An unaudited window: all the mailbox's mail presumed read in it.
         ThrottledWindow = 1,
         /// A folder synced in an attacker context: every message in it presumed read.
@@ -216,8 +216,14 @@ shared_enum! {
 }
 
 /// Every enum the C# generator writes, in the order it writes them.
-pub const CSHARP: &[CsEnum] =
-    &[ErrorKind::CSHARP, FindingKind::CSHARP, AccessType::CSHARP, ObjectBatchTag::CSHARP, UnreadableReason::CSHARP, AnalysisName::CSHARP];
+pub const CSHARP: &[CsEnum] = &[
+    ErrorKind::CSHARP,
+    CompromiseKind::CSHARP,
+    AccessType::CSHARP,
+    ObjectBatchTag::CSHARP,
+    UnreadableReason::CSHARP,
+    AnalysisName::CSHARP,
+];
 
 #[cfg(test)]
 mod tests {
@@ -229,8 +235,8 @@ mod tests {
             assert_eq!(ErrorKind::from_name(kind.name()), Some(*kind));
             assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
         }
-        for kind in FindingKind::ALL {
-            assert_eq!(FindingKind::from_code(kind.code()), Some(*kind));
+        for kind in CompromiseKind::ALL {
+            assert_eq!(CompromiseKind::from_code(kind.code()), Some(*kind));
         }
         assert_eq!(AccessType::Unknown.code(), 0);
         assert_eq!(AnalysisName::from_name("Verdict"), Some(AnalysisName::Verdict));

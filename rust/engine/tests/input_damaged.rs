@@ -9,10 +9,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use input_common::*;
-use mailaccess_engine::analysis::{Analysis, ContextAnalysis, ContextOptions, ReadAnalysis, SyncAnalysis, VerdictAnalysis, VerdictOptions};
+use mailaccess_engine::analysis::{Analysis, BindAnalysis, ContextAnalysis, ContextOptions, SyncAnalysis, VerdictAnalysis, VerdictOptions};
+use mailaccess_engine::input::objects::parse_objects;
+use mailaccess_engine::input::tree::BatchWriter;
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
-use mailaccess_engine::session::parse_objects;
-use mailaccess_engine::tree::BatchWriter;
 use mailaccess_engine::{interpret_json, ErrorKind, InterpretOptions, Outcome, RecordError, Session, SessionOptions, Tally};
 use serde_json::{json, Value};
 
@@ -216,7 +216,7 @@ fn records_with_thousands_of_folders_and_items_are_analysed_whole() {
     };
     // Each folder named twice is one folder; each message listed twice read once.
     assert_eq!(run(Box::new(SyncAnalysis::new())).syncs.len(), n / 2);
-    assert_eq!(run(Box::new(ReadAnalysis::new())).reads.len(), n / 2);
+    assert_eq!(run(Box::new(BindAnalysis::new())).reads.len(), n / 2);
     let contexts = run(Box::new(ContextAnalysis::new(ContextOptions::default()))).contexts;
     assert_eq!(contexts[0].message_count, (n / 2) as u64);
     let verdict = run(Box::new(VerdictAnalysis::new(VerdictOptions {

@@ -13,9 +13,9 @@ mod input_common;
 use std::sync::atomic::AtomicBool;
 
 use input_common::*;
+use mailaccess_engine::input::objects::parse_objects;
+use mailaccess_engine::input::tree::BatchWriter;
 use mailaccess_engine::input::ReadResult;
-use mailaccess_engine::session::parse_objects;
-use mailaccess_engine::tree::BatchWriter;
 use mailaccess_engine::{InterpretOptions, MailAccessRecord, Outcome, SourcePosition};
 use serde_json::Value;
 

@@ -5,7 +5,7 @@ mod input_common;
 
 use input_common::*;
 use mailaccess_engine::input::{DocumentFormat, ReaderOptions, RecordReader};
-use mailaccess_engine::{AccessType, ErrorKind, LogonType, Outcome, Session, SessionOptions};
+use mailaccess_engine::{AccessType, ErrorKind, LogonType, Outcome, Session, SessionOptions, UserType};
 use std::io::Cursor;
 use std::sync::atomic::AtomicBool;
 
@@ -47,7 +47,7 @@ fn golden_records_are_what_the_fixtures_say() {
     assert_eq!(r.is_throttled, Some(false));
     assert_eq!(r.originating_server.as_deref(), Some("AM0PR07MB5763 (15.20.4200.000)"));
     let r = record(1);
-    assert_eq!(r.user_type.as_deref(), Some("Application"));
+    assert_eq!(r.user_type.as_ref().map(UserType::as_str), Some("Application"));
     assert_eq!(r.client_address.as_ref().unwrap().canonical(), "2001:db8::1");
     assert_eq!(r.items[0].internet_message_id, "<b1@contoso.com>");
     assert_eq!(r.items[0].size_in_bytes, Some(1352491));

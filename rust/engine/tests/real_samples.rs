@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use mailaccess_engine::session::{interpret_node, parse_objects};
-use mailaccess_engine::tree::{BatchReader, BatchWriter};
+use mailaccess_engine::input::objects::{interpret_node, parse_objects};
+use mailaccess_engine::input::tree::{BatchReader, BatchWriter};
 use mailaccess_engine::{
-    interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome, Session, SessionOptions,
+    interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome, Session, SessionOptions, UserType,
 };
 
 fn samples_dir() -> PathBuf {
@@ -84,7 +84,7 @@ fn sekoia_app_access_with_ipv6_and_string_boolean() {
     assert_eq!(r.external_access, Some(false));
     assert_eq!(r.client_app_id.as_deref(), Some("clientappidxxxx-xxx-xxx-xxxx"));
     // UserType 5: application access.
-    assert_eq!(r.user_type.as_deref(), Some("Application"));
+    assert_eq!(r.user_type.as_ref().map(UserType::as_str), Some("Application"));
     // A path without its leading backslash compares with those that have it.
     assert_eq!(r.folders[0].path.as_deref(), Some("\\Boite de reception"));
     // Message ids without angle brackets are given them.
@@ -131,7 +131,7 @@ fn sentinel_office_activity_row() {
     assert_eq!(r.creation_time.to_rfc3339(), "2021-08-02T13:32:07+00:00");
     assert_eq!(r.client_address.as_ref().unwrap().canonical(), "1.2.3.4");
     assert_eq!(r.logon_type, Some(LogonType::Owner));
-    assert_eq!(r.user_type.as_deref(), Some("Regular"));
+    assert_eq!(r.user_type.as_ref().map(UserType::as_str), Some("Regular"));
     assert_eq!(r.external_access, Some(false));
     assert_eq!(r.access_type, AccessType::Bind);
     assert_eq!(r.is_throttled, Some(false));

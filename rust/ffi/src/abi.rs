@@ -205,7 +205,7 @@ pub struct MafUnauditedWindow {
 /// Get-MailAccessSync: syncs of one folder of one mailbox from one context.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct MafSyncGroup {
+pub struct MafSyncActivity {
     pub mailbox: MafText,
     pub folder_path: MafText,
     pub start: i64,
@@ -218,7 +218,7 @@ pub struct MafSyncGroup {
 /// Get-MailAccessContext: one access context.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-pub struct MafContextSummary {
+pub struct MafAccessContext {
     pub context: MafContextText,
     pub app_ids: MafTextList,
     pub client_app_ids: MafTextList,
@@ -273,7 +273,7 @@ pub struct MafMessageAccess {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct MafFinding {
-    /// `mailaccess_engine::analysis::FindingKind` as a number.
+    /// `mailaccess_engine::analysis::CompromiseKind` as a number.
     pub kind: u32,
     pub kind_name: MafText,
     pub mailbox: MafText,
@@ -344,10 +344,10 @@ pub struct MafAnalysis {
     pub contexts_len: u64,
     pub windows: *const MafUnauditedWindow,
     pub windows_len: u64,
-    pub syncs: *const MafSyncGroup,
+    pub syncs: *const MafSyncActivity,
     pub syncs_len: u64,
-    pub context_summaries: *const MafContextSummary,
-    pub context_summaries_len: u64,
+    pub access_contexts: *const MafAccessContext,
+    pub access_contexts_len: u64,
     pub reads: *const MafMessageRead,
     pub reads_len: u64,
     pub accesses: *const MafMessageAccess,

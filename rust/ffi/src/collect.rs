@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use mailaccess_engine::collect::{self, Collector, CollectorOptions, Manifest, Policy, Step, WindowStatus};
+use mailaccess_engine::input::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::time::{self, DateOrder};
-use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use serde::Deserialize;
 
 use crate::abi::*;

@@ -24,13 +24,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mailaccess_engine::analysis::{
-    AddressRange, Analysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, ReadAnalysis, RecordFilter, SyncAnalysis,
+    AddressRange, Analysis, BindAnalysis, ContextAnalysis, ContextOptions, FindAnalysis, Indicators, RecordFilter, SyncAnalysis,
     ThrottlingAnalysis, VerdictAnalysis, VerdictOptions, Wildcard,
 };
+use mailaccess_engine::input::objects::parse_objects;
+use mailaccess_engine::input::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::input::{FileDigest, PrefetchingReader, ProgressHandle, ReadResult, ReaderOptions, RecordReader};
-use mailaccess_engine::session::parse_objects;
 use mailaccess_engine::time::{self, DateOrder};
-use mailaccess_engine::tree::{BatchReader, NodeDeserializer};
 use mailaccess_engine::vocabulary::AnalysisName;
 use mailaccess_engine::{kql, report, InterpretOptions, Session, SessionOptions, Tally};
 use serde::de::DeserializeOwned;
@@ -185,7 +185,7 @@ impl OptionsWire {
                 suspicious: self.suspicious.unwrap_or(false),
                 baseline_end: wire_time("BaselineEndDate", &self.baseline_end_date)?,
             }))),
-            Some(Ok(AnalysisName::Bind)) => Some(Box::new(ReadAnalysis::new())),
+            Some(Ok(AnalysisName::Bind)) => Some(Box::new(BindAnalysis::new())),
             Some(Ok(AnalysisName::Find)) => {
                 let ids = wire_texts(&self.internet_message_id);
                 Some(Box::new(FindAnalysis::new(ids.iter().map(String::as_str))))

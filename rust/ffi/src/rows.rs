@@ -3,7 +3,7 @@
 
 use mailaccess_engine::analysis::{AnalysisResult, ContextText};
 use mailaccess_engine::input::DigestOutcome;
-use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally};
+use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally, UserType};
 
 use crate::abi::*;
 
@@ -152,7 +152,7 @@ impl BatchRows {
             mailbox: a.opt(r.mailbox.as_deref()),
             mailbox_guid: a.opt(r.mailbox_guid.as_deref()),
             user_id: a.opt(r.user_id.as_deref()),
-            user_type: a.opt(r.user_type.as_deref()),
+            user_type: a.opt(r.user_type.as_ref().map(UserType::as_str)),
             client_ip_address: a.opt(canonical.as_deref()),
             client_ip_address_original: a.opt(address.map(|c| c.original.as_str())),
             client_info_string: a.opt(r.client_info_string.as_deref()),
@@ -245,8 +245,8 @@ struct AnalysisRows {
     texts: Vec<MafText>,
     contexts: Vec<MafContextText>,
     windows: Vec<MafUnauditedWindow>,
-    syncs: Vec<MafSyncGroup>,
-    context_summaries: Vec<MafContextSummary>,
+    syncs: Vec<MafSyncActivity>,
+    access_contexts: Vec<MafAccessContext>,
     reads: Vec<MafMessageRead>,
     accesses: Vec<MafMessageAccess>,
     findings: Vec<MafFinding>,
@@ -268,7 +268,7 @@ impl AnalysisOwner {
             o.windows.push(row);
         }
         for s in &result.syncs {
-            let row = MafSyncGroup {
+            let row = MafSyncActivity {
                 mailbox: o.arena.opt(s.mailbox.as_deref()),
                 folder_path: o.arena.opt(s.folder_path.as_deref()),
                 start: ticks(&s.start),
@@ -280,7 +280,7 @@ impl AnalysisOwner {
             o.syncs.push(row);
         }
         for c in &result.contexts {
-            let row = MafContextSummary {
+            let row = MafAccessContext {
                 context: o.context(&c.context),
                 app_ids: o.list(&c.app_ids),
                 client_app_ids: o.list(&c.client_app_ids),
@@ -297,7 +297,7 @@ impl AnalysisOwner {
                 bytes: c.bytes,
                 score: c.score,
             };
-            o.context_summaries.push(row);
+            o.access_contexts.push(row);
         }
         for r in &result.reads {
             let contexts_start = o.contexts.len() as u32;
@@ -389,8 +389,8 @@ impl AnalysisOwner {
             windows_len: o.windows.len() as u64,
             syncs: o.syncs.as_ptr(),
             syncs_len: o.syncs.len() as u64,
-            context_summaries: o.context_summaries.as_ptr(),
-            context_summaries_len: o.context_summaries.len() as u64,
+            access_contexts: o.access_contexts.as_ptr(),
+            access_contexts_len: o.access_contexts.len() as u64,
             reads: o.reads.as_ptr(),
             reads_len: o.reads.len() as u64,
             accesses: o.accesses.as_ptr(),

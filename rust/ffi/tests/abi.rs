@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use libloading::{Library, Symbol};
 use maf_native::abi::*;
-use mailaccess_engine::tree::BatchWriter;
+use mailaccess_engine::input::tree::BatchWriter;
 use mailaccess_engine::AccessType;
 
 /// The cdylib cargo built for this test run: `cargo test` leaves it beside the test executable

@@ -5,8 +5,11 @@
 //! grows with the number of distinct mailboxes, contexts and messages, plus small per-record
 //! evidence references where an output lists record ids.
 
+mod bind;
+mod context;
+mod find;
 pub mod pattern;
-mod steps;
+mod sync;
 #[cfg(test)]
 pub(crate) mod testing;
 mod throttling;
@@ -23,12 +26,13 @@ use rustc_hash::FxHashMap;
 
 use crate::address::ClientAddress;
 use crate::model::MailAccessRecord;
+pub use bind::{BindAnalysis, MessageRead};
+pub use context::{AccessContext, ContextAnalysis, ContextOptions};
+pub use find::{FindAnalysis, MessageAccess};
 pub use pattern::{AddressRange, Wildcard};
-pub use steps::{
-    ContextAnalysis, ContextOptions, ContextSummary, FindAnalysis, MessageAccess, MessageRead, ReadAnalysis, SyncAnalysis, SyncGroup,
-};
+pub use sync::{SyncActivity, SyncAnalysis};
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
-pub use verdict::{EvidenceRecord, Finding, FindingKind, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
+pub use verdict::{CompromiseKind, EvidenceRecord, Finding, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
 
 /// An analysis fed one record at a time.
 pub trait Analysis: Send {
@@ -67,8 +71,8 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), Cancelled> {
 #[derive(Debug, Default)]
 pub struct AnalysisResult {
     pub windows: Vec<UnauditedWindow>,
-    pub syncs: Vec<SyncGroup>,
-    pub contexts: Vec<ContextSummary>,
+    pub syncs: Vec<SyncActivity>,
+    pub contexts: Vec<AccessContext>,
     pub reads: Vec<MessageRead>,
     pub accesses: Vec<MessageAccess>,
     pub findings: Vec<Finding>,

@@ -1,7 +1,7 @@
 //! Records for analysis tests, built field by field.
 
 use crate::address::ClientAddress;
-use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition};
+use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition, UserType};
 
 pub(crate) fn rec(id: &str, time: &str) -> Rec {
     Rec(MailAccessRecord {
@@ -45,7 +45,7 @@ impl Rec {
         self
     }
     pub fn user_type(mut self, t: &str) -> Self {
-        self.0.user_type = Some(t.into());
+        self.0.user_type = Some(UserType::from_text(t));
         self
     }
     pub fn ip(mut self, ip: &str) -> Self {

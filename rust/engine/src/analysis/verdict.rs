@@ -84,11 +84,11 @@ impl Default for VerdictOptions {
     }
 }
 
-pub use crate::vocabulary::FindingKind;
+pub use crate::vocabulary::CompromiseKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    pub kind: FindingKind,
+    pub kind: CompromiseKind,
     pub mailbox: Option<String>,
     pub folder_path: Option<String>,
     pub internet_message_id: Option<String>,
@@ -108,7 +108,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(kind: FindingKind, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
+    fn new(kind: CompromiseKind, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
         Finding {
             kind,
             mailbox: None,
@@ -393,7 +393,7 @@ impl VerdictAnalysis {
     /// Whether the cmdlet's -Mailbox and -UserIds select a finding. Findings of no mailbox
     /// (indicators) are the attacker's, not a mailbox's: always reported.
     fn reports(&self, finding: &Finding) -> bool {
-        if finding.mailbox.is_none() && matches!(finding.kind, FindingKind::AttackerIndicator | FindingKind::SharedIndicator) {
+        if finding.mailbox.is_none() && matches!(finding.kind, CompromiseKind::AttackerIndicator | CompromiseKind::SharedIndicator) {
             return true;
         }
         let mailbox = self.options.mailboxes.is_empty() || any_match(&self.options.mailboxes, finding.mailbox.as_deref());
@@ -410,7 +410,7 @@ impl VerdictAnalysis {
             if !overlaps {
                 continue;
             }
-            let mut finding = Finding::new(FindingKind::ThrottledWindow, window.start, window.end);
+            let mut finding = Finding::new(CompromiseKind::ThrottledWindow, window.start, window.end);
             finding.reason = format!(
                 "IsThrottled was True in {} record(s): access to this mailbox was not audited from {} to {}; assume all its mail was read in that window.",
                 window.throttled_record_count,
@@ -448,7 +448,7 @@ impl VerdictAnalysis {
             let evidence = self.evidence(keys.iter(), &refs);
             let (start, end) = span(&refs);
             let folder = folder.map(|f| strings.key(f).to_string());
-            let mut finding = Finding::new(FindingKind::SyncedFolder, start, end);
+            let mut finding = Finding::new(CompromiseKind::SyncedFolder, start, end);
             finding.reason = format!(
                 "Folder {} was synced {} time(s) in the attacker's context (from {}): a synced folder can be read offline, unaudited; assume every message in it was read.",
                 folder.as_deref().unwrap_or("(unnamed)"),
@@ -487,7 +487,7 @@ impl VerdictAnalysis {
             check(cancel)?;
             let evidence = self.evidence(keys.iter(), &refs);
             let (start, end) = span(&refs);
-            let mut finding = Finding::new(FindingKind::AccessedMessage, start, end);
+            let mut finding = Finding::new(CompromiseKind::AccessedMessage, start, end);
             finding.reason = format!(
                 "Message {message_id} was read in {} record(s) in the attacker's context (from {}), first at {}.",
                 refs.len(),
@@ -518,7 +518,7 @@ impl VerdictAnalysis {
                     None => "the record lists no message ids".to_string(),
                 };
                 let time = unresolved.reference.time;
-                let mut finding = Finding::new(FindingKind::UnresolvedAccess, time, time);
+                let mut finding = Finding::new(CompromiseKind::UnresolvedAccess, time, time);
                 finding.reason = format!(
                     "Record {record} read {count} item(s) in {} in the attacker's context, but {why}: find the messages from the folder and time.",
                     unresolved.folder.as_deref().unwrap_or("an unnamed folder")
@@ -562,7 +562,7 @@ impl VerdictAnalysis {
 
     /// A finding about an identifier: exactly one of its address, session and Entra session
     /// columns holds it.
-    fn ident_finding(&self, kind: FindingKind, ident: Ident, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
+    fn ident_finding(&self, kind: CompromiseKind, ident: Ident, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
         let mut finding = Finding::new(kind, start, end);
         match ident {
             Ident::Address(a) => finding.client_ip_addresses = vec![self.strings.display(a).to_string()],
@@ -630,7 +630,7 @@ impl VerdictAnalysis {
                 carriers[&ident].iter().filter(|&&i| attribution.why[i].is_some()).map(|&i| &self.contexts[i]).collect();
             let start = carrying.iter().map(|s| s.span.0).min().expect("an indicator comes from a context");
             let end = carrying.iter().map(|s| s.span.1).max().expect("an indicator comes from a context");
-            let mut finding = self.ident_finding(FindingKind::AttackerIndicator, ident, start, end);
+            let mut finding = self.ident_finding(CompromiseKind::AttackerIndicator, ident, start, end);
             finding.access_count = Some(carrying.iter().map(|s| s.records).sum());
             let what = self.ident_text(ident);
             match link {
@@ -673,7 +673,7 @@ impl VerdictAnalysis {
             // are not the attacker's.
             let left_out: u64 =
                 carriers[&refusal.ident].iter().filter(|&&i| attribution.why[i].is_none()).map(|&i| self.contexts[i].records).sum();
-            let mut finding = self.ident_finding(FindingKind::SharedIndicator, refusal.ident, start, end);
+            let mut finding = self.ident_finding(CompromiseKind::SharedIndicator, refusal.ident, start, end);
             let (record, why) = self.describe_linker(refusal.context, attribution);
             finding.reason = format!(
                 "{what} was not followed: {baseline}, {count} other context(s) used it: {users}. It is shared (an office egress, a carrier NAT, a VPN, a reused session), so the {left_out} record(s) of the period that only it would link are not counted as the attacker's. {record} would have linked it ({why}). -ExpandSharedIndicator follows it anyway.",
@@ -868,10 +868,10 @@ fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
             v.first().map(String::as_str)
         }
         match f.kind {
-            FindingKind::ThrottledWindow => "",
-            FindingKind::SyncedFolder | FindingKind::UnresolvedAccess => f.folder_path.as_deref().unwrap_or(""),
-            FindingKind::AccessedMessage => f.internet_message_id.as_deref().unwrap_or(""),
-            FindingKind::AttackerIndicator | FindingKind::SharedIndicator => {
+            CompromiseKind::ThrottledWindow => "",
+            CompromiseKind::SyncedFolder | CompromiseKind::UnresolvedAccess => f.folder_path.as_deref().unwrap_or(""),
+            CompromiseKind::AccessedMessage => f.internet_message_id.as_deref().unwrap_or(""),
+            CompromiseKind::AttackerIndicator | CompromiseKind::SharedIndicator => {
                 first(&f.client_ip_addresses).or_else(|| first(&f.session_ids)).or_else(|| first(&f.actors.aad_session_ids)).unwrap_or("")
             }
         }
@@ -1167,7 +1167,7 @@ mod tests {
             analysis.add(&r);
         }
         let nobody = analysis.finish(&AtomicBool::new(false)).unwrap();
-        assert!(nobody.findings.iter().all(|f| f.kind == FindingKind::AttackerIndicator), "{:?}", summary(&nobody));
+        assert!(nobody.findings.iter().all(|f| f.kind == CompromiseKind::AttackerIndicator), "{:?}", summary(&nobody));
     }
 
     #[test]
@@ -1340,7 +1340,7 @@ mod differential {
                     assert_eq!(logged.finding_evidence, eager.finding_evidence, "{what}");
                     assert_eq!(logged.warnings, eager.warnings, "{what}");
                 }
-                attacker_findings += eager.findings.iter().filter(|f| f.kind == FindingKind::AccessedMessage).count();
+                attacker_findings += eager.findings.iter().filter(|f| f.kind == CompromiseKind::AccessedMessage).count();
                 assert!(eager.evidence.len() <= records.len());
             }
         }

@@ -22,8 +22,8 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::{sync_folder, write_time, RecordsFile, RECORDS_FOLDER};
 use super::plan::PageFacts;
+use crate::input::tree::{BatchReader, Node};
 use crate::time::{format_iso, from_dotnet_ticks};
-use crate::tree::{BatchReader, Node};
 
 /// One record of a page, read from the object the shim sent.
 #[derive(Debug)]
@@ -394,7 +394,7 @@ fn for_each_record_id(path: &Path, mut each: impl FnMut(String)) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::BatchWriter;
+    use crate::input::tree::BatchWriter;
 
     pub(crate) fn envelope(writer: &mut BatchWriter, id: &str, index: i64, owner: &str, user: &str) {
         let audit = format!(

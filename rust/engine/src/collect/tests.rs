@@ -7,8 +7,8 @@ use std::io::BufRead;
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
+use crate::input::tree::BatchWriter;
 use crate::time::to_dotnet_ticks;
-use crate::tree::BatchWriter;
 
 fn at(text: &str) -> DateTime<Utc> {
     read_time(text).unwrap()

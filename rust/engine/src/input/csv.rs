@@ -28,7 +28,7 @@ pub struct CsvHeader {
 impl CsvHeader {
     fn new(names: Vec<String>, delimiter: u8) -> CsvHeader {
         let mut duplicates = Vec::new();
-        let fields: Vec<Option<u8>> = names.iter().map(|n| crate::raw::top_level_field(n)).collect();
+        let fields: Vec<Option<u8>> = names.iter().map(|n| crate::input::raw::top_level_field(n)).collect();
         for (later, field) in fields.iter().enumerate() {
             if let Some(first) = field.and_then(|f| fields[..later].iter().position(|g| *g == Some(f))) {
                 duplicates.push((first, later));

@@ -32,7 +32,7 @@ use memchr::{memchr, memchr3, memmem};
 
 use super::{Lines, Piece};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::MAX_NESTING;
+use crate::input::interpret::MAX_NESTING;
 
 /// Keys only a record, or an object wrapping one, has at its top level.
 const RECORD_KEYS: [&str; 5] = ["Operation", "Operations", "ActionType", "AuditData", "RawEventData"];

@@ -1,5 +1,17 @@
-//! Reading whole documents of audit records (files, or text piped to a cmdlet), fast and in
-//! bounded memory, without losing a record silently.
+//! The input side: everything that turns what an investigator holds into [`MailAccessRecord`]s
+//! or record errors, and nothing after that.
+//!
+//! - [`raw`]: one serde visitor over the fields of every supported shape (AuditData, its CSV and
+//!   Graph wrappers, Sentinel and Defender rows), borrowing from the input.
+//! - [`interpret`]: fields to a record (times, access type, throttling, folders and items), what
+//!   is lost noted as degradation.
+//! - [`tree`]: the pipeline object encoding the shim writes (values, lists, maps; no JSON);
+//!   [`objects`]: those batches read into [`ReadResult`]s; [`module_record`]: the module's own
+//!   records piped back in.
+//! - This module: whole documents (files, or text piped to a cmdlet), fast and in bounded memory,
+//!   without losing a record silently.
+//!
+//! [`MailAccessRecord`]: crate::model::MailAccessRecord
 //!
 //! A [`RecordReader`] decodes the bytes ([`decode`]: gzip, byte order marks, UTF-16), tells JSON
 //! from CSV by the first non-blank byte, and reads the text in chunks of
@@ -15,8 +27,13 @@
 mod csv;
 mod decode;
 mod digest;
+pub mod interpret;
 mod json;
+pub mod module_record;
+pub mod objects;
 mod parse;
+pub mod raw;
+pub mod tree;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -34,7 +51,7 @@ pub use self::digest::{DigestOutcome, FileDigest};
 use self::json::JsonSplitter;
 use self::parse::{parse_piece, Context, PieceResult};
 use crate::error::{ErrorKind, RecordError};
-use crate::interpret::{InterpretOptions, Outcome};
+use crate::input::interpret::{InterpretOptions, Outcome};
 use crate::model::{ResultPosition, SourcePosition};
 
 /// One record read from a document: what it turned out to be, and where it was.

@@ -12,8 +12,8 @@ use super::decode::TextEncoding;
 use super::json::JsonSplitter;
 use super::{Lines, Piece};
 use crate::error::{parse_json, ErrorKind, RecordError};
-use crate::interpret::{interpret_fields, interpret_json_placed, json_error, result_position, InterpretOptions, Placed};
-use crate::raw::RawFields;
+use crate::input::interpret::{interpret_fields, interpret_json_placed, json_error, result_position, InterpretOptions, Placed};
+use crate::input::raw::RawFields;
 
 pub(crate) struct Context<'a> {
     pub options: &'a InterpretOptions,

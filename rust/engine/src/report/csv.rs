@@ -3,7 +3,7 @@
 //! header cells too, since property names can come from the objects given.
 
 use super::{cell_text, columns, ReportItem};
-use crate::tree::Node;
+use crate::input::tree::Node;
 
 /// A cell a spreadsheet must show as text, never run.
 pub fn neutralize_formula(text: String) -> String {
@@ -51,8 +51,8 @@ pub fn render_csv(items: &[ReportItem<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::tree::BatchWriter;
     use crate::report::tests::{finding, items_of};
-    use crate::tree::BatchWriter;
 
     #[test]
     fn csv_neutralizes_formulas_and_quotes_everything() {

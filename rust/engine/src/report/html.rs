@@ -14,7 +14,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::timeline::{kind_colour, timeline};
 use super::{cell_text, columns, time_text, Contents, Fields, ReportItem};
-use crate::tree::Node;
+use crate::input::tree::Node;
 
 /// The kinds of finding known here, in reading order, with a heading, what each means, and
 /// the field that says what it is about. Kinds not listed are shown after these, with every

@@ -6,8 +6,8 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::{Contents, Fields, ReportItem, NOT_CELLS};
+use crate::input::tree::Node;
 use crate::time::{format_iso, from_dotnet_ticks};
-use crate::tree::Node;
 
 /// A node as JSON.
 struct Json<'n, 'a>(&'n Node<'a>);
@@ -144,8 +144,8 @@ pub fn render_json_lines(items: &[ReportItem<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::tree::BatchWriter;
     use crate::report::tests::{finding, items_of, run};
-    use crate::tree::BatchWriter;
 
     #[test]
     fn one_document_with_the_run_and_the_findings_in_order() {

@@ -17,8 +17,8 @@ pub mod html;
 pub mod json;
 mod timeline;
 
+use crate::input::tree::Node;
 use crate::time::from_dotnet_ticks;
-use crate::tree::Node;
 
 pub use self::csv::{neutralize_formula, render_csv};
 pub use self::html::render_html;
@@ -243,7 +243,7 @@ pub fn render(format: ReportFormat, title: &str, generator: &str, items: &[Repor
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::tree::{BatchReader, BatchWriter};
+    use crate::input::tree::{BatchReader, BatchWriter};
 
     const EVIL: &str = "<script>alert('x')</script>\"&";
     /// 2026-01-20T10:00:00Z in .NET ticks.

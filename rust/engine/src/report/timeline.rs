@@ -51,7 +51,7 @@ pub(super) fn timeline<'a>(findings: &[&ReportItem<'a>]) -> Option<Markup> {
             }
         };
         let kind = match finding.field("Kind") {
-            Some(crate::tree::Node::Str(kind)) => *kind,
+            Some(crate::input::tree::Node::Str(kind)) => *kind,
             _ => "",
         };
         if kind == "ThrottledWindow" {

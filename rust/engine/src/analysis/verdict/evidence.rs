@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
 
 use super::attribution::{Attribution, Ident, Link};
-use super::{FindingKind, FineKey, VerdictAnalysis};
+use super::{CompromiseKind, FineKey, VerdictAnalysis};
 use crate::analysis::throttling::UNAUDITED_PERIOD_HOURS;
 use crate::analysis::{distinct_items, folder_paths, mailbox_sort_key, AnalysisResult, ContextText, RecordRef, Strings};
 use crate::model::{AccessType, MailAccessRecord, SourcePosition};
@@ -291,22 +291,22 @@ impl VerdictAnalysis {
             let mailbox = lower(finding.mailbox.as_deref());
             let attacker = |ids: Option<&Vec<u32>>| ids.into_iter().flatten().map(|&id| RowHandle::Attacker(id)).collect::<Vec<_>>();
             let of_finding: Vec<RowHandle> = match finding.kind {
-                FindingKind::AccessedMessage => {
+                CompromiseKind::AccessedMessage => {
                     let message = finding.internet_message_id.as_deref().unwrap_or("");
                     attacker(by_message.get(&(mailbox, message)))
                 }
-                FindingKind::SyncedFolder => attacker(by_folder.get(&(mailbox, finding.folder_path.as_deref()))),
-                FindingKind::UnresolvedAccess => {
+                CompromiseKind::SyncedFolder => attacker(by_folder.get(&(mailbox, finding.folder_path.as_deref()))),
+                CompromiseKind::UnresolvedAccess => {
                     let record = finding.evidence_record_ids.first().cloned().unwrap_or_default();
                     attacker(by_unresolved.get(&(mailbox, finding.start, record)))
                 }
-                FindingKind::AttackerIndicator => {
+                CompromiseKind::AttackerIndicator => {
                     by_indicator.get(&finding_ident(finding)).map(|&id| vec![RowHandle::Attacker(id)]).unwrap_or_default()
                 }
-                FindingKind::SharedIndicator => by_shared.get(&finding_ident(finding)).cloned().unwrap_or_default(),
+                CompromiseKind::SharedIndicator => by_shared.get(&finding_ident(finding)).cloned().unwrap_or_default(),
                 // Windows are disjoint per mailbox, and each holds every throttled record of
                 // the mailbox from its start to 24 hours before its end.
-                FindingKind::ThrottledWindow => log
+                CompromiseKind::ThrottledWindow => log
                     .throttled
                     .iter()
                     .enumerate()
@@ -509,7 +509,8 @@ mod tests {
             let mut options = by_ip("203.0.113.77");
             options.period_start = start.map(|s| s.parse().unwrap());
             let result = verdict_of(shared_breach(), options);
-            let shared = result.findings.iter().position(|f| f.kind == FindingKind::SharedIndicator).expect("the office address is shared");
+            let shared =
+                result.findings.iter().position(|f| f.kind == CompromiseKind::SharedIndicator).expect("the office address is shared");
             assert_eq!(result.findings[shared].client_ip_addresses, ["192.0.2.10"]);
             let evidence = evidence_of(&result, shared);
             let ids: Vec<&str> = evidence.iter().map(|e| e.record_id.as_deref().unwrap()).collect();
@@ -555,7 +556,7 @@ mod tests {
         let b = result
             .findings
             .iter()
-            .position(|f| f.client_ip_addresses == ["198.51.100.20"] && f.kind == FindingKind::AttackerIndicator)
+            .position(|f| f.client_ip_addresses == ["198.51.100.20"] && f.kind == CompromiseKind::AttackerIndicator)
             .unwrap();
         let evidence: Vec<&str> = result
             .finding_evidence

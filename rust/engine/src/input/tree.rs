@@ -370,7 +370,7 @@ impl BatchWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raw::{RawFields, Scalar};
+    use crate::input::raw::{RawFields, Scalar};
     use serde::Deserialize;
 
     #[test]

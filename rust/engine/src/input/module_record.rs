@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
+use crate::input::tree::{Node, NodeDeserializer};
 use crate::model::{
     normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition,
+    UserType,
 };
 use crate::time::{parse_timestamp, DateOrder};
-use crate::tree::{Node, NodeDeserializer};
 
 /// The key the shim wraps the module's own records in (their .NET type name).
 pub const MODULE_RECORD_TYPE: &str = "MailAccessForensics.MailAccessRecord";
@@ -177,7 +178,7 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
         mailbox: blank_to_none(wire.mailbox),
         mailbox_guid: blank_to_none(wire.mailbox_guid),
         user_id: blank_to_none(wire.user_id),
-        user_type: blank_to_none(wire.user_type),
+        user_type: blank_to_none(wire.user_type).map(|t| UserType::from_text(&t)),
         access_type: wire.access_type.as_ref().map(AccessTypeWire::access_type).unwrap_or(AccessType::Unknown),
         is_throttled: wire.is_throttled,
         client_address,
@@ -203,7 +204,7 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::{BatchReader, BatchWriter};
+    use crate::input::tree::{BatchReader, BatchWriter};
 
     fn read(build: impl FnOnce(&mut BatchWriter)) -> Result<MailAccessRecord, RecordError> {
         let mut writer = BatchWriter::default();

@@ -3,7 +3,7 @@
 //! Search-MailboxAuditLog object, a Graph record, a Sentinel or Defender row.
 //!
 //! Keys are matched trimmed and case-insensitively (real records carry `"ExternalAccess "`, and
-//! Graph writes camelCase). Values are kept loosely typed here; [`crate::interpret`] decides
+//! Graph writes camelCase). Values are kept loosely typed here; [`crate::input::interpret`] decides
 //! what they mean. Nested JSON held in strings (AuditData, Sentinel's Folders) is kept as text
 //! and parsed by the interpreter, so one bad field names itself in the error.
 

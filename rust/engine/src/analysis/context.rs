@@ -1,4 +1,5 @@
-//! Steps 2 to 4 of the guidance, and the search for accesses to given messages.
+//! Step 3 of the guidance: the access contexts (client address, client, session, user), with the
+//! signals `-Suspicious` ranks them by.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -7,97 +8,8 @@ use std::sync::atomic::AtomicBool;
 use chrono::{DateTime, Utc};
 
 use super::pattern::AddressRange;
-use super::{
-    distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, token_of, widen, Analysis, AnalysisResult, Cancelled,
-    ContextKey, ContextText, RecordRef, Strings,
-};
-use crate::model::{normalize_message_id, AccessType, MailAccessRecord};
-
-// ---------------------------------------------------------------------------------------------
-// Step 2: Sync
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncGroup {
-    pub mailbox: Option<String>,
-    pub folder_path: Option<String>,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub sync_count: u64,
-    pub context: ContextText,
-    pub record_ids: Vec<String>,
-}
-
-struct SyncState {
-    mailbox: Option<String>,
-    folder: Option<String>,
-    span: (DateTime<Utc>, DateTime<Utc>),
-    refs: Vec<RecordRef>,
-}
-
-#[derive(Default)]
-pub struct SyncAnalysis {
-    strings: Strings,
-    /// By mailbox (folded) and folder.
-    groups: HashMap<(Option<u32>, Option<u32>, ContextKey), SyncState>,
-}
-
-impl SyncAnalysis {
-    pub fn new() -> SyncAnalysis {
-        SyncAnalysis::default()
-    }
-}
-
-impl Analysis for SyncAnalysis {
-    fn add(&mut self, record: &MailAccessRecord) {
-        if record.access_type != AccessType::Sync {
-            return;
-        }
-        let context = ContextKey::of(record, &mut self.strings);
-        let reference = record_ref(record, &mut self.strings);
-        let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
-        for folder in folder_paths(record) {
-            let key = (mailbox, folder.map(|f| self.strings.intern(f)), context);
-            let state = self.groups.entry(key).or_insert_with(|| SyncState {
-                mailbox: record.mailbox.clone(),
-                folder: folder.map(str::to_string),
-                span: (record.creation_time, record.creation_time),
-                refs: Vec::new(),
-            });
-            widen(&mut state.span, record.creation_time);
-            state.refs.push(reference);
-        }
-    }
-
-    fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
-        let strings = &self.strings;
-        let mut groups: Vec<_> = self.groups.iter().collect();
-        groups.sort_by(|(ka, a), (kb, b)| {
-            let folder = |f: Option<u32>| f.map(|f| strings.key(f));
-            (strings.key_or_empty(ka.0), a.span.0, folder(ka.1), ka.2.sort_key(strings)).cmp(&(
-                strings.key_or_empty(kb.0),
-                b.span.0,
-                folder(kb.1),
-                kb.2.sort_key(strings),
-            ))
-        });
-        let syncs = groups
-            .into_iter()
-            .map(|((_, _, context), state)| SyncGroup {
-                mailbox: state.mailbox.clone(),
-                folder_path: state.folder.clone(),
-                start: state.span.0,
-                end: state.span.1,
-                sync_count: state.refs.len() as u64,
-                context: context.describe(strings),
-                record_ids: evidence_ids(&state.refs, strings),
-            })
-            .collect();
-        Ok(AnalysisResult { syncs, ..Default::default() })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Step 3: contexts
+use super::{distinct_items, token_of, widen, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
+use crate::model::{AccessType, MailAccessRecord, UserType};
 
 #[derive(Clone, Debug, Default)]
 pub struct ContextOptions {
@@ -112,7 +24,7 @@ pub struct ContextOptions {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ContextSummary {
+pub struct AccessContext {
     pub context: ContextText,
     pub app_ids: Vec<String>,
     pub client_app_ids: Vec<String>,
@@ -279,7 +191,7 @@ impl Analysis for ContextAnalysis {
                 *known = (*known).max(size);
             }
         }
-        if matches!(record.user_type.as_deref(), Some("Application") | Some("ServicePrincipal")) {
+        if matches!(record.user_type, Some(UserType::Application | UserType::ServicePrincipal)) {
             state.application = true;
         }
         // An account reading another's mailbox; an application has no mailbox of its own (that
@@ -307,7 +219,7 @@ impl Analysis for ContextAnalysis {
             texts.sort_by_key(|t| t.to_lowercase());
             texts
         };
-        let mut contexts: Vec<(ContextSummary, [&str; 4])> = Vec::new();
+        let mut contexts: Vec<(AccessContext, [&str; 4])> = Vec::new();
         for (key, state) in &self.contexts {
             if !self.keeps(key, state) {
                 continue;
@@ -316,7 +228,7 @@ impl Analysis for ContextAnalysis {
             if self.options.suspicious && signals.is_empty() {
                 continue;
             }
-            let summary = ContextSummary {
+            let summary = AccessContext {
                 context: key.describe(strings),
                 app_ids: sorted_texts(&state.app_ids, false),
                 client_app_ids: sorted_texts(&state.client_app_ids, false),
@@ -347,162 +259,6 @@ impl Analysis for ContextAnalysis {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Step 4: the messages read
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessageRead {
-    pub mailbox: Option<String>,
-    pub internet_message_id: String,
-    pub folder_path: Option<String>,
-    pub size_in_bytes: Option<u64>,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub access_count: u64,
-    pub contexts: Vec<ContextText>,
-}
-
-struct ReadState {
-    mailbox: Option<String>,
-    span: (DateTime<Utc>, DateTime<Utc>),
-    /// Folder of the latest access (ties: the greater path, to stay deterministic).
-    latest_folder: (DateTime<Utc>, Option<std::sync::Arc<str>>),
-    size: Option<u64>,
-    count: u64,
-    contexts: HashSet<ContextKey>,
-}
-
-#[derive(Default)]
-pub struct ReadAnalysis {
-    strings: Strings,
-    /// By mailbox (folded) and message.
-    messages: HashMap<(Option<u32>, u32), ReadState>,
-}
-
-impl ReadAnalysis {
-    pub fn new() -> ReadAnalysis {
-        ReadAnalysis::default()
-    }
-}
-
-impl Analysis for ReadAnalysis {
-    fn add(&mut self, record: &MailAccessRecord) {
-        if record.access_type == AccessType::Sync || record.items.is_empty() {
-            return;
-        }
-        let context = ContextKey::of(record, &mut self.strings);
-        let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
-        for item in distinct_items(record) {
-            let message = self.strings.intern(&item.internet_message_id);
-            let key = (mailbox, message);
-            let time = record.creation_time;
-            let state = self.messages.entry(key).or_insert_with(|| ReadState {
-                mailbox: record.mailbox.clone(),
-                span: (time, time),
-                latest_folder: (time, item.folder_path.clone()),
-                size: None,
-                count: 0,
-                contexts: HashSet::new(),
-            });
-            widen(&mut state.span, time);
-            let candidate = (time, item.folder_path.clone());
-            if candidate > state.latest_folder {
-                state.latest_folder = candidate;
-            }
-            state.size = state.size.max(item.size_in_bytes);
-            state.count += 1;
-            state.contexts.insert(context);
-        }
-    }
-
-    fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
-        let strings = &self.strings;
-        let mut messages: Vec<_> = self.messages.iter().collect();
-        messages.sort_by(|((ma, ia), a), ((mb, ib), b)| {
-            (strings.key_or_empty(*ma), a.span.0, strings.key(*ia)).cmp(&(strings.key_or_empty(*mb), b.span.0, strings.key(*ib)))
-        });
-        let reads = messages
-            .into_iter()
-            .map(|((_, message), state)| {
-                let mut contexts: Vec<&ContextKey> = state.contexts.iter().collect();
-                contexts.sort_by_key(|c| c.sort_key(strings));
-                MessageRead {
-                    mailbox: state.mailbox.clone(),
-                    internet_message_id: strings.key(*message).to_string(),
-                    folder_path: state.latest_folder.1.as_deref().map(str::to_string),
-                    size_in_bytes: state.size,
-                    start: state.span.0,
-                    end: state.span.1,
-                    access_count: state.count,
-                    contexts: contexts.into_iter().map(|c| c.describe(strings)).collect(),
-                }
-            })
-            .collect();
-        Ok(AnalysisResult { reads, ..Default::default() })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Find-MailAccessMessage
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessageAccess {
-    pub internet_message_id: String,
-    pub mailbox: Option<String>,
-    pub creation_time: DateTime<Utc>,
-    pub folder_path: Option<String>,
-    pub size_in_bytes: Option<u64>,
-    pub context: ContextText,
-    pub app_id: Option<String>,
-    pub client_app_id: Option<String>,
-    pub record_id: Option<String>,
-}
-
-pub struct FindAnalysis {
-    wanted: HashSet<String>,
-    accesses: Vec<MessageAccess>,
-    strings: Strings,
-}
-
-impl FindAnalysis {
-    /// `ids` with or without angle brackets; blank ones are ignored.
-    pub fn new<'a>(ids: impl IntoIterator<Item = &'a str>) -> FindAnalysis {
-        FindAnalysis {
-            wanted: ids.into_iter().filter_map(normalize_message_id).collect(),
-            accesses: Vec::new(),
-            strings: Strings::default(),
-        }
-    }
-}
-
-impl Analysis for FindAnalysis {
-    fn add(&mut self, record: &MailAccessRecord) {
-        for item in distinct_items(record) {
-            if self.wanted.contains(&item.internet_message_id) {
-                let context = ContextKey::of(record, &mut self.strings);
-                self.accesses.push(MessageAccess {
-                    internet_message_id: item.internet_message_id.clone(),
-                    mailbox: record.mailbox.clone(),
-                    creation_time: record.creation_time,
-                    folder_path: item.folder_path.as_deref().map(str::to_string),
-                    size_in_bytes: item.size_in_bytes,
-                    context: context.describe(&self.strings),
-                    app_id: record.app_id.clone(),
-                    client_app_id: record.client_app_id.clone(),
-                    record_id: record.record_id.clone(),
-                });
-            }
-        }
-    }
-
-    fn finish(mut self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
-        self.accesses.sort_by_cached_key(|a| {
-            (mailbox_sort_key(a.mailbox.as_deref()), a.creation_time, a.record_id.clone(), a.internet_message_id.clone())
-        });
-        Ok(AnalysisResult { accesses: self.accesses, ..Default::default() })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,52 +272,6 @@ mod tests {
     }
 
     const OWNER_OWA: (&str, &str, &str) = ("192.0.2.10", "Client=OWA;Action=ViaProxy", "s-owner");
-
-    #[test]
-    fn sync_groups_by_mailbox_folder_and_context() {
-        let result = run(
-            Box::new(SyncAnalysis::new()),
-            vec![
-                rec("r1", "2024-05-01T10:00:00Z")
-                    .mailbox("v@x")
-                    .user("v@x")
-                    .ip("198.51.100.7")
-                    .client("Client=MSExchangeRPC")
-                    .sync(&["\\Inbox"])
-                    .done(),
-                rec("r2", "2024-05-01T11:00:00Z")
-                    .mailbox("v@x")
-                    .user("v@x")
-                    .ip("198.51.100.7")
-                    .client("Client=MSExchangeRPC")
-                    .sync(&["\\Inbox"])
-                    .done(),
-                rec("r3", "2024-05-01T10:30:00Z")
-                    .mailbox("v@x")
-                    .user("v@x")
-                    .ip("203.0.113.9")
-                    .client("Client=MSExchangeRPC")
-                    .sync(&["\\Inbox", "\\Sent Items"])
-                    .done(),
-                rec("r4", "2024-05-01T09:00:00Z").mailbox("v@x").user("v@x").ip("198.51.100.7").bind(&[("a@x", "\\Inbox", 10)]).done(),
-            ],
-        );
-        let got: Vec<_> = result
-            .syncs
-            .iter()
-            .map(|s| (s.folder_path.clone().unwrap(), s.context.client_ip_address.clone().unwrap(), s.sync_count, s.record_ids.clone()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("\\Inbox".into(), "198.51.100.7".into(), 2, vec!["r1".to_string(), "r2".into()]),
-                ("\\Inbox".into(), "203.0.113.9".into(), 1, vec!["r3".to_string()]),
-                ("\\Sent Items".into(), "203.0.113.9".into(), 1, vec!["r3".to_string()]),
-            ]
-        );
-        assert_eq!(result.syncs[0].start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
-        assert_eq!(result.syncs[0].end.to_rfc3339(), "2024-05-01T11:00:00+00:00");
-    }
 
     #[test]
     fn contexts_group_by_the_four_fields_and_count_distinct_messages() {
@@ -724,58 +434,5 @@ mod tests {
         // The owner's desktop synced before and after the baseline end (not a new sync), and its
         // client is 2 of the mailbox's 29 records (not rare): no signal, not listed.
         assert!(result.warnings.is_empty());
-    }
-
-    #[test]
-    fn messages_read_with_their_contexts() {
-        let result = run(
-            Box::new(ReadAnalysis::new()),
-            vec![
-                rec("r1", "2024-05-01T10:00:00Z")
-                    .mailbox("v@x")
-                    .user("v@x")
-                    .ip("192.0.2.10")
-                    .bind(&[("<a@x>", "\\Inbox", 100), ("a@x", "\\Inbox", 100)])
-                    .done(),
-                rec("r2", "2024-05-02T10:00:00Z").mailbox("v@x").user("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Archive", 120)]).done(),
-                rec("r3", "2024-05-01T11:00:00Z").mailbox("other@x").user("v@x").ip("203.0.113.5").bind(&[("a@x", "\\Inbox", 100)]).done(),
-                rec("r4", "2024-05-01T11:00:00Z").mailbox("v@x").sync(&["\\Inbox"]).done(),
-            ],
-        );
-        assert_eq!(result.reads.len(), 2);
-        let other = &result.reads[0];
-        assert_eq!(other.mailbox.as_deref(), Some("other@x"));
-        let read = &result.reads[1];
-        assert_eq!(read.internet_message_id, "<a@x>");
-        // r1 lists the message twice: one access.
-        assert_eq!(read.access_count, 2);
-        assert_eq!(read.folder_path.as_deref(), Some("\\Archive"));
-        assert_eq!(read.size_in_bytes, Some(120));
-        assert_eq!(read.start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
-        assert_eq!(read.end.to_rfc3339(), "2024-05-02T10:00:00+00:00");
-        let ips: Vec<_> = read.contexts.iter().map(|c| c.client_ip_address.clone().unwrap()).collect();
-        assert_eq!(ips, vec!["192.0.2.10", "203.0.113.5"]);
-    }
-
-    #[test]
-    fn find_accesses_to_given_messages() {
-        let result = run(
-            Box::new(FindAnalysis::new(["a@x", "<b@x>", " "])),
-            vec![
-                rec("r2", "2024-05-02T10:00:00Z")
-                    .mailbox("v@x")
-                    .ip("203.0.113.5")
-                    .bind(&[("a@x", "\\Inbox", 120), ("b@x", "\\Inbox", 5)])
-                    .done(),
-                rec("r1", "2024-05-01T10:00:00Z")
-                    .mailbox("v@x")
-                    .ip("192.0.2.10")
-                    .bind(&[("<a@x>", "\\Inbox", 100), ("c@x", "\\Inbox", 1)])
-                    .done(),
-            ],
-        );
-        let got: Vec<_> = result.accesses.iter().map(|a| (a.record_id.clone().unwrap(), a.internet_message_id.clone())).collect();
-        assert_eq!(got, vec![("r1".into(), "<a@x>".to_string()), ("r2".into(), "<a@x>".into()), ("r2".into(), "<b@x>".into())]);
-        assert_eq!(result.accesses[1].context.client_ip_address.as_deref(), Some("203.0.113.5"));
     }
 }

@@ -10,11 +10,13 @@ use serde::Deserialize;
 
 use crate::address::ClientAddress;
 use crate::error::{parse_json, ErrorKind, JsonFailure, RecordError};
-use crate::model::{
-    normalize_folder_path, normalize_message_id, user_type_name, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem,
-    ResultPosition, SourcePosition,
+use crate::input::raw::{
+    parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar,
 };
-use crate::raw::{parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar};
+use crate::model::{
+    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition,
+    SourcePosition, UserType,
+};
 use crate::time::{parse_timestamp, DateOrder};
 
 /// The first non-blank value among the named fields, looking through the record before its
@@ -291,8 +293,12 @@ impl Degradation {
     }
 }
 
+/// The record's fields and its wrapper's (CSV row, Graph envelope, Search-UnifiedAuditLog
+/// object), the record's first.
+type Levels<'l, 'a> = [Option<&'l RawFields<'a>>; 2];
+
 fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: &InterpretOptions) -> Result<Outcome, RecordError> {
-    let levels = [Some(primary), wrapper];
+    let levels: Levels = [Some(primary), wrapper];
     let record_id = pick!(levels; id, record_id, identity, office_id).map(|v| scalar_text(v).into_owned());
     let fail = |kind, message: String| RecordError::new(kind, message).with_record_id(record_id.clone());
     // An error of a part of the record, as the record's (with what its parse found).
@@ -311,20 +317,7 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
         return Ok(Outcome::Skipped { operation: operation.into_owned() });
     }
 
-    let creation_time = match pick!(levels; creation_time, creation_date, created_date_time, time_generated, timestamp, last_accessed) {
-        Some(Scalar::Str(text)) => {
-            parse_timestamp(text, options.date_order).map_err(|reason| fail(ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?
-        }
-        Some(other) => return Err(fail(ErrorKind::InvalidValue, format!("CreationTime: {:?} is not a timestamp", other))),
-        None => return Err(fail(ErrorKind::MissingField, "the record has no CreationTime".to_string())),
-    };
-    // .NET dates run from year 1 to 9999; a day's margin keeps every window (+24 h) inside.
-    if !(min_time()..=max_time()).contains(&creation_time) {
-        return Err(fail(
-            ErrorKind::InvalidValue,
-            format!("CreationTime {} is outside the dates this tool can represent (years 1 to 9999)", creation_time.to_rfc3339()),
-        ));
-    }
+    let creation_time = read_creation_time(&levels, options).map_err(|(kind, message)| fail(kind, message))?;
 
     let mut degradation = Degradation::default();
     let text_of = |value: Option<&Scalar<'_>>| value.and_then(|v| v.text()).map(Cow::into_owned);
@@ -335,40 +328,10 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
             None => (AccessType::Unknown, None),
         };
 
-    let mut folders = Vec::new();
-    let mut items = Vec::new();
-    let folder_list = primary.folders.as_ref().or(primary.aggregated_folders.as_ref());
-    if let Some(list) = folder_list {
-        read_folders(list, &mut folders, &mut items, &mut degradation, 0).map_err(fail_part)?;
-    }
-    if let Some(item) = primary.item.as_ref() {
-        read_exchange_item(item, &mut folders, &mut items, &mut degradation);
-    }
-
-    let operation_count = match pick!(levels; operation_count, aggregated_count) {
-        Some(value) => match value.whole_number() {
-            Ok(count) => count,
-            Err(()) => {
-                degradation.note(format!("OperationCount '{}' is not a whole number", scalar_text(value)));
-                None
-            }
-        },
-        None => None,
-    };
-
-    let external_access = match pick!(levels; external_access) {
-        Some(value) => value.boolean().unwrap_or_else(|()| {
-            degradation.note(format!("ExternalAccess '{}' is not True or False", scalar_text(value)));
-            None
-        }),
-        None => None,
-    };
-
-    let logon_type = pick!(levels; logon_type, sentinel_logon_type).and_then(|value| match value {
-        Scalar::Int(code) => Some(LogonType::from_code(*code)),
-        Scalar::UInt(code) => Some(LogonType::from_code(i64::try_from(*code).unwrap_or(i64::MAX))),
-        other => other.text().map(|t| LogonType::from_text(&t)),
-    });
+    let (folders, items) = read_accessed(primary, &mut degradation).map_err(fail_part)?;
+    let operation_count = read_operation_count(&levels, &mut degradation);
+    let external_access = read_external_access(&levels, &mut degradation);
+    let logon_type = read_logon_type(&levels);
 
     let client_address = pick!(levels; client_ip_address, sentinel_client_ip_address, client_ip, ip_address)
         .and_then(|v| v.text())
@@ -388,7 +351,7 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
         mailbox_guid: text_of(pick!(levels; mailbox_guid)),
         // Graph's envelope `userId` is the UserKey; its UPN is `userPrincipalName`.
         user_id: text_of(pick!(levels; user_principal_name, user_ids, user_id)),
-        user_type: pick!(levels; user_type).and_then(|v| v.text()).map(|t| user_type_name(&t)),
+        user_type: pick!(levels; user_type).and_then(|v| v.text()).map(|t| UserType::from_text(&t)),
         access_type,
         is_throttled,
         client_address,
@@ -410,6 +373,63 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
         origin: None,
     };
     Ok(Outcome::Record(Box::new(record)))
+}
+
+/// The record's time, within the dates .NET can hold; the error's kind and message otherwise.
+fn read_creation_time(levels: &Levels, options: &InterpretOptions) -> Result<chrono::DateTime<chrono::Utc>, (ErrorKind, String)> {
+    let creation_time = match pick!(levels; creation_time, creation_date, created_date_time, time_generated, timestamp, last_accessed) {
+        Some(Scalar::Str(text)) => {
+            parse_timestamp(text, options.date_order).map_err(|reason| (ErrorKind::InvalidValue, format!("CreationTime: {reason}")))?
+        }
+        Some(other) => return Err((ErrorKind::InvalidValue, format!("CreationTime: {:?} is not a timestamp", other))),
+        None => return Err((ErrorKind::MissingField, "the record has no CreationTime".to_string())),
+    };
+    // .NET dates run from year 1 to 9999; a day's margin keeps every window (+24 h) inside.
+    if !(min_time()..=max_time()).contains(&creation_time) {
+        return Err((
+            ErrorKind::InvalidValue,
+            format!("CreationTime {} is outside the dates this tool can represent (years 1 to 9999)", creation_time.to_rfc3339()),
+        ));
+    }
+    Ok(creation_time)
+}
+
+/// The folders and messages the record names: `Folders` (or Search-MailboxAuditLog's
+/// aggregated form) and the ExchangeItem `Item`.
+fn read_accessed(primary: &RawFields<'_>, degradation: &mut Degradation) -> Result<(Vec<FolderAccess>, Vec<MessageItem>), RecordError> {
+    let mut folders = Vec::new();
+    let mut items = Vec::new();
+    if let Some(list) = primary.folders.as_ref().or(primary.aggregated_folders.as_ref()) {
+        read_folders(list, &mut folders, &mut items, degradation, 0)?;
+    }
+    if let Some(item) = primary.item.as_ref() {
+        read_exchange_item(item, &mut folders, &mut items, degradation);
+    }
+    Ok((folders, items))
+}
+
+fn read_operation_count(levels: &Levels, degradation: &mut Degradation) -> Option<u64> {
+    let value = pick!(levels; operation_count, aggregated_count)?;
+    value.whole_number().unwrap_or_else(|()| {
+        degradation.note(format!("OperationCount '{}' is not a whole number", scalar_text(value)));
+        None
+    })
+}
+
+fn read_external_access(levels: &Levels, degradation: &mut Degradation) -> Option<bool> {
+    let value = pick!(levels; external_access)?;
+    value.boolean().unwrap_or_else(|()| {
+        degradation.note(format!("ExternalAccess '{}' is not True or False", scalar_text(value)));
+        None
+    })
+}
+
+fn read_logon_type(levels: &Levels) -> Option<LogonType> {
+    pick!(levels; logon_type, sentinel_logon_type).and_then(|value| match value {
+        Scalar::Int(code) => Some(LogonType::from_code(*code)),
+        Scalar::UInt(code) => Some(LogonType::from_code(i64::try_from(*code).unwrap_or(i64::MAX))),
+        other => other.text().map(|t| LogonType::from_text(&t)),
+    })
 }
 
 fn min_time() -> chrono::DateTime<chrono::Utc> {
