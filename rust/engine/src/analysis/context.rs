@@ -262,14 +262,7 @@ impl Analysis for ContextAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::testing::rec;
-
-    fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord>) -> AnalysisResult {
-        for r in &records {
-            analysis.add(r);
-        }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
-    }
+    use crate::analysis::testing::{rec, run};
 
     const OWNER_OWA: (&str, &str, &str) = ("192.0.2.10", "Client=OWA;Action=ViaProxy", "s-owner");
 

@@ -69,14 +69,7 @@ impl Analysis for FindAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::testing::rec;
-
-    fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord>) -> AnalysisResult {
-        for r in &records {
-            analysis.add(r);
-        }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
-    }
+    use crate::analysis::testing::{rec, run};
 
     #[test]
     fn find_accesses_to_given_messages() {

@@ -94,14 +94,7 @@ impl Analysis for SyncAnalysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::testing::rec;
-
-    fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord>) -> AnalysisResult {
-        for r in &records {
-            analysis.add(r);
-        }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
-    }
+    use crate::analysis::testing::{rec, run};
 
     #[test]
     fn sync_groups_by_mailbox_folder_and_context() {

@@ -1,6 +1,9 @@
 //! Records for analysis tests, built field by field.
 
+use std::sync::atomic::AtomicBool;
+
 use crate::address::ClientAddress;
+use crate::analysis::{Analysis, AnalysisResult};
 use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition, UserType};
 
 pub(crate) fn rec(id: &str, time: &str) -> Rec {
@@ -111,4 +114,12 @@ impl Rec {
     pub fn done(self) -> MailAccessRecord {
         self.0
     }
+}
+
+/// Feeds the records to the analysis, in order, and finishes it.
+pub(crate) fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord>) -> AnalysisResult {
+    for r in &records {
+        analysis.add(r);
+    }
+    analysis.finish(&AtomicBool::new(false)).unwrap()
 }
