@@ -208,6 +208,14 @@ struct Pending {
     closed_array: Option<Ctx>,
 }
 
+impl Pending {
+    /// A value the scanner read whole, from its start to `end`, awaiting what follows it.
+    fn scanned(scan: &Scan, end: u64, one_line: Option<bool>, column: Option<u64>) -> Pending {
+        let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
+        Pending { start: scan.start, end, line: scan.line, class, comma: false, newline: false, one_line, column, closed_array: None }
+    }
+}
+
 enum Confirmation {
     /// A comma: look at what follows it.
     Wait,
@@ -760,18 +768,7 @@ impl JsonSplitter {
                         }
                         let one_line = (scan.kind == Kind::Container && scan.page && self.ctx == Ctx::Top)
                             .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
-                        let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
-                        self.pending = Some(Pending {
-                            start: scan.start,
-                            end: stop,
-                            line: scan.line,
-                            class,
-                            comma: false,
-                            newline: false,
-                            one_line,
-                            column: scan.column,
-                            closed_array: None,
-                        });
+                        self.pending = Some(Pending::scanned(&scan, stop, one_line, scan.column));
                     }
                 }
             }
@@ -868,19 +865,7 @@ impl JsonSplitter {
                 self.at_line_start = false;
                 let one_line = (scan.kind == Kind::Container && ctx == Ctx::Top)
                     .then(|| memchr(b'\n', &buf[(scan.start - base) as usize..(stop - base) as usize]).is_none());
-                let class = if scan.kind == Kind::Str { b'"' } else { b'{' };
-                let column = column_at(buf, base, scan.start);
-                self.pending = Some(Pending {
-                    start: scan.start,
-                    end: stop,
-                    line: scan.line,
-                    class,
-                    comma: false,
-                    newline: false,
-                    one_line,
-                    column,
-                    closed_array: None,
-                });
+                self.pending = Some(Pending::scanned(&scan, stop, one_line, column_at(buf, base, scan.start)));
             }
             Step::Damaged { at, .. } => self.reject_candidate(&scan, at),
             Step::Oversize => self.reject_candidate(&scan, self.pos.min(end)),
