@@ -123,3 +123,19 @@ pub(crate) fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord
     }
     analysis.finish(&AtomicBool::new(false)).unwrap()
 }
+
+/// A small deterministic generator (xorshift), so that generated cases are the same every run.
+pub(crate) struct Rng(pub(crate) u64);
+
+impl Rng {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    pub(crate) fn pick<'a>(&mut self, values: &[&'a str]) -> &'a str {
+        values[self.below(values.len() as u64) as usize]
+    }
+}

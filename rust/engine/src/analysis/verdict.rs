@@ -1187,23 +1187,8 @@ mod tests {
 mod differential {
     use super::detail::DetailLog;
     use super::*;
-    use crate::analysis::testing::rec;
+    use crate::analysis::testing::{rec, Rng};
     use crate::model::SourcePosition;
-
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-        fn pick<'a>(&mut self, values: &[&'a str]) -> &'a str {
-            values[self.below(values.len() as u64) as usize]
-        }
-    }
 
     const ATTACKER: &str = "203.0.113.77";
     const OFFICE: &str = "192.0.2.10";

@@ -273,7 +273,7 @@ mod tests {
     use super::super::{Indicators, VerdictOptions};
     use super::*;
     use crate::analysis::pattern::AddressRange;
-    use crate::analysis::testing::rec;
+    use crate::analysis::testing::{rec, Rng};
     use crate::analysis::Analysis;
     use crate::model::MailAccessRecord;
 
@@ -351,17 +351,6 @@ mod tests {
         VerdictOptions {
             indicators: Indicators { addresses: vec![AddressRange::parse(address).unwrap()], ..Default::default() },
             ..Default::default()
-        }
-    }
-
-    /// A small deterministic generator (xorshift), so that the cases are the same every run.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
         }
     }
 
