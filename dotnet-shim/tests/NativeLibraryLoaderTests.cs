@@ -157,10 +157,10 @@ namespace MailAccessForensics.Tests
         [Theory]
         [InlineData(null)]
         [InlineData("")]
-        public void ResolvePathWithoutTheOverrideLooksInThisAssemblysModuleFolder(string value)
+        public void ResolvePathWithoutTheOverrideLooksInThisAssemblysModuleFolder(string? value)
         {
             // <module>/bin/<framework>/MailAccessForensics.dll -> <module>/runtimes/<rid>/native/<file>
-            string moduleRoot = Directory.GetParent(NativeLibraryLoader.AssemblyDirectory).Parent.FullName;
+            string moduleRoot = Directory.GetParent(NativeLibraryLoader.AssemblyDirectory)?.Parent?.FullName ?? throw new InvalidOperationException("The assembly is not two folders below the module root.");
             NativePlatform current = NativePlatform.Current;
             string expected = Path.Combine(moduleRoot, "runtimes", current.RuntimeIdentifier, "native", current.LibraryFileName);
             Assert.Equal(expected, NativeLibraryLoader.ResolvePath(current, value, NativeLibraryLoader.AssemblyDirectory));

@@ -637,7 +637,7 @@ namespace MailAccessForensics.Tests
         /// <summary>Every public property of a record as text, nested parts included.</summary>
         private static string Describe(MailAccessRecord record)
         {
-            string Value(object value)
+            string Value(object? value)
             {
                 switch (value)
                 {
@@ -648,7 +648,7 @@ namespace MailAccessForensics.Tests
                         return "[" + string.Join(", ", list.Cast<object>().Select(item => item is string text
                             ? text
                             : string.Join("/", item.GetType().GetProperties().Select(p => Value(p.GetValue(item)))))) + "]";
-                    default: return value.ToString();
+                    default: return value.ToString() ?? "<null>";
                 }
             }
             return string.Join("; ", typeof(MailAccessRecord).GetProperties().Select(p => p.Name + "=" + Value(p.GetValue(record))));
@@ -706,7 +706,7 @@ namespace MailAccessForensics.Tests
             Assert.True(encoder.Buffer.Length > 200_000, "the buffer grew past its initial 16 bytes to hold the big object");
 
             IngestOutcome outcome = NativeEngine.Ingest(encoder);
-            Assert.Equal(200_007, outcome.Record(0).ClientInfoString.Length);
+            Assert.Equal(200_007, outcome.Record(0).ClientInfoString?.Length);
             Assert.Equal("small", outcome.Record(1).RecordId);
 
             encoder.Clear();

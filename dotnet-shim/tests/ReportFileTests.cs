@@ -74,7 +74,7 @@ namespace MailAccessForensics.Tests
         [InlineData("verdict.jsonl", "JsonLines")]
         [InlineData("verdict.txt", null)]
         [InlineData("verdict", null)]
-        public void TheFormatComesFromTheExtension(string path, string format)
+        public void TheFormatComesFromTheExtension(string path, string? format)
         {
             Assert.Equal(format, ReportFile.FormatOf(path));
         }

@@ -102,9 +102,9 @@ namespace MailAccessForensics.Tests
             Assert.Equal(values.Length, table.Count);
             for (int i = 0; i < values.Length; i++)
             {
-                string value = table.ContainsKey("Value" + i)
-                    ? (string)table["Value" + i]
-                    : Encoding.UTF8.GetString(Convert.FromBase64String((string)table["Value" + i + "Base64"]));
+                string? value = table.ContainsKey("Value" + i)
+                    ? (string?)table["Value" + i]
+                    : Encoding.UTF8.GetString(Convert.FromBase64String((string?)table["Value" + i + "Base64"] ?? ""));
                 Assert.Equal(values[i], value);
             }
             Assert.True(table.ContainsKey("Value3Base64"), "a value with a line break is Base64");

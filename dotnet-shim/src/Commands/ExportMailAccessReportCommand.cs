@@ -26,23 +26,23 @@ namespace MailAccessForensics.Commands
         /// <summary>Results to report: CompromiseFinding objects and the other results of the module.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
-        public PSObject InputObject { get; set; }
+        public PSObject? InputObject { get; set; }
 
         /// <summary>The file to write (.html, .csv, .json or .jsonl).</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
         [ValidateNotNullOrEmpty]
-        public string Path { get; set; }
+        public string? Path { get; set; }
 
         /// <summary>The file to write, taken exactly as written (no wildcards).</summary>
         [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet)]
         [Alias("PSPath", "LP")]
         [ValidateNotNullOrEmpty]
-        public string LiteralPath { get; set; }
+        public string? LiteralPath { get; set; }
 
         /// <summary>Html, Csv, Json or JsonLines; by default from the file's extension.</summary>
         [Parameter]
         [ValidateSet("Html", "Csv", "Json", "JsonLines")]
-        public string Format { get; set; }
+        public string? Format { get; set; }
 
         /// <summary>The report's title (HTML).</summary>
         [Parameter]
@@ -51,7 +51,7 @@ namespace MailAccessForensics.Commands
 
         /// <summary>The accounting of the run that produced the results (-SummaryVariable); findings bring their run's.</summary>
         [Parameter]
-        public InputSummary InputSummary { get; set; }
+        public InputSummary? InputSummary { get; set; }
 
         /// <summary>Overwrite an existing file.</summary>
         [Parameter]
@@ -68,20 +68,22 @@ namespace MailAccessForensics.Commands
 
         protected override void ProcessRecord()
         {
-            if (!IsFinding(InputObject, out object run))
+            // Mandatory and [ValidateNotNull]: bound to an object for every ProcessRecord.
+            PSObject input = InputObject ?? throw new PSArgumentNullException(nameof(InputObject));
+            if (!IsFinding(input, out object? run))
             {
-                _items.AddTypedObject(InputObject);
+                _items.AddTypedObject(input);
                 return;
             }
             if (run != null && !_runs.Exists(known => ReferenceEquals(known, run)))
             {
                 _runs.Add(run);
             }
-            ReportFile.AddFinding(_items, InputObject);
+            ReportFile.AddFinding(_items, input);
         }
 
         /// <summary>Whether the object is a finding (also after Import-Clixml), and the run it refers to.</summary>
-        private static bool IsFinding(PSObject item, out object run)
+        private static bool IsFinding(PSObject item, out object? run)
         {
             run = null;
             if (item.BaseObject is CompromiseFinding finding)
@@ -89,12 +91,12 @@ namespace MailAccessForensics.Commands
                 run = finding.Run;
                 return true;
             }
-            string type = item.TypeNames.Count > 0 ? item.TypeNames[0] : null;
+            string? type = item.TypeNames.Count > 0 ? item.TypeNames[0] : null;
             if (type == null || !type.EndsWith("MailAccessForensics.CompromiseFinding", StringComparison.Ordinal))
             {
                 return false;
             }
-            object value = item.Properties[nameof(CompromiseFinding.Run)]?.Value;
+            object? value = item.Properties[nameof(CompromiseFinding.Run)]?.Value;
             // Serialised too deep, a run is only its text: not a run to report.
             run = value is PSObject pso && !(pso.BaseObject is string) ? value : null;
             return true;
@@ -102,15 +104,16 @@ namespace MailAccessForensics.Commands
 
         protected override void EndProcessing()
         {
-            string path = ResolvePath();
+            string? path = ResolvePath();
             if (path == null)
             {
                 return;
             }
-            string format = Format ?? ReportFile.FormatOf(path);
+            string? format = Format ?? ReportFile.FormatOf(path);
             if (format == null)
             {
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException(ReportFile.UnknownExtension(path)), "MailAccessForensics.ReportFormatUnknown", ErrorCategory.InvalidArgument, path));
+                return; // ThrowTerminatingError always throws (it is not annotated [DoesNotReturn]).
             }
             if (_runs.Count > 1)
             {
@@ -162,9 +165,9 @@ namespace MailAccessForensics.Commands
         /// The file to write. -Path may name an existing file with wildcards (one match);
         /// -LiteralPath is taken as written. Either must be on the file system.
         /// </summary>
-        private string ResolvePath()
+        private string? ResolvePath()
         {
-            ProviderInfo provider;
+            ProviderInfo? provider;
             string path;
             if (ParameterSetName == LiteralPathSet)
             {

@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Management.Automation;
@@ -23,7 +24,7 @@ namespace MailAccessForensics.Commands
         [Parameter(Mandatory = true, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
-        public string[] InternetMessageId { get; set; }
+        public string[] InternetMessageId { get; set; } = Array.Empty<string>();
 
         private protected override AnalysisName AnalysisName => AnalysisName.Find;
 

@@ -23,28 +23,28 @@ namespace MailAccessForensics.Commands
         /// <summary>The attacker's addresses or CIDR ranges (IPv4 or IPv6).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerIPAddress { get; set; }
+        public string[]? AttackerIPAddress { get; set; }
 
         /// <summary>The attacker's sessions (SessionId).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerSessionId { get; set; }
+        public string[]? AttackerSessionId { get; set; }
 
         /// <summary>The attacker's clients (ClientInfoString; wildcards allowed).</summary>
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerClientInfoString { get; set; }
+        public string[]? AttackerClientInfoString { get; set; }
 
         /// <summary>The attacker's applications (matched against AppId and ClientAppId).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerAppId { get; set; }
+        public string[]? AttackerAppId { get; set; }
 
         /// <summary>The attacker's Entra sessions (AppAccessContext.AADSessionId).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerAadSessionId { get; set; }
+        public string[]? AttackerAadSessionId { get; set; }
 
         /// <summary>Only records matching an indicator are the attacker's: do not follow links.</summary>
         [Parameter]
@@ -63,10 +63,10 @@ namespace MailAccessForensics.Commands
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string ReportPath { get; set; }
+        public string? ReportPath { get; set; }
 
-        private string _reportFile;
-        private string _reportFormat;
+        private string? _reportFile;
+        private string? _reportFormat;
 
         private protected override AnalysisName AnalysisName => AnalysisName.Verdict;
 
@@ -86,12 +86,13 @@ namespace MailAccessForensics.Commands
                 if (_reportFormat == null)
                 {
                     ThrowTerminatingError(new ErrorRecord(new ArgumentException(ReportFile.UnknownExtension(_reportFile)), "MailAccessForensics.ReportFormatUnknown", ErrorCategory.InvalidArgument, ReportPath));
+                    return; // ThrowTerminatingError always throws (it is not annotated [DoesNotReturn]).
                 }
                 if (File.Exists(_reportFile) || Directory.Exists(_reportFile))
                 {
                     ThrowTerminatingError(new ErrorRecord(new IOException($"'{_reportFile}' exists: give another -ReportPath, or remove it (Export-MailAccessReport -Force overwrites)."), "MailAccessForensics.ReportExists", ErrorCategory.ResourceExists, _reportFile));
                 }
-                string folder = System.IO.Path.GetDirectoryName(_reportFile);
+                string? folder = System.IO.Path.GetDirectoryName(_reportFile);
                 if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
                 {
                     ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The folder of -ReportPath does not exist: '{folder}'."), "MailAccessForensics.ReportFolderNotFound", ErrorCategory.ObjectNotFound, folder));
@@ -139,9 +140,10 @@ namespace MailAccessForensics.Commands
             {
                 WriteWarning(warning);
             }
-            if (_reportFile != null)
+            // Both are set together (an unknown format ends the command in BeginProcessing).
+            if (_reportFile is string file && _reportFormat is string format)
             {
-                WriteReport(run, findings);
+                WriteReport(run, findings, file, format);
             }
             foreach (object result in output.Results)
             {
@@ -149,10 +151,10 @@ namespace MailAccessForensics.Commands
             }
         }
 
-        private void WriteReport(MailAccessRun run, List<CompromiseFinding> findings)
+        private void WriteReport(MailAccessRun run, List<CompromiseFinding> findings, string file, string format)
         {
             var items = new ObjectBatchEncoder();
-            if (ReportFile.HoldsRun(_reportFormat))
+            if (ReportFile.HoldsRun(format))
             {
                 ReportFile.AddRun(items, run);
             }
@@ -162,8 +164,8 @@ namespace MailAccessForensics.Commands
             }
             try
             {
-                ReportFile.Write(_reportFile, _reportFormat, ReportFile.Render(items, _reportFormat, null), overwrite: false);
-                WriteVerbose($"Wrote the report of the run to {_reportFile}.");
+                ReportFile.Write(file, format, ReportFile.Render(items, format, null), overwrite: false);
+                WriteVerbose($"Wrote the report of the run to {file}.");
             }
             catch (NativeCallException e)
             {
@@ -172,7 +174,7 @@ namespace MailAccessForensics.Commands
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
                 // The findings still come out: the report alone failed.
-                WriteError(new ErrorRecord(e, "MailAccessForensics.ReportNotWritten", ErrorCategory.WriteError, _reportFile));
+                WriteError(new ErrorRecord(e, "MailAccessForensics.ReportNotWritten", ErrorCategory.WriteError, file));
             }
         }
 

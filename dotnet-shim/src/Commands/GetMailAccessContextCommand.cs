@@ -17,12 +17,12 @@ namespace MailAccessForensics.Commands
         /// <summary>Only contexts from these addresses or CIDR ranges.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] ClientIPAddress { get; set; }
+        public string[]? ClientIPAddress { get; set; }
 
         /// <summary>Only contexts with these sessions.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] SessionId { get; set; }
+        public string[]? SessionId { get; set; }
 
         /// <summary>Rank contexts by the signals that make them suspicious; contexts with none are left out.</summary>
         [Parameter]

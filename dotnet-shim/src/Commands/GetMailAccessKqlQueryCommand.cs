@@ -20,38 +20,38 @@ namespace MailAccessForensics.Commands
         /// <summary>OfficeActivity (Sentinel, Log Analytics) or CloudAppEvents (Defender XDR).</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateSet("OfficeActivity", "CloudAppEvents")]
-        public string Table { get; set; }
+        public string Table { get; set; } = string.Empty;
 
         /// <summary>Throttling, Sync, Context, Bind (Microsoft's four steps) or Verdict.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         [ValidateSet("Throttling", "Sync", "Context", "Bind", "Verdict")]
-        public string Step { get; set; }
+        public string Step { get; set; } = string.Empty;
 
         /// <summary>The attacker's addresses or CIDR ranges (Context, Verdict).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerIPAddress { get; set; }
+        public string[]? AttackerIPAddress { get; set; }
 
         /// <summary>The attacker's Exchange sessions (Context, Verdict).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerSessionId { get; set; }
+        public string[]? AttackerSessionId { get; set; }
 
         /// <summary>The attacker's Entra sessions, AppAccessContext.AADSessionId (Verdict).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerAadSessionId { get; set; }
+        public string[]? AttackerAadSessionId { get; set; }
 
         /// <summary>The attacker's applications, matched against AppId and ClientAppId (Verdict).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerAppId { get; set; }
+        public string[]? AttackerAppId { get; set; }
 
         /// <summary>The attacker's clients, ClientInfoString with wildcards (Verdict).</summary>
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] AttackerClientInfoString { get; set; }
+        public string[]? AttackerClientInfoString { get; set; }
 
         /// <summary>Records at or after this time (read as Search-UnifiedAuditLog reads dates).</summary>
         [Parameter]
@@ -65,13 +65,13 @@ namespace MailAccessForensics.Commands
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] Mailbox { get; set; }
+        public string[]? Mailbox { get; set; }
 
         /// <summary>Acting accounts (UserId; wildcards): the records of the steps, the findings of the verdict.</summary>
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] UserIds { get; set; }
+        public string[]? UserIds { get; set; }
 
         /// <summary>How many rounds of expansion the verdict is unrolled to; 0 turns expansion off.</summary>
         [Parameter]
@@ -93,7 +93,7 @@ namespace MailAccessForensics.Commands
         protected override void EndProcessing()
         {
             var options = new Hashtable { ["Table"] = Table, ["Step"] = Step };
-            void Add(string name, object value)
+            void Add(string name, object? value)
             {
                 if (MyInvocation.BoundParameters.ContainsKey(name))
                 {

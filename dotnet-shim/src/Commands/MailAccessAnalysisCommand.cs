@@ -30,13 +30,13 @@ namespace MailAccessForensics.Commands
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] Mailbox { get; set; }
+        public string[]? Mailbox { get; set; }
 
         /// <summary>Only records of these acting users (UserId; wildcards allowed).</summary>
         [Parameter]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] UserIds { get; set; }
+        public string[]? UserIds { get; set; }
 
         /// <summary>The engine's name for the analysis.</summary>
         private protected abstract AnalysisName AnalysisName { get; }
@@ -131,7 +131,7 @@ namespace MailAccessForensics.Commands
                 Warnings = new List<string>(Log.Warnings).ToArray(),
                 ErrorMessages = new List<string>(Log.Errors).ToArray(),
                 FindingCount = findingCount,
-                ModuleVersion = typeof(MailAccessAnalysisCommand).Assembly.GetName().Version.ToString(3),
+                ModuleVersion = typeof(MailAccessAnalysisCommand).Assembly.GetName().Version?.ToString(3) ?? string.Empty,
                 EngineVersion = NativeCall.EngineVersion(),
                 PowerShellVersion = PowerShellVersion(),
                 OperatingSystem = RuntimeInformation.OSDescription.Trim(),
@@ -156,9 +156,9 @@ namespace MailAccessForensics.Commands
         }
 
         /// <summary>A bound value as plain data: switches as booleans, lists as text arrays.</summary>
-        private static object AsRunValue(object value)
+        private static object? AsRunValue(object? value)
         {
-            object raw = value is PSObject pso ? pso.BaseObject : value;
+            object? raw = value is PSObject pso ? pso.BaseObject : value;
             switch (raw)
             {
                 case null: return null;
@@ -167,8 +167,8 @@ namespace MailAccessForensics.Commands
                 case DateTime date: return date;
                 case bool b: return b;
                 case System.Collections.IEnumerable list:
-                    var items = new List<string>();
-                    foreach (object item in list)
+                    var items = new List<string?>();
+                    foreach (object? item in list)
                     {
                         items.Add(item?.ToString());
                     }
@@ -177,7 +177,7 @@ namespace MailAccessForensics.Commands
             }
         }
 
-        private string PowerShellVersion()
+        private string? PowerShellVersion()
         {
             if (SessionState.PSVariable.GetValue("PSVersionTable") is Hashtable table)
             {

@@ -36,13 +36,13 @@ namespace MailAccessForensics.Commands
         private const int ProgressId = 1;
         private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
-        private SessionHandle _session;
+        private SessionHandle? _session;
         private ObjectBatchEncoder _filling = new ObjectBatchEncoder();
         private readonly Stack<ObjectBatchEncoder> _spareEncoders = new Stack<ObjectBatchEncoder>();
-        private List<PSObject> _fillingInputs = new List<PSObject>();
+        private List<PSObject?> _fillingInputs = new List<PSObject?>();
         private long _nextIndex;
         private readonly Queue<PendingBatch> _inFlight = new Queue<PendingBatch>();
-        private Task<BatchResult> _lastSubmitted;
+        private Task<BatchResult>? _lastSubmitted;
         private readonly List<string> _files = new List<string>();
         private readonly List<string> _deferredFiles = new List<string>();
         private CancellationTokenSource _stopping = new CancellationTokenSource();
@@ -57,7 +57,7 @@ namespace MailAccessForensics.Commands
         /// until it is stopped (at most a minute), so that a test stops it mid-read for certain,
         /// whatever the machine's speed.
         /// </summary>
-        internal static ManualResetEventSlim HoldAfterFirstChunk;
+        internal static ManualResetEventSlim? HoldAfterFirstChunk;
         private bool _summarySet;
 
         /// <summary>What the command read and said, for the chain of custody of its run.</summary>
@@ -71,19 +71,19 @@ namespace MailAccessForensics.Commands
         [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectSet)]
         [AllowNull]
         [AllowEmptyString]
-        public PSObject InputObject { get; set; }
+        public PSObject? InputObject { get; set; }
 
         /// <summary>Files of audit records to read; wildcards allowed.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
-        public string[] Path { get; set; }
+        public string[]? Path { get; set; }
 
         /// <summary>Files of audit records to read, taken exactly as written.</summary>
         [Parameter(Mandatory = true, ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
         [Alias("PSPath", "LP")]
         [ValidateNotNullOrEmpty]
-        public string[] LiteralPath { get; set; }
+        public string[]? LiteralPath { get; set; }
 
         /// <summary>
         /// Name of a variable that receives the InputSummary of the run (records read,
@@ -91,7 +91,7 @@ namespace MailAccessForensics.Commands
         /// </summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string SummaryVariable { get; set; }
+        public string? SummaryVariable { get; set; }
 
         /// <summary>True when the cmdlet wants each analysed record back (ConvertFrom).</summary>
         private protected virtual bool ReturnRecords => false;
@@ -147,7 +147,9 @@ namespace MailAccessForensics.Commands
                 return;
             }
             bool literal = ParameterSetName == LiteralPathSet;
-            foreach (string path in literal ? LiteralPath : Path)
+            // Mandatory in its parameter set: PowerShell binds it before ProcessRecord.
+            string[] paths = (literal ? LiteralPath : Path) ?? throw new PSInvalidOperationException($"-{(literal ? nameof(LiteralPath) : nameof(Path))} is not bound.");
+            foreach (string path in paths)
             {
                 foreach (string file in ResolveFiles(path, literal))
                 {
@@ -175,8 +177,8 @@ namespace MailAccessForensics.Commands
             }
             SubmitFilling();
             CompleteInFlight();
-            InputSummary summary = NativeResults.Tally(_session);
-            OnInputComplete(_session, summary);
+            InputSummary summary = NativeResults.Tally(Session);
+            OnInputComplete(Session, summary);
             WriteVerbose(summary.ToString());
             if (summary.SkippedOperations.Count > 0)
             {
@@ -198,9 +200,9 @@ namespace MailAccessForensics.Commands
         private void SetSummaryVariable(InputSummary summary)
         {
             _summarySet = true;
-            if (!string.IsNullOrEmpty(SummaryVariable))
+            if (SummaryVariable is string name && name.Length > 0)
             {
-                SessionState.PSVariable.Set(SummaryVariable.TrimStart('$'), summary);
+                SessionState.PSVariable.Set(name.TrimStart('$'), summary);
             }
         }
 
@@ -279,7 +281,13 @@ namespace MailAccessForensics.Commands
 
         // ---- pipeline input -------------------------------------------------------------------
 
-        private void AddInput(PSObject input)
+        /// <summary>
+        /// The engine session: created in BeginProcessing, or (<see cref="DefersSession"/>, when no
+        /// records come through the pipeline) at the start of EndProcessing, before any input is read.
+        /// </summary>
+        private SessionHandle Session => _session ?? throw new InvalidOperationException("The engine session was used before it was created.");
+
+        private void AddInput(PSObject? input)
         {
             if (input?.BaseObject is FileInfo file)
             {
@@ -315,20 +323,20 @@ namespace MailAccessForensics.Commands
             ObjectBatchEncoder encoder = _filling;
             long firstIndex = _nextIndex;
             _nextIndex += encoder.Count;
-            SessionHandle session = _session;
-            Task<BatchResult> previous = _lastSubmitted;
+            SessionHandle session = Session;
+            Task<BatchResult>? previous = _lastSubmitted;
             _lastSubmitted = Task.Run(() => ParseThenAccept(session, encoder, firstIndex, previous));
             _inFlight.Enqueue(new PendingBatch(_lastSubmitted, encoder, _fillingInputs, firstIndex));
             _filling = _spareEncoders.Count > 0 ? _spareEncoders.Pop() : new ObjectBatchEncoder();
             _filling.Clear();
-            _fillingInputs = new List<PSObject>();
+            _fillingInputs = new List<PSObject?>();
         }
 
         /// <summary>
         /// Parses a batch (alongside the batch before it), then counts it once the batch before it
         /// has been counted: records are counted, deduplicated and numbered in pipeline order.
         /// </summary>
-        private BatchResult ParseThenAccept(SessionHandle session, ObjectBatchEncoder encoder, long firstIndex, Task<BatchResult> previous)
+        private BatchResult ParseThenAccept(SessionHandle session, ObjectBatchEncoder encoder, long firstIndex, Task<BatchResult>? previous)
         {
             using (ParsedBatch parsed = session.Parse(encoder.Buffer, encoder.Length, firstIndex))
             {
@@ -448,7 +456,16 @@ namespace MailAccessForensics.Commands
             else if (string.Equals(System.IO.Path.GetFileName(path), CollectionManifestName, StringComparison.OrdinalIgnoreCase))
             {
                 // The manifest of a collection stands for its folder (Get-ChildItem .\case-042).
-                ReadCollection(System.IO.Path.GetDirectoryName(path), fallBackToFile: true, file: path);
+                string? folder = System.IO.Path.GetDirectoryName(path);
+                if (folder == null)
+                {
+                    // A root has no folder to be a collection of.
+                    ReadFile(path);
+                }
+                else
+                {
+                    ReadCollection(folder, fallBackToFile: true, file: path);
+                }
             }
             else
             {
@@ -463,18 +480,18 @@ namespace MailAccessForensics.Commands
         /// Reads the records files of a collection folder; the engine checks its manifest and
         /// files and keeps what they say about its completeness for the summary.
         /// </summary>
-        private void ReadCollection(string folder, bool fallBackToFile, string file = null)
+        private void ReadCollection(string folder, bool fallBackToFile, string? file = null)
         {
             SubmitFilling();
             CompleteInFlight();
             MailAccessCollection collection;
             try
             {
-                collection = NativeCollections.Read(_session, folder, _files.Count);
+                collection = NativeCollections.Read(Session, folder, _files.Count);
             }
             catch (NativeCallException e) when (e.StatusCode == MafStatus.Io)
             {
-                if (fallBackToFile)
+                if (fallBackToFile && file != null)
                 {
                     ReadFile(file);
                     return;
@@ -510,7 +527,7 @@ namespace MailAccessForensics.Commands
             long? size = SizeOf(file);
             try
             {
-                reader = ReaderHandle.Open(_session, file, fileIndex);
+                reader = ReaderHandle.Open(Session, file, fileIndex);
             }
             catch (NativeCallException e) when (e.StatusCode == MafStatus.Io)
             {
@@ -522,12 +539,13 @@ namespace MailAccessForensics.Commands
             using (var chunks = new BlockingCollection<BatchResult>(boundedCapacity: 2))
             using (var consumerGone = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
             {
-                Exception failure = null;
+                Exception? failure = null;
+                SessionHandle session = Session;
                 Task producer = Task.Run(() =>
                 {
                     try
                     {
-                        for (BatchResult chunk; (chunk = reader.Next(_session, FileName)) != null;)
+                        for (BatchResult? chunk; (chunk = reader.Next(session, FileName)) != null;)
                         {
                             chunks.Add(chunk, consumerGone.Token);
                         }
@@ -546,10 +564,10 @@ namespace MailAccessForensics.Commands
                 {
                     while (!chunks.IsCompleted)
                     {
-                        if (chunks.TryTake(out BatchResult chunk, 200))
+                        if (chunks.TryTake(out BatchResult? chunk, 200) && chunk != null)
                         {
                             Emit(chunk, _ => file);
-                            ManualResetEventSlim hold = HoldAfterFirstChunk;
+                            ManualResetEventSlim? hold = HoldAfterFirstChunk;
                             if (hold != null && !hold.IsSet)
                             {
                                 hold.Set();
@@ -587,7 +605,7 @@ namespace MailAccessForensics.Commands
                 {
                     try
                     {
-                        Log.AddFile(file, size, reader.Digest(_session), (long)reader.Progress().records);
+                        Log.AddFile(file, size, reader.Digest(Session), (long)reader.Progress().records);
                     }
                     catch (NativeCallException e)
                     {
@@ -632,7 +650,7 @@ namespace MailAccessForensics.Commands
         // ---- results ------------------------------------------------------------------------
 
         /// <summary>Writes records and errors interleaved in input order.</summary>
-        private void Emit(BatchResult result, Func<RecordFailure, object> targetOf)
+        private void Emit(BatchResult result, Func<RecordFailure, object?> targetOf)
         {
             int failureAt = 0;
             foreach (MailAccessRecord record in result.Records)
@@ -652,10 +670,10 @@ namespace MailAccessForensics.Commands
             }
         }
 
-        private void WriteFailure(RecordFailure failure, object target)
+        private void WriteFailure(RecordFailure failure, object? target)
         {
             string where = failure.Where;
-            string recordId = failure.RecordId ?? IdentityOf(target as PSObject);
+            string? recordId = failure.RecordId ?? IdentityOf(target as PSObject);
             string label = recordId != null ? $"Record '{recordId}' ({where})" : $"Record at {where}";
             var exception = new InvalidAuditRecordException($"{label}: {failure.Message}", failure.KindName, recordId, where);
             Log.AddError(exception.Message);
@@ -663,7 +681,7 @@ namespace MailAccessForensics.Commands
         }
 
         /// <summary>The id an audit tool put on the object, to name a record whose AuditData is broken.</summary>
-        private static string IdentityOf(PSObject input)
+        private static string? IdentityOf(PSObject? input)
         {
             if (input == null || !(input.BaseObject is PSCustomObject))
             {
@@ -671,10 +689,10 @@ namespace MailAccessForensics.Commands
             }
             foreach (string name in new[] { "Identity", "RecordId", "Id" })
             {
-                object value = input.Properties[name]?.Value;
-                if (value != null && value.ToString().Trim().Length > 0)
+                string? value = input.Properties[name]?.Value?.ToString()?.Trim();
+                if (!string.IsNullOrEmpty(value))
                 {
-                    return value.ToString().Trim();
+                    return value;
                 }
             }
             return null;
@@ -725,7 +743,7 @@ namespace MailAccessForensics.Commands
 
         private sealed class PendingBatch
         {
-            internal PendingBatch(Task<BatchResult> task, ObjectBatchEncoder encoder, List<PSObject> inputs, long firstIndex)
+            internal PendingBatch(Task<BatchResult> task, ObjectBatchEncoder encoder, List<PSObject?> inputs, long firstIndex)
             {
                 Task = task;
                 Encoder = encoder;
@@ -735,7 +753,7 @@ namespace MailAccessForensics.Commands
 
             internal Task<BatchResult> Task { get; }
             internal ObjectBatchEncoder Encoder { get; }
-            internal List<PSObject> Inputs { get; }
+            internal List<PSObject?> Inputs { get; }
             internal long FirstIndex { get; }
         }
     }
@@ -743,7 +761,7 @@ namespace MailAccessForensics.Commands
     /// <summary>An input record that could not be analysed; the error names it and says why.</summary>
     public sealed class InvalidAuditRecordException : Exception
     {
-        internal InvalidAuditRecordException(string message, string kind, string recordId, string source) : base(message)
+        internal InvalidAuditRecordException(string message, string kind, string? recordId, string source) : base(message)
         {
             Kind = kind;
             RecordId = recordId;
@@ -752,7 +770,7 @@ namespace MailAccessForensics.Commands
 
         /// <summary>InvalidJson, InvalidEncoding, InvalidValue, MissingField, TooLarge, TooDeep, InvalidCsv, NotAnAuditRecord, Unreadable.</summary>
         public string Kind { get; }
-        public string RecordId { get; }
+        public string? RecordId { get; }
         /// <summary>Where the record was read: the file and line, or the pipeline object.</summary>
         public string RecordSource { get; }
     }

@@ -27,18 +27,18 @@ namespace MailAccessForensics.Commands
         private readonly RetrievalPlan _plan = new RetrievalPlan();
         private readonly SortedDictionary<string, int> _withoutMail = new SortedDictionary<string, int>(StringComparer.Ordinal);
         private readonly SortedDictionary<string, int> _unknownKinds = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        private string _path;
+        private string _path = string.Empty;
         private int _read;
 
         /// <summary>Findings (CompromiseFinding objects) from Get-CompromisedMailAccess.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         [ValidateNotNull]
-        public PSObject InputObject { get; set; }
+        public PSObject? InputObject { get; set; }
 
         /// <summary>The script to write (.ps1).</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
-        public string Path { get; set; }
+        public string Path { get; set; } = string.Empty;
 
         /// <summary>Overwrite an existing file.</summary>
         [Parameter]
@@ -57,10 +57,12 @@ namespace MailAccessForensics.Commands
         protected override void ProcessRecord()
         {
             _read++;
-            FindingInput finding = FindingInput.Read(InputObject, out string error);
+            // Mandatory and [ValidateNotNull]: bound to an object for every ProcessRecord.
+            PSObject input = InputObject ?? throw new PSArgumentNullException(nameof(InputObject));
+            FindingInput? finding = FindingInput.Read(input, out string? error);
             if (finding == null)
             {
-                WriteInvalid(InputObject, $"Not a finding: {error}. It is left out of the retrieval script.");
+                WriteInvalid(input, $"Not a finding: {error}. It is left out of the retrieval script.");
                 return;
             }
             if (finding.Kind == null || !RetrievalPlan.NeedsRetrieval(finding.Kind.Value))
@@ -73,7 +75,7 @@ namespace MailAccessForensics.Commands
             error = _plan.Add(finding);
             if (error != null)
             {
-                WriteInvalid(InputObject, $"The {finding.Describe()} cannot be retrieved: {error}. It is left out of the retrieval script.");
+                WriteInvalid(input, $"The {finding.Describe()} cannot be retrieved: {error}. It is left out of the retrieval script.");
             }
         }
 
@@ -103,7 +105,7 @@ namespace MailAccessForensics.Commands
 
             if (ShouldProcess(_path, $"Write a retrieval script of {_plan.Retrievals.Count} retrievals"))
             {
-                string version = typeof(NewMailAccessRetrievalScriptCommand).Assembly.GetName().Version.ToString(3);
+                string? version = typeof(NewMailAccessRetrievalScriptCommand).Assembly.GetName().Version?.ToString(3);
                 string script;
                 try
                 {

@@ -21,7 +21,7 @@ namespace MailAccessForensics.Commands
         private static readonly HashSet<string> NotInFindings = new HashSet<string>(StringComparer.Ordinal) { nameof(CompromiseFinding.Run) };
 
         /// <summary>Html, Csv, Json or JsonLines for a file's extension; null for any other.</summary>
-        internal static string FormatOf(string path)
+        internal static string? FormatOf(string path)
         {
             switch (System.IO.Path.GetExtension(path).ToLowerInvariant())
             {
@@ -60,10 +60,10 @@ namespace MailAccessForensics.Commands
             items.AddTypedObject(PSObject.AsPSObject(run));
         }
 
-        internal static unsafe byte[] Render(ObjectBatchEncoder items, string format, string title)
+        internal static unsafe byte[] Render(ObjectBatchEncoder items, string format, string? title)
         {
             var options = new ObjectBatchEncoder(256);
-            string version = typeof(ReportFile).Assembly.GetName().Version.ToString(3);
+            string? version = typeof(ReportFile).Assembly.GetName().Version?.ToString(3);
             options.AddMap(new Hashtable { ["Format"] = format, ["Title"] = title ?? DefaultTitle, ["Generator"] = $"MailAccessForensics {version}" });
             MafReport* report = null;
             fixed (byte* buffer = items.Buffer)

@@ -45,7 +45,7 @@ namespace MailAccessForensics.Commands
         /// <summary>A file read to the end of its records.</summary>
         internal void AddFile(string path, long? size, FileDigestResult digest, long records)
         {
-            string note = null;
+            string? note = null;
             if (!digest.Complete)
             {
                 note = digest.Failure != null
@@ -89,7 +89,7 @@ namespace MailAccessForensics.Commands
     /// <summary>What the engine says of a file's hash.</summary>
     internal readonly struct FileDigestResult
     {
-        internal FileDigestResult(string sha256, long bytes, bool complete, string failure)
+        internal FileDigestResult(string sha256, long bytes, bool complete, string? failure)
         {
             Sha256 = sha256;
             Bytes = bytes;
@@ -100,6 +100,6 @@ namespace MailAccessForensics.Commands
         internal string Sha256 { get; }
         internal long Bytes { get; }
         internal bool Complete { get; }
-        internal string Failure { get; }
+        internal string? Failure { get; }
     }
 }

@@ -35,8 +35,8 @@ namespace MailAccessForensics.Commands
 
         private readonly ManualResetEvent _stopping = new ManualResetEvent(false);
         private readonly object _runningLock = new object();
-        private PowerShell _running;
-        private CollectorHandle _collector;
+        private PowerShell? _running;
+        private CollectorHandle? _collector;
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _nextProgress = TimeSpan.Zero;
         private bool _progressShown;
@@ -45,7 +45,7 @@ namespace MailAccessForensics.Commands
         /// <summary>The collection folder: new or empty to start a collection, or one to resume.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [ValidateNotNullOrEmpty]
-        public string Path { get; set; }
+        public string Path { get; set; } = string.Empty;
 
         /// <summary>The start of the period (as Search-UnifiedAuditLog reads it).</summary>
         [Parameter]
@@ -58,12 +58,12 @@ namespace MailAccessForensics.Commands
         /// <summary>Keep the records of these mailboxes (and of their accounts acting).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] Mailbox { get; set; }
+        public string[]? Mailbox { get; set; }
 
         /// <summary>Operations to collect besides MailItemsAccessed.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
-        public string[] Operations { get; set; }
+        public string[]? Operations { get; set; }
 
         /// <summary>Do not check the mailboxes' audit configuration.</summary>
         [Parameter]
@@ -79,12 +79,13 @@ namespace MailAccessForensics.Commands
         {
             NativeLibraryLoader.EnsureLoaded();
             string folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-            CommandInfo search = FindCommand(SearchCommand);
+            CommandInfo? search = FindCommand(SearchCommand);
             if (search == null)
             {
                 ThrowTerminatingError(new ErrorRecord(
                     new CommandNotFoundException($"{SearchCommand} is not available in this session: run Connect-ExchangeOnline (ExchangeOnlineManagement module) first, with an account allowed to search the audit log."),
                     "MailAccessForensics.NotConnected", ErrorCategory.ObjectNotFound, SearchCommand));
+                return; // ThrowTerminatingError always throws (it is not annotated [DoesNotReturn]).
             }
             try
             {
@@ -94,8 +95,9 @@ namespace MailAccessForensics.Commands
             {
                 var category = e.StatusCode == MafStatus.Io ? ErrorCategory.InvalidArgument : ErrorCategory.NotSpecified;
                 ThrowTerminatingError(new ErrorRecord(new ArgumentException(e.Message, e), "MailAccessForensics.CollectionRefused", category, folder));
+                return;
             }
-            MailAccessCollection parameters = _collector.Summary();
+            MailAccessCollection parameters = Collector.Summary();
             MailboxAuditCheck[] checks = new MailboxAuditCheck[0];
             bool stopped = false;
             try
@@ -103,7 +105,7 @@ namespace MailAccessForensics.Commands
                 if (parameters.Mailbox.Length > 0 && !SkipAuditCheck)
                 {
                     checks = parameters.Mailbox.Select(CheckAuditConfiguration).ToArray();
-                    _collector.RecordAuditChecks(EncodeChecks(checks));
+                    Collector.RecordAuditChecks(EncodeChecks(checks));
                 }
                 else if (parameters.Mailbox.Length == 0)
                 {
@@ -126,7 +128,7 @@ namespace MailAccessForensics.Commands
                 // leaves a folder the next run resumes.
                 try
                 {
-                    _collector.Finish(stopped || _stopping.WaitOne(0));
+                    Collector.Finish(stopped || _stopping.WaitOne(0));
                 }
                 catch (NativeCallException e) when (stopped)
                 {
@@ -137,7 +139,7 @@ namespace MailAccessForensics.Commands
                     WriteProgress(new ProgressRecord(ProgressId, Activity(folder), "Done") { RecordType = ProgressRecordType.Completed });
                 }
             }
-            MailAccessCollection summary = _collector.Summary();
+            MailAccessCollection summary = Collector.Summary();
             summary.AuditChecks = checks;
             Report(summary);
             WriteObject(summary);
@@ -154,7 +156,7 @@ namespace MailAccessForensics.Commands
             {
                 return;
             }
-            PowerShell running;
+            PowerShell? running;
             lock (_runningLock)
             {
                 running = _running;
@@ -176,7 +178,7 @@ namespace MailAccessForensics.Commands
                 ["Path"] = folder,
                 ["Now"] = DateTime.UtcNow,
                 ["RunId"] = Guid.NewGuid().ToString("N"),
-                ["Tool"] = $"MailAccessForensics {typeof(SaveMailAccessAuditLogCommand).Assembly.GetName().Version.ToString(3)}",
+                ["Tool"] = $"MailAccessForensics {typeof(SaveMailAccessAuditLogCommand).Assembly.GetName().Version?.ToString(3)}",
                 ["Host"] = new Hashtable
                 {
                     ["PSVersion"] = PSVersion(),
@@ -201,7 +203,7 @@ namespace MailAccessForensics.Commands
             {
                 options["Operations"] = Operations;
             }
-            Hashtable connection = ConnectionInformation();
+            Hashtable? connection = ConnectionInformation();
             if (connection != null)
             {
                 options["Connection"] = connection;
@@ -211,24 +213,24 @@ namespace MailAccessForensics.Commands
             return encoder;
         }
 
-        private string PSVersion()
+        private string? PSVersion()
         {
             object table = SessionState.PSVariable.GetValue("PSVersionTable");
-            return table is Hashtable versions && versions["PSVersion"] != null ? versions["PSVersion"].ToString() : null;
+            return table is Hashtable versions ? versions["PSVersion"]?.ToString() : null;
         }
 
         /// <summary>The Exchange Online connection (Get-ConnectionInformation), for the manifest.</summary>
-        private Hashtable ConnectionInformation()
+        private Hashtable? ConnectionInformation()
         {
-            CommandInfo command = FindCommand("Get-ConnectionInformation");
+            CommandInfo? command = FindCommand("Get-ConnectionInformation");
             if (command == null)
             {
                 return null;
             }
             try
             {
-                Collection<PSObject> results = Invoke(command, new Hashtable(), out string failure);
-                PSObject first = results.FirstOrDefault(r => r != null);
+                Collection<PSObject> results = Invoke(command, new Hashtable(), out string? failure);
+                PSObject? first = results.FirstOrDefault(r => r != null);
                 if (first == null)
                 {
                     return failure == null ? null : new Hashtable { ["Error"] = failure };
@@ -236,7 +238,7 @@ namespace MailAccessForensics.Commands
                 var info = new Hashtable();
                 foreach (string name in new[] { "UserPrincipalName", "TenantID", "Organization", "ConnectionUri", "ConnectionId", "Name", "State", "ModuleName", "AppId", "CertificateAuthentication" })
                 {
-                    object value = first.Properties[name]?.Value;
+                    object? value = first.Properties[name]?.Value;
                     if (value != null)
                     {
                         info[name] = value.ToString();
@@ -258,7 +260,7 @@ namespace MailAccessForensics.Commands
             string folder = parameters.Path;
             while (true)
             {
-                CollectStep step = _collector.Next();
+                CollectStep step = Collector.Next();
                 foreach (string note in step.Notes)
                 {
                     WriteVerbose(note);
@@ -290,8 +292,8 @@ namespace MailAccessForensics.Commands
                     ["ResultSize"] = 5000,
                 };
                 WriteVerbose($"{SearchCommand} -StartDate '{arguments["StartDate"]}' -EndDate '{arguments["EndDate"]}' -Operations {operations} -SessionCommand ReturnLargeSet -SessionId {step.SessionId} -ResultSize 5000 (window {step.Window}, session {step.Session}, page {step.Page})");
-                Collection<PSObject> results;
-                string failure;
+                Collection<PSObject>? results;
+                string? failure;
                 try
                 {
                     results = Invoke(search, arguments, out failure);
@@ -313,18 +315,18 @@ namespace MailAccessForensics.Commands
                 if (failure != null)
                 {
                     WriteVerbose($"The call failed: {failure}");
-                    _collector.Failed(failure);
+                    Collector.Failed(failure);
                     continue;
                 }
                 var page = new ObjectBatchEncoder();
-                foreach (PSObject record in results)
+                foreach (PSObject record in results ?? new Collection<PSObject>())
                 {
                     if (record != null)
                     {
                         page.AddWholeObject(record);
                     }
                 }
-                _collector.Page(page);
+                Collector.Page(page);
             }
         }
 
@@ -341,7 +343,7 @@ namespace MailAccessForensics.Commands
         /// Runs a command of the caller's session; <paramref name="failure"/> is its first error,
         /// or a warning that means the request failed, or null.
         /// </summary>
-        private Collection<PSObject> Invoke(CommandInfo command, Hashtable arguments, out string failure)
+        private Collection<PSObject> Invoke(CommandInfo command, Hashtable arguments, out string? failure)
         {
             using (PowerShell shell = PowerShell.Create(RunspaceMode.CurrentRunspace))
             {
@@ -366,13 +368,13 @@ namespace MailAccessForensics.Commands
                     }
                     var results = new Collection<PSObject>();
                     var warnings = new List<WarningRecord>(shell.Streams.Warning);
-                    foreach (PSObject item in output)
+                    foreach (PSObject? item in output)
                     {
                         if (item?.BaseObject is WarningRecord warning)
                         {
                             warnings.Add(warning);
                         }
-                        else
+                        else if (item != null)
                         {
                             results.Add(item);
                         }
@@ -401,15 +403,18 @@ namespace MailAccessForensics.Commands
             }
         }
 
-        private CommandInfo FindCommand(string name)
+        private CommandInfo? FindCommand(string name)
         {
-            CommandInfo command = InvokeCommand.GetCommand(name, CommandTypes.Function | CommandTypes.Cmdlet | CommandTypes.Alias);
+            CommandInfo? command = InvokeCommand.GetCommand(name, CommandTypes.Function | CommandTypes.Cmdlet | CommandTypes.Alias);
             while (command is AliasInfo alias)
             {
                 command = alias.ResolvedCommand;
             }
             return command;
         }
+
+        /// <summary>The collection: created at the start of EndProcessing, before anything else uses it.</summary>
+        private CollectorHandle Collector => _collector ?? throw new InvalidOperationException("The collection was used before it was opened.");
 
         private static string Activity(string folder) => $"Saving audit records to {folder}";
 
@@ -451,7 +456,7 @@ namespace MailAccessForensics.Commands
         {
             var check = new MailboxAuditCheck { Mailbox = mailbox };
             var problems = new List<string>();
-            CommandInfo get = FindCommand("Get-EXOMailbox") ?? FindCommand("Get-Mailbox");
+            CommandInfo? get = FindCommand("Get-EXOMailbox") ?? FindCommand("Get-Mailbox");
             if (get == null)
             {
                 problems.Add("its audit configuration could not be read: neither Get-EXOMailbox nor Get-Mailbox is available");
@@ -464,7 +469,7 @@ namespace MailAccessForensics.Commands
                 {
                     arguments["Properties"] = new[] { "AuditEnabled", "AuditOwner", "AuditDelegate", "AuditAdmin", "DefaultAuditSet" };
                 }
-                PSObject box = TryInvokeOne(get, arguments, problems, "its audit configuration could not be read");
+                PSObject? box = TryInvokeOne(get, arguments, problems, "its audit configuration could not be read");
                 if (box != null)
                 {
                     check.AuditEnabled = Flag(box, "AuditEnabled");
@@ -489,14 +494,14 @@ namespace MailAccessForensics.Commands
                     }
                 }
             }
-            CommandInfo bypass = FindCommand("Get-MailboxAuditBypassAssociation");
+            CommandInfo? bypass = FindCommand("Get-MailboxAuditBypassAssociation");
             if (bypass == null)
             {
                 problems.Add("whether an audit bypass is set could not be checked: Get-MailboxAuditBypassAssociation is not available");
             }
             else
             {
-                PSObject association = TryInvokeOne(bypass, new Hashtable { ["Identity"] = mailbox }, problems, "whether an audit bypass is set could not be checked");
+                PSObject? association = TryInvokeOne(bypass, new Hashtable { ["Identity"] = mailbox }, problems, "whether an audit bypass is set could not be checked");
                 if (association != null)
                 {
                     check.AuditBypassEnabled = Flag(association, "AuditBypassEnabled");
@@ -522,12 +527,12 @@ namespace MailAccessForensics.Commands
             return check;
         }
 
-        private PSObject TryInvokeOne(CommandInfo command, Hashtable arguments, List<string> problems, string what)
+        private PSObject? TryInvokeOne(CommandInfo command, Hashtable arguments, List<string> problems, string what)
         {
             try
             {
-                Collection<PSObject> results = Invoke(command, arguments, out string failure);
-                PSObject first = results.FirstOrDefault(r => r != null);
+                Collection<PSObject> results = Invoke(command, arguments, out string? failure);
+                PSObject? first = results.FirstOrDefault(r => r != null);
                 if (failure != null || first == null)
                 {
                     problems.Add($"{what} ({command.Name}: {failure ?? "no result"})");
@@ -543,7 +548,7 @@ namespace MailAccessForensics.Commands
 
         private static bool? Flag(PSObject o, string name)
         {
-            object value = o.Properties[name]?.Value;
+            object? value = o.Properties[name]?.Value;
             if (value is PSObject wrapped)
             {
                 value = wrapped.BaseObject;
@@ -557,7 +562,7 @@ namespace MailAccessForensics.Commands
         }
 
         /// <summary>A multi-valued Exchange property: a list, or its text joined with commas.</summary>
-        private static string[] Values(PSObject o, string name)
+        private static string[]? Values(PSObject o, string name)
         {
             PSPropertyInfo property = o.Properties[name];
             if (property == null)
@@ -575,7 +580,7 @@ namespace MailAccessForensics.Commands
             }
             IEnumerable<string> items = value is string text
                 ? new[] { text }
-                : value is IEnumerable list ? list.Cast<object>().Select(v => v?.ToString() ?? string.Empty) : new[] { value.ToString() };
+                : value is IEnumerable list ? list.Cast<object>().Select(v => v?.ToString() ?? string.Empty) : new[] { value.ToString() ?? string.Empty };
             // Deserialized, a multi-valued property may also arrive as one text joined with commas.
             return items.SelectMany(v => v.Split(',')).Select(v => v.Trim()).Where(v => v.Length > 0).ToArray();
         }

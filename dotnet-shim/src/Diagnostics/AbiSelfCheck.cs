@@ -64,7 +64,7 @@ namespace MailAccessForensics.Diagnostics
             string text;
             try
             {
-                string library = nativeLibraryLength > 0 ? Encoding.UTF8.GetString(nativeLibrary, nativeLibraryLength) : null;
+                string? library = nativeLibraryLength > 0 ? Encoding.UTF8.GetString(nativeLibrary, nativeLibraryLength) : null;
                 text = Ingest(new ReadOnlySpan<byte>(json, jsonLength), library);
             }
             catch (Exception e)
@@ -91,11 +91,11 @@ namespace MailAccessForensics.Diagnostics
                 .Where(t => t.Name.StartsWith("Maf", StringComparison.Ordinal) && !t.IsNested && t.Namespace == NativeNamespace)
                 .OrderBy(t => t.Name, StringComparer.Ordinal)
                 .ToArray();
-            MethodInfo managedSize = typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf));
+            MethodInfo managedSize = typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf)) ?? throw new MissingMethodException(nameof(Unsafe), nameof(Unsafe.SizeOf));
             foreach (Type type in types.Where(t => t.IsValueType && !t.IsEnum))
             {
                 int size = Marshal.SizeOf(type);
-                int pointerSize = (int)managedSize.MakeGenericMethod(type).Invoke(null, null);
+                int pointerSize = (int)(managedSize.MakeGenericMethod(type).Invoke(null, null) ?? throw new InvalidOperationException($"Unsafe.SizeOf<{type.Name}> returned nothing."));
                 text.Append("struct\t").Append(type.Name).Append('\t').Append(size).Append('\t').Append(pointerSize).Append('\n');
                 foreach (FieldInfo field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
                 {
@@ -139,11 +139,11 @@ namespace MailAccessForensics.Diagnostics
             }
             catch (ReflectionTypeLoadException e)
             {
-                return e.Types.Where(t => t != null).ToArray();
+                return e.Types.OfType<Type>().ToArray();
             }
         }
 
-        private static string Ingest(ReadOnlySpan<byte> json, string nativeLibrary)
+        private static string Ingest(ReadOnlySpan<byte> json, string? nativeLibrary)
         {
             if (nativeLibrary != null)
             {
@@ -162,7 +162,7 @@ namespace MailAccessForensics.Diagnostics
             using (SessionHandle session = SessionHandle.Create(options.ToArray(), options.Length))
             {
                 byte[] bytes = batch.ToArray();
-                result = session.Ingest(bytes, bytes.Length, 0, _ => null);
+                result = session.Ingest(bytes, bytes.Length, 0, _ => throw new InvalidOperationException("The self-check reads no file."));
             }
 
             var output = new ArrayBufferWriter<byte>();
@@ -192,7 +192,7 @@ namespace MailAccessForensics.Diagnostics
         /// object, public or internal, so that a property added to MailAccessRecord shows up on
         /// the Rust side; dates as their kind and ticks.
         /// </summary>
-        private static void WriteValue(Utf8JsonWriter writer, object value)
+        private static void WriteValue(Utf8JsonWriter writer, object? value)
         {
             switch (value)
             {

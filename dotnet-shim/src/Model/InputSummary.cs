@@ -29,7 +29,7 @@ namespace MailAccessForensics
         /// <summary>Analysed records that do not say whether they were throttled.</summary>
         public long ThrottlingUnknown { get; internal set; }
         /// <summary>Skipped records by operation name.</summary>
-        public OrderedDictionary SkippedOperations { get; internal set; }
+        public OrderedDictionary SkippedOperations { get; internal set; } = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
         /// <summary>
         /// The input may be truncated (a query cut at a page or session limit, an export of the
         /// largest size, an incomplete collection): an answer over it may miss what the missing
@@ -37,7 +37,7 @@ namespace MailAccessForensics
         /// </summary>
         public bool PossiblyTruncated { get; internal set; }
         /// <summary>Why the input may be truncated, one sentence per reason; null when it is not.</summary>
-        public string TruncationReason { get; internal set; }
+        public string? TruncationReason { get; internal set; }
 
         /// <summary>True when the counts add up (they always should), by the engine's rule.</summary>
         public bool IsBalanced

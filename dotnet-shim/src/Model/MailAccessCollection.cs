@@ -13,7 +13,7 @@ namespace MailAccessForensics
         }
 
         /// <summary>The collection folder.</summary>
-        public string Path { get; internal set; }
+        public string Path { get; internal set; } = string.Empty;
         /// <summary>Every window was fetched to the end of its last session.</summary>
         public bool Complete { get; internal set; }
         /// <summary>
@@ -26,19 +26,19 @@ namespace MailAccessForensics
         public DateTime StartDate { get; internal set; }
         public DateTime EndDate { get; internal set; }
         /// <summary>The mailboxes whose records are kept; empty for every mailbox.</summary>
-        public string[] Mailbox { get; internal set; }
-        public string[] Operations { get; internal set; }
+        public string[] Mailbox { get; internal set; } = Array.Empty<string>();
+        public string[] Operations { get; internal set; } = Array.Empty<string>();
         /// <summary>The windows of the period, in order.</summary>
-        public CollectionWindow[] Windows { get; internal set; }
+        public CollectionWindow[] Windows { get; internal set; } = Array.Empty<CollectionWindow>();
         /// <summary>The windows not fetched completely (Incomplete, or Pending: not fetched yet).</summary>
-        public CollectionWindow[] IncompleteWindows { get; internal set; }
+        public CollectionWindow[] IncompleteWindows { get; internal set; } = Array.Empty<CollectionWindow>();
         /// <summary>The records files (gzip JSON Lines), in order.</summary>
-        public string[] Files { get; internal set; }
+        public string[] Files { get; internal set; } = Array.Empty<string>();
         /// <summary>The audit configuration of each -Mailbox, as this run checked it.</summary>
         public MailboxAuditCheck[] AuditChecks { get; internal set; } = new MailboxAuditCheck[0];
 
         /// <summary>Why the collection may be incomplete, when read as input.</summary>
-        internal string[] Reasons { get; set; }
+        internal string[] Reasons { get; set; } = Array.Empty<string>();
 
         public override string ToString() => Path;
     }
@@ -66,7 +66,7 @@ namespace MailAccessForensics
         /// <summary>Complete, Incomplete (fetched, not all of it could be) or Pending (not fetched yet).</summary>
         public CollectionWindowStatus Status { get; internal set; }
         /// <summary>Why it is not complete; null when it is.</summary>
-        public string Reason { get; internal set; }
+        public string? Reason { get; internal set; }
         /// <summary>Records written for it (new ones: each record is written once in the folder).</summary>
         public long Records { get; internal set; }
         /// <summary>Search-UnifiedAuditLog calls made for it.</summary>
@@ -95,18 +95,18 @@ namespace MailAccessForensics
         {
         }
 
-        public string Mailbox { get; internal set; }
+        public string Mailbox { get; internal set; } = string.Empty;
         /// <summary>True when every check passed, false when one failed, null when the configuration could not be read.</summary>
         public bool? MailItemsAccessedAudited { get; internal set; }
         public bool? AuditEnabled { get; internal set; }
-        public string[] AuditOwner { get; internal set; }
-        public string[] AuditDelegate { get; internal set; }
-        public string[] AuditAdmin { get; internal set; }
-        public string[] DefaultAuditSet { get; internal set; }
+        public string[]? AuditOwner { get; internal set; }
+        public string[]? AuditDelegate { get; internal set; }
+        public string[]? AuditAdmin { get; internal set; }
+        public string[]? DefaultAuditSet { get; internal set; }
         public bool? AuditBypassEnabled { get; internal set; }
         /// <summary>What is wrong or could not be checked, one sentence each.</summary>
-        public string[] Problems { get; internal set; }
+        public string[] Problems { get; internal set; } = Array.Empty<string>();
         /// <summary>The command that read the configuration (Get-EXOMailbox or Get-Mailbox).</summary>
-        public string Source { get; internal set; }
+        public string? Source { get; internal set; }
     }
 }

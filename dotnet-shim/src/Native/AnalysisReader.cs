@@ -53,14 +53,16 @@ namespace MailAccessForensics.Native
             a = analysis;
         }
 
-        private string Text(MafText t) => NativeCall.Text(a->arena, t);
+        private string? Text(MafText t) => NativeCall.Text(a->arena, t);
+
+        private string RequiredText(MafText t) => NativeCall.RequiredText(a->arena, t);
 
         private string[] List(MafTextList list)
         {
             var values = new string[list.len];
             for (uint i = 0; i < list.len; i++)
             {
-                values[i] = NativeCall.Text(a->arena, a->texts[list.start + i]);
+                values[i] = NativeCall.RequiredText(a->arena, a->texts[list.start + i]);
             }
             return values;
         }
@@ -149,7 +151,7 @@ namespace MailAccessForensics.Native
                 results.Add(new MessageRead
                 {
                     Mailbox = Text(r->mailbox),
-                    InternetMessageId = Text(r->internet_message_id),
+                    InternetMessageId = RequiredText(r->internet_message_id),
                     FolderPath = Text(r->folder_path),
                     SizeInBytes = NativeCall.Optional(r->size_in_bytes),
                     Start = NativeCall.Time(r->start),
@@ -168,7 +170,7 @@ namespace MailAccessForensics.Native
                 MafMessageAccess* m = &a->accesses[i];
                 results.Add(new MessageAccess
                 {
-                    InternetMessageId = Text(m->internet_message_id),
+                    InternetMessageId = RequiredText(m->internet_message_id),
                     Mailbox = Text(m->mailbox),
                     CreationTime = NativeCall.Time(m->creation_time),
                     FolderPath = Text(m->folder_path),
@@ -242,7 +244,7 @@ namespace MailAccessForensics.Native
                     AppId = List(f->app_ids),
                     ClientAppId = List(f->client_app_ids),
                     UniqueTokenId = List(f->unique_token_ids),
-                    Reason = Text(f->reason),
+                    Reason = RequiredText(f->reason),
                     EvidenceRecordIds = List(f->evidence_record_ids),
                     Evidence = evidenceOf[i]?.ToArray() ?? Array.Empty<EvidenceRecord>(),
                 });

@@ -11,10 +11,10 @@ namespace MailAccessForensics.Native
         internal int FileIndex;
         internal long Line;
         /// <summary>Where the record was: the pipeline object or the file and line.</summary>
-        internal string Where;
-        internal string KindName;
-        internal string RecordId;
-        internal string Message;
+        internal string Where = string.Empty;
+        internal string KindName = string.Empty;
+        internal string? RecordId;
+        internal string Message = string.Empty;
     }
 
     /// <summary>One ingest call's output, converted to managed objects.</summary>
@@ -46,9 +46,9 @@ namespace MailAccessForensics.Native
                         FileIndex = e->source.file,
                         Line = (long)e->source.line,
                         Where = DescribeSource(e->source, fileName),
-                        KindName = NativeCall.Text(arena, e->kind_name),
+                        KindName = NativeCall.RequiredText(arena, e->kind_name),
                         RecordId = NativeCall.Text(arena, e->record_id),
-                        Message = NativeCall.Text(arena, e->message),
+                        Message = NativeCall.RequiredText(arena, e->message),
                     });
                 }
                 return result;
@@ -66,7 +66,7 @@ namespace MailAccessForensics.Native
             for (uint i = 0; i < r->folders_len; i++)
             {
                 MafFolder* folder = &batch->folders[r->folders_start + i];
-                string path = NativeCall.Text(arena, folder->path);
+                string? path = NativeCall.Text(arena, folder->path);
                 if (path != null)
                 {
                     folders.Add(path);
@@ -78,7 +78,7 @@ namespace MailAccessForensics.Native
             {
                 MafItem* item = &batch->items[r->items_start + i];
                 items[i] = new MailAccessItem(
-                    NativeCall.Text(arena, item->internet_message_id),
+                    NativeCall.RequiredText(arena, item->internet_message_id),
                     NativeCall.Text(arena, item->folder_path),
                     NativeCall.Optional(item->size_in_bytes));
             }
@@ -150,7 +150,7 @@ namespace MailAccessForensics.Native
                     for (ulong i = 0; i < tally->skipped_operations_len; i++)
                     {
                         MafOperationCount* op = &tally->skipped_operations[i];
-                        operations[NativeCall.Text(tally->arena, op->operation)] = (long)op->count;
+                        operations[NativeCall.RequiredText(tally->arena, op->operation)] = (long)op->count;
                     }
                     return new InputSummary
                     {

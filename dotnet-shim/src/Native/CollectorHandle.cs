@@ -14,9 +14,9 @@ namespace MailAccessForensics.Native
         internal DateTime Start;
         internal DateTime End;
         internal TimeSpan Wait;
-        internal string SessionId;
+        internal string SessionId = string.Empty;
         /// <summary>What happened since the last step, one line each.</summary>
-        internal string[] Notes;
+        internal string[] Notes = Array.Empty<string>();
         internal long WindowsDone;
         internal long RecordsWritten;
         internal int Permille;
@@ -176,7 +176,7 @@ namespace MailAccessForensics.Native
             var values = new string[list.len];
             for (uint i = 0; i < list.len; i++)
             {
-                values[i] = NativeCall.Text(c->arena, c->texts[list.start + i]);
+                values[i] = NativeCall.RequiredText(c->arena, c->texts[list.start + i]);
             }
             return values;
         }
@@ -209,7 +209,7 @@ namespace MailAccessForensics.Native
                 var files = new List<string>();
                 for (ulong i = 0; i < c->files_len; i++)
                 {
-                    files.Add(NativeCall.Text(arena, c->files[i].path));
+                    files.Add(NativeCall.RequiredText(arena, c->files[i].path));
                 }
                 var incomplete = new List<CollectionWindow>();
                 foreach (CollectionWindow w in windows)
@@ -221,7 +221,7 @@ namespace MailAccessForensics.Native
                 }
                 return new MailAccessCollection
                 {
-                    Path = NativeCall.Text(arena, c->folder),
+                    Path = NativeCall.RequiredText(arena, c->folder),
                     Complete = c->complete != 0,
                     Settled = c->settled != 0,
                     RecordCount = (long)c->record_count,

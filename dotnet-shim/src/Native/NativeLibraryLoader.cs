@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
 
         private static readonly object Gate = new object();
         private static bool _loaded;
-        private static string _resolvedPath;
+        private static string? _resolvedPath;
 
         /// <summary>
         /// Loads the library once per process and verifies its ABI version. Throws
@@ -34,11 +34,12 @@ namespace MailAccessForensics.Native
                     return;
                 }
                 NativePlatform platform = NativePlatform.Current;
-                string fromEnvironment = Environment.GetEnvironmentVariable(OverrideVariable);
-                _resolvedPath = ResolvePath(platform, fromEnvironment, AssemblyDirectory);
-                if (!File.Exists(_resolvedPath))
+                string? fromEnvironment = Environment.GetEnvironmentVariable(OverrideVariable);
+                string resolved = ResolvePath(platform, fromEnvironment, AssemblyDirectory);
+                _resolvedPath = resolved;
+                if (!File.Exists(resolved))
                 {
-                    throw new InvalidOperationException(MissingLibraryMessage(platform, _resolvedPath, fromEnvironment, AssemblyDirectory));
+                    throw new InvalidOperationException(MissingLibraryMessage(platform, resolved, fromEnvironment, AssemblyDirectory));
                 }
                 Register(platform);
                 uint version;
@@ -62,17 +63,18 @@ namespace MailAccessForensics.Native
             }
         }
 
-        internal static string ResolvedPath => _resolvedPath;
+        /// <summary>The library EnsureLoaded chose; null before its first call.</summary>
+        internal static string? ResolvedPath => _resolvedPath;
 
         /// <summary>The folder of this assembly: &lt;module&gt;/bin/&lt;framework&gt;/.</summary>
-        internal static string AssemblyDirectory => Path.GetDirectoryName(typeof(NativeLibraryLoader).Assembly.Location);
+        internal static string AssemblyDirectory => Path.GetDirectoryName(typeof(NativeLibraryLoader).Assembly.Location) ?? AppContext.BaseDirectory;
 
         /// <summary>
         /// The library a process on <paramref name="platform"/> loads: <paramref name="overridePath"/>
         /// (made absolute) when set, else runtimes/&lt;rid&gt;/native/&lt;file&gt; of the module
         /// folder two levels above <paramref name="assemblyDirectory"/>.
         /// </summary>
-        internal static string ResolvePath(NativePlatform platform, string overridePath, string assemblyDirectory)
+        internal static string ResolvePath(NativePlatform platform, string? overridePath, string assemblyDirectory)
         {
             if (!string.IsNullOrEmpty(overridePath))
             {
@@ -84,7 +86,7 @@ namespace MailAccessForensics.Native
         internal static string ModuleRoot(string assemblyDirectory) => Path.GetFullPath(Path.Combine(assemblyDirectory, "..", ".."));
 
         /// <summary>What to tell the user when <paramref name="path"/> does not exist: which platforms the folder does have.</summary>
-        internal static string MissingLibraryMessage(NativePlatform platform, string path, string overridePath, string assemblyDirectory)
+        internal static string MissingLibraryMessage(NativePlatform platform, string path, string? overridePath, string assemblyDirectory)
         {
             string start = $"MailAccessForensics cannot find its native library at '{path}'. ";
             if (!string.IsNullOrEmpty(overridePath))
@@ -93,7 +95,7 @@ namespace MailAccessForensics.Native
             }
             string runtimes = Path.Combine(ModuleRoot(assemblyDirectory), "runtimes");
             string[] present = Directory.Exists(runtimes)
-                ? Directory.GetDirectories(runtimes).Select(Path.GetFileName).OrderBy(name => name, StringComparer.Ordinal).ToArray()
+                ? Directory.GetDirectories(runtimes).Select(folder => Path.GetFileName(folder)).OrderBy(name => name, StringComparer.Ordinal).ToArray()
                 : new string[0];
             if (present.Contains(platform.RuntimeIdentifier, StringComparer.Ordinal))
             {
@@ -129,7 +131,8 @@ namespace MailAccessForensics.Native
 
         private static void Register(NativePlatform platform)
         {
-            IntPtr loaded = LoadLibraryExW(_resolvedPath, IntPtr.Zero, LoadWithAlteredSearchPath);
+            string path = _resolvedPath ?? throw new InvalidOperationException("The native library is registered before its path is resolved.");
+            IntPtr loaded = LoadLibraryExW(path, IntPtr.Zero, LoadWithAlteredSearchPath);
             if (loaded == IntPtr.Zero)
             {
                 int error = Marshal.GetLastWin32Error();
@@ -137,7 +140,7 @@ namespace MailAccessForensics.Native
                     ? $"it is built for another processor architecture than this {platform} process"
                     : new Win32Exception(error).Message;
                 throw new InvalidOperationException(
-                    $"MailAccessForensics cannot load its native library '{_resolvedPath}' (Win32 error {error}): {why}");
+                    $"MailAccessForensics cannot load its native library '{path}' (Win32 error {error}): {why}");
             }
             // [DllImport] binds by file name to the first loaded module of that name: it must be
             // the one just loaded, or every call would go to another library.
@@ -149,12 +152,12 @@ namespace MailAccessForensics.Native
             if (bound == IntPtr.Zero)
             {
                 throw new InvalidOperationException(
-                    $"MailAccessForensics loaded '{_resolvedPath}', but on Windows PowerShell its native library must be " +
+                    $"MailAccessForensics loaded '{path}', but on Windows PowerShell its native library must be " +
                     $"named {DllImportFileName} (the cmdlets find it by that name). Rename the file, or point {OverrideVariable} at one so named.");
             }
             throw new InvalidOperationException(
                 $"Another copy of MailAccessForensics' native library is already loaded in this session, from '{ModuleFileName(bound)}', " +
-                $"and the cmdlets would call it instead of '{_resolvedPath}'. Start a new Windows PowerShell session to use this copy of the module.");
+                $"and the cmdlets would call it instead of '{path}'. Start a new Windows PowerShell session to use this copy of the module.");
         }
 
         private static string ModuleFileName(IntPtr module)
@@ -180,7 +183,7 @@ namespace MailAccessForensics.Native
 
         private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
         {
-            return libraryName == "maf_native" ? NativeLibrary.Load(_resolvedPath) : IntPtr.Zero;
+            return libraryName == "maf_native" && _resolvedPath != null ? NativeLibrary.Load(_resolvedPath) : IntPtr.Zero;
         }
 #endif
     }

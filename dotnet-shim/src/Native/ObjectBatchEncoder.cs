@@ -47,7 +47,7 @@ namespace MailAccessForensics.Native
         /// and Import-Clixml) are sent as a map with this one key holding their properties: the
         /// engine reads them back as the records they are, not as an audit record to interpret.
         /// </summary>
-        internal static readonly string ModuleRecordType = typeof(MailAccessRecord).FullName;
+        internal static readonly string ModuleRecordType = typeof(MailAccessRecord).FullName ?? nameof(MailAccessRecord);
         private static readonly string DeserializedModuleRecordType = "Deserialized." + ModuleRecordType;
 
         // Lone surrogates are invalid UTF-16: an error for the record, not a silent U+FFFD.
@@ -74,7 +74,7 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>Adds one pipeline object as one top-level node.</summary>
-        internal void AddObject(object input)
+        internal void AddObject(object? input)
         {
             Count++;
             int start = _length;
@@ -129,9 +129,9 @@ namespace MailAccessForensics.Native
         {
         }
 
-        private void AddObjectCore(object input)
+        private void AddObjectCore(object? input)
         {
-            PSObject moduleRecord = AsModuleRecord(input);
+            PSObject? moduleRecord = AsModuleRecord(input);
             if (moduleRecord != null)
             {
                 WriteTag(ObjectBatchTag.Map);
@@ -153,7 +153,7 @@ namespace MailAccessForensics.Native
                     foreach (string name in ResultPositionProperties)
                     {
                         PSPropertyInfo property = pso.Properties[name];
-                        object value = property == null ? null : Unwrap(SafeValue(property, out _));
+                        object? value = property == null ? null : Unwrap(SafeValue(property, out _));
                         if (value is int || value is long || value is string)
                         {
                             WriteKey(name);
@@ -169,9 +169,9 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>The object as a module record to send, or null when it is not one.</summary>
-        private static PSObject AsModuleRecord(object input)
+        private static PSObject? AsModuleRecord(object? input)
         {
-            object value = input is PSObject wrapper ? wrapper.BaseObject : input;
+            object? value = input is PSObject wrapper ? wrapper.BaseObject : input;
             if (value is MailAccessRecord record)
             {
                 return PSObject.AsPSObject(record);
@@ -209,7 +209,7 @@ namespace MailAccessForensics.Native
         /// walked (the module's own results are .NET objects), and so are the module's objects
         /// inside it that are marked [ReportedAsObject] (a finding's evidence, a run's inputs).
         /// </summary>
-        internal void AddTypedObject(PSObject item, ICollection<string> skip = null)
+        internal void AddTypedObject(PSObject item, ICollection<string>? skip = null)
         {
             Count++;
             int start = _length;
@@ -219,7 +219,7 @@ namespace MailAccessForensics.Native
                 WriteTag(ObjectBatchTag.Map);
                 WriteInt32(2);
                 WriteKey("Type");
-                WriteString(item.TypeNames.Count > 0 ? item.TypeNames[0] : item.BaseObject.GetType().FullName, "Type");
+                WriteString(item.TypeNames.Count > 0 ? item.TypeNames[0] : item.BaseObject.GetType().FullName ?? item.BaseObject.GetType().Name, "Type");
                 WriteKey("Properties");
                 WriteProperties(item, 0, "the object", skip);
             }
@@ -238,7 +238,7 @@ namespace MailAccessForensics.Native
             WriteValue(values, 0, "options", topLevel: true);
         }
 
-        private static object Unwrap(object value)
+        private static object? Unwrap(object? value)
         {
             // A PSObject around a PSCustomObject is the object; around anything else, a wrapper.
             if (value is PSObject pso && !(pso.BaseObject is PSCustomObject))
@@ -248,7 +248,7 @@ namespace MailAccessForensics.Native
             return value;
         }
 
-        private static object SafeValue(PSPropertyInfo property, out string failure)
+        private static object? SafeValue(PSPropertyInfo property, out string? failure)
         {
             try
             {
@@ -262,7 +262,7 @@ namespace MailAccessForensics.Native
             }
         }
 
-        private void WriteValue(object raw, int depth, string path, bool topLevel = false)
+        private void WriteValue(object? raw, int depth, string path, bool topLevel = false)
         {
             if (++_objectValues > MaxObjectValues)
             {
@@ -281,14 +281,14 @@ namespace MailAccessForensics.Native
             }
         }
 
-        private void WriteValueCore(object raw, int depth, string path, bool topLevel)
+        private void WriteValueCore(object? raw, int depth, string path, bool topLevel)
         {
             if (depth > MaxDepth)
             {
                 WriteUnreadable(UnreadableReason.TooDeep, $"{path} is nested deeper than {MaxDepth} levels");
                 return;
             }
-            object value = Unwrap(raw);
+            object? value = Unwrap(raw);
             switch (value)
             {
                 case null:
@@ -348,7 +348,16 @@ namespace MailAccessForensics.Native
                     }
                     else
                     {
-                        WriteString(value.ToString(), path);
+                        // A ToString that returns null gives the value no text: it is sent as null.
+                        string? text = value.ToString();
+                        if (text == null)
+                        {
+                            WriteTag(ObjectBatchTag.Null);
+                        }
+                        else
+                        {
+                            WriteString(text, path);
+                        }
                     }
                     return;
             }
@@ -376,14 +385,15 @@ namespace MailAccessForensics.Native
             int count = 0;
             foreach (KeyValuePair<string, object> pair in pairs)
             {
-                WriteKey(pair.Key ?? string.Empty);
-                WriteValue(pair.Value, depth + 1, pair.Key);
+                string key = pair.Key ?? string.Empty;
+                WriteKey(key);
+                WriteValue(pair.Value, depth + 1, key);
                 count++;
             }
             Patch(countAt, count);
         }
 
-        private void WriteProperties(PSObject pso, int depth, string path, ICollection<string> skip = null)
+        private void WriteProperties(PSObject pso, int depth, string path, ICollection<string>? skip = null)
         {
             WriteTag(ObjectBatchTag.Map);
             int countAt = Reserve(4);
@@ -395,7 +405,7 @@ namespace MailAccessForensics.Native
                     continue;
                 }
                 WriteKey(property.Name);
-                object value = SafeValue(property, out string failure);
+                object? value = SafeValue(property, out string? failure);
                 if (failure != null)
                 {
                     WriteUnreadable(UnreadableReason.ReadFailed, $"property {property.Name} could not be read: {failure}");

@@ -34,7 +34,7 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>Reads the next chunk into the session; null at the end of the file.</summary>
-        internal BatchResult Next(SessionHandle session, Func<int, string> fileName)
+        internal BatchResult? Next(SessionHandle session, Func<int, string> fileName)
         {
             return session.Use(s => Use(r =>
             {
@@ -57,7 +57,7 @@ namespace MailAccessForensics.Native
                 try
                 {
                     return new Commands.FileDigestResult(
-                        NativeCall.Text(digest->arena, digest->sha256),
+                        NativeCall.RequiredText(digest->arena, digest->sha256),
                         (long)digest->bytes,
                         digest->complete != 0,
                         NativeCall.Text(digest->arena, digest->failure));

@@ -160,13 +160,23 @@ namespace MailAccessForensics.Native
         internal static long? Optional(long value) => value < 0 ? (long?)null : value;
 
         /// <summary>Text from a result arena; null when absent.</summary>
-        internal static string Text(byte* arena, MafText text)
+        internal static string? Text(byte* arena, MafText text)
         {
             if (text.len < 0)
             {
                 return null;
             }
             return text.len == 0 ? string.Empty : System.Text.Encoding.UTF8.GetString(arena + text.offset, text.len);
+        }
+
+        /// <summary>
+        /// Text the engine always writes (the FFI rows fill it with Arena::text, never Arena::opt):
+        /// list items, reasons, messages, names. Absent would be a broken library, not a record
+        /// that does not say.
+        /// </summary>
+        internal static string RequiredText(byte* arena, MafText text)
+        {
+            return Text(arena, text) ?? throw new InvalidOperationException("The native engine left out a text it always writes; the library does not match this module.");
         }
     }
 }

@@ -13,20 +13,20 @@ namespace MailAccessForensics.Retrieval
     {
         private const string TypeName = "MailAccessForensics.CompromiseFinding";
 
-        internal string KindName { get; private set; }
+        internal string KindName { get; private set; } = string.Empty;
         /// <summary>Null when this version of the module does not know the kind.</summary>
         internal CompromiseKind? Kind { get; private set; }
-        internal string Mailbox { get; private set; }
-        internal string FolderPath { get; private set; }
-        internal string InternetMessageId { get; private set; }
+        internal string? Mailbox { get; private set; }
+        internal string? FolderPath { get; private set; }
+        internal string? InternetMessageId { get; private set; }
         internal DateTime Start { get; private set; }
         internal DateTime End { get; private set; }
-        internal string Reason { get; private set; }
-        internal string[] EvidenceRecordIds { get; private set; }
-        internal object Source { get; private set; }
+        internal string? Reason { get; private set; }
+        internal string[] EvidenceRecordIds { get; private set; } = Array.Empty<string>();
+        internal object? Source { get; private set; }
 
         /// <summary>Reads a finding, or says why the object is not one.</summary>
-        internal static FindingInput Read(PSObject input, out string error)
+        internal static FindingInput? Read(PSObject input, out string? error)
         {
             error = null;
             if (input.BaseObject is CompromiseFinding finding)
@@ -51,12 +51,13 @@ namespace MailAccessForensics.Retrieval
                 return null;
             }
             var read = new FindingInput { Source = input };
-            read.KindName = KindNameOf(input.Properties["Kind"]?.Value);
-            if (read.KindName == null)
+            string? kindName = KindNameOf(input.Properties["Kind"]?.Value);
+            if (kindName == null)
             {
                 error = "it has no Kind";
                 return null;
             }
+            read.KindName = kindName;
             if (Enum.TryParse(read.KindName, true, out CompromiseKind kind) && Enum.IsDefined(typeof(CompromiseKind), kind))
             {
                 read.Kind = kind;
@@ -66,7 +67,7 @@ namespace MailAccessForensics.Retrieval
             read.FolderPath = Text(input, "FolderPath");
             read.InternetMessageId = Text(input, "InternetMessageId");
             read.Reason = Text(input, "Reason");
-            object evidence = input.Properties["EvidenceRecordIds"]?.Value;
+            object? evidence = input.Properties["EvidenceRecordIds"]?.Value;
             read.EvidenceRecordIds = evidence == null ? new string[0] : LanguagePrimitives.ConvertTo<string[]>(evidence);
             if (!TryTime(input, "Start", out DateTime start, out error) || !TryTime(input, "End", out DateTime end, out error))
             {
@@ -77,7 +78,7 @@ namespace MailAccessForensics.Retrieval
             return read;
         }
 
-        private static string KindNameOf(object value)
+        private static string? KindNameOf(object? value)
         {
             switch (value)
             {
@@ -93,9 +94,9 @@ namespace MailAccessForensics.Retrieval
             }
         }
 
-        private static string Text(PSObject input, string name)
+        private static string? Text(PSObject input, string name)
         {
-            object value = input.Properties[name]?.Value;
+            object? value = input.Properties[name]?.Value;
             if (value is PSObject wrapped)
             {
                 value = wrapped.BaseObject;
@@ -103,10 +104,10 @@ namespace MailAccessForensics.Retrieval
             return value == null ? null : Convert.ToString(value, CultureInfo.InvariantCulture);
         }
 
-        private static bool TryTime(PSObject input, string name, out DateTime time, out string error)
+        private static bool TryTime(PSObject input, string name, out DateTime time, out string? error)
         {
             error = null;
-            object value = input.Properties[name]?.Value;
+            object? value = input.Properties[name]?.Value;
             if (value is PSObject wrapped)
             {
                 value = wrapped.BaseObject;
@@ -139,7 +140,7 @@ namespace MailAccessForensics.Retrieval
         /// <summary>A short description of the finding, for messages.</summary>
         internal string Describe()
         {
-            string target = InternetMessageId ?? FolderPath;
+            string? target = InternetMessageId ?? FolderPath;
             return $"{KindName} finding of {Mailbox ?? "no mailbox"}{(target == null ? "" : " (" + target + ")")}";
         }
 

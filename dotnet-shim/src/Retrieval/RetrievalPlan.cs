@@ -11,7 +11,7 @@ namespace MailAccessForensics.Retrieval
     {
         internal List<KeyValuePair<string, string>> Values { get; } = new List<KeyValuePair<string, string>>();
 
-        internal void Add(string name, string value)
+        internal void Add(string name, string? value)
         {
             if (value != null)
             {
@@ -51,10 +51,11 @@ namespace MailAccessForensics.Retrieval
         /// Adds the retrieval for a finding of a kind that needs one. Returns why it cannot, or
         /// null. A finding that asks for a retrieval already planned adds nothing.
         /// </summary>
-        internal string Add(FindingInput finding)
+        internal string? Add(FindingInput finding)
         {
-            CompromiseKind kind = finding.Kind.Value;
-            if (string.IsNullOrEmpty(finding.Mailbox))
+            CompromiseKind kind = finding.Kind ?? throw new ArgumentException("A finding of a kind this module does not know needs no retrieval.", nameof(finding));
+            string? mailbox = finding.Mailbox;
+            if (mailbox == null || mailbox.Length == 0)
             {
                 return "it has no Mailbox";
             }
@@ -66,7 +67,7 @@ namespace MailAccessForensics.Retrieval
             {
                 return "it has no FolderPath";
             }
-            foreach (string text in new[] { finding.Mailbox, finding.FolderPath, finding.InternetMessageId, finding.Reason })
+            foreach (string? text in new[] { finding.Mailbox, finding.FolderPath, finding.InternetMessageId, finding.Reason })
             {
                 if (text != null && PowerShellLiteral.HasUnpairedSurrogate(text))
                 {
@@ -80,24 +81,24 @@ namespace MailAccessForensics.Retrieval
             }
 
             string id = "R" + (Retrievals.Count + 1).ToString("D4", CultureInfo.InvariantCulture);
-            if (!_mailboxFolders.TryGetValue(finding.Mailbox, out string mailboxFolder))
+            if (!_mailboxFolders.TryGetValue(mailbox, out string? mailboxFolder))
             {
                 mailboxFolder = "mailbox-" + (_mailboxFolders.Count + 1).ToString("D2", CultureInfo.InvariantCulture);
-                _mailboxFolders.Add(finding.Mailbox, mailboxFolder);
-                if (finding.Mailbox.IndexOf('@') < 0 && !Guid.TryParse(finding.Mailbox, out _))
+                _mailboxFolders.Add(mailbox, mailboxFolder);
+                if (mailbox.IndexOf('@') < 0 && !Guid.TryParse(mailbox, out _))
                 {
-                    UnaddressableMailboxes.Add(finding.Mailbox);
+                    UnaddressableMailboxes.Add(mailbox);
                 }
             }
-            string folder = kind == CompromiseKind.ThrottledWindow ? null : NullIfEmpty(finding.FolderPath);
-            string messageId = kind == CompromiseKind.AccessedMessage ? finding.InternetMessageId : null;
+            string? folder = kind == CompromiseKind.ThrottledWindow ? null : NullIfEmpty(finding.FolderPath);
+            string? messageId = kind == CompromiseKind.AccessedMessage ? finding.InternetMessageId : null;
             DateTime? receivedBefore = kind == CompromiseKind.AccessedMessage ? (DateTime?)null : CeilingToSecond(finding.End);
 
             var retrieval = new MessageRetrieval
             {
                 Id = id,
                 Kind = kind,
-                Mailbox = finding.Mailbox,
+                Mailbox = mailbox,
                 FolderPath = folder,
                 InternetMessageId = messageId,
                 Start = finding.Start,
@@ -114,7 +115,7 @@ namespace MailAccessForensics.Retrieval
             var entry = new PlanEntry();
             entry.Add("Id", id);
             entry.Add("Kind", kind.ToString());
-            entry.Add("Mailbox", finding.Mailbox);
+            entry.Add("Mailbox", mailbox);
             entry.Add("MailboxFolder", mailboxFolder);
             entry.Add("FolderPath", folder);
             entry.Add("InternetMessageId", messageId);
@@ -135,7 +136,7 @@ namespace MailAccessForensics.Retrieval
             {
                 case CompromiseKind.AccessedMessage:
                     {
-                        string filter = "internetMessageId eq " + ODataString(r.InternetMessageId);
+                        string filter = "internetMessageId eq " + ODataString(r.InternetMessageId ?? throw new InvalidOperationException("A message retrieval has no InternetMessageId."));
                         r.GraphRequest = $"GET {user}/messages?$filter={filter}";
                         r.PowerShellCommand = SdkAltersFilter(r.InternetMessageId)
                             ? "Invoke-MgGraphRequest -Method GET -Uri " + PowerShellLiteral.Quote(GraphUri(r.Mailbox, null, filter))
@@ -152,7 +153,7 @@ namespace MailAccessForensics.Retrieval
                     }
                 case CompromiseKind.SyncedFolder:
                     {
-                        string filter = "receivedDateTime le " + GraphTime(r.ReceivedBefore.Value);
+                        string filter = "receivedDateTime le " + GraphTime(ListedBefore(r));
                         r.GraphRequest = $"GET {user}/mailFolders/{{id of {r.FolderPath}}}/messages?$filter={filter}";
                         r.PowerShellCommand = $"Get-MgUserMailFolderMessage {userArgument} -MailFolderId $folderId -Filter {PowerShellLiteral.Quote(filter)} -All";
                         r.Limits = "Resolves the folder by its path (the display names the audit wrote) and lists what it holds now: messages moved "
@@ -162,13 +163,13 @@ namespace MailAccessForensics.Retrieval
                     }
                 case CompromiseKind.ThrottledWindow:
                     {
-                        string filter = "receivedDateTime lt " + GraphTime(r.ReceivedBefore.Value);
+                        string filter = "receivedDateTime lt " + GraphTime(ListedBefore(r));
                         r.GraphRequest = $"GET {user}/messages?$filter={filter}";
                         r.PowerShellCommand = $"Get-MgUserMessage {userArgument} -Filter {PowerShellLiteral.Quote(filter)} -All";
                         string name = "MailAccessForensics " + r.Id + " " + ShortHash(r.Mailbox.ToLowerInvariant() + "\n" + RoundTrip(r.Start) + "\n" + RoundTrip(r.End));
                         r.ComplianceSearchCommand = "New-ComplianceSearch -Name " + PowerShellLiteral.Quote(name)
                             + " -ExchangeLocation " + PowerShellLiteral.Quote(r.Mailbox)
-                            + " -ContentMatchQuery " + PowerShellLiteral.Quote("received<" + DayAfter(r.ReceivedBefore.Value))
+                            + " -ContentMatchQuery " + PowerShellLiteral.Quote("received<" + DayAfter(ListedBefore(r)))
                             + "; Start-ComplianceSearch -Identity " + PowerShellLiteral.Quote(name);
                         r.Limits = "Lists the messages received before the window ended that the mailbox and its Recoverable Items\\Deletions hold "
                             + "now: mail purged since, or moved to an archive mailbox, is not listed. The compliance search also covers all of "
@@ -178,7 +179,7 @@ namespace MailAccessForensics.Retrieval
                     }
                 case CompromiseKind.UnresolvedAccess:
                     {
-                        string filter = "receivedDateTime le " + GraphTime(r.ReceivedBefore.Value);
+                        string filter = "receivedDateTime le " + GraphTime(ListedBefore(r));
                         if (r.FolderPath != null)
                         {
                             r.GraphRequest = $"GET {user}/mailFolders/{{id of {r.FolderPath}}}/messages?$filter={filter}";
@@ -207,7 +208,7 @@ namespace MailAccessForensics.Retrieval
         }
 
         /// <summary>The relative Graph URI the script requests for a lookup by filter.</summary>
-        internal static string GraphUri(string mailbox, string folderId, string filter)
+        internal static string GraphUri(string mailbox, string? folderId, string filter)
         {
             string folder = folderId == null ? "" : "/mailFolders/" + Uri.EscapeDataString(folderId);
             return "v1.0/users/" + Uri.EscapeDataString(mailbox) + folder + "/messages?$filter=" + Uri.EscapeDataString(filter)
@@ -253,7 +254,10 @@ namespace MailAccessForensics.Retrieval
             }
         }
 
-        private static string NullIfEmpty(string text)
+        /// <summary>A listing (every kind but AccessedMessage) always has the time it lists up to.</summary>
+        private static DateTime ListedBefore(MessageRetrieval r) => r.ReceivedBefore ?? throw new InvalidOperationException("A listing retrieval has no ReceivedBefore.");
+
+        private static string? NullIfEmpty(string? text)
         {
             return string.IsNullOrEmpty(text) ? null : text;
         }

@@ -22,7 +22,7 @@ namespace MailAccessForensics.Retrieval
         /// <summary>The template as shipped, with its line endings made CRLF.</summary>
         internal static string Template()
         {
-            using (Stream stream = typeof(RetrievalScript).Assembly.GetManifestResourceStream(ResourceName))
+            using (Stream? stream = typeof(RetrievalScript).Assembly.GetManifestResourceStream(ResourceName))
             {
                 if (stream == null)
                 {

@@ -29,7 +29,7 @@ namespace MailAccessForensics.Tests.TestSupport
 
         private T Find<T>(List<T> items, Func<T, long> indexOf, long inputIndex, string what) where T : class
         {
-            T found = items.Find(item => indexOf(item) == inputIndex);
+            T? found = items.Find(item => indexOf(item) == inputIndex);
             if (found == null)
             {
                 Assert.Fail($"no {what} for input {inputIndex}; {Describe()}");
@@ -61,7 +61,7 @@ namespace MailAccessForensics.Tests.TestSupport
         {
             get
             {
-                string path = Environment.GetEnvironmentVariable(NativeLibraryLoader.OverrideVariable);
+                string? path = Environment.GetEnvironmentVariable(NativeLibraryLoader.OverrideVariable);
                 if (string.IsNullOrEmpty(path))
                 {
                     Assert.Fail(
@@ -123,7 +123,7 @@ namespace MailAccessForensics.Tests.TestSupport
 
         internal static BatchResult IngestInto(SessionHandle session, byte[] buffer, int length, long firstIndex)
         {
-            return session.Ingest(buffer, length, firstIndex, _ => null);
+            return session.Ingest(buffer, length, firstIndex, _ => throw new InvalidOperationException("These tests read no file."));
         }
 
         /// <summary>Parse and accept on a raw session pointer, for tests that hold the handle's reference themselves.</summary>
@@ -136,7 +136,7 @@ namespace MailAccessForensics.Tests.TestSupport
             }
             MafBatch* batch = null;
             NativeCall.Check(NativeMethods.maf_session_accept((MafSession*)session, parsed, &batch));
-            return NativeResults.TakeBatch(batch, _ => null);
+            return NativeResults.TakeBatch(batch, _ => throw new InvalidOperationException("These tests read no file."));
         }
     }
 }
