@@ -53,19 +53,19 @@ namespace MailAccessForensics.Tests
             // The engine's third rule (tally.rs), which the shim once lacked.
             InputSummary summary = Summary(15, 6, 4, 2, 1, 2, 1, 2, 3);
             summary.SkippedOperations = new OrderedDictionary { { "Send", 3L } };
-            Assert.False(summary.IsBalanced);
+            Assert.False(summary.CountsAddUp());
             summary.SkippedOperations = new OrderedDictionary { { "Send", 3L }, { "New-InboxRule", 1UL } };
-            Assert.True(summary.IsBalanced);
+            Assert.True(summary.CountsAddUp());
             // No count by operation: the skipped records are not accounted for by operation.
             summary.SkippedOperations = new OrderedDictionary();
-            Assert.False(summary.IsBalanced);
+            Assert.False(summary.CountsAddUp());
         }
 
         [Fact]
         public void InputSummaryIsBalancedWhenBothSumsAddUp()
         {
-            Assert.True(Summary(0, 0, 0, 0, 0, 0, 0, 0, 0).IsBalanced);
-            Assert.True(Summary(15, 6, 4, 2, 1, 2, 1, 2, 3).IsBalanced);
+            Assert.True(Summary(0, 0, 0, 0, 0, 0, 0, 0, 0).CountsAddUp());
+            Assert.True(Summary(15, 6, 4, 2, 1, 2, 1, 2, 3).CountsAddUp());
         }
 
         [Theory]
@@ -76,7 +76,7 @@ namespace MailAccessForensics.Tests
         public void InputSummaryIsNotBalancedWhenASumIsOff(long read, long analysed, long skipped, long duplicates, long filtered,
             long errors, long throttled, long notThrottled, long unknown)
         {
-            Assert.False(Summary(read, analysed, skipped, duplicates, filtered, errors, throttled, notThrottled, unknown).IsBalanced);
+            Assert.False(Summary(read, analysed, skipped, duplicates, filtered, errors, throttled, notThrottled, unknown).CountsAddUp());
         }
 
         [Fact]
@@ -99,6 +99,20 @@ namespace MailAccessForensics.Tests
             Assert.Equal(2, summary.NotThrottled);
             Assert.Equal(1L, summary.SkippedOperations["Send"]);
             Assert.True(summary.IsBalanced, summary.ToString());
+        }
+
+        [Fact]
+        public void IsBalancedIsTheEnginesAnswerWhenItMadeTheSummary()
+        {
+            // Reading IsBalanced calls nothing: it is the answer the engine gave for the counts
+            // it made the summary with (a format view or a deserialized summary loads no library).
+            InputSummary summary = NativeEngine.Ingest(Samples.AuditDataJson("a")).Summary;
+            Assert.True(summary.IsBalanced, summary.ToString());
+            summary.Read++;
+            Assert.True(summary.IsBalanced);
+            Assert.False(summary.CountsAddUp());
+            // A summary the engine did not make has no answer from it.
+            Assert.False(Summary(0, 0, 0, 0, 0, 0, 0, 0, 0).IsBalanced);
         }
     }
 }

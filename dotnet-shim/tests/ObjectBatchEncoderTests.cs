@@ -594,6 +594,30 @@ namespace MailAccessForensics.Tests
             Assert.Equal(3, outcome.Summary.Read);
         }
 
+        private sealed class NullToString
+        {
+            public override string? ToString() => null;
+        }
+
+        [Fact]
+        public void ValueWhoseToStringIsNullIsSentAsNull()
+        {
+            // Once a NullReferenceException in the encoder, which ended the command.
+            var record = new Hashtable
+            {
+                ["Id"] = "null-text-1",
+                ["CreationTime"] = "2024-03-01T12:34:56Z",
+                ["Operation"] = "MailItemsAccessed",
+                ["MailboxOwnerUPN"] = new NullToString(),
+            };
+
+            IngestOutcome outcome = NativeEngine.Ingest(Wrap(record), Samples.AuditDataJson("after"));
+
+            Assert.Equal("null-text-1", outcome.Record(0).RecordId);
+            Assert.Null(outcome.Record(0).Mailbox);
+            Assert.Equal("after", outcome.Record(1).RecordId);
+        }
+
         [Fact]
         public void GenericOnlyDictionaryIsSentAsAMap()
         {

@@ -39,18 +39,22 @@ namespace MailAccessForensics
         /// <summary>Why the input may be truncated, one sentence per reason; null when it is not.</summary>
         public string? TruncationReason { get; internal set; }
 
-        /// <summary>True when the counts add up (they always should), by the engine's rule.</summary>
-        public bool IsBalanced
+        /// <summary>
+        /// True when the counts add up (they always should), by the engine's rule: the engine's
+        /// answer when it made the summary, so that reading it (a format view, a deserialized
+        /// summary, a report) never needs the native library. False for a summary the engine did not make.
+        /// </summary>
+        public bool IsBalanced { get; internal set; }
+
+        /// <summary>Asks the engine whether these counts add up (its one rule, Tally::is_balanced).</summary>
+        internal bool CountsAddUp()
         {
-            get
-            {
-                // Model objects are made in tests too, before any command loaded the library.
-                NativeLibraryLoader.EnsureLoaded();
-                return NativeMethods.maf_tally_is_balanced(
-                    unchecked((ulong)Read), unchecked((ulong)Analysed), unchecked((ulong)Skipped), unchecked((ulong)Duplicates),
-                    unchecked((ulong)Filtered), unchecked((ulong)Errors), unchecked((ulong)Throttled), unchecked((ulong)NotThrottled),
-                    unchecked((ulong)ThrottlingUnknown), unchecked((ulong)SkippedByOperation())) == NativeMethods.MAF_TRUE;
-            }
+            // Model objects are made in tests too, before any command loaded the library.
+            NativeLibraryLoader.EnsureLoaded();
+            return NativeMethods.maf_tally_is_balanced(
+                unchecked((ulong)Read), unchecked((ulong)Analysed), unchecked((ulong)Skipped), unchecked((ulong)Duplicates),
+                unchecked((ulong)Filtered), unchecked((ulong)Errors), unchecked((ulong)Throttled), unchecked((ulong)NotThrottled),
+                unchecked((ulong)ThrottlingUnknown), unchecked((ulong)SkippedByOperation())) == NativeMethods.MAF_TRUE;
         }
 
         // The skipped records counted by operation (the engine's third rule compares them with Skipped).

@@ -152,7 +152,7 @@ namespace MailAccessForensics.Native
                         MafOperationCount* op = &tally->skipped_operations[i];
                         operations[NativeCall.RequiredText(tally->arena, op->operation)] = (long)op->count;
                     }
-                    return new InputSummary
+                    var summary = new InputSummary
                     {
                         Read = (long)tally->read,
                         Analysed = (long)tally->analysed,
@@ -168,6 +168,8 @@ namespace MailAccessForensics.Native
                         PossiblyTruncated = tally->possibly_truncated == NativeMethods.MAF_TRUE,
                         TruncationReason = NativeCall.Text(tally->arena, tally->truncation_reason),
                     };
+                    summary.IsBalanced = summary.CountsAddUp();
+                    return summary;
                 }
                 finally
                 {
