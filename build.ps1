@@ -14,7 +14,9 @@
                  warnings, dotnet format --verify-no-changes, the generated C# as committed;
                  one test each), cargo tests, .NET tests, the .NET/Rust layout
                  check, and Pester in a child pwsh (a loaded native library cannot be
-                 unloaded). Ends with one line "N passed, N failed".
+                 unloaded). .NET and Pester write their results to out/test-results/ (TRX,
+                 JUnit XML) and are counted from those files. Ends with one line
+                 "N passed, N failed".
       Demo       Build, then the module's main job on the bundled sample investigation.
       Bench      Build, then the benchmark (see -BenchRecords).
       Package    Build, then merge the natives built on other machines (-NativePath: folders
@@ -319,7 +321,18 @@ function Invoke-TestSuite {
     Add-SuiteResult $Suite $passed $failed
 }
 
+# Cargo has no stable structured test output (libtest's JSON format needs a nightly toolchain):
+# its suites are counted from their "test result:" lines.
 $CargoResultPattern = 'test result: \w+\. (?<passed>\d+) passed; (?<failed>\d+) failed'
+
+# Where the suites that write result files (dotnet's TRX, Pester's JUnit XML) put them; emptied
+# at the start of each Test run and kept after it, for reading a failure.
+$TestResultsDir = Join-Path $Root 'out/test-results'
+
+function Initialize-TestResultsDir {
+    if (Test-Path $TestResultsDir) { Remove-Item $TestResultsDir -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $TestResultsDir -Force
+}
 
 # Runs a gate (a check with no tests of its own) and counts it as one test: passed when the
 # command exits 0. A gate that cannot run (its tool is missing) fails: it must not read as passed.
@@ -393,15 +406,12 @@ function Invoke-DotnetTests {
     }
     $project = Join-Path $Root 'dotnet-shim/tests/MailAccessForensics.Tests.csproj'
     # Counted from the run's TRX file, not from the console.
-    $resultsDir = Join-Path ([System.IO.Path]::GetTempPath()) "maf-dotnet-$PID"
-    $trx = Join-Path $resultsDir 'dotnet.trx'
-    if (Test-Path $resultsDir) { Remove-Item $resultsDir -Recurse -Force }
+    $trx = Join-Path $TestResultsDir 'dotnet.trx'
     Invoke-WithEnvironment @{ MAILACCESSFORENSICS_NATIVE_LIBRARY = Join-Path (Get-CargoProfileDir) (Get-NativeFileName) } {
-        dotnet test $project -c $Configuration --nologo --logger 'trx;LogFileName=dotnet.trx' --results-directory $resultsDir 2>&1 | ForEach-Object { "$_" } | Write-Host
+        dotnet test $project -c $Configuration --nologo --logger 'trx;LogFileName=dotnet.trx' --results-directory $TestResultsDir 2>&1 | ForEach-Object { "$_" } | Write-Host
     }
     $exit = $LASTEXITCODE
     $counts = Read-TrxCounts $trx
-    Remove-Item $resultsDir -Recurse -Force -ErrorAction SilentlyContinue
     if (-not $counts) {
         Write-Host "dotnet test wrote no results ($trx); exit code $exit." -ForegroundColor Red
         Add-SuiteResult 'dotnet' 0 1
@@ -445,18 +455,38 @@ function Invoke-PesterTests {
         Invoke-Bootstrap
         $pester = Get-PesterModulePath
     }
-    $resultFile = Join-Path ([System.IO.Path]::GetTempPath()) "maf-pester-$PID.json"
+    # Counted from the run's JUnit XML file, not from the console.
+    $resultFile = Join-Path $TestResultsDir 'pester.xml'
     $runner = Join-Path $Root 'tests/Invoke-PesterSuite.ps1'
     $pwsh = Get-PwshPath
     & $pwsh -NoProfile -NonInteractive -File $runner -PesterModule $pester -ModulePath $OutModule -ResultFile $resultFile -FakeNativeLibrary (Join-Path (Get-CargoProfileDir) (Get-NativeFileName 'maf_fake_native'))
-    if (Test-Path $resultFile) {
-        $result = Get-Content $resultFile -Raw | ConvertFrom-Json
-        Remove-Item $resultFile
-        Add-SuiteResult 'pester' $result.Passed $result.Failed
-    }
-    else {
+    $exit = $LASTEXITCODE
+    $counts = Read-JUnitCounts $resultFile
+    if (-not $counts) {
+        Write-Host "Pester wrote no results ($resultFile); exit code $exit." -ForegroundColor Red
         Add-SuiteResult 'pester' 0 1
+        return
     }
+    $failed = $counts.Failed
+    if ($exit -ne 0 -and $failed -eq 0) { $failed = 1 }
+    Add-SuiteResult 'pester' $counts.Passed $failed
+}
+
+# The counts of a JUnit XML file as Pester 5 writes it: passed, the test cases whose status is
+# Passed; failed, the failed tests (failures) and the failed BeforeAll/AfterAll blocks and test
+# files (errors), as Pester's own summary counts them. Null when the file is missing or unreadable.
+# (JUnit rather than Pester's NUnit 2.5, whose totals leave failed blocks and files out.)
+function Read-JUnitCounts([string] $Path) {
+    if (-not (Test-Path $Path)) { return $null }
+    try {
+        $suites = ([xml](Get-Content -Path $Path -Raw)).testsuites
+    }
+    catch {
+        return $null
+    }
+    if (-not $suites -or $suites -is [string]) { return $null }
+    $passed = @($suites.SelectNodes("testsuite/testcase[@status='Passed']")).Count
+    [pscustomobject]@{ Passed = $passed; Failed = [int]$suites.failures + [int]$suites.errors }
 }
 
 function Write-TestSummary {
@@ -477,6 +507,7 @@ function Invoke-Test {
         Add-SuiteResult 'build' 0 1
         Write-TestSummary
     }
+    Initialize-TestResultsDir
     Invoke-RustGates
     Invoke-DotnetFormatGate
     Invoke-GeneratedCheck

@@ -277,6 +277,7 @@ Describe 'Export-MailAccessReport HTML of the bundled sample' {
         $text = [System.Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes($pdf))
         $text.StartsWith('%PDF') | Should -BeTrue
         $boxes = [regex]::Matches($text, '/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]')
+        # How many pages the sample takes is Chromium's pagination; each must be A4 landscape.
         $boxes.Count | Should -BeGreaterThan 0
         foreach ($box in $boxes) {
             [double]$box.Groups[1].Value | Should -BeGreaterThan 840 -Because 'A4 landscape is 842 points wide'

@@ -105,8 +105,10 @@ Describe 'Get-CompromisedMailAccess rules' {
     It 'takes a CIDR range, an IPv6 range and a session as indicators' {
         $byRange = $Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.0/24 -NoContextExpansion
         $bySixRange = $Lines | Get-CompromisedMailAccess -AttackerIPAddress '2001:DB8:BAD::/48' -NoContextExpansion
-        ($byRange | Where-Object Kind -EQ AccessedMessage).Count | Should -BeGreaterThan 0
-        ($bySixRange | Where-Object Kind -EQ SyncedFolder).Count | Should -BeGreaterThan 0
+        # 198.51.100.0/24 holds A alone: R30 reads M1 and M2, R31 F1 and F2.
+        @($byRange | Where-Object Kind -EQ AccessedMessage).Count | Should -Be 4
+        # The one Sync from B (2001:db8:bad::/48) is R37: \Inbox and \Finance.
+        @($bySixRange | Where-Object Kind -EQ SyncedFolder | ForEach-Object FolderPath | Sort-Object) | Should -Be @('\Finance', '\Inbox')
         $bySession = $Lines | Get-CompromisedMailAccess -AttackerSessionId 'E1C6B0F2-7A3D-4B8E-9F15-2C4D6A8B0E16' -NoContextExpansion
         ($bySession | Where-Object Kind -EQ AttackerIndicator).SessionId | Should -Be 'e1c6b0f2-7a3d-4b8e-9f15-2c4d6a8b0e16'
     }
@@ -124,7 +126,10 @@ Describe 'Get-CompromisedMailAccess rules' {
         # Everything but the run (each run has its own, with its own parameters), evidence included.
         ($bob | Select-Object * -ExcludeProperty Run | ConvertTo-Json -Depth 3) | Should -Be ($wanted | Select-Object * -ExcludeProperty Run | ConvertTo-Json -Depth 3)
         $bob[0].Run.Parameters.Mailbox | Should -Be 'bob@contoso.example'
-        $tally.Filtered | Should -BeGreaterThan 0
+        # Of the 62 MailItemsAccessed rows, 21 are bob's; alice's 40 and the copy of R35 are
+        # Filtered or (the copy) a Duplicate: which of the two counts the copy is unspecified.
+        $tally.Analysed | Should -Be 21
+        $tally.Filtered + $tally.Duplicates | Should -Be 41
         $tally.IsBalanced | Should -BeTrue
     }
 
@@ -292,7 +297,8 @@ Describe 'Get-CompromisedMailAccess: the run and the evidence of the verdict''s 
         $bySource = @{}
         foreach ($record in $records) { $bySource[$record.RecordId] = $record.Source }
         $evidence = @($again.Evidence)
-        $evidence.Count | Should -BeGreaterThan 0
+        # The 34 EvidenceRecordIds of the 25 findings of the trap scenario's Expansion run.
+        $evidence.Count | Should -Be 34
         foreach ($record in $evidence) {
             $record.Source | Should -Be $bySource[$record.RecordId]
             $record.Source | Should -Match 'traps\.auditdata\.jsonl:\d+$'
@@ -322,7 +328,7 @@ Describe 'Get-CompromisedMailAccess -ReportPath' {
     It 'writes the report of the run and still outputs the findings' {
         $path = Join-Path $TestDrive 'run.html'
         $findings = @(Get-CompromisedMailAccess -Path $Sample -AttackerIPAddress 198.51.100.66 -ReportPath $path)
-        $findings.Count | Should -BeGreaterThan 0
+        $findings.Count | Should -Be $Expected.GetCompromisedMailAccess.Expansion.FindingCount
         $html = Get-Content $path -Raw
         $html | Should -Match "Findings \($($findings.Count)\)"
         $html | Should -Match (Get-FileHash -LiteralPath $Sample).Hash
@@ -348,7 +354,7 @@ Describe 'Get-CompromisedMailAccess -ReportPath' {
     It 'writes the report before the findings, so a pipeline that stops early still has it' {
         $path = Join-Path $TestDrive 'first.json'
         $first = $Lines | Get-CompromisedMailAccess -AttackerIPAddress 198.51.100.66 -ReportPath $path | Select-Object -First 1
-        $first | Should -Not -BeNullOrEmpty
+        $first.Run.FindingCount | Should -Be $Expected.GetCompromisedMailAccess.Expansion.FindingCount
         @((Get-Content $path -Raw | ConvertFrom-Json).findings).Count | Should -Be $first.Run.FindingCount
     }
 

@@ -74,6 +74,7 @@ Describe 'Get-MailAccessKqlQuery: <Name>' -ForEach $Queries {
     It 'keeps every indicator a string literal, exactly as given' -Skip:(-not $IsHostile) {
         $literals = @($Checked[$Name].StringLiterals)
         $values = @(@($Parameters.AttackerSessionId) + @($Parameters.AttackerAppId) + @($Parameters.AttackerAadSessionId) | Where-Object { $_ })
+        # Each hostile case has its own values: a guard that the loop below checks some.
         $values.Count | Should -BeGreaterThan 0
         foreach ($value in $values) {
             # The engine trims indicator values, as the analysis cmdlets do.
@@ -156,6 +157,7 @@ Describe 'The offline checker' {
             @{ Name = 'function'; Text = 'CloudAppEvents | extend x = parse_jsn(RawEventData)' }
             @{ Name = 'valid'; Text = 'CloudAppEvents | where ActionType == "MailItemsAccessed" | take 1' }
         )
+        # How many errors Kusto reports for a wrong query is the language service's business.
         foreach ($name in 'column', 'member', 'function') {
             @($results[$name].Diagnostics | Where-Object Severity -EQ 'Error').Count | Should -BeGreaterThan 0 -Because "the $name query is wrong"
         }

@@ -23,6 +23,7 @@ Describe 'Help for <Name>' -ForEach $Cmdlets {
     }
 
     It 'has examples' {
+        # Each cmdlet's help has its own number of examples.
         @($Help.examples.example).Count | Should -BeGreaterOrEqual 1
         $Help.examples.example[0].code | Should -Match 'MailAccess|MailItemsAccessed'
     }

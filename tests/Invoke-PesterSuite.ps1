@@ -6,6 +6,7 @@
 param(
     [Parameter(Mandatory)] [string] $PesterModule,
     [Parameter(Mandatory)] [string] $ModulePath,
+    # The JUnit XML file Pester writes its results to (build.ps1 counts them from it).
     [Parameter(Mandatory)] [string] $ResultFile,
     [string] $FakeNativeLibrary
 )
@@ -16,11 +17,10 @@ $env:MAF_FAKE_NATIVE_LIBRARY = $FakeNativeLibrary
 
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = $PSScriptRoot
-$configuration.Run.PassThru = $true
+# The exit code is non-zero when anything failed; build.ps1 counts the results from the file.
+$configuration.Run.Exit = $true
 $configuration.Output.Verbosity = 'Detailed'
-$result = Invoke-Pester -Configuration $configuration
-
-@{
-    Passed = $result.PassedCount
-    Failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-} | ConvertTo-Json | Set-Content -Path $ResultFile
+$configuration.TestResult.Enabled = $true
+$configuration.TestResult.OutputFormat = 'JUnitXml'
+$configuration.TestResult.OutputPath = $ResultFile
+Invoke-Pester -Configuration $configuration

@@ -408,6 +408,7 @@ Describe 'The retrieval script with hostile audit strings' {
         Test-Path (Join-Path $TestDrive 'pwned.txt') | Should -BeFalse
         Test-Path (Join-Path $out 'pwned.txt') | Should -BeFalse
         $saved = @($run.Manifest | Where-Object Status -EQ 'Saved')
+        # An id can name several messages (the plus-sign one names three, checked below).
         foreach ($id in $HostileIds) {
             @($saved | Where-Object { $_.Mailbox -eq 'alice@contoso.example' -and $_.InternetMessageId -ceq $id }).Count | Should -BeGreaterThan 0 -Because "$id is saved"
         }

@@ -2,8 +2,7 @@
 //! with `=`, `+`, `-`, `@`, tab or carriage return) are prefixed with `'`, as OWASP recommends;
 //! header cells too, since property names can come from the objects given.
 
-use super::{cell_text, columns, ReportItem};
-use crate::input::tree::Node;
+use super::{columns, Report, Value};
 
 /// A cell a spreadsheet must show as text, never run.
 pub fn neutralize_formula(text: String) -> String {
@@ -20,7 +19,8 @@ fn csv_field(text: &str) -> String {
 /// One CSV table: the properties of every item (in the order first seen), a `Type` column
 /// when items of several types are mixed. Numbers and booleans are not text and are written
 /// as they are; every other cell is neutralised. The run and evidence records are not cells.
-pub fn render_csv(items: &[ReportItem<'_>]) -> String {
+pub fn render_csv(report: &Report<'_, '_>) -> String {
+    let items = report.items;
     let mixed = items.windows(2).any(|w| w[0].type_name != w[1].type_name);
     let columns = columns(items.iter());
     let mut out = String::new();
@@ -33,10 +33,10 @@ pub fn render_csv(items: &[ReportItem<'_>]) -> String {
     for item in items {
         let mut cells: Vec<String> = columns
             .iter()
-            .map(|column| match item.properties.iter().find(|(k, _)| k == column).map(|(_, v)| *v) {
+            .map(|column| match item.get(column) {
                 None => csv_field(""),
-                Some(node @ (Node::Int(_) | Node::Float(_) | Node::Bool(_))) => csv_field(&cell_text(node)),
-                Some(node) => csv_field(&neutralize_formula(cell_text(node))),
+                Some(value @ (Value::Int(_) | Value::Float(_) | Value::Bool(_))) => csv_field(&value.text()),
+                Some(value) => csv_field(&neutralize_formula(value.text())),
             })
             .collect();
         if mixed {
@@ -52,7 +52,7 @@ pub fn render_csv(items: &[ReportItem<'_>]) -> String {
 mod tests {
     use super::*;
     use crate::input::tree::BatchWriter;
-    use crate::report::tests::{finding, items_of};
+    use crate::report::tests::{finding, items_of, report_items};
 
     #[test]
     fn csv_neutralizes_formulas_and_quotes_everything() {
@@ -60,8 +60,8 @@ mod tests {
         finding(&mut writer, "=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0");
         finding(&mut writer, "Client=OWA", "\\Inbox");
         let nodes = items_of(&writer.buf);
-        let items: Vec<ReportItem> = nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect();
-        let csv = render_csv(&items);
+        let items = report_items(&nodes);
+        let csv = render_csv(&Report::of(&items));
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], r#""Kind","Mailbox","FolderPath","AccessCount","ClientInfoString","EvidenceRecordIds""#);
         assert_eq!(
@@ -82,8 +82,8 @@ mod tests {
         writer.key("=cmd|' /C calc'!A0").string("x");
         writer.key("Name").string("y");
         let nodes = items_of(&writer.buf);
-        let items: Vec<ReportItem> = nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect();
-        let csv = render_csv(&items);
+        let items = report_items(&nodes);
+        let csv = render_csv(&Report::of(&items));
         assert_eq!(csv.lines().next().unwrap(), r#""'=cmd|' /C calc'!A0","Name""#);
     }
 
@@ -95,7 +95,7 @@ mod tests {
         writer.key("Evidence").list(1).map(1).key("RecordId").string("r1");
         writer.key("Run").map(1).key("Id").string("x");
         let nodes = items_of(&writer.buf);
-        let items: Vec<ReportItem> = nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect();
-        assert_eq!(render_csv(&items).lines().collect::<Vec<_>>(), [r#""Kind""#, r#""AccessedMessage""#]);
+        let items = report_items(&nodes);
+        assert_eq!(render_csv(&Report::of(&items)).lines().collect::<Vec<_>>(), [r#""Kind""#, r#""AccessedMessage""#]);
     }
 }

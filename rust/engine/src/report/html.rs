@@ -12,26 +12,44 @@ use std::collections::BTreeMap;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use super::columns;
+use super::model::{time_text, Accounting, EvidenceRecord, Finding, FindingKind, Report, ReportItem, RunInput, Value};
 use super::timeline::{kind_colour, timeline};
-use super::{cell_text, columns, time_text, Contents, Fields, ReportItem};
-use crate::input::tree::Node;
+use crate::vocabulary::CompromiseKind;
 
-/// The kinds of finding known here, in reading order, with a heading, what each means, and
-/// the field that says what it is about. Kinds not listed are shown after these, with every
-/// field, under their own name.
-const KINDS: [(&str, &str, &str, Subject); 6] = [
-    ("AttackerIndicator", "The attacker's indicators", "The attacker's addresses, sessions and Entra sessions: given, or linked to the attacker by the record named in each reason.", Subject::Indicator),
-    ("SharedIndicator", "Shared indicators (not followed)", "Addresses and sessions the attacker's records carry that other contexts used before the attacker's known activity: the records linked only through these are not counted as the attacker's. Their evidence is the first record of each of those contexts and the attacker's record that would have linked them; -ExpandSharedIndicator follows them.", Subject::Indicator),
-    ("ThrottledWindow", "Unaudited windows", "Access to the mailbox was not audited in these windows (IsThrottled was True): assume all its mail was read in them.", Subject::None),
-    ("SyncedFolder", "Folders synced by the attacker", "A synced folder can be read offline, unaudited: assume every message in it was read.", Subject::Folder),
-    ("AccessedMessage", "Messages read by the attacker", "Each message was read in the attacker's context; the count is a lower bound (Exchange drops repeated identical accesses within an hour).", Subject::Message),
-    ("UnresolvedAccess", "Reads whose messages cannot be named", "The attacker read these, but the records do not (or no longer) hold the message ids: find the messages from the folder and time.", Subject::Folder),
+/// The kinds of finding, in reading order. Kinds the engine does not know are shown after
+/// these, with every field, under their own name.
+const READING_ORDER: [CompromiseKind; 6] = [
+    CompromiseKind::AttackerIndicator,
+    CompromiseKind::SharedIndicator,
+    CompromiseKind::ThrottledWindow,
+    CompromiseKind::SyncedFolder,
+    CompromiseKind::AccessedMessage,
+    CompromiseKind::UnresolvedAccess,
 ];
+
+/// A kind's heading, what it means, and the field that says what each finding is about.
+fn describe(kind: CompromiseKind) -> (&'static str, &'static str, Subject) {
+    match kind {
+        CompromiseKind::AttackerIndicator => ("The attacker's indicators", "The attacker's addresses, sessions and Entra sessions: given, or linked to the attacker by the record named in each reason.", Subject::Indicator),
+        CompromiseKind::SharedIndicator => ("Shared indicators (not followed)", "Addresses and sessions the attacker's records carry that other contexts used before the attacker's known activity: the records linked only through these are not counted as the attacker's. Their evidence is the first record of each of those contexts and the attacker's record that would have linked them; -ExpandSharedIndicator follows them.", Subject::Indicator),
+        CompromiseKind::ThrottledWindow => ("Unaudited windows", "Access to the mailbox was not audited in these windows (IsThrottled was True): assume all its mail was read in them.", Subject::None),
+        CompromiseKind::SyncedFolder => ("Folders synced by the attacker", "A synced folder can be read offline, unaudited: assume every message in it was read.", Subject::Folder),
+        CompromiseKind::AccessedMessage => ("Messages read by the attacker", "Each message was read in the attacker's context; the count is a lower bound (Exchange drops repeated identical accesses within an hour).", Subject::Message),
+        CompromiseKind::UnresolvedAccess => ("Reads whose messages cannot be named", "The attacker read these, but the records do not (or no longer) hold the message ids: find the messages from the folder and time.", Subject::Folder),
+    }
+}
+
+/// A finding's field of several values, by its name.
+type ListField = (&'static str, for<'f> fn(&'f Finding<'_, '_>) -> &'f [String]);
 
 /// Columns a kind shows when any of its findings has a value in one of their fields: who acted
 /// and with what (the calling application of Graph and REST access is its ClientAppId).
-const OPTIONAL_COLUMNS: [(&str, &[&str]); 3] =
-    [("Account", &["UserId"]), ("Application", &["AppId", "ClientAppId"]), ("Entra session", &["AadSessionId"])];
+const OPTIONAL_COLUMNS: [(&str, &[ListField]); 3] = [
+    ("Account", &[("UserId", |f| &f.user_ids)]),
+    ("Application", &[("AppId", |f| &f.app_ids), ("ClientAppId", |f| &f.client_app_ids)]),
+    ("Entra session", &[("AadSessionId", |f| &f.aad_session_ids)]),
+];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Subject {
@@ -55,79 +73,71 @@ a{color:#1f4e8c}\
 @media print{body{margin:0;font-size:7.5pt}h2{break-after:avoid}h3{break-after:avoid}tr{break-inside:avoid}thead{display:table-header-group}a{color:inherit;text-decoration:none}.timeline{break-inside:avoid}}";
 
 /// A finding with its number and its evidence numbers.
-struct Numbered<'r, 'a> {
-    item: &'r ReportItem<'a>,
+struct Numbered<'f, 'r, 'a> {
+    finding: &'f Finding<'r, 'a>,
     number: usize,
     evidence: Vec<usize>,
 }
 
 /// An evidence record with its number and the findings it supports.
-struct EvidenceRow<'r, 'a> {
-    record: &'r Node<'a>,
+struct EvidenceRow<'f> {
+    record: &'f EvidenceRecord,
     supports: Vec<usize>,
 }
 
 /// The findings in reading order (by kind, then as given) with their numbers, and the
 /// evidence records behind them, each once, by time.
-struct Model<'r, 'a> {
-    sections: Vec<(String, Vec<Numbered<'r, 'a>>)>,
-    evidence: Vec<EvidenceRow<'r, 'a>>,
+struct Numbering<'f, 'r, 'a> {
+    sections: Vec<(&'f FindingKind, Vec<Numbered<'f, 'r, 'a>>)>,
+    evidence: Vec<EvidenceRow<'f>>,
 }
 
-/// One record's identity in the appendix: where it was, its id and time.
-fn evidence_key(record: &Node<'_>) -> (i64, String, String) {
-    (record.ticks("Time").unwrap_or(i64::MIN), record.text("RecordId"), record.text("Source"))
-}
-
-fn kind_of(item: &ReportItem<'_>) -> String {
-    item.text("Kind")
-}
-
-impl<'r, 'a> Model<'r, 'a> {
-    fn of(findings: &[&'r ReportItem<'a>]) -> Model<'r, 'a> {
-        let mut order: Vec<String> = KINDS.iter().map(|k| k.0.to_string()).collect();
+impl<'f, 'r, 'a> Numbering<'f, 'r, 'a> {
+    fn of(findings: &'f [Finding<'r, 'a>]) -> Numbering<'f, 'r, 'a> {
+        let known: Vec<FindingKind> = READING_ORDER.into_iter().map(FindingKind::Known).collect();
+        let mut order: Vec<&FindingKind> = known.iter().collect();
         for finding in findings {
-            let kind = kind_of(finding);
-            if !order.contains(&kind) {
-                order.push(kind);
+            if !order.contains(&&finding.kind) {
+                order.push(&finding.kind);
             }
         }
-        let mut records: BTreeMap<(i64, String, String), &'r Node<'a>> = BTreeMap::new();
+        let mut records: BTreeMap<_, &'f EvidenceRecord> = BTreeMap::new();
         for finding in findings {
-            for record in finding.maps("Evidence") {
-                records.entry(evidence_key(record)).or_insert(record);
+            for record in &finding.evidence {
+                records.entry(record.key()).or_insert(record);
             }
         }
-        let numbers: BTreeMap<(i64, String, String), usize> = records.keys().enumerate().map(|(i, k)| (k.clone(), i + 1)).collect();
+        let numbers: BTreeMap<_, usize> = records.keys().enumerate().map(|(i, k)| (*k, i + 1)).collect();
         let mut evidence: Vec<EvidenceRow> = records.values().map(|record| EvidenceRow { record, supports: Vec::new() }).collect();
         let mut sections = Vec::new();
         let mut number = 0;
         for kind in order {
             let mut of_kind = Vec::new();
-            for finding in findings.iter().filter(|f| kind_of(f) == kind) {
+            for finding in findings.iter().filter(|f| f.kind == *kind) {
                 number += 1;
-                let mut refs: Vec<usize> = finding.maps("Evidence").iter().map(|r| numbers[&evidence_key(r)]).collect();
+                let mut refs: Vec<usize> = finding.evidence.iter().map(|r| numbers[&r.key()]).collect();
                 refs.sort_unstable();
                 refs.dedup();
                 for e in &refs {
                     evidence[e - 1].supports.push(number);
                 }
-                of_kind.push(Numbered { item: finding, number, evidence: refs });
+                of_kind.push(Numbered { finding, number, evidence: refs });
             }
             if !of_kind.is_empty() {
-                sections.push((kind, of_kind));
+                // The kind as the findings hold it: `known` lives only in this function.
+                sections.push((&of_kind[0].finding.kind, of_kind));
             }
         }
-        Model { sections, evidence }
+        Numbering { sections, evidence }
     }
 }
 
-/// An HTML report of the items (see the module documentation).
-pub fn render_html(title: &str, generator: &str, items: &[ReportItem<'_>]) -> String {
-    let contents = Contents::of(items);
-    let model = Model::of(&contents.findings);
-    let run = contents.run;
-    let accounting = contents.accounting();
+/// An HTML report (see the module documentation).
+pub fn render_html(title: &str, generator: &str, report: &Report<'_, '_>) -> String {
+    let model = Numbering::of(&report.findings);
+    let run = report.run.as_ref();
+    let accounting = report.accounting();
+    let accounting = accounting.as_ref();
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -144,17 +154,17 @@ pub fn render_html(title: &str, generator: &str, items: &[ReportItem<'_>]) -> St
                     h1 { (title) }
                     p.note {
                         "Made by " (generator)
-                        @if let Some(run) = run { " on " (time_text(run.ticks("EndTime").unwrap_or_default())) }
+                        @if let Some(end) = run.and_then(|r| r.end_time.get()) { " on " (time_text(end)) }
                         ". Times are UTC. Every value comes from the audit records as they were read; nothing in this page runs."
                     }
                 }
-                (alerts(&contents, accounting))
+                (alerts(report, accounting))
                 section id="summary" {
                     h2 { "Summary" }
-                    (scope(&contents, accounting))
-                    (summary(&contents, &model))
+                    (scope(report, accounting))
+                    (summary(report, &model))
                 }
-                @if let Some(svg) = timeline(&contents.findings) {
+                @if let Some(svg) = timeline(&report.findings) {
                     section id="timeline" {
                         h2 { "Timeline" }
                         p.note { "Each mark is a record of attacker activity, in its mailbox's lane; bands are unaudited windows. Hover a mark for its time." }
@@ -163,13 +173,13 @@ pub fn render_html(title: &str, generator: &str, items: &[ReportItem<'_>]) -> St
                 }
                 @if !model.sections.is_empty() {
                     section id="findings" {
-                        h2 { "Findings (" (contents.findings.len()) ")" }
+                        h2 { "Findings (" (report.findings.len()) ")" }
                         @for (kind, findings) in &model.sections {
                             (findings_section(kind, findings))
                         }
                     }
                 }
-                (other_results(&contents.others))
+                (other_results(&report.others))
                 @if !model.evidence.is_empty() {
                     section id="evidence" {
                         h2 { "Evidence (" (model.evidence.len()) " records)" }
@@ -179,7 +189,7 @@ pub fn render_html(title: &str, generator: &str, items: &[ReportItem<'_>]) -> St
                 }
                 section id="custody" {
                     h2 { "Chain of custody" }
-                    (custody(&contents, accounting))
+                    (custody(report, accounting))
                 }
             }
         }
@@ -189,30 +199,22 @@ pub fn render_html(title: &str, generator: &str, items: &[ReportItem<'_>]) -> St
 
 // ---- what went wrong ------------------------------------------------------------------------
 
-fn alerts(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup {
-    let truncated = accounting.and_then(|a| a.boolean("PossiblyTruncated")).unwrap_or(false);
-    let unbalanced = accounting.and_then(|a| a.boolean("IsBalanced")) == Some(false);
-    let errors = accounting.and_then(|a| a.int("Errors")).unwrap_or(0);
-    let warnings = contents.run.map(|r| r.texts("Warnings")).unwrap_or_default();
-    let inputs = contents.run.map(|r| r.maps("Inputs")).unwrap_or_default();
-    let unopened: Vec<String> = inputs
-        .iter()
-        .filter(|input| input.text("Kind") == "File" && input.some_text("Sha256").is_none())
-        .map(|input| input.text("Path"))
-        .collect();
-    let partial: Vec<String> = contents
-        .run
-        .map(|r| r.maps("Inputs"))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|input| input.boolean("HashComplete") == Some(false))
-        .map(|input| input.text("Path"))
-        .collect();
+fn alerts(report: &Report<'_, '_>, accounting: Option<&Accounting<'_, '_>>) -> Markup {
+    let truncated = accounting.and_then(|a| a.possibly_truncated).unwrap_or(false);
+    let unbalanced = accounting.and_then(|a| a.is_balanced) == Some(false);
+    let errors = accounting.and_then(|a| a.error_count).unwrap_or(0);
+    let (warnings, inputs): (&[String], &[RunInput]) = match &report.run {
+        Some(run) => (&run.warnings, &run.inputs),
+        None => (&[], &[]),
+    };
+    let unopened: Vec<&str> =
+        inputs.iter().filter(|input| input.is_file() && input.sha256.is_none()).map(|input| input.path.as_str()).collect();
+    let partial: Vec<&str> = inputs.iter().filter(|input| input.hash_complete == Some(false)).map(|input| input.path.as_str()).collect();
     html! {
         @if truncated {
             div.alert {
                 strong { "The input may be truncated: " }
-                (accounting.map(|a| a.text("TruncationReason")).filter(|r| !r.is_empty()).unwrap_or_else(|| "the collection or query did not return every record.".to_string()))
+                (accounting.and_then(|a| a.truncation_reason.as_deref()).unwrap_or("the collection or query did not return every record."))
                 " The findings below cover only the records that were read."
             }
         }
@@ -237,7 +239,7 @@ fn alerts(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup 
         @if !warnings.is_empty() {
             div.warn {
                 strong { "Warnings" }
-                ul { @for warning in &warnings { li { (warning) } } }
+                ul { @for warning in warnings { li { (warning) } } }
             }
         }
     }
@@ -246,20 +248,20 @@ fn alerts(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup 
 // ---- summary ------------------------------------------------------------------------------
 
 /// What the verdict was asked, in sentences: indicators, expansion, period, filters, input.
-fn scope(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup {
-    let Some(run) = contents.run else {
+fn scope(report: &Report<'_, '_>, accounting: Option<&Accounting<'_, '_>>) -> Markup {
+    let Some(run) = &report.run else {
         return html! {
             p.note { "These results do not carry the run that produced them (they were made by another command or passed through a file): the indicators, period and inputs are not known to this report." }
         };
     };
-    let indicators = parameter_lines(run.field("Indicators"));
-    let filters = finding_filters(contents);
-    let expansion = run.boolean("ContextExpansion");
-    let shared_followed = run.boolean("SharedIndicatorExpansion") == Some(true);
-    let shared = contents.findings.iter().filter(|f| kind_of(f) == "SharedIndicator").count();
-    let start = run.ticks("PeriodStart");
-    let end = run.ticks("PeriodEnd");
-    let inputs = run.maps("Inputs").len();
+    let indicators = parameter_lines(run.indicators);
+    let filters = finding_filters(report);
+    let expansion = run.context_expansion;
+    let shared_followed = run.shared_indicator_expansion == Some(true);
+    let shared = report.findings.iter().filter(|f| f.kind.is(CompromiseKind::SharedIndicator)).count();
+    let start = run.period_start.as_ref().map(time_text);
+    let end = run.period_end.as_ref().map(time_text);
+    let inputs = run.inputs.len();
     html! {
         ul {
             li {
@@ -283,9 +285,9 @@ fn scope(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup {
                 "Period of attacker access: "
                 @match (start, end) {
                     (None, None) => { "not limited (every record takes part)." }
-                    (Some(s), None) => { "from " strong { (time_text(s)) } "; earlier records take no part in attribution: they are the baseline of who used which address and session, and a throttled one can open an unaudited window into the period." }
-                    (None, Some(e)) => { "before " strong { (time_text(e)) } "; later records take no part in attribution." }
-                    (Some(s), Some(e)) => { "from " strong { (time_text(s)) } " to " strong { (time_text(e)) } "; records outside take no part in attribution (those before it are the baseline of who used which address and session, and a throttled one can open an unaudited window into the period)." }
+                    (Some(s), None) => { "from " strong { (s) } "; earlier records take no part in attribution: they are the baseline of who used which address and session, and a throttled one can open an unaudited window into the period." }
+                    (None, Some(e)) => { "before " strong { (e) } "; later records take no part in attribution." }
+                    (Some(s), Some(e)) => { "from " strong { (s) } " to " strong { (e) } "; records outside take no part in attribution (those before it are the baseline of who used which address and session, and a throttled one can open an unaudited window into the period)." }
                 }
             }
             @if let Some(filters) = &filters {
@@ -296,10 +298,10 @@ fn scope(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup {
             }
             @if let Some(a) = accounting {
                 li {
-                    "Input: " (a.text("Read")) " records read from " (inputs) " input(s): " (a.text("Analysed")) " analysed, "
-                    (a.text("Skipped")) " of other operations, " (a.text("Duplicates")) " duplicates, " (a.text("Filtered")) " outside the filters"
-                    @if run.text("Command") == "Get-CompromisedMailAccess" { " (still read for attribution)" }
-                    ", " (a.text("Errors")) " errors."
+                    "Input: " (a.read) " records read from " (inputs) " input(s): " (a.analysed) " analysed, "
+                    (a.skipped) " of other operations, " (a.duplicates) " duplicates, " (a.filtered) " outside the filters"
+                    @if run.command == "Get-CompromisedMailAccess" { " (still read for attribution)" }
+                    ", " (a.errors) " errors."
                 }
             }
         }
@@ -307,24 +309,21 @@ fn scope(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup {
 }
 
 /// `-Name value, value` for each entry of a map of parameters.
-fn parameter_lines(map: Option<&Node<'_>>) -> Vec<String> {
-    match map {
-        Some(Node::Map(entries)) => entries
-            .iter()
-            .map(|(name, value)| match value {
-                Node::Bool(true) => format!("-{name}"),
-                other => format!("-{name} {}", cell_text(other).replace("; ", ", ")),
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+fn parameter_lines(parameters: &[(&str, Value<'_>)]) -> Vec<String> {
+    parameters
+        .iter()
+        .map(|(name, value)| match value {
+            Value::Bool(true) => format!("-{name}"),
+            other => format!("-{name} {}", other.text().replace("; ", ", ")),
+        })
+        .collect()
 }
 
 /// Per mailbox, what the attacker read or must be presumed to have read; then the
 /// indicators (findings without a mailbox).
-fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
-    if contents.findings.is_empty() {
-        let of_run = contents.run.and_then(|r| r.int("FindingCount"));
+fn summary(report: &Report<'_, '_>, model: &Numbering<'_, '_, '_>) -> Markup {
+    let of_run = report.run.as_ref().and_then(|r| r.finding_count);
+    if report.findings.is_empty() {
         return html! {
             p.none { "No findings." }
             @match of_run {
@@ -333,30 +332,28 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
             }
         };
     }
-    let of_run = contents.run.and_then(|r| r.int("FindingCount"));
-    let mut mailboxes: Vec<(String, Vec<&ReportItem<'_>>)> = Vec::new();
-    for finding in &contents.findings {
-        let Some(mailbox) = finding.some_text("Mailbox") else { continue };
-        match mailboxes.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(&mailbox)) {
+    let mut mailboxes: Vec<(&str, Vec<&Finding>)> = Vec::new();
+    for finding in &report.findings {
+        let Some(mailbox) = finding.mailbox.as_deref() else { continue };
+        match mailboxes.iter_mut().find(|(m, _)| m.eq_ignore_ascii_case(mailbox)) {
             Some((_, list)) => list.push(finding),
             None => mailboxes.push((mailbox, vec![finding])),
         }
     }
-    let known: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
-    let any_other = contents.findings.iter().any(|f| f.some_text("Mailbox").is_some() && !known.contains(&kind_of(f).as_str()));
-    let indicator_kinds: Vec<&(String, Vec<Numbered>)> =
-        model.sections.iter().filter(|(_, findings)| findings.iter().all(|f| f.item.some_text("Mailbox").is_none())).collect();
+    let any_other = report.findings.iter().any(|f| f.mailbox.is_some() && matches!(f.kind, FindingKind::Other(_)));
+    let indicator_kinds: Vec<&(&FindingKind, Vec<Numbered>)> =
+        model.sections.iter().filter(|(_, findings)| findings.iter().all(|f| f.finding.mailbox.is_none())).collect();
     html! {
         @if let Some(n) = of_run {
-            @if n as usize != contents.findings.len() {
-                p.warn { "This report shows " (contents.findings.len()) " of the run's " (n) " findings: the others were left out before the report." }
+            @if n as usize != report.findings.len() {
+                p.warn { "This report shows " (report.findings.len()) " of the run's " (n) " findings: the others were left out before the report." }
             }
         }
         @if mailboxes.is_empty() {
             p { "No finding concerns a mailbox." }
         } @else {
             h3 { "Per mailbox" }
-            @if let Some(filters) = finding_filters(contents) {
+            @if let Some(filters) = finding_filters(report) {
                 p.note { "Only the findings " (filters) " select are counted; each mailbox's counts are those it has without them." }
             }
             table {
@@ -367,13 +364,13 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
                 } }
                 tbody {
                     @for (mailbox, findings) in &mailboxes {
-                        (mailbox_row(mailbox, findings, &known, any_other))
+                        (mailbox_row(mailbox, findings, any_other))
                     }
                 }
             }
         }
         @for (kind, findings) in indicator_kinds {
-            @let shared = kind == "SharedIndicator";
+            @let shared = kind.is(CompromiseKind::SharedIndicator);
             h3 { (heading(kind)) }
             table {
                 thead { tr {
@@ -384,14 +381,14 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
                     @for f in findings {
                         tr {
                             td.n { a href={ "#F" (f.number) } { "F" (f.number) } }
-                            td { code { (indicator_text(f.item)) } }
+                            td { code { (indicator_text(f.finding)) } }
                             td {
                                 @if shared { "not followed: used by others before; see " (evidence_refs(f)) }
                                 @else if f.evidence.is_empty() { "given" }
                                 @else { "linked by " (evidence_refs(f)) }
                             }
-                            td.t { (f.item.text("Start")) } td.t { (f.item.text("End")) }
-                            td.n { (f.item.text("AccessCount")) }
+                            td.t { (f.finding.start.text()) } td.t { (f.finding.end.text()) }
+                            td.n { (f.finding.access_count.as_deref().unwrap_or_default()) }
                         }
                     }
                 }
@@ -401,32 +398,29 @@ fn summary(contents: &Contents<'_, '_>, model: &Model<'_, '_>) -> Markup {
 }
 
 /// `-Mailbox a, b and -UserIds c` when the run chose its findings so; None otherwise.
-fn finding_filters(contents: &Contents<'_, '_>) -> Option<String> {
-    let parameters = contents.run?.field("Parameters")?;
+fn finding_filters(report: &Report<'_, '_>) -> Option<String> {
+    let parameters = report.run.as_ref()?.parameters;
     let given: Vec<String> = ["Mailbox", "UserIds"]
         .iter()
-        .filter_map(|name| parameters.field(name).map(|v| format!("-{name} {}", cell_text(v).replace("; ", ", "))))
+        .filter_map(|name| parameters.iter().find(|(k, _)| k == name).map(|(_, v)| format!("-{name} {}", v.text().replace("; ", ", "))))
         .collect();
     (!given.is_empty()).then(|| given.join(" and "))
 }
 
-fn mailbox_row(mailbox: &str, findings: &[&ReportItem<'_>], known: &[&str], any_other: bool) -> Markup {
-    fn of<'f, 'r, 'a>(findings: &'f [&'r ReportItem<'a>], kind: &'static str) -> impl Iterator<Item = &'f &'r ReportItem<'a>> {
-        findings.iter().filter(move |f| kind_of(f) == kind)
-    }
-    let messages = of(findings, "AccessedMessage").count();
-    let sizes: Vec<Option<i64>> = of(findings, "AccessedMessage").map(|f| f.int("SizeInBytes")).collect();
+fn mailbox_row(mailbox: &str, findings: &[&Finding<'_, '_>], any_other: bool) -> Markup {
+    let of = |kind: CompromiseKind| findings.iter().filter(move |f| f.kind.is(kind));
+    let messages = of(CompromiseKind::AccessedMessage).count();
+    let sizes: Vec<Option<i64>> = of(CompromiseKind::AccessedMessage).map(|f| f.size_in_bytes.get().copied()).collect();
     let bytes: i64 = sizes.iter().flatten().sum();
     let unknown_sizes = sizes.iter().filter(|s| s.is_none()).count();
-    let folders: Vec<String> =
-        of(findings, "SyncedFolder").map(|f| f.some_text("FolderPath").unwrap_or_else(|| "(unnamed)".to_string())).collect();
-    let unresolved = of(findings, "UnresolvedAccess").count();
-    let windows: Vec<(i64, i64)> = of(findings, "ThrottledWindow").filter_map(|f| Some((f.ticks("Start")?, f.ticks("End")?))).collect();
-    let hours: i64 = windows.iter().map(|(s, e)| (e - s) / 36_000_000_000).sum();
-    let access: Vec<&&ReportItem> = findings.iter().filter(|f| kind_of(f) != "ThrottledWindow").collect();
-    let first = access.iter().filter_map(|f| f.ticks("Start")).min();
-    let last = access.iter().filter_map(|f| f.ticks("End")).max();
-    let other = findings.iter().filter(|f| !known.contains(&kind_of(f).as_str())).count();
+    let folders: Vec<&str> = of(CompromiseKind::SyncedFolder).map(|f| f.folder_path.as_deref().unwrap_or("(unnamed)")).collect();
+    let unresolved = of(CompromiseKind::UnresolvedAccess).count();
+    let windows: Vec<_> = of(CompromiseKind::ThrottledWindow).filter_map(|f| Some((*f.start.get()?, *f.end.get()?))).collect();
+    let hours: i64 = windows.iter().map(|(s, e)| (*e - *s).num_hours()).sum();
+    let access: Vec<&&Finding> = findings.iter().filter(|f| !f.kind.is(CompromiseKind::ThrottledWindow)).collect();
+    let first = access.iter().filter_map(|f| f.start.get()).min();
+    let last = access.iter().filter_map(|f| f.end.get()).max();
+    let other = findings.iter().filter(|f| matches!(f.kind, FindingKind::Other(_))).count();
     html! {
         tr {
             td.w { (mailbox) }
@@ -436,7 +430,7 @@ fn mailbox_row(mailbox: &str, findings: &[&ReportItem<'_>], known: &[&str], any_
             td.n { (unresolved) }
             td {
                 (windows.len())
-                @if !windows.is_empty() { " (" (hours) " h)" @for (s, e) in &windows { br; small { (time_text(*s)) " to " (time_text(*e)) } } }
+                @if !windows.is_empty() { " (" (hours) " h)" @for (s, e) in &windows { br; small { (time_text(s)) " to " (time_text(e)) } } }
             }
             td.t { (first.map(time_text).unwrap_or_else(|| "-".to_string())) }
             td.t { (last.map(time_text).unwrap_or_else(|| "-".to_string())) }
@@ -460,32 +454,34 @@ fn thousands(value: i64) -> String {
     out
 }
 
-fn heading(kind: &str) -> String {
-    KINDS.iter().find(|k| k.0 == kind).map(|k| k.1.to_string()).unwrap_or_else(|| format!("Findings of kind {kind}"))
+fn heading(kind: &FindingKind) -> String {
+    match kind {
+        FindingKind::Known(kind) => describe(*kind).0.to_string(),
+        FindingKind::Other(name) => format!("Findings of kind {name}"),
+    }
 }
 
-fn indicator_text(finding: &ReportItem<'_>) -> String {
-    let mut parts = finding.texts("ClientIPAddress");
-    parts.extend(finding.texts("SessionId"));
-    parts.extend(finding.texts("AadSessionId"));
+fn indicator_text(finding: &Finding<'_, '_>) -> String {
+    let parts: Vec<&str> =
+        [&finding.client_ip_addresses, &finding.session_ids, &finding.aad_session_ids].into_iter().flatten().map(String::as_str).collect();
     parts.join(", ")
 }
 
 // ---- findings -----------------------------------------------------------------------------
 
-fn findings_section(kind: &str, findings: &[Numbered<'_, '_>]) -> Markup {
-    let known = KINDS.iter().find(|k| k.0 == kind);
+fn findings_section(kind: &FindingKind, findings: &[Numbered<'_, '_, '_>]) -> Markup {
     html! {
-        h3 id={ "kind-" (kind) } {
-            span.k style={ "background:" (kind_colour(kind)) } {}
+        h3 id={ "kind-" (kind.name()) } {
+            span.k style={ "background:" (kind_colour(kind.name())) } {}
             (heading(kind)) " (" (findings.len()) ")"
         }
-        @match known {
-            Some((_, _, note, subject)) => {
+        @match kind {
+            FindingKind::Known(known) => {
+                @let (_, note, subject) = describe(*known);
                 p.note { (note) }
-                (known_table(*subject, findings))
+                (known_table(subject, findings))
             }
-            None => {
+            FindingKind::Other(_) => {
                 p.note { "A kind of finding this report does not describe: every field is shown." }
                 (generic_findings_table(findings))
             }
@@ -493,15 +489,17 @@ fn findings_section(kind: &str, findings: &[Numbered<'_, '_>]) -> Markup {
     }
 }
 
-fn known_table(subject: Subject, findings: &[Numbered<'_, '_>]) -> Markup {
-    let any = |name: &str| findings.iter().any(|f| f.item.some_text(name).is_some());
-    let mailbox = any("Mailbox");
-    let size = any("SizeInBytes");
+fn known_table(subject: Subject, findings: &[Numbered<'_, '_, '_>]) -> Markup {
+    let mailbox = findings.iter().any(|f| f.finding.mailbox.is_some());
+    let size = findings.iter().any(|f| f.finding.size_in_bytes.is_present());
+    let any = |field: for<'f> fn(&'f Finding<'_, '_>) -> &'f [String]| findings.iter().any(|f| !field(f.finding).is_empty());
     // An indicator's Entra session column holds the indicator itself, shown as its subject.
-    let optional: Vec<(&str, &[&str])> = OPTIONAL_COLUMNS
+    let optional: Vec<(&str, &[ListField])> = OPTIONAL_COLUMNS
         .iter()
         .copied()
-        .filter(|(label, names)| !(subject == Subject::Indicator && *label == "Entra session") && names.iter().any(|n| any(n)))
+        .filter(|(label, fields)| {
+            !(subject == Subject::Indicator && *label == "Entra session") && fields.iter().any(|(_, field)| any(*field))
+        })
         .collect();
     let from = subject != Subject::Indicator;
     // Column widths by share of the page (a fixed layout: long values wrap inside their column).
@@ -528,31 +526,30 @@ fn known_table(subject: Subject, findings: &[Numbered<'_, '_>]) -> Markup {
         table.fixed {
             thead { tr { @for (label, style) in with_widths(&header) { th style=(style) { (label) } } } }
             tbody {
-                @for f in findings {
-                    tr id={ "F" (f.number) } {
-                        td.n { "F" (f.number) }
-                        @if mailbox { td.m { (f.item.text("Mailbox")) } }
+                @for numbered in findings {
+                    @let f = numbered.finding;
+                    tr id={ "F" (numbered.number) } {
+                        td.n { "F" (numbered.number) }
+                        @if mailbox { td.m { (f.mailbox.as_deref().unwrap_or_default()) } }
                         @match subject {
-                            Subject::Message => td { code { (f.item.text("InternetMessageId")) } },
-                            Subject::Folder => td.f { (f.item.text("FolderPath")) },
-                            Subject::Indicator => td { code { (indicator_text(f.item)) } },
+                            Subject::Message => td { code { (f.internet_message_id) } },
+                            Subject::Folder => td.f { (f.folder_path.as_deref().unwrap_or_default()) },
+                            Subject::Indicator => td { code { (indicator_text(f)) } },
                             Subject::None => {},
                         }
-                        td.t { (f.item.text("Start")) } td.t { (f.item.text("End")) }
-                        td.n { (f.item.some_text("AccessCount").unwrap_or_else(|| "?".to_string())) }
-                        @if size { td.n { (f.item.text("SizeInBytes")) } }
+                        td.t { (f.start.text()) } td.t { (f.end.text()) }
+                        td.n { (f.access_count.as_deref().unwrap_or("?")) }
+                        @if size { td.n { (f.size_in_bytes.text()) } }
                         @if from {
                             td.fr {
-                                (f.item.texts("ClientIPAddress").join(", "))
-                                @let sessions = f.item.texts("SessionId");
-                                @if !sessions.is_empty() { br; small { "session " code { (sessions.join(", ")) } } }
-                                @let clients = f.item.texts("ClientInfoString");
-                                @if !clients.is_empty() { br; small.brk { (clients.join(", ")) } }
+                                (f.client_ip_addresses.join(", "))
+                                @if !f.session_ids.is_empty() { br; small { "session " code { (f.session_ids.join(", ")) } } }
+                                @if !f.client_info_strings.is_empty() { br; small.brk { (f.client_info_strings.join(", ")) } }
                             }
                         }
-                        @for (_, names) in &optional { td.brk { (optional_cell(f.item, names)) } }
-                        td { (f.item.text("Reason")) }
-                        td { (evidence_refs(f)) }
+                        @for (_, fields) in &optional { td.brk { (optional_cell(f, fields)) } }
+                        td { (f.reason) }
+                        td { (evidence_refs(numbered)) }
                     }
                 }
             }
@@ -562,10 +559,10 @@ fn known_table(subject: Subject, findings: &[Numbered<'_, '_>]) -> Markup {
 
 /// Who acted, or with what: the values of the first field, then of each other one (so, the
 /// AppId, then the calling application's ClientAppId) on lines of their own.
-fn optional_cell(finding: &ReportItem<'_>, names: &[&str]) -> Markup {
+fn optional_cell(finding: &Finding<'_, '_>, fields: &[ListField]) -> Markup {
     html! {
-        @for (i, name) in names.iter().enumerate() {
-            @let values = finding.texts(name);
+        @for (i, (name, field)) in fields.iter().enumerate() {
+            @let values = field(finding);
             @if !values.is_empty() {
                 @if i == 0 { (values.join(", ")) }
                 @else { br; small { (name) " " code { (values.join(", ")) } } }
@@ -574,8 +571,8 @@ fn optional_cell(finding: &ReportItem<'_>, names: &[&str]) -> Markup {
     }
 }
 
-fn generic_findings_table(findings: &[Numbered<'_, '_>]) -> Markup {
-    let columns = columns(findings.iter().map(|f| f.item));
+fn generic_findings_table(findings: &[Numbered<'_, '_, '_>]) -> Markup {
+    let columns = columns(findings.iter().map(|f| f.finding.item));
     html! {
         table {
             thead { tr { th { "#" } @for column in &columns { th { (column) } } th { "Evidence" } } }
@@ -583,7 +580,7 @@ fn generic_findings_table(findings: &[Numbered<'_, '_>]) -> Markup {
                 @for f in findings {
                     tr id={ "F" (f.number) } {
                         td.n { "F" (f.number) }
-                        @for column in &columns { td.brk { (f.item.text(column)) } }
+                        @for column in &columns { td.brk { (f.finding.item.text(column)) } }
                         td { (evidence_refs(f)) }
                     }
                 }
@@ -594,9 +591,9 @@ fn generic_findings_table(findings: &[Numbered<'_, '_>]) -> Markup {
 
 /// A finding's evidence: links to its records in the appendix, or the record ids when the
 /// records are not there.
-fn evidence_refs(finding: &Numbered<'_, '_>) -> Markup {
+fn evidence_refs(finding: &Numbered<'_, '_, '_>) -> Markup {
     if finding.evidence.is_empty() {
-        let ids = finding.item.texts("EvidenceRecordIds");
+        let ids = &finding.finding.evidence_record_ids;
         return html! { @for (i, id) in ids.iter().enumerate() { @if i > 0 { ", " } code { (id) } } };
     }
     html! {
@@ -656,7 +653,7 @@ fn with_widths<'h>(columns: &[(&'h str, u32)]) -> Vec<(&'h str, String)> {
     columns.iter().map(|(label, w)| (*label, format!("width:{:.1}%", f64::from(*w) * 100.0 / f64::from(total)))).collect()
 }
 
-fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
+fn evidence_table(rows: &[EvidenceRow<'_>]) -> Markup {
     const COLUMNS: [(&str, u32); 11] = [
         ("#", 4),
         ("Time", 8),
@@ -678,30 +675,29 @@ fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
                     @let r = row.record;
                     tr id={ "E" (i + 1) } {
                         td.n { "E" (i + 1) }
-                        td.t { (r.text("Time")) }
-                        td.m { (r.text("Mailbox")) }
-                        td.m { (r.text("UserId")) }
+                        td.t { (r.time.text()) }
+                        td.m { (r.mailbox) }
+                        td.m { (r.user_id) }
                         td {
-                            (r.text("AccessType"))
-                            @if r.boolean("IsThrottled") == Some(true) { br; strong { "throttled" } }
-                            @if let Some(count) = r.int("OperationCount") { br; small { (count) " operation(s)" } }
+                            (r.access_type)
+                            @if r.is_throttled == Some(true) { br; strong { "throttled" } }
+                            @if let Some(count) = r.operation_count { br; small { (count) " operation(s)" } }
                         }
                         td {
-                            (r.text("ClientIPAddress"))
-                            @if let Some(session) = r.some_text("SessionId") { br; small { "session " code { (session) } } }
-                            @if let Some(client) = r.some_text("ClientInfoString") { br; small.brk { (client) } }
-                            @let apps: Vec<String> = [r.some_text("AppId"), r.some_text("ClientAppId")].into_iter().flatten().collect();
+                            (r.client_ip_address)
+                            @if let Some(session) = &r.session_id { br; small { "session " code { (session) } } }
+                            @if let Some(client) = &r.client_info_string { br; small.brk { (client) } }
+                            @let apps: Vec<&str> = [&r.app_id, &r.client_app_id].into_iter().flatten().map(String::as_str).collect();
                             @if !apps.is_empty() { br; small { "app " code { (apps.join(", ")) } } }
-                            @if let Some(entra) = r.some_text("AadSessionId") { br; small { "Entra session " code { (entra) } } }
-                            @if let Some(token) = r.some_text("UniqueTokenId") { br; small { "token " code { (token) } } }
+                            @if let Some(entra) = &r.aad_session_id { br; small { "Entra session " code { (entra) } } }
+                            @if let Some(token) = &r.unique_token_id { br; small { "token " code { (token) } } }
                         }
-                        td { (r.texts("Folders").join(", ")) }
+                        td { (r.folders.join(", ")) }
                         td {
-                            @let items = r.texts("Items");
-                            @for (k, item) in items.iter().enumerate() { @if k > 0 { br; } code { (item) } }
+                            @for (k, item) in r.items.iter().enumerate() { @if k > 0 { br; } code { (item) } }
                         }
-                        td { code { (r.text("RecordId")) } }
-                        td.brk { (r.text("Source")) }
+                        td { code { (r.record_id) } }
+                        td.brk { (r.source) }
                         td {
                             @for (k, (first, last)) in ranges(&row.supports).iter().enumerate() {
                                 @if k > 0 { ", " }
@@ -718,61 +714,54 @@ fn evidence_table(rows: &[EvidenceRow<'_, '_>]) -> Markup {
 
 // ---- chain of custody ---------------------------------------------------------------------
 
-fn custody(contents: &Contents<'_, '_>, accounting: Option<&Node<'_>>) -> Markup {
-    let run = contents.run;
+fn custody(report: &Report<'_, '_>, accounting: Option<&Accounting<'_, '_>>) -> Markup {
+    let run = report.run.as_ref();
     html! {
         @match run {
             None => p.note { "The run that produced these results is not known to this report (give the findings of Get-CompromisedMailAccess as they come, or use its -ReportPath)." },
             Some(run) => {
                 table.kv { tbody {
-                    @for (label, name) in [("Run", "Id"), ("Command", "Command"), ("Started", "StartTime"), ("Ended", "EndTime"),
-                        ("Account", "User"), ("Computer", "Host"), ("Operating system", "OperatingSystem"), ("PowerShell", "PowerShellVersion"),
-                        ("Module", "ModuleVersion"), ("Engine", "EngineVersion")] {
-                        @if let Some(value) = run.some_text(name) { tr { th { (label) } td { (value) } } }
-                    }
+                    @for (label, value) in run.custody_rows() { tr { th { (label) } td { (value) } } }
                 } }
                 h3 { "Parameters, as given" }
-                @let parameters = parameter_lines(run.field("Parameters"));
+                @let parameters = parameter_lines(run.parameters);
                 @if parameters.is_empty() { p { "None." } } @else {
                     ul { @for line in &parameters { li { code { (line) } } } }
                 }
                 h3 { "Inputs" }
-                (inputs_table(&run.maps("Inputs")))
+                (inputs_table(&run.inputs))
             }
         }
         @if let Some(a) = accounting {
             h3 { "Accounting of the records read" }
             p {
-                "Read " (a.text("Read")) " = analysed " (a.text("Analysed")) " + skipped " (a.text("Skipped")) " + duplicates "
-                (a.text("Duplicates")) " + outside the filters " (a.text("Filtered")) " + errors " (a.text("Errors"))
-                @match a.boolean("IsBalanced") { Some(true) => { ": the counts add up." } Some(false) => { ": " strong { "the counts do not add up." } } None => {} }
+                "Read " (a.read) " = analysed " (a.analysed) " + skipped " (a.skipped) " + duplicates "
+                (a.duplicates) " + outside the filters " (a.filtered) " + errors " (a.errors)
+                @match a.is_balanced { Some(true) => { ": the counts add up." } Some(false) => { ": " strong { "the counts do not add up." } } None => {} }
             }
             table.kv { tbody {
-                @if let Node::Map(entries) = a {
-                    @for (name, value) in entries {
-                        tr { th { (name) } td { (cell_text(value)) } }
-                    }
+                @for (name, value) in a.entries {
+                    tr { th { (name) } td { (value.text()) } }
                 }
             } }
         }
         @if let Some(run) = run {
-            @let warnings = run.texts("Warnings");
-            @if !warnings.is_empty() {
+            @if !run.warnings.is_empty() {
                 h3 { "Warnings" }
-                ul { @for warning in &warnings { li { (warning) } } }
+                ul { @for warning in &run.warnings { li { (warning) } } }
             }
-            @let errors = run.texts("ErrorMessages");
+            @let errors = &run.error_messages;
             @if !errors.is_empty() {
                 h3 { "Records that could not be read" }
-                ul { @for error in &errors { li { (error) } } }
-                @let total = accounting.and_then(|a| a.int("Errors")).unwrap_or(0);
+                ul { @for error in errors { li { (error) } } }
+                @let total = accounting.and_then(|a| a.error_count).unwrap_or(0);
                 @if total > errors.len() as i64 { p.note { "The first " (errors.len()) " of " (total) " are listed." } }
             }
         }
     }
 }
 
-fn inputs_table(inputs: &[&Node<'_>]) -> Markup {
+fn inputs_table(inputs: &[RunInput]) -> Markup {
     if inputs.is_empty() {
         return html! { p { "No input was read." } };
     }
@@ -784,19 +773,31 @@ fn inputs_table(inputs: &[&Node<'_>]) -> Markup {
                     tr {
                         td.n { (i + 1) }
                         td {
-                            @if input.text("Kind") == "Pipeline" { "Pipeline: " (input.text("Objects")) " object(s)" }
-                            @else { span.brk { (input.text("Path")) } }
+                            @if input.is_pipeline() { "Pipeline: " (input.objects) " object(s)" }
+                            @else { span.brk { (input.path) } }
                         }
-                        td.n { (input.int("Size").map(thousands).unwrap_or_default()) }
-                        td { code.id { (input.text("Sha256")) } }
-                        td.n { (input.text("Records")) }
+                        td.n { (input.size.map(thousands).unwrap_or_default()) }
+                        td { code.id { (input.sha256.as_deref().unwrap_or_default()) } }
+                        td.n { (input.records) }
                         td {
-                            @if input.boolean("HashComplete") == Some(false) { strong { "Hash of part of the file only. " } }
-                            (input.text("Note"))
+                            @if input.hash_complete == Some(false) { strong { "Hash of part of the file only. " } }
+                            (input.note)
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_place_in_the_reading_order() {
+        for kind in CompromiseKind::ALL {
+            assert_eq!(READING_ORDER.iter().filter(|k| *k == kind).count(), 1, "{kind:?}");
         }
     }
 }

@@ -5,41 +5,38 @@
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Contents, Fields, ReportItem, NOT_CELLS};
-use crate::input::tree::Node;
-use crate::time::{format_iso, from_dotnet_ticks};
+use super::{Report, ReportItem, Value, NOT_CELLS};
+use crate::time::format_iso;
 
-/// A node as JSON.
-struct Json<'n, 'a>(&'n Node<'a>);
+/// A value as JSON.
+struct Json<'v, 'a>(&'v Value<'a>);
 
 impl Serialize for Json<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Node::Null => serializer.serialize_unit(),
-            Node::Bool(b) => serializer.serialize_bool(*b),
-            Node::Int(i) => serializer.serialize_i64(*i),
-            Node::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
-            Node::Float(_) => serializer.serialize_unit(),
-            Node::Str(s) => serializer.serialize_str(s),
-            Node::DateTime(ticks) => match from_dotnet_ticks(*ticks) {
-                Some(time) => serializer.serialize_str(&format_iso(&time)),
-                None => serializer.serialize_unit(),
-            },
-            Node::List(items) => {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => serializer.serialize_f64(*f),
+            Value::Float(_) => serializer.serialize_unit(),
+            Value::Text(s) => serializer.serialize_str(s),
+            Value::Time(time) => serializer.serialize_str(&format_iso(time)),
+            Value::TimeOutOfRange(_) => serializer.serialize_unit(),
+            Value::List(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
                 for item in items {
                     seq.serialize_element(&Json(item))?;
                 }
                 seq.end()
             }
-            Node::Map(entries) => {
+            Value::Object(entries) => {
                 let mut map = serializer.serialize_map(Some(entries.len()))?;
                 for (key, value) in entries {
                     map.serialize_entry(key, &Json(value))?;
                 }
                 map.end()
             }
-            Node::Unreadable(_, reason) => {
+            Value::Unreadable(reason) => {
                 let mut map = serializer.serialize_map(Some(1))?;
                 map.serialize_entry("Unreadable", reason)?;
                 map.end()
@@ -51,7 +48,7 @@ impl Serialize for Json<'_, '_> {
 /// An item's properties as a JSON object, optionally led by extra fields, without the
 /// properties that are reported elsewhere (`skip`).
 struct Object<'r, 'a> {
-    leading: Vec<(&'static str, Node<'a>)>,
+    leading: Vec<(&'static str, Value<'a>)>,
     item: &'r ReportItem<'a>,
     skip: &'static [&'static str],
 }
@@ -74,26 +71,27 @@ impl Serialize for Object<'_, '_> {
 /// The run is reported once, not inside each finding.
 const IN_FINDINGS: &[&str] = &[NOT_CELLS[0]];
 
-struct Document<'c, 'r, 'a>(&'c Contents<'r, 'a>);
+struct Document<'c, 'r, 'a>(&'c Report<'r, 'a>);
 
 impl Serialize for Document<'_, '_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let contents = self.0;
+        let report = self.0;
         let mut map = serializer.serialize_map(None)?;
-        match contents.run {
-            Some(run) => map.serialize_entry("run", &Object { leading: Vec::new(), item: run, skip: &[] })?,
+        match &report.run {
+            Some(run) => map.serialize_entry("run", &Object { leading: Vec::new(), item: run.item, skip: &[] })?,
             None => map.serialize_entry("run", &())?,
         }
-        if let Some(summary) = contents.summary {
+        if let Some(summary) = report.summary {
             map.serialize_entry("summary", &Object { leading: Vec::new(), item: summary, skip: &[] })?;
         }
-        let findings: Vec<Object> = contents.findings.iter().map(|f| Object { leading: Vec::new(), item: f, skip: IN_FINDINGS }).collect();
+        let findings: Vec<Object> =
+            report.findings.iter().map(|f| Object { leading: Vec::new(), item: f.item, skip: IN_FINDINGS }).collect();
         map.serialize_entry("findings", &findings)?;
-        if !contents.others.is_empty() {
-            let others: Vec<Object> = contents
+        if !report.others.is_empty() {
+            let others: Vec<Object> = report
                 .others
                 .iter()
-                .map(|o| Object { leading: vec![("Type", Node::Str(o.type_name))], item: o, skip: IN_FINDINGS })
+                .map(|o| Object { leading: vec![("Type", Value::Text(o.type_name))], item: o, skip: IN_FINDINGS })
                 .collect();
             map.serialize_entry("results", &others)?;
         }
@@ -109,34 +107,33 @@ fn to_text<T: Serialize>(value: &T, pretty: bool) -> String {
 
 /// `{"run": ..., "summary": ... (when given), "findings": [...], "results": [...] (other
 /// objects, when any)}`, indented.
-pub fn render_json(items: &[ReportItem<'_>]) -> String {
-    let contents = Contents::of(items);
-    let mut text = to_text(&Document(&contents), true);
+pub fn render_json(report: &Report<'_, '_>) -> String {
+    let mut text = to_text(&Document(report), true);
     text.push('\n');
     text
 }
 
 /// One object a line: the run (`"Type": "MailAccessForensics.MailAccessRun"`), then each
 /// finding and other object with its `Type`, findings also with the run's `RunId`.
-pub fn render_json_lines(items: &[ReportItem<'_>]) -> String {
-    let contents = Contents::of(items);
+pub fn render_json_lines(report: &Report<'_, '_>) -> String {
     let mut out = String::new();
-    let run_id = contents.run.and_then(|run| run.field("Id")).cloned().unwrap_or(Node::Null);
+    let run_id = report.run.as_ref().and_then(|run| run.id).cloned().unwrap_or(Value::Null);
     let mut line = |object: Object| {
         out.push_str(&to_text(&object, false));
         out.push('\n');
     };
-    if let Some(run) = contents.run {
-        line(Object { leading: vec![("Type", Node::Str(run.type_name))], item: run, skip: &[] });
+    if let Some(run) = &report.run {
+        line(Object { leading: vec![("Type", Value::Text(run.item.type_name))], item: run.item, skip: &[] });
     }
-    if let Some(summary) = contents.summary {
-        line(Object { leading: vec![("Type", Node::Str(summary.type_name))], item: summary, skip: &[] });
+    if let Some(summary) = report.summary {
+        line(Object { leading: vec![("Type", Value::Text(summary.type_name))], item: summary, skip: &[] });
     }
-    for finding in &contents.findings {
-        line(Object { leading: vec![("Type", Node::Str(finding.type_name)), ("RunId", run_id.clone())], item: finding, skip: IN_FINDINGS });
+    for finding in &report.findings {
+        let leading = vec![("Type", Value::Text(finding.item.type_name)), ("RunId", run_id.clone())];
+        line(Object { leading, item: finding.item, skip: IN_FINDINGS });
     }
-    for other in &contents.others {
-        line(Object { leading: vec![("Type", Node::Str(other.type_name))], item: other, skip: IN_FINDINGS });
+    for other in &report.others {
+        line(Object { leading: vec![("Type", Value::Text(other.type_name))], item: other, skip: IN_FINDINGS });
     }
     out
 }
@@ -145,7 +142,7 @@ pub fn render_json_lines(items: &[ReportItem<'_>]) -> String {
 mod tests {
     use super::*;
     use crate::input::tree::BatchWriter;
-    use crate::report::tests::{finding, items_of, run};
+    use crate::report::tests::{finding, items_of, report_items, run};
 
     #[test]
     fn one_document_with_the_run_and_the_findings_in_order() {
@@ -153,8 +150,8 @@ mod tests {
         run(&mut writer);
         finding(&mut writer, "Client=\"quoted\"</script>", "\\Inbox");
         let nodes = items_of(&writer.buf);
-        let items: Vec<ReportItem> = nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect();
-        let text = render_json(&items);
+        let items = report_items(&nodes);
+        let text = render_json(&Report::of(&items));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["run"]["Id"], "run-1");
         assert_eq!(value["run"]["StartTime"], "2026-01-20T10:00:00.0000000Z");
@@ -174,8 +171,9 @@ mod tests {
         finding(&mut writer, "Client=OWA", "\\Inbox");
         finding(&mut writer, "Client=OWA", "\\Finance");
         let nodes = items_of(&writer.buf);
-        let items: Vec<ReportItem> = nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect();
-        let lines: Vec<serde_json::Value> = render_json_lines(&items).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let items = report_items(&nodes);
+        let lines: Vec<serde_json::Value> =
+            render_json_lines(&Report::of(&items)).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0]["Type"], crate::report::RUN);
         assert_eq!(lines[1]["RunId"], "run-1");
@@ -184,7 +182,7 @@ mod tests {
 
     #[test]
     fn no_findings_is_an_empty_list_and_no_run_is_null() {
-        let text = render_json(&[]);
+        let text = render_json(&Report::of(&[]));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value, serde_json::json!({"run": null, "findings": []}));
     }

@@ -4,8 +4,9 @@
 //! The shim sends every object as `{Type, Properties}` in the object-batch encoding: the
 //! findings (each with its `Evidence` records), the run that produced them (once, as a
 //! `MailAccessRun` item: the chain of custody), an `InputSummary` given with `-InputSummary`,
-//! and any other result of the module. Nothing here depends on the set of finding kinds: a kind
-//! it does not know is shown with all its fields rather than dropped.
+//! and any other result of the module. [`model`] reads them once into typed values (times in
+//! UTC, kinds as [`CompromiseKind`](crate::vocabulary::CompromiseKind)), which the renderers
+//! draw; a kind it does not know is shown with all its fields rather than dropped.
 //!
 //! Every string in an audit record is attacker-controlled (a client string, a folder name, a
 //! message id). HTML is built with maud, which escapes every value, and the page forbids
@@ -15,151 +16,15 @@
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod model;
 mod timeline;
-
-use crate::input::tree::Node;
-use crate::time::from_dotnet_ticks;
 
 pub use self::csv::{neutralize_formula, render_csv};
 pub use self::html::render_html;
-
-pub const FINDING: &str = "MailAccessForensics.CompromiseFinding";
-pub const RUN: &str = "MailAccessForensics.MailAccessRun";
-pub const SUMMARY: &str = "MailAccessForensics.InputSummary";
+pub use self::model::{Report, ReportItem, Value, FINDING, RUN, SUMMARY};
 
 /// Properties that are not table cells: the run is reported once, evidence in its appendix.
 const NOT_CELLS: [&str; 2] = ["Run", "Evidence"];
-
-/// One object to report: its type name and its properties, in order.
-#[derive(Debug)]
-pub struct ReportItem<'a> {
-    pub type_name: &'a str,
-    pub properties: Vec<(&'a str, &'a Node<'a>)>,
-    /// The map the properties were read from.
-    pub object: &'a Node<'a>,
-}
-
-impl<'a> ReportItem<'a> {
-    /// Reads `{Type: "...", Properties: {...}}`, as the shim encodes an object for a report.
-    pub fn from_node(node: &'a Node<'a>) -> Result<ReportItem<'a>, String> {
-        let Node::Map(entries) = node else {
-            return Err("a report item is not an object".to_string());
-        };
-        let mut type_name = None;
-        let mut properties = None;
-        for (key, value) in entries {
-            match (*key, value) {
-                ("Type", Node::Str(name)) => type_name = Some(*name),
-                ("Properties", Node::Map(props)) => properties = Some((props.iter().map(|(k, v)| (*k, v)).collect(), value)),
-                _ => {}
-            }
-        }
-        let (properties, object) = properties.ok_or("a report item has no Properties")?;
-        Ok(ReportItem { type_name: type_name.ok_or("a report item has no Type")?, properties, object })
-    }
-
-    /// The type without what serialisation adds (`Deserialized.` after Import-Clixml).
-    pub fn kind_of_object(&self) -> &'a str {
-        self.type_name.strip_prefix("Deserialized.").unwrap_or(self.type_name)
-    }
-
-    /// A short name for a heading: the type's last part, without a view suffix (`#Suspicious`).
-    pub fn short_type_name(&self) -> &'a str {
-        let name = self.kind_of_object();
-        let name = name.split('#').next().unwrap_or(name);
-        name.rsplit('.').next().unwrap_or(name)
-    }
-}
-
-/// Named values of an object: a report item's properties, or a map inside one.
-pub trait Fields<'a> {
-    fn field(&self, name: &str) -> Option<&Node<'a>>;
-
-    /// A value as one line of text; empty when absent.
-    fn text(&self, name: &str) -> String {
-        self.field(name).map(cell_text).unwrap_or_default()
-    }
-
-    /// Text that is present and not empty.
-    fn some_text(&self, name: &str) -> Option<String> {
-        Some(self.text(name)).filter(|t| !t.is_empty())
-    }
-
-    fn ticks(&self, name: &str) -> Option<i64> {
-        match self.field(name) {
-            Some(Node::DateTime(ticks)) => Some(*ticks),
-            _ => None,
-        }
-    }
-
-    fn int(&self, name: &str) -> Option<i64> {
-        match self.field(name) {
-            Some(Node::Int(i)) => Some(*i),
-            Some(Node::Float(f)) if f.fract() == 0.0 => Some(*f as i64),
-            _ => None,
-        }
-    }
-
-    fn boolean(&self, name: &str) -> Option<bool> {
-        match self.field(name) {
-            Some(Node::Bool(b)) => Some(*b),
-            _ => None,
-        }
-    }
-
-    /// A list's entries as text (a single value is a list of one); empty entries left out.
-    fn texts(&self, name: &str) -> Vec<String> {
-        match self.field(name) {
-            Some(Node::List(items)) => items.iter().map(cell_text).filter(|t| !t.is_empty()).collect(),
-            Some(Node::Null) | None => Vec::new(),
-            Some(other) => Some(cell_text(other)).filter(|t| !t.is_empty()).into_iter().collect(),
-        }
-    }
-
-    /// A list of objects (maps); other entries are left out.
-    fn maps(&self, name: &str) -> Vec<&Node<'a>> {
-        match self.field(name) {
-            Some(Node::List(items)) => items.iter().filter(|n| matches!(n, Node::Map(_))).collect(),
-            _ => Vec::new(),
-        }
-    }
-}
-
-impl<'a> Fields<'a> for ReportItem<'a> {
-    fn field(&self, name: &str) -> Option<&Node<'a>> {
-        self.properties.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
-    }
-}
-
-impl<'a> Fields<'a> for Node<'a> {
-    fn field(&self, name: &str) -> Option<&Node<'a>> {
-        match self {
-            Node::Map(entries) => entries.iter().find(|(k, _)| *k == name).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-}
-
-/// A time as the report writes it: ISO 8601, UTC, to the second.
-pub fn time_text(ticks: i64) -> String {
-    from_dotnet_ticks(ticks).map(|t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()).unwrap_or_else(|| format!("(ticks {ticks})"))
-}
-
-/// A value as one line of text: lists joined with `; `, times as ISO 8601 UTC, an object as
-/// `name=value` pairs.
-pub fn cell_text(node: &Node<'_>) -> String {
-    match node {
-        Node::Null => String::new(),
-        Node::Bool(b) => (if *b { "True" } else { "False" }).to_string(),
-        Node::Int(i) => i.to_string(),
-        Node::Float(f) => f.to_string(),
-        Node::Str(s) => s.to_string(),
-        Node::DateTime(ticks) => time_text(*ticks),
-        Node::List(items) => items.iter().map(cell_text).collect::<Vec<_>>().join("; "),
-        Node::Map(entries) => entries.iter().map(|(k, v)| format!("{k}={}", cell_text(v))).collect::<Vec<_>>().join("; "),
-        Node::Unreadable(_, reason) => format!("(unreadable: {reason})"),
-    }
-}
 
 /// The property names of some items, in the order first seen, without those that are not
 /// cells (the run, evidence records).
@@ -173,40 +38,6 @@ fn columns<'a>(items: impl Iterator<Item = &'a ReportItem<'a>>) -> Vec<&'a str> 
         }
     }
     columns
-}
-
-/// The items of a report, by role.
-pub struct Contents<'r, 'a> {
-    /// The run the findings came from (the chain of custody), when they carry one.
-    pub run: Option<&'r ReportItem<'a>>,
-    /// The accounting given with -InputSummary.
-    pub summary: Option<&'r ReportItem<'a>>,
-    pub findings: Vec<&'r ReportItem<'a>>,
-    /// Any other result, in input order.
-    pub others: Vec<&'r ReportItem<'a>>,
-}
-
-impl<'r, 'a> Contents<'r, 'a> {
-    pub fn of(items: &'r [ReportItem<'a>]) -> Contents<'r, 'a> {
-        let mut contents = Contents { run: None, summary: None, findings: Vec::new(), others: Vec::new() };
-        for item in items {
-            match item.kind_of_object() {
-                RUN if contents.run.is_none() => contents.run = Some(item),
-                SUMMARY if contents.summary.is_none() => contents.summary = Some(item),
-                FINDING => contents.findings.push(item),
-                _ => contents.others.push(item),
-            }
-        }
-        contents
-    }
-
-    /// The accounting: the one given, else the run's.
-    pub fn accounting(&self) -> Option<&'r Node<'a>> {
-        if let Some(summary) = self.summary {
-            return Some(summary.object);
-        }
-        self.run.and_then(|run| run.field("Summary")).filter(|n| matches!(n, Node::Map(_)))
-    }
 }
 
 /// What a report is written as.
@@ -232,18 +63,19 @@ impl ReportFormat {
 
 /// Renders items in a format; `title` and `generator` are for HTML.
 pub fn render(format: ReportFormat, title: &str, generator: &str, items: &[ReportItem<'_>]) -> String {
+    let report = Report::of(items);
     match format {
-        ReportFormat::Html => render_html(title, generator, items),
-        ReportFormat::Csv => render_csv(items),
-        ReportFormat::Json => json::render_json(items),
-        ReportFormat::JsonLines => json::render_json_lines(items),
+        ReportFormat::Html => render_html(title, generator, &report),
+        ReportFormat::Csv => render_csv(&report),
+        ReportFormat::Json => json::render_json(&report),
+        ReportFormat::JsonLines => json::render_json_lines(&report),
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::input::tree::{BatchReader, BatchWriter};
+    use crate::input::tree::{BatchReader, BatchWriter, Node};
 
     const EVIL: &str = "<script>alert('x')</script>\"&";
     /// 2026-01-20T10:00:00Z in .NET ticks.
@@ -290,10 +122,14 @@ pub(crate) mod tests {
         out
     }
 
+    /// The report items a batch holds.
+    pub(crate) fn report_items<'a>(nodes: &[Node<'a>]) -> Vec<ReportItem<'a>> {
+        nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect()
+    }
+
     fn page(writer: &BatchWriter) -> String {
         let nodes = items_of(&writer.buf);
-        let items: Vec<ReportItem> = nodes.iter().map(|n| ReportItem::from_node(n).unwrap()).collect();
-        render_html("Case <1>", "MailAccessForensics 0.1", &items)
+        render(ReportFormat::Html, "Case <1>", "MailAccessForensics 0.1", &report_items(&nodes))
     }
 
     #[test]
@@ -321,6 +157,17 @@ pub(crate) mod tests {
         assert!(page.contains("-AttackerIPAddress 198.51.100.66"), "{page}");
         assert!(page.contains("Chain of custody"));
         assert!(!page.contains("<svg"), "no timeline without findings");
+    }
+
+    #[test]
+    fn a_run_without_an_end_time_does_not_date_the_page() {
+        let mut writer = BatchWriter::default();
+        writer.map(2).key("Type").string(RUN).key("Properties").map(1).key("Id").string("run-1");
+        let undated = page(&writer);
+        assert!(undated.contains("Made by MailAccessForensics 0.1. Times are UTC."), "{undated}");
+        let mut writer = BatchWriter::default();
+        run(&mut writer);
+        assert!(page(&writer).contains("Made by MailAccessForensics 0.1 on 2026-01-20 10:00:01Z. Times are UTC."));
     }
 
     #[test]

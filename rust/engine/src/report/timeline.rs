@@ -7,8 +7,11 @@ use std::collections::BTreeSet;
 
 use maud::{html, Markup};
 
-use super::{time_text, Fields, ReportItem};
-use crate::time::from_dotnet_ticks;
+use chrono::{DateTime, Utc};
+
+use super::model::{time_text, Finding};
+use crate::time::{from_dotnet_ticks, to_dotnet_ticks};
+use crate::vocabulary::CompromiseKind;
 
 const WIDTH: f64 = 1000.0;
 const LABEL: f64 = 190.0;
@@ -16,49 +19,56 @@ const PLOT_LEFT: f64 = 200.0;
 const PLOT_RIGHT: f64 = 985.0;
 const AXIS: f64 = 26.0;
 const LANE: f64 = 26.0;
+/// The plot's unit: 100 ns, counted from 0001-01-01 (the grid's origin, so that lines a week or
+/// more apart fall on the days they always have).
 const TICKS_PER_HOUR: i64 = 36_000_000_000;
+
+fn position(time: &DateTime<Utc>) -> i64 {
+    to_dotnet_ticks(time)
+}
+
+fn at(position: i64) -> Option<DateTime<Utc>> {
+    from_dotnet_ticks(position)
+}
 
 /// How a kind of finding is drawn: its colour and its name in the legend.
 pub(super) fn kind_colour(kind: &str) -> &'static str {
-    match kind {
-        "AccessedMessage" => "#c0392b",
-        "SyncedFolder" => "#7d3c98",
-        "UnresolvedAccess" => "#5d6d7e",
-        "ThrottledWindow" => "#f0b041",
-        _ => "#1f618d",
+    match CompromiseKind::from_name(kind) {
+        Some(CompromiseKind::AccessedMessage) => "#c0392b",
+        Some(CompromiseKind::SyncedFolder) => "#7d3c98",
+        Some(CompromiseKind::UnresolvedAccess) => "#5d6d7e",
+        Some(CompromiseKind::ThrottledWindow) => "#f0b041",
+        Some(CompromiseKind::AttackerIndicator | CompromiseKind::SharedIndicator) | None => "#1f618d",
     }
 }
 
-struct Lane<'a> {
-    mailbox: String,
-    /// Unaudited windows (start, end ticks).
+struct Lane<'f> {
+    mailbox: &'f str,
+    /// Unaudited windows (start, end positions).
     bands: Vec<(i64, i64)>,
-    /// (kind, time ticks) of attacker activity.
-    marks: BTreeSet<(&'a str, i64)>,
+    /// (kind, position) of attacker activity.
+    marks: BTreeSet<(&'f str, i64)>,
 }
 
 /// The timeline of the findings that have a mailbox; None when there are none.
-pub(super) fn timeline<'a>(findings: &[&ReportItem<'a>]) -> Option<Markup> {
-    let mut lanes: Vec<Lane<'a>> = Vec::new();
+pub(super) fn timeline<'f>(findings: &'f [Finding<'_, '_>]) -> Option<Markup> {
+    let mut lanes: Vec<Lane<'f>> = Vec::new();
     for finding in findings {
-        let Some(mailbox) = finding.some_text("Mailbox") else { continue };
-        let (Some(start), Some(end)) = (finding.ticks("Start"), finding.ticks("End")) else { continue };
-        let lane = match lanes.iter().position(|l| l.mailbox.eq_ignore_ascii_case(&mailbox)) {
+        let Some(mailbox) = finding.mailbox.as_deref() else { continue };
+        let (Some(start), Some(end)) = (finding.start.get().map(position), finding.end.get().map(position)) else { continue };
+        let lane = match lanes.iter().position(|l| l.mailbox.eq_ignore_ascii_case(mailbox)) {
             Some(i) => &mut lanes[i],
             None => {
                 lanes.push(Lane { mailbox, bands: Vec::new(), marks: BTreeSet::new() });
                 lanes.last_mut().expect("just pushed")
             }
         };
-        let kind = match finding.field("Kind") {
-            Some(crate::input::tree::Node::Str(kind)) => *kind,
-            _ => "",
-        };
-        if kind == "ThrottledWindow" {
+        let kind = finding.kind.name();
+        if finding.kind.is(CompromiseKind::ThrottledWindow) {
             lane.bands.push((start, end));
             continue;
         }
-        let times: Vec<i64> = finding.maps("Evidence").iter().filter_map(|e| e.ticks("Time")).collect();
+        let times: Vec<i64> = finding.evidence.iter().filter_map(|e| e.time.get().map(position)).collect();
         if times.is_empty() {
             lane.marks.insert((kind, start));
             lane.marks.insert((kind, end));
@@ -77,7 +87,7 @@ pub(super) fn timeline<'a>(findings: &[&ReportItem<'a>]) -> Option<Markup> {
     }
     let pad = (last - first) / 50;
     let (first, last) = (first - pad, last + pad);
-    let x = |ticks: i64| PLOT_LEFT + (ticks - first) as f64 / (last - first) as f64 * (PLOT_RIGHT - PLOT_LEFT);
+    let x = |p: i64| PLOT_LEFT + (p - first) as f64 / (last - first) as f64 * (PLOT_RIGHT - PLOT_LEFT);
     let height = AXIS + LANE * lanes.len() as f64 + 34.0;
     let kinds: BTreeSet<&str> = lanes.iter().flat_map(|l| l.marks.iter().map(|m| m.0)).collect();
     let has_bands = lanes.iter().any(|l| !l.bands.is_empty());
@@ -88,10 +98,8 @@ pub(super) fn timeline<'a>(findings: &[&ReportItem<'a>]) -> Option<Markup> {
         grid.push(tick);
         tick += step;
     }
-    let label = |ticks: i64| {
-        from_dotnet_ticks(ticks)
-            .map(|t| if daily { t.format("%Y-%m-%d").to_string() } else { t.format("%m-%d %H:%M").to_string() })
-            .unwrap_or_default()
+    let label = |position: i64| {
+        at(position).map(|t| if daily { t.format("%Y-%m-%d").to_string() } else { t.format("%m-%d %H:%M").to_string() }).unwrap_or_default()
     };
     // Legend entries: the band (None), then each kind drawn, side by side.
     let mut legend: Vec<(f64, Option<&str>)> = Vec::new();
@@ -117,17 +125,17 @@ pub(super) fn timeline<'a>(findings: &[&ReportItem<'a>]) -> Option<Markup> {
                 rect x="0" y=(fmt(top)) width=(WIDTH) height=(LANE) fill=(if i % 2 == 0 { "#f7f7f7" } else { "#ffffff" }) {}
                 text x=(fmt(LABEL)) y=(fmt(top + LANE / 2.0 + 4.0)) font-size="11" text-anchor="end" fill="#222" {
                     title { (lane.mailbox) }
-                    (shorten(&lane.mailbox, 30))
+                    (shorten(lane.mailbox, 30))
                 }
                 @for (start, end) in &lane.bands {
                     rect x=(fmt(x(*start))) y=(fmt(top + 2.0)) width=(fmt((x(*end) - x(*start)).max(1.0))) height=(fmt(LANE - 4.0))
                         fill=(kind_colour("ThrottledWindow")) fill-opacity="0.45" {
-                        title { "Unaudited window: " (time_text(*start)) " to " (time_text(*end)) }
+                        title { "Unaudited window: " (moment(*start)) " to " (moment(*end)) }
                     }
                 }
                 @for (kind, t) in &lane.marks {
                     line x1=(fmt(x(*t))) x2=(fmt(x(*t))) y1=(fmt(top + 5.0)) y2=(fmt(top + LANE - 5.0)) stroke=(kind_colour(kind)) stroke-width="2" {
-                        title { (kind) " " (time_text(*t)) }
+                        title { (kind) " " (moment(*t)) }
                     }
                 }
             }
@@ -148,7 +156,12 @@ pub(super) fn timeline<'a>(findings: &[&ReportItem<'a>]) -> Option<Markup> {
     })
 }
 
-/// Grid spacing for a time range (ticks), and whether labels are dates.
+/// A position's time as the report writes it.
+fn moment(position: i64) -> String {
+    at(position).map(|t| time_text(&t)).unwrap_or_default()
+}
+
+/// Grid spacing for a range (in the plot's unit), and whether labels are dates.
 fn tick_step(range: i64) -> (i64, bool) {
     const HOURS: [i64; 12] = [1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 2160];
     for hours in HOURS {
