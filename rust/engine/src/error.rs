@@ -91,6 +91,12 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, Jso
     if let Some(depth) = deeper_than_read(text.as_bytes()) {
         return Err(JsonFailure::TooDeep { depth });
     }
+    parse_measured_json(text)
+}
+
+/// [`parse_json`] for text already measured by [`deeper_than_read`] (a record's text is, before
+/// its operation is looked at): the count is not made twice.
+pub(crate) fn parse_measured_json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, JsonFailure> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     deserializer.disable_recursion_limit();
     let value = T::deserialize(&mut deserializer).map_err(|error| JsonFailure::Invalid { error, after_value: false })?;

@@ -9,7 +9,7 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::address::ClientAddress;
-use crate::error::{deeper_than_read, parse_json, ErrorKind, JsonFailure, RecordError};
+use crate::error::{deeper_than_read, parse_json, parse_measured_json, ErrorKind, JsonFailure, RecordError};
 use crate::input::raw::{
     parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar,
 };
@@ -94,7 +94,7 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
     if let Some(skipped) = skip_other_operation(text) {
         return (Ok(skipped), None);
     }
-    match parse_json::<RawFields>(text) {
+    match parse_measured_json::<RawFields>(text) {
         Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
         Err(e) => (Err(json_error("the record is not valid JSON", &e, first_line)), None),
     }
@@ -145,7 +145,7 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
                 return Ok(skipped);
             }
             let inner: RawFields =
-                parse_json(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
+                parse_measured_json(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
             build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
