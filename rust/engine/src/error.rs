@@ -31,42 +31,124 @@ impl RecordError {
         self
     }
 
-    /// Classifies a serde_json error: syntax, nesting and type errors are different problems
-    /// for the user.
+    /// Classifies a failure to read JSON text: nesting, syntax and type errors are different
+    /// problems for the user.
     pub fn from_json(context: &str, failure: &JsonFailure) -> RecordError {
-        let err = &failure.error;
-        let text = err.to_string();
-        let kind = if text.starts_with("recursion limit exceeded") {
-            ErrorKind::TooDeep
-        } else if err.is_data() {
-            ErrorKind::InvalidValue
-        } else {
-            ErrorKind::InvalidJson
-        };
-        // serde_json has no public code for its recursion limit (nor does classify() tell it
-        // from other syntax errors): its message is the only signal.
-        let mut error = RecordError::new(kind, format!("{context}: {text}"));
-        error.text_after_value = failure.after_value;
-        error
+        match failure {
+            JsonFailure::TooDeep { depth } => RecordError::new(
+                ErrorKind::TooDeep,
+                format!("{context}: it nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
+            ),
+            JsonFailure::Invalid { error, after_value } => {
+                let kind = if error.is_data() { ErrorKind::InvalidValue } else { ErrorKind::InvalidJson };
+                let mut record_error = RecordError::new(kind, format!("{context}: {error}"));
+                record_error.text_after_value = *after_value;
+                record_error
+            }
+        }
     }
 }
 
-/// A serde_json failure, and the step that failed: serde_json has no public code for an error
-/// after a whole value ("trailing characters"), so [`parse_json`] tells it by where it stopped.
+/// Records nesting deeper than this are refused, whichever way they arrive: JSON text by
+/// [`parse_json`] (and the file reader's scanner), pipeline objects by the shim and the object
+/// reader.
+pub const MAX_NESTING: u64 = 128;
+
+/// Why JSON text could not be read.
 #[derive(Debug)]
-pub struct JsonFailure {
-    pub error: serde_json::Error,
-    /// A whole value was read, and the text goes on after it.
-    pub after_value: bool,
+pub enum JsonFailure {
+    /// It nests deeper than [`MAX_NESTING`]: refused by our own count, before serde_json reads it.
+    TooDeep { depth: u64 },
+    /// serde_json's error, and the step that failed: serde_json has no public code for an error
+    /// after a whole value ("trailing characters"), so [`parse_json`] tells it by where it stopped.
+    Invalid {
+        error: serde_json::Error,
+        /// A whole value was read, and the text goes on after it.
+        after_value: bool,
+    },
 }
 
-/// `serde_json::from_str` in its own two steps (the value, then the end of the text), so that a
-/// failure says which one failed.
+impl JsonFailure {
+    /// The line of the text serde_json stopped at, when it did.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            JsonFailure::Invalid { error, .. } if error.line() > 0 => Some(error.line()),
+            _ => None,
+        }
+    }
+}
+
+/// `serde_json::from_str` in its own steps (the depth, the value, then the end of the text), so
+/// that a failure says which one failed.
+///
+/// The depth is ours to check: serde_json's recursion limit is told from other syntax errors only
+/// by its message (no code, nor `classify()`), and it refuses 128 levels where we read 128. So
+/// the text is measured first ([`deeper_than_read`]: a count of brackets, then a walk over
+/// strings only when there are enough of them), and serde_json's own limit is switched off: what
+/// reaches it nests at most [`MAX_NESTING`] levels, so its recursion (and the stack) stay as
+/// bounded as its limit would keep them. serde_json skips unknown fields without recursion.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, JsonFailure> {
+    if let Some(depth) = deeper_than_read(text.as_bytes()) {
+        return Err(JsonFailure::TooDeep { depth });
+    }
+    parse_measured_json(text)
+}
+
+/// [`parse_json`] for text already measured by [`deeper_than_read`] (a record's text is, before
+/// its operation is looked at): the count is not made twice.
+pub(crate) fn parse_measured_json<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Result<T, JsonFailure> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = T::deserialize(&mut deserializer).map_err(|error| JsonFailure { error, after_value: false })?;
-    deserializer.end().map_err(|error| JsonFailure { error, after_value: true })?;
+    deserializer.disable_recursion_limit();
+    let value = T::deserialize(&mut deserializer).map_err(|error| JsonFailure::Invalid { error, after_value: false })?;
+    deserializer.end().map_err(|error| JsonFailure::Invalid { error, after_value: true })?;
     Ok(value)
+}
+
+/// The depth of JSON text that nests deeper than [`MAX_NESTING`]; None for text that does not.
+/// Counts brackets outside strings; for text serde_json would read, as deep as it would recurse
+/// before it stops (on the first error, the count over the valid text before it is the same).
+pub(crate) fn deeper_than_read(bytes: &[u8]) -> Option<u64> {
+    if memchr::memchr2_iter(b'{', b'[', bytes).count() as u64 <= MAX_NESTING {
+        return None;
+    }
+    let depth = nesting_depth(bytes);
+    (depth > MAX_NESTING).then_some(depth)
+}
+
+/// The deepest nesting of brackets outside strings.
+fn nesting_depth(bytes: &[u8]) -> u64 {
+    let (mut depth, mut deepest, mut i) = (0u64, 0u64, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // To the closing quote, over escapes.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
+                        None => {
+                            i = bytes.len();
+                            break;
+                        }
+                        Some(k) => {
+                            i += k;
+                            if bytes[i] == b'"' {
+                                break;
+                            }
+                            i += 2;
+                        }
+                    }
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
 }
 
 impl fmt::Display for RecordError {
@@ -84,12 +166,13 @@ mod tests {
     #[test]
     fn a_json_failure_says_whether_a_whole_value_came_first() {
         let after = parse_json::<serde_json::Value>("{\"a\":1} {\"b\":2}").unwrap_err();
-        assert!(after.after_value);
+        assert!(matches!(after, JsonFailure::Invalid { after_value: true, .. }));
         let within = parse_json::<serde_json::Value>("{\"a\":1").unwrap_err();
-        assert!(!within.after_value);
+        assert!(matches!(within, JsonFailure::Invalid { after_value: false, .. }));
         // The same errors as serde_json::from_str, in the same words.
         for text in ["{\"a\":1} x", "{\"a\":", "[1,]", ""] {
-            let ours = parse_json::<serde_json::Value>(text).unwrap_err().error.to_string();
+            let JsonFailure::Invalid { error: ours, .. } = parse_json::<serde_json::Value>(text).unwrap_err() else { panic!("{text}") };
+            let ours = ours.to_string();
             assert_eq!(ours, serde_json::from_str::<serde_json::Value>(text).unwrap_err().to_string());
         }
         let error = RecordError::from_json("the record is not valid JSON", &after);

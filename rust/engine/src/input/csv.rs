@@ -471,7 +471,9 @@ pub(crate) fn split_fields<'a>(row: &'a str, delimiter: u8, out: &mut Vec<Cow<'a
                     Some(k) => {
                         j += k;
                         if j + 1 < n && b[j + 1] == b'"' {
-                            owned.get_or_insert_with(String::new).push_str(&row[segment..=j]);
+                            // Room for the rest of the row at once: AuditData doubles every
+                            // quote, and growing by each piece would copy the text many times.
+                            owned.get_or_insert_with(|| String::with_capacity(n - segment)).push_str(&row[segment..=j]);
                             j += 2;
                             segment = j;
                         } else {

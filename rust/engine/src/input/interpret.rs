@@ -9,7 +9,7 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use crate::address::ClientAddress;
-use crate::error::{parse_json, ErrorKind, JsonFailure, RecordError};
+use crate::error::{deeper_than_read, parse_json, parse_measured_json, ErrorKind, JsonFailure, RecordError};
 use crate::input::raw::{
     parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar,
 };
@@ -44,9 +44,7 @@ macro_rules! pick {
 
 pub const MAIL_ITEMS_ACCESSED: &str = "MailItemsAccessed";
 
-/// Records nesting deeper than this are refused, whichever way they arrive (serde_json's own
-/// recursion limit; it skips unknown fields without one).
-pub const MAX_NESTING: u64 = 128;
+pub use crate::error::MAX_NESTING;
 
 /// What one input record turned out to be.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,7 +94,7 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
     if let Some(skipped) = skip_other_operation(text) {
         return (Ok(skipped), None);
     }
-    match parse_json::<RawFields>(text) {
+    match parse_measured_json::<RawFields>(text) {
         Ok(raw) => (interpret_fields(&raw, options), result_position(&raw)),
         Err(e) => (Err(json_error("the record is not valid JSON", &e, first_line)), None),
     }
@@ -106,8 +104,7 @@ pub fn interpret_json_placed(text: &str, options: &InterpretOptions, first_line:
 /// line in the document.
 pub(crate) fn json_error(context: &str, failure: &JsonFailure, first_line: Option<u64>) -> RecordError {
     let mut error = RecordError::from_json(context, failure);
-    let at = failure.error.line();
-    if let (Some(line), true) = (first_line, at > 0) {
+    if let (Some(line), Some(at)) = (first_line, failure.line()) {
         error.message.push_str(&format!(" (line {} of the input)", line + at as u64 - 1));
     }
     error
@@ -120,52 +117,14 @@ fn check_json_text(what: &str, text: &str) -> Result<(), RecordError> {
     if let Some(at) = memchr::memchr(0, bytes) {
         return Err(RecordError::new(ErrorKind::InvalidEncoding, format!("{what} holds a NUL byte (byte {})", at + 1)));
     }
-    if memchr::memchr2_iter(b'{', b'[', bytes).count() as u64 > MAX_NESTING {
-        let depth = nesting_depth(bytes);
-        if depth > MAX_NESTING {
-            return Err(RecordError::new(
-                ErrorKind::TooDeep,
-                format!("{what} nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
-            ));
-        }
+    // Before the operation is looked at: a record too deep is an error whatever its operation.
+    if let Some(depth) = deeper_than_read(bytes) {
+        return Err(RecordError::new(
+            ErrorKind::TooDeep,
+            format!("{what} nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
+        ));
     }
     Ok(())
-}
-
-/// The deepest nesting of brackets outside strings.
-fn nesting_depth(bytes: &[u8]) -> u64 {
-    let (mut depth, mut deepest, mut i) = (0u64, 0u64, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                // To the closing quote, over escapes.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) {
-                        None => {
-                            i = bytes.len();
-                            break;
-                        }
-                        Some(k) => {
-                            i += k;
-                            if bytes[i] == b'"' {
-                                break;
-                            }
-                            i += 2;
-                        }
-                    }
-                }
-            }
-            b'{' | b'[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    deepest
 }
 
 /// A record whose fields were already read (from JSON, a pipeline object or a CSV row).
@@ -186,7 +145,7 @@ pub fn interpret_fields(raw: &RawFields<'_>, options: &InterpretOptions) -> Resu
                 return Ok(skipped);
             }
             let inner: RawFields =
-                parse_json(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
+                parse_measured_json(text).map_err(|e| with_wrapper_id(RecordError::from_json("AuditData is not valid JSON", &e), raw))?;
             build(&inner, None, options).map_err(|e| with_wrapper_id(e, raw))
         }
     }
@@ -907,5 +866,41 @@ mod tests {
         assert_eq!(lookup(&pairs, "FolderItems"), Some("System.Object[]"));
         assert_eq!(parse_stringified_object("not one"), None);
         assert_eq!(parse_stringified_object("@{nokey}"), None);
+    }
+
+    /// The depth rule is ours alone (error.rs `parse_json`): the same limit however deep a value
+    /// sits and whichever parser would have met it, and no serde_json message read.
+    #[test]
+    fn nesting_deeper_than_128_is_too_deep_wherever_it_is() {
+        const RECORD: &str = r#""Operation":"MailItemsAccessed","CreationTime":"2024-01-01T00:00:00""#;
+        // Levels counted from the record's own braces as level 1.
+        type Shape = (&'static str, fn(u64) -> String);
+        let shapes: [Shape; 3] = [
+            // AuditData objects inside AuditData: serde_json recurses into each (its own limit
+            // refused 128 here, where the rule is 128).
+            ("nested AuditData", |levels| {
+                let n = levels as usize - 1;
+                format!("{}{{{RECORD}}}{}", r#"{"AuditData":"#.repeat(n), "}".repeat(n))
+            }),
+            // Arrays in a field the engine does not read: serde_json skips them without recursion.
+            ("an unknown field", |levels| {
+                let n = levels as usize - 1;
+                format!("{{{RECORD},\"X\":{}{}}}", "[".repeat(n), "]".repeat(n))
+            }),
+            // JSON text inside a string, parsed on its own.
+            ("Folders as text", |levels| {
+                let n = levels as usize;
+                format!("{{{RECORD},\"Folders\":\"{}{}\"}}", "[".repeat(n), "]".repeat(n))
+            }),
+        ];
+        for (shape, text) in shapes {
+            for levels in [1, 2, 127, 128, 129, 1000, 100_000] {
+                let kind = interpret_json(&text(levels), &InterpretOptions::default()).err().map(|e| e.kind);
+                let too_deep = kind == Some(ErrorKind::TooDeep);
+                assert_eq!(too_deep, levels > MAX_NESTING, "{shape}, {levels} levels: {kind:?}");
+            }
+        }
+        let error = interpret_json(&shapes[2].1(1000), &InterpretOptions::default()).unwrap_err();
+        assert_eq!(error.message, "Folders is text but not valid JSON: it nests 1000 levels deep, more than the 128 this tool reads");
     }
 }

@@ -298,45 +298,11 @@ impl JsonSplitter {
     pub fn scan(&mut self, buf: &[u8], base: u64, eof: bool, lines: &mut Lines, out: &mut Vec<Piece>, stop: &dyn Fn() -> bool) -> u64 {
         let end = base + buf.len() as u64;
         loop {
-            if let Some(scan) = self.scan.as_mut() {
-                let limit = scan.start + self.max_record as u64;
-                let step = match scan.kind {
-                    Kind::Container | Kind::WrapperTail => step_container(scan, buf, base, &mut self.pos, eof, limit),
-                    Kind::Str => step_string(scan, buf, base, &mut self.pos, eof, limit),
-                    Kind::Junk => step_junk(buf, base, &mut self.pos, eof),
-                    Kind::StringLine => step_line(buf, base, &mut self.pos, eof),
-                    Kind::Line { classified: false } => match classify_line(scan, buf, base, eof) {
-                        None => Step::NeedMore,
-                        Some(true) => {
-                            scan.kind = Kind::Line { classified: true };
-                            step_line(buf, base, &mut self.pos, eof)
-                        }
-                        Some(false) if buf[(scan.start - base) as usize] == b'[' => {
-                            // A lone `[`: the start of an array of records over many lines.
-                            self.pos = scan.start + 1;
-                            self.scan = None;
-                            self.ctx = Ctx::Array { wrapper: false };
-                            continue;
-                        }
-                        Some(false) => {
-                            // A lone `{` or a Graph page: read it structurally.
-                            scan.kind = Kind::Container;
-                            scan.page = true;
-                            self.pos = scan.start;
-                            continue;
-                        }
-                    },
-                    Kind::Line { classified: true } => step_line(buf, base, &mut self.pos, eof),
-                };
-                if matches!(step, Step::NeedMore) {
-                    if !scan.oversize && self.pos - scan.start > self.max_record as u64 {
-                        scan.oversize = true;
-                    }
-                    break;
+            if self.scan.is_some() {
+                if self.step_value(buf, base, eof, lines, out) {
+                    continue;
                 }
-                let scan = self.scan.take().expect("scan in progress");
-                self.finish(scan, step, buf, base, lines, out);
-                continue;
+                break;
             }
             if self.damage.is_some() {
                 if stop() || !self.resync(buf, base, eof, lines, out) {
@@ -345,147 +311,217 @@ impl JsonSplitter {
                 continue;
             }
             let i = (self.pos - base) as usize;
-            if i >= buf.len() && eof && matches!(self.ctx, Ctx::Array { wrapper: true }) {
-                if let Some(pending) = self.pending.take() {
-                    // The input ends inside a Graph page's records: the last one may have taken
-                    // in the page's end (and records after it) to close.
-                    let reason =
-                        "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end"
-                            .to_string();
-                    self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, self.ctx);
-                    continue;
-                }
+            if i >= buf.len() && eof && matches!(self.ctx, Ctx::Array { wrapper: true }) && self.end_inside_page() {
+                continue;
             }
             if i >= buf.len() || stop() {
                 break;
             }
             let b = buf[i];
-            if self.pending.is_some() && !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0C) {
-                match self.confirm(b) {
-                    Confirmation::Wait => {
-                        self.pos += 1;
-                        continue;
-                    }
-                    // The array's `]` is handled below; the record waits for what follows.
-                    Confirmation::Carry => {}
-                    Confirmation::Accept => self.accept_pending(out),
-                    Confirmation::Reject => {
-                        let pending = self.pending.take().expect("pending");
-                        let at = self.pos;
-                        let reason = format!(
-                            "the record is damaged: {} follows it where the next record should start, at line {}",
-                            describe_byte(b),
-                            lines.line_of(buf, base, at)
-                        );
-                        let ctx = pending.closed_array.unwrap_or(self.ctx);
-                        self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, ctx);
-                        continue;
-                    }
-                }
+            if self.pending.is_some() && !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0C) && !self.follow_pending(b, buf, base, lines, out)
+            {
+                continue;
             }
             match self.ctx {
-                Ctx::Top => match b {
-                    b'\n' => {
-                        self.at_line_start = true;
-                        if let Some(pending) = self.pending.as_mut() {
-                            pending.newline = true;
-                        }
-                        self.pos += 1;
-                    }
-                    b' ' | b'\t' | b'\r' | 0x0C => self.pos += 1,
-                    b',' => {
-                        self.at_line_start = false;
-                        self.pos += 1;
-                    }
-                    b'[' if self.lines_mode == Some(true) && self.at_line_start => {
-                        let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::at(Kind::Line { classified: false }, self.pos, line, lines));
-                        self.at_line_start = false;
-                    }
-                    b'[' => {
-                        self.at_line_start = false;
-                        self.ctx = Ctx::Array { wrapper: false };
-                        self.pos += 1;
-                    }
-                    b'{' => {
-                        let line = lines.line_of(buf, base, self.pos);
-                        let kind = if self.lines_mode == Some(true) && self.at_line_start {
-                            Kind::Line { classified: false }
-                        } else {
-                            Kind::Container
-                        };
-                        let mut scan = Scan::at(kind, self.pos, line, lines);
-                        scan.page = true;
-                        self.scan = Some(scan);
-                        self.at_line_start = false;
-                    }
-                    // AuditData written as a JSON string, one a line.
-                    b'"' if self.at_line_start => {
-                        let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::at(Kind::StringLine, self.pos, line, lines));
-                        self.at_line_start = false;
-                    }
-                    _ => {
-                        // Text that cannot start a record: damaged, up to the next record.
-                        let line = lines.line_of(buf, base, self.pos);
-                        let column = lines.column();
-                        let (kind, reason) = if b == 0 {
-                            (
-                                ErrorKind::InvalidEncoding,
-                                format!("the text holds a NUL byte at line {line} (UTF-16 text without a byte order mark looks like this)"),
-                            )
-                        } else {
-                            (
-                                ErrorKind::InvalidJson,
-                                format!("the text is not a record: it starts with {} at line {line}", describe_byte(b)),
-                            )
-                        };
-                        self.start_damage(self.pos, line, column, kind, reason, Ctx::Top);
-                        self.at_line_start = false;
-                    }
-                },
-                Ctx::Array { wrapper } => match b {
-                    b' ' | b'\t' | b'\r' | b'\n' | 0x0C | b',' => self.pos += 1,
-                    b']' => {
-                        self.pos += 1;
-                        self.ctx = Ctx::Top;
-                        self.at_line_start = false;
-                        if wrapper {
-                            let line = lines.line_of(buf, base, self.pos);
-                            let mut scan = Scan::at(Kind::WrapperTail, self.pos, line, lines);
-                            scan.depth = 1;
-                            scan.expect = Expect::CommaOrEnd;
-                            scan.odata_only = true;
-                            self.scan = Some(scan);
-                        }
-                    }
-                    b'{' | b'[' => {
-                        let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::at(Kind::Container, self.pos, line, lines));
-                    }
-                    b'"' => {
-                        let line = lines.line_of(buf, base, self.pos);
-                        let mut scan = Scan::at(Kind::Str, self.pos, line, lines);
-                        scan.in_string = true;
-                        self.pos += 1;
-                        self.scan = Some(scan);
-                    }
-                    _ => {
-                        let line = lines.line_of(buf, base, self.pos);
-                        self.scan = Some(Scan::at(Kind::Junk, self.pos, line, lines));
-                    }
-                },
+                Ctx::Top => self.step_top(b, buf, base, lines),
+                Ctx::Array { wrapper } => self.step_array(b, wrapper, buf, base, lines),
             }
         }
         if eof && self.scan.is_none() && self.pos >= end && !stop() {
-            if self.pending.is_some() {
-                self.accept_pending(out);
-            }
-            if self.damage.is_some() {
-                self.close_damage(end, true, buf, base, lines, out);
-            }
-            self.flush_junk(out);
+            self.finish_input(end, buf, base, lines, out);
         }
+        self.first_needed(base, end)
+    }
+
+    /// Goes on with the value in progress. Returns false when it needs more input.
+    fn step_value(&mut self, buf: &[u8], base: u64, eof: bool, lines: &mut Lines, out: &mut Vec<Piece>) -> bool {
+        let scan = self.scan.as_mut().expect("scan in progress");
+        let limit = scan.start + self.max_record as u64;
+        let step = match scan.kind {
+            Kind::Container | Kind::WrapperTail => step_container(scan, buf, base, &mut self.pos, eof, limit),
+            Kind::Str => step_string(scan, buf, base, &mut self.pos, eof, limit),
+            Kind::Junk => step_junk(buf, base, &mut self.pos, eof),
+            Kind::StringLine => step_line(buf, base, &mut self.pos, eof),
+            Kind::Line { classified: false } => match classify_line(scan, buf, base, eof) {
+                None => Step::NeedMore,
+                Some(true) => {
+                    scan.kind = Kind::Line { classified: true };
+                    step_line(buf, base, &mut self.pos, eof)
+                }
+                Some(false) if buf[(scan.start - base) as usize] == b'[' => {
+                    // A lone `[`: the start of an array of records over many lines.
+                    self.pos = scan.start + 1;
+                    self.scan = None;
+                    self.ctx = Ctx::Array { wrapper: false };
+                    return true;
+                }
+                Some(false) => {
+                    // A lone `{` or a Graph page: read it structurally.
+                    scan.kind = Kind::Container;
+                    scan.page = true;
+                    self.pos = scan.start;
+                    return true;
+                }
+            },
+            Kind::Line { classified: true } => step_line(buf, base, &mut self.pos, eof),
+        };
+        if matches!(step, Step::NeedMore) {
+            if !scan.oversize && self.pos - scan.start > self.max_record as u64 {
+                scan.oversize = true;
+            }
+            return false;
+        }
+        let scan = self.scan.take().expect("scan in progress");
+        self.finish(scan, step, buf, base, lines, out);
+        true
+    }
+
+    /// The input ends inside a Graph page's records: the last one may have taken in the page's
+    /// end (and records after it) to close. Returns whether that made it damaged text.
+    fn end_inside_page(&mut self) -> bool {
+        let Some(pending) = self.pending.take() else { return false };
+        let reason =
+            "the input ends inside the Graph page that holds it: the record may be cut short and closed by the page's end".to_string();
+        self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, self.ctx);
+        true
+    }
+
+    /// The byte `b` after a complete value that waits for it: returns whether `b` is still to be
+    /// read in the current context (false: it was taken, or it made the value damaged text).
+    fn follow_pending(&mut self, b: u8, buf: &[u8], base: u64, lines: &mut Lines, out: &mut Vec<Piece>) -> bool {
+        match self.confirm(b) {
+            Confirmation::Wait => {
+                self.pos += 1;
+                false
+            }
+            // The array's `]` is read in its context; the record waits for what follows.
+            Confirmation::Carry => true,
+            Confirmation::Accept => {
+                self.accept_pending(out);
+                true
+            }
+            Confirmation::Reject => {
+                let pending = self.pending.take().expect("pending");
+                let at = self.pos;
+                let reason = format!(
+                    "the record is damaged: {} follows it where the next record should start, at line {}",
+                    describe_byte(b),
+                    lines.line_of(buf, base, at)
+                );
+                let ctx = pending.closed_array.unwrap_or(self.ctx);
+                self.start_damage(pending.start, pending.line, pending.column, ErrorKind::InvalidJson, reason, ctx);
+                false
+            }
+        }
+    }
+
+    /// The byte `b` between values at the top of the document.
+    fn step_top(&mut self, b: u8, buf: &[u8], base: u64, lines: &mut Lines) {
+        match b {
+            b'\n' => {
+                self.at_line_start = true;
+                if let Some(pending) = self.pending.as_mut() {
+                    pending.newline = true;
+                }
+                self.pos += 1;
+            }
+            b' ' | b'\t' | b'\r' | 0x0C => self.pos += 1,
+            b',' => {
+                self.at_line_start = false;
+                self.pos += 1;
+            }
+            b'[' if self.lines_mode == Some(true) && self.at_line_start => {
+                let line = lines.line_of(buf, base, self.pos);
+                self.scan = Some(Scan::at(Kind::Line { classified: false }, self.pos, line, lines));
+                self.at_line_start = false;
+            }
+            b'[' => {
+                self.at_line_start = false;
+                self.ctx = Ctx::Array { wrapper: false };
+                self.pos += 1;
+            }
+            b'{' => {
+                let line = lines.line_of(buf, base, self.pos);
+                let kind =
+                    if self.lines_mode == Some(true) && self.at_line_start { Kind::Line { classified: false } } else { Kind::Container };
+                let mut scan = Scan::at(kind, self.pos, line, lines);
+                scan.page = true;
+                self.scan = Some(scan);
+                self.at_line_start = false;
+            }
+            // AuditData written as a JSON string, one a line.
+            b'"' if self.at_line_start => {
+                let line = lines.line_of(buf, base, self.pos);
+                self.scan = Some(Scan::at(Kind::StringLine, self.pos, line, lines));
+                self.at_line_start = false;
+            }
+            _ => {
+                // Text that cannot start a record: damaged, up to the next record.
+                let line = lines.line_of(buf, base, self.pos);
+                let column = lines.column();
+                let (kind, reason) = if b == 0 {
+                    (
+                        ErrorKind::InvalidEncoding,
+                        format!("the text holds a NUL byte at line {line} (UTF-16 text without a byte order mark looks like this)"),
+                    )
+                } else {
+                    (ErrorKind::InvalidJson, format!("the text is not a record: it starts with {} at line {line}", describe_byte(b)))
+                };
+                self.start_damage(self.pos, line, column, kind, reason, Ctx::Top);
+                self.at_line_start = false;
+            }
+        }
+    }
+
+    /// The byte `b` between values in an array of records (`wrapper`: a Graph page's `value`).
+    fn step_array(&mut self, b: u8, wrapper: bool, buf: &[u8], base: u64, lines: &mut Lines) {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' | 0x0C | b',' => self.pos += 1,
+            b']' => {
+                self.pos += 1;
+                self.ctx = Ctx::Top;
+                self.at_line_start = false;
+                if wrapper {
+                    let line = lines.line_of(buf, base, self.pos);
+                    let mut scan = Scan::at(Kind::WrapperTail, self.pos, line, lines);
+                    scan.depth = 1;
+                    scan.expect = Expect::CommaOrEnd;
+                    scan.odata_only = true;
+                    self.scan = Some(scan);
+                }
+            }
+            b'{' | b'[' => {
+                let line = lines.line_of(buf, base, self.pos);
+                self.scan = Some(Scan::at(Kind::Container, self.pos, line, lines));
+            }
+            b'"' => {
+                let line = lines.line_of(buf, base, self.pos);
+                let mut scan = Scan::at(Kind::Str, self.pos, line, lines);
+                scan.in_string = true;
+                self.pos += 1;
+                self.scan = Some(scan);
+            }
+            _ => {
+                let line = lines.line_of(buf, base, self.pos);
+                self.scan = Some(Scan::at(Kind::Junk, self.pos, line, lines));
+            }
+        }
+    }
+
+    /// At the end of the input, between values: what waits is handed on.
+    fn finish_input(&mut self, end: u64, buf: &[u8], base: u64, lines: &mut Lines, out: &mut Vec<Piece>) {
+        if self.pending.is_some() {
+            self.accept_pending(out);
+        }
+        if self.damage.is_some() {
+            self.close_damage(end, true, buf, base, lines, out);
+        }
+        self.flush_junk(out);
+    }
+
+    /// The first offset of the text the splitter still needs (for a value or damaged text in
+    /// progress, or a value awaiting what follows it).
+    fn first_needed(&self, base: u64, end: u64) -> u64 {
         let mut keep = self.pos.min(end);
         if let Some(scan) = &self.scan {
             if !scan.oversize {

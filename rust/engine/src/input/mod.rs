@@ -17,8 +17,8 @@
 //! from CSV by the first non-blank byte, and reads the text in chunks of
 //! [`ReaderOptions::chunk_bytes`]. On the reading thread each chunk is split into record texts
 //! ([`json`], [`csv`]: `memchr`-driven state machines that resume across chunks, without
-//! recursion); the records are then parsed ([`parse`]) on the calling thread or on a pool of
-//! workers, while the next chunk is being read. Results come back in input order.
+//! recursion); the records are then parsed ([`parse`]) on the calling thread or on the process's
+//! pool of workers ([`workers`]), while the next chunk is being read. Results come back in input order.
 //!
 //! Every record read produces exactly one [`ReadResult`], a record or an error with its
 //! position: a record that is invalid, truncated, too large, too deep, badly encoded or a CSV
@@ -34,6 +34,7 @@ pub mod objects;
 mod parse;
 pub mod raw;
 pub mod tree;
+mod workers;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -50,6 +51,7 @@ use self::decode::{Counting, TextSource};
 pub use self::digest::{DigestOutcome, FileDigest};
 use self::json::JsonSplitter;
 use self::parse::{parse_piece, Context, PieceResult};
+use self::workers::Workers;
 use crate::error::{ErrorKind, RecordError};
 use crate::input::interpret::{InterpretOptions, Outcome};
 use crate::model::{ResultPosition, SourcePosition};
@@ -460,7 +462,8 @@ pub struct RecordReader {
     current: Option<Batch>,
     /// The next chunk, split while the previous one was being parsed.
     pending: Option<Batch>,
-    pool: Option<rayon::ThreadPool>,
+    /// The process's workers for the threads asked; None for one thread.
+    workers: Option<Workers>,
     options: ReaderOptions,
     file: Option<u32>,
     next_index: u64,
@@ -513,7 +516,7 @@ impl RecordReader {
             front: Front::new(Box::new(counting), &options),
             current: None,
             pending: None,
-            pool: None,
+            workers: Workers::for_threads(options.threads),
             options,
             file: file_index,
             next_index: 0,
@@ -550,18 +553,11 @@ impl RecordReader {
                     return None;
                 }
             }
-            if self.options.threads > 1 && self.pool.is_none() {
-                self.pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(self.options.threads)
-                    .thread_name(|i| format!("maf-parse-{i}"))
-                    .build()
-                    .ok();
-            }
-            let RecordReader { front, current, pending, pool, options, .. } = self;
+            let RecordReader { front, current, pending, workers, options, .. } = self;
             let batch = current.as_mut().expect("a chunk in progress");
             // With workers, the next chunk is read and split while this group is parsed: a
             // larger group then keeps the workers busy as long as that takes.
-            let read_ahead = pool.is_some() && pending.is_none() && !front.done;
+            let read_ahead = workers.is_some() && pending.is_none() && !front.done;
             let group_bytes = if read_ahead { 4 * GROUP_BYTES } else { GROUP_BYTES };
             let mut group = Vec::new();
             let mut bytes = 0;
@@ -575,7 +571,7 @@ impl RecordReader {
             }
             let (data, base) = (&batch.data, batch.base);
             let ctx = Context { options: &options.interpret, encoding: batch.encoding, header: batch.header.as_deref() };
-            let parsed = match pool {
+            let parsed = match workers {
                 None => group.into_iter().map(|p| parse_piece(p, data, base, &ctx, cancel)).collect::<Vec<_>>(),
                 Some(pool) => {
                     let parse =
@@ -854,6 +850,25 @@ mod tests {
         fn send<T: Send>() {}
         send::<RecordReader>();
         send::<ReadResult>();
+    }
+
+    #[test]
+    fn two_readers_share_the_process_pool() {
+        let threads = rayon::current_num_threads() + 1;
+        let open = || {
+            let text: &'static [u8] = b"{\"Operation\":\"Send\"}\n";
+            RecordReader::from_reader(Box::new(text), None, None, ReaderOptions { threads, ..ReaderOptions::default() })
+        };
+        let (mut a, mut b) = (open(), open());
+        let (Some(Workers::Sized(first)), Some(Workers::Sized(second))) = (&a.workers, &b.workers) else {
+            panic!("readers of {threads} threads have a pool");
+        };
+        assert!(Arc::ptr_eq(first, second));
+        let cancel = AtomicBool::new(false);
+        assert_eq!(a.next_chunk(&cancel).map(|chunk| chunk.len()), Some(1));
+        assert_eq!(b.next_chunk(&cancel).map(|chunk| chunk.len()), Some(1));
+        let one = RecordReader::from_reader(Box::new(&b""[..]), None, None, ReaderOptions::default());
+        assert!(one.workers.is_none(), "a one-thread read stays on the calling thread");
     }
 
     #[test]
