@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use super::attribution::{Attribution, Ident, Link};
 use super::{CompromiseKind, FineKey, VerdictAnalysis};
 use crate::analysis::throttling::UNAUDITED_PERIOD_HOURS;
-use crate::analysis::{distinct_items, folder_paths, mailbox_sort_key, AnalysisResult, ContextText, RecordRef, Strings};
+use crate::analysis::{distinct_items, folder_paths, mailbox_sort_key, ContextText, RecordRef, Strings, Verdict};
 use crate::model::{AccessType, MailAccessRecord, SourcePosition};
 
 /// One record behind one or more findings.
@@ -219,11 +219,11 @@ impl VerdictAnalysis {
         })
     }
 
-    /// Adds to `result` (sorted findings) the records behind each finding: `evidence` in the
+    /// The verdict of some sorted findings, with the records behind each: `evidence` in the
     /// order of time, record id and position, and `finding_evidence` pairs. Every record in a
     /// finding's `evidence_record_ids` is among its evidence records, and no other (the tests
     /// check it). A new kind of finding needs its case in the match below.
-    pub(super) fn with_evidence(&self, mut result: AnalysisResult, attribution: Option<&Attribution>) -> AnalysisResult {
+    pub(super) fn with_evidence(&self, findings: Vec<super::Finding>, attribution: Option<&Attribution>) -> Verdict {
         let strings = &self.strings;
         let log = &self.evidence;
         let lower = |mailbox: Option<&str>| mailbox_sort_key(mailbox);
@@ -286,8 +286,8 @@ impl VerdictAnalysis {
 
         // Each finding's records.
         let period = Duration::hours(UNAUDITED_PERIOD_HOURS);
-        let mut handles: Vec<Vec<RowHandle>> = Vec::with_capacity(result.findings.len());
-        for finding in &result.findings {
+        let mut handles: Vec<Vec<RowHandle>> = Vec::with_capacity(findings.len());
+        for finding in &findings {
             let mailbox = lower(finding.mailbox.as_deref());
             let attacker = |ids: Option<&Vec<u32>>| ids.into_iter().flatten().map(|&id| RowHandle::Attacker(id)).collect::<Vec<_>>();
             let of_finding: Vec<RowHandle> = match finding.kind {
@@ -406,9 +406,7 @@ impl VerdictAnalysis {
             numbers.dedup();
             pairs.extend(numbers.into_iter().map(|n| (finding as u32, n)));
         }
-        result.evidence = ordered.into_iter().map(|(_, record)| record).collect();
-        result.finding_evidence = pairs;
-        result
+        Verdict { findings, evidence: ordered.into_iter().map(|(_, record)| record).collect(), finding_evidence: pairs }
     }
 }
 
@@ -418,21 +416,21 @@ mod tests {
 
     use super::super::tests::{breach, by_ip};
     use super::*;
-    use crate::analysis::testing::rec;
+    use crate::analysis::testing::{rec, VerdictRun};
     use crate::analysis::{Analysis, VerdictOptions};
 
     /// Records, each at line (its position + 2) of file 0, as a CSV export has them.
-    fn verdict_of(records: Vec<MailAccessRecord>, options: VerdictOptions) -> AnalysisResult {
+    fn verdict_of(records: Vec<MailAccessRecord>, options: VerdictOptions) -> VerdictRun {
         let mut analysis = Box::new(VerdictAnalysis::new(options));
         for (i, mut record) in records.into_iter().enumerate() {
             record.source = SourcePosition { index: i as u64, file: Some(0), line: Some(i as u64 + 2), result: None };
             analysis.add(&record);
         }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
+        VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap())
     }
 
     /// The breach.
-    fn verdict(options: VerdictOptions) -> AnalysisResult {
+    fn verdict(options: VerdictOptions) -> VerdictRun {
         verdict_of(breach(), options)
     }
 
@@ -455,12 +453,12 @@ mod tests {
     }
 
     /// The evidence records of one finding, by record id.
-    fn evidence_of(result: &AnalysisResult, finding: usize) -> Vec<&EvidenceRecord> {
+    fn evidence_of(result: &VerdictRun, finding: usize) -> Vec<&EvidenceRecord> {
         result.finding_evidence.iter().filter(|(f, _)| *f as usize == finding).map(|(_, e)| &result.evidence[*e as usize]).collect()
     }
 
     /// Each finding's evidence records, as its (time, id) list must read.
-    fn check_every_finding(result: &AnalysisResult) {
+    fn check_every_finding(result: &VerdictRun) {
         for (i, finding) in result.findings.iter().enumerate() {
             let mut got: Vec<(DateTime<Utc>, String)> = result
                 .finding_evidence
@@ -478,7 +476,7 @@ mod tests {
         assert_eq!(referenced.len(), result.evidence.len(), "every evidence record supports a finding");
     }
 
-    fn record<'a>(result: &'a AnalysisResult, id: &str) -> &'a EvidenceRecord {
+    fn record<'a>(result: &'a VerdictRun, id: &str) -> &'a EvidenceRecord {
         result.evidence.iter().find(|e| e.record_id.as_deref() == Some(id)).unwrap_or_else(|| panic!("no evidence {id}"))
     }
 
