@@ -186,7 +186,8 @@ pub fn engine_pass(lines: &[&str], attacker_ip: &str, stage: EngineStage) -> Eng
     let findings = session
         .finish_analysis(&std::sync::atomic::AtomicBool::new(false))
         .and_then(Result::ok)
-        .map(|r| r.findings.len() as u64)
+        .and_then(|r| r.output.into_verdict())
+        .map(|v| v.findings.len() as u64)
         .unwrap_or(0);
     EngineCount { read, analysed, skipped, errors, findings }
 }

@@ -287,7 +287,7 @@ fn the_engine_reads_every_record_and_finds_what_was_generated() {
     }
     assert_eq!(session.tally().analysed, data.truth.mail_items_accessed);
     assert_eq!(session.tally().duplicates, 0);
-    let result = session.finish_analysis(&std::sync::atomic::AtomicBool::new(false)).unwrap().unwrap();
+    let result = session.finish_analysis(&std::sync::atomic::AtomicBool::new(false)).unwrap().unwrap().output.into_verdict().unwrap();
     let mut kinds: BTreeMap<CompromiseKind, usize> = BTreeMap::new();
     for f in &result.findings {
         *kinds.entry(f.kind).or_default() += 1;

@@ -215,9 +215,9 @@ fn records_with_thousands_of_folders_and_items_are_analysed_whole() {
         analysis.finish(&AtomicBool::new(false)).unwrap()
     };
     // Each folder named twice is one folder; each message listed twice read once.
-    assert_eq!(run(Box::new(SyncAnalysis::new())).syncs.len(), n / 2);
-    assert_eq!(run(Box::new(BindAnalysis::new())).reads.len(), n / 2);
-    let contexts = run(Box::new(ContextAnalysis::new(ContextOptions::default()))).contexts;
+    assert_eq!(run(Box::new(SyncAnalysis::new())).output.syncs().unwrap().len(), n / 2);
+    assert_eq!(run(Box::new(BindAnalysis::new())).output.reads().unwrap().len(), n / 2);
+    let contexts = run(Box::new(ContextAnalysis::new(ContextOptions::default()))).output.contexts().unwrap().to_vec();
     assert_eq!(contexts[0].message_count, (n / 2) as u64);
     let verdict = run(Box::new(VerdictAnalysis::new(VerdictOptions {
         indicators: mailaccess_engine::analysis::Indicators {
@@ -225,7 +225,10 @@ fn records_with_thousands_of_folders_and_items_are_analysed_whole() {
             ..Default::default()
         },
         ..Default::default()
-    })));
+    })))
+    .output
+    .into_verdict()
+    .unwrap();
     assert!(verdict.findings.len() >= n, "{}", verdict.findings.len());
     assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
 }
@@ -307,8 +310,9 @@ fn an_address_that_is_not_an_ip_is_shown_as_written_whatever_the_order() {
         });
         let _ = session.ingest_results(parse_objects(&strings(&lines), 0, &InterpretOptions::default(), &AtomicBool::new(false)).unwrap());
         let result = session.finish_analysis(&AtomicBool::new(false)).unwrap().unwrap();
-        assert_eq!(result.contexts.len(), 1);
-        assert_eq!(result.contexts[0].context.client_ip_address.as_deref(), expected()["spelling.jsonl"]["ClientIPAddress"].as_str());
+        let contexts = result.output.contexts().unwrap();
+        assert_eq!(contexts.len(), 1);
+        assert_eq!(contexts[0].context.client_ip_address.as_deref(), expected()["spelling.jsonl"]["ClientIPAddress"].as_str());
         lines.reverse();
     }
 }

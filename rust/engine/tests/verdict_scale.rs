@@ -78,7 +78,7 @@ fn work_of(record: &MailAccessRecord) -> (u64, u64, usize) {
     let mut analysis = Box::new(VerdictAnalysis::new(options));
     analysis.add(record);
     let result = analysis.finish(&AtomicBool::new(false)).unwrap();
-    let findings = result.findings.len();
+    let findings = result.output.verdict().unwrap().findings.len();
     drop(result);
     (ALLOCATIONS.load(Ordering::Relaxed) - allocations, BYTES.load(Ordering::Relaxed) - bytes, findings)
 }

@@ -5,9 +5,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use mailaccess_engine::analysis::{
-    AddressRange, AnalysisResult, Finding, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions, Wildcard,
-};
+use mailaccess_engine::analysis::{AddressRange, Finding, Indicators, RecordFilter, Verdict, VerdictAnalysis, VerdictOptions, Wildcard};
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
 use mailaccess_engine::time::{parse_timestamp, DateOrder};
 use mailaccess_engine::{Session, SessionOptions, Tally};
@@ -51,11 +49,11 @@ fn session_for(parameters: &Value) -> Session {
 }
 
 fn run(file: &str, parameters: &Value) -> (Vec<Finding>, Vec<String>, Tally) {
-    let (result, tally) = run_result(file, parameters);
-    (result.findings, result.warnings, tally)
+    let (verdict, warnings, tally) = run_result(file, parameters);
+    (verdict.findings, warnings, tally)
 }
 
-fn run_result(file: &str, parameters: &Value) -> (AnalysisResult, Tally) {
+fn run_result(file: &str, parameters: &Value) -> (Verdict, Vec<String>, Tally) {
     let mut session = session_for(parameters);
     let mut reader = RecordReader::open(&fixture(file), 0, ReaderOptions::default()).expect("fixture opens");
     let never = AtomicBool::new(false);
@@ -64,12 +62,12 @@ fn run_result(file: &str, parameters: &Value) -> (AnalysisResult, Tally) {
         assert!(output.errors.is_empty(), "{:?}", output.errors);
     }
     let result = session.finish_analysis(&never).unwrap().unwrap();
-    (result, session.tally().clone())
+    (result.output.into_verdict().expect("a verdict"), result.warnings, session.tally().clone())
 }
 
 /// Every finding's evidence records are exactly its EvidenceRecordIds, each with the line of
 /// the fixture it was read from.
-fn check_evidence(name: &str, file: &str, result: &AnalysisResult) {
+fn check_evidence(name: &str, file: &str, result: &Verdict) {
     let lines: Vec<String> = std::fs::read_to_string(fixture(file)).unwrap().lines().map(str::to_string).collect();
     for (i, finding) in result.findings.iter().enumerate() {
         let records: Vec<_> =
@@ -161,9 +159,9 @@ fn expected_rows(run: &Value, doc: &Value) -> Vec<Map<String, Value>> {
 fn check_run(name: &str, file: &str) {
     let doc = expected();
     let run_spec = &doc["Runs"][name];
-    let (result, tally) = run_result(file, &run_spec["Parameters"]);
+    let (result, warnings, tally) = run_result(file, &run_spec["Parameters"]);
     check_evidence(name, file, &result);
-    let (findings, warnings) = (result.findings, result.warnings);
+    let findings = result.findings;
     let expected = expected_rows(run_spec, &doc);
     let actual: Vec<Map<String, Value>> = findings.iter().map(row).collect();
     for (i, (want, got)) in expected.iter().zip(&actual).enumerate() {

@@ -1,7 +1,9 @@
 //! Engine results written as ABI rows. Each result owns its rows and its text arena; the
 //! header is the first field, so the pointer handed out is the pointer freed.
 
-use mailaccess_engine::analysis::{AnalysisResult, ContextText};
+use mailaccess_engine::analysis::{
+    AccessContext, AnalysisOutput, AnalysisResult, ContextText, MessageAccess, MessageRead, SyncActivity, UnauditedWindow, Verdict,
+};
 use mailaccess_engine::input::DigestOutcome;
 use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally, UserType};
 
@@ -257,126 +259,14 @@ struct AnalysisRows {
 impl AnalysisOwner {
     pub fn build(result: &AnalysisResult) -> Box<AnalysisOwner> {
         let mut o = AnalysisRows::default();
-        for w in &result.windows {
-            let row = MafUnauditedWindow {
-                mailbox: o.arena.opt(w.mailbox.as_deref()),
-                start: ticks(&w.start),
-                end: ticks(&w.end),
-                throttled_record_count: w.throttled_record_count,
-                record_ids: o.list(&w.record_ids),
-            };
-            o.windows.push(row);
+        match &result.output {
+            AnalysisOutput::Windows(windows) => o.windows(windows),
+            AnalysisOutput::Syncs(syncs) => o.syncs(syncs),
+            AnalysisOutput::Contexts(contexts) => o.access_contexts(contexts),
+            AnalysisOutput::Reads(reads) => o.reads(reads),
+            AnalysisOutput::Accesses(accesses) => o.accesses(accesses),
+            AnalysisOutput::Verdict(verdict) => o.verdict(verdict),
         }
-        for s in &result.syncs {
-            let row = MafSyncActivity {
-                mailbox: o.arena.opt(s.mailbox.as_deref()),
-                folder_path: o.arena.opt(s.folder_path.as_deref()),
-                start: ticks(&s.start),
-                end: ticks(&s.end),
-                sync_count: s.sync_count,
-                context: o.context(&s.context),
-                record_ids: o.list(&s.record_ids),
-            };
-            o.syncs.push(row);
-        }
-        for c in &result.contexts {
-            let row = MafAccessContext {
-                context: o.context(&c.context),
-                app_ids: o.list(&c.app_ids),
-                client_app_ids: o.list(&c.client_app_ids),
-                aad_session_ids: o.list(&c.aad_session_ids),
-                unique_token_ids: o.list(&c.unique_token_ids),
-                mailboxes: o.list(&c.mailboxes),
-                signals: o.list(&c.signals),
-                start: ticks(&c.start),
-                end: ticks(&c.end),
-                record_count: c.record_count,
-                bind_count: c.bind_count,
-                sync_count: c.sync_count,
-                message_count: c.message_count,
-                bytes: c.bytes,
-                score: c.score,
-            };
-            o.access_contexts.push(row);
-        }
-        for r in &result.reads {
-            let contexts_start = o.contexts.len() as u32;
-            for context in &r.contexts {
-                let text = o.context(context);
-                o.contexts.push(text);
-            }
-            let row = MafMessageRead {
-                mailbox: o.arena.opt(r.mailbox.as_deref()),
-                internet_message_id: o.arena.text(&r.internet_message_id),
-                folder_path: o.arena.opt(r.folder_path.as_deref()),
-                size_in_bytes: number(r.size_in_bytes),
-                start: ticks(&r.start),
-                end: ticks(&r.end),
-                access_count: r.access_count,
-                contexts_start,
-                contexts_len: r.contexts.len() as u32,
-            };
-            o.reads.push(row);
-        }
-        for a in &result.accesses {
-            let row = MafMessageAccess {
-                internet_message_id: o.arena.text(&a.internet_message_id),
-                mailbox: o.arena.opt(a.mailbox.as_deref()),
-                creation_time: ticks(&a.creation_time),
-                folder_path: o.arena.opt(a.folder_path.as_deref()),
-                size_in_bytes: number(a.size_in_bytes),
-                context: o.context(&a.context),
-                app_id: o.arena.opt(a.app_id.as_deref()),
-                client_app_id: o.arena.opt(a.client_app_id.as_deref()),
-                record_id: o.arena.opt(a.record_id.as_deref()),
-            };
-            o.accesses.push(row);
-        }
-        for f in &result.findings {
-            let row = MafFinding {
-                kind: f.kind as u32,
-                kind_name: o.arena.text(f.kind.name()),
-                mailbox: o.arena.opt(f.mailbox.as_deref()),
-                folder_path: o.arena.opt(f.folder_path.as_deref()),
-                internet_message_id: o.arena.opt(f.internet_message_id.as_deref()),
-                size_in_bytes: number(f.size_in_bytes),
-                start: ticks(&f.start),
-                end: ticks(&f.end),
-                access_count: number(f.access_count),
-                client_ip_addresses: o.list(&f.client_ip_addresses),
-                session_ids: o.list(&f.session_ids),
-                client_info_strings: o.list(&f.client_info_strings),
-                user_ids: o.list(&f.actors.user_ids),
-                app_ids: o.list(&f.actors.app_ids),
-                client_app_ids: o.list(&f.actors.client_app_ids),
-                aad_session_ids: o.list(&f.actors.aad_session_ids),
-                unique_token_ids: o.list(&f.actors.unique_token_ids),
-                reason: o.arena.text(&f.reason),
-                evidence_record_ids: o.list(&f.evidence_record_ids),
-            };
-            o.findings.push(row);
-        }
-        for e in &result.evidence {
-            let row = MafEvidenceRecord {
-                source: source(&e.source),
-                time: ticks(&e.time),
-                operation_count: number(e.operation_count),
-                access_type: AccessType::code(e.access_type),
-                is_throttled: tri(e.is_throttled),
-                record_id: o.arena.opt(e.record_id.as_deref()),
-                mailbox: o.arena.opt(e.mailbox.as_deref()),
-                context: o.context(&e.context),
-                app_id: o.arena.opt(e.app_id.as_deref()),
-                client_app_id: o.arena.opt(e.client_app_id.as_deref()),
-                aad_session_id: o.arena.opt(e.aad_session_id.as_deref()),
-                unique_token_id: o.arena.opt(e.unique_token_id.as_deref()),
-                folders: o.list(&e.folders),
-                items: o.list(&e.items),
-                origin: o.arena.opt(e.origin.as_deref()),
-            };
-            o.evidence.push(row);
-        }
-        o.finding_evidence = result.finding_evidence.iter().map(|&(finding, evidence)| MafFindingEvidence { finding, evidence }).collect();
         let warnings = o.list(&result.warnings);
         let header = MafAnalysis {
             arena: o.arena.as_ptr(),
@@ -419,6 +309,151 @@ impl AnalysisOwner {
 }
 
 impl AnalysisRows {
+    /// Get-MailAccessThrottling's unaudited windows.
+    fn windows(&mut self, windows: &[UnauditedWindow]) {
+        for w in windows {
+            let row = MafUnauditedWindow {
+                mailbox: self.arena.opt(w.mailbox.as_deref()),
+                start: ticks(&w.start),
+                end: ticks(&w.end),
+                throttled_record_count: w.throttled_record_count,
+                record_ids: self.list(&w.record_ids),
+            };
+            self.windows.push(row);
+        }
+    }
+
+    /// Get-MailAccessSync's synced folders.
+    fn syncs(&mut self, syncs: &[SyncActivity]) {
+        for s in syncs {
+            let row = MafSyncActivity {
+                mailbox: self.arena.opt(s.mailbox.as_deref()),
+                folder_path: self.arena.opt(s.folder_path.as_deref()),
+                start: ticks(&s.start),
+                end: ticks(&s.end),
+                sync_count: s.sync_count,
+                context: self.context(&s.context),
+                record_ids: self.list(&s.record_ids),
+            };
+            self.syncs.push(row);
+        }
+    }
+
+    /// Get-MailAccessContext's access contexts.
+    fn access_contexts(&mut self, contexts: &[AccessContext]) {
+        for c in contexts {
+            let row = MafAccessContext {
+                context: self.context(&c.context),
+                app_ids: self.list(&c.app_ids),
+                client_app_ids: self.list(&c.client_app_ids),
+                aad_session_ids: self.list(&c.aad_session_ids),
+                unique_token_ids: self.list(&c.unique_token_ids),
+                mailboxes: self.list(&c.mailboxes),
+                signals: self.list(&c.signals),
+                start: ticks(&c.start),
+                end: ticks(&c.end),
+                record_count: c.record_count,
+                bind_count: c.bind_count,
+                sync_count: c.sync_count,
+                message_count: c.message_count,
+                bytes: c.bytes,
+                score: c.score,
+            };
+            self.access_contexts.push(row);
+        }
+    }
+
+    /// Get-MailAccessBind's messages read.
+    fn reads(&mut self, reads: &[MessageRead]) {
+        for r in reads {
+            let contexts_start = self.contexts.len() as u32;
+            for context in &r.contexts {
+                let text = self.context(context);
+                self.contexts.push(text);
+            }
+            let row = MafMessageRead {
+                mailbox: self.arena.opt(r.mailbox.as_deref()),
+                internet_message_id: self.arena.text(&r.internet_message_id),
+                folder_path: self.arena.opt(r.folder_path.as_deref()),
+                size_in_bytes: number(r.size_in_bytes),
+                start: ticks(&r.start),
+                end: ticks(&r.end),
+                access_count: r.access_count,
+                contexts_start,
+                contexts_len: r.contexts.len() as u32,
+            };
+            self.reads.push(row);
+        }
+    }
+
+    /// Find-MailAccessMessage's accesses.
+    fn accesses(&mut self, accesses: &[MessageAccess]) {
+        for a in accesses {
+            let row = MafMessageAccess {
+                internet_message_id: self.arena.text(&a.internet_message_id),
+                mailbox: self.arena.opt(a.mailbox.as_deref()),
+                creation_time: ticks(&a.creation_time),
+                folder_path: self.arena.opt(a.folder_path.as_deref()),
+                size_in_bytes: number(a.size_in_bytes),
+                context: self.context(&a.context),
+                app_id: self.arena.opt(a.app_id.as_deref()),
+                client_app_id: self.arena.opt(a.client_app_id.as_deref()),
+                record_id: self.arena.opt(a.record_id.as_deref()),
+            };
+            self.accesses.push(row);
+        }
+    }
+
+    /// The verdict's findings and the records behind them.
+    fn verdict(&mut self, verdict: &Verdict) {
+        for f in &verdict.findings {
+            let row = MafFinding {
+                kind: f.kind as u32,
+                kind_name: self.arena.text(f.kind.name()),
+                mailbox: self.arena.opt(f.mailbox.as_deref()),
+                folder_path: self.arena.opt(f.folder_path.as_deref()),
+                internet_message_id: self.arena.opt(f.internet_message_id.as_deref()),
+                size_in_bytes: number(f.size_in_bytes),
+                start: ticks(&f.start),
+                end: ticks(&f.end),
+                access_count: number(f.access_count),
+                client_ip_addresses: self.list(&f.client_ip_addresses),
+                session_ids: self.list(&f.session_ids),
+                client_info_strings: self.list(&f.client_info_strings),
+                user_ids: self.list(&f.actors.user_ids),
+                app_ids: self.list(&f.actors.app_ids),
+                client_app_ids: self.list(&f.actors.client_app_ids),
+                aad_session_ids: self.list(&f.actors.aad_session_ids),
+                unique_token_ids: self.list(&f.actors.unique_token_ids),
+                reason: self.arena.text(&f.reason),
+                evidence_record_ids: self.list(&f.evidence_record_ids),
+            };
+            self.findings.push(row);
+        }
+        for e in &verdict.evidence {
+            let row = MafEvidenceRecord {
+                source: source(&e.source),
+                time: ticks(&e.time),
+                operation_count: number(e.operation_count),
+                access_type: AccessType::code(e.access_type),
+                is_throttled: tri(e.is_throttled),
+                record_id: self.arena.opt(e.record_id.as_deref()),
+                mailbox: self.arena.opt(e.mailbox.as_deref()),
+                context: self.context(&e.context),
+                app_id: self.arena.opt(e.app_id.as_deref()),
+                client_app_id: self.arena.opt(e.client_app_id.as_deref()),
+                aad_session_id: self.arena.opt(e.aad_session_id.as_deref()),
+                unique_token_id: self.arena.opt(e.unique_token_id.as_deref()),
+                folders: self.list(&e.folders),
+                items: self.list(&e.items),
+                origin: self.arena.opt(e.origin.as_deref()),
+            };
+            self.evidence.push(row);
+        }
+        self.finding_evidence =
+            verdict.finding_evidence.iter().map(|&(finding, evidence)| MafFindingEvidence { finding, evidence }).collect();
+    }
+
     fn list(&mut self, values: &[String]) -> MafTextList {
         let start = self.texts.len() as u32;
         for value in values {

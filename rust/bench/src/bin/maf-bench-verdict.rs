@@ -66,9 +66,10 @@ fn run() -> Result<(), String> {
     let finishing = Instant::now();
     let tally = session.tally().clone();
     let result = session.finish_analysis(&cancel).ok_or("no analysis")?.map_err(|_| "cancelled")?;
+    let verdict = result.output.verdict().ok_or("not a verdict")?;
     let finish_seconds = finishing.elapsed().as_secs_f64();
     let finish_peak = if reset { peak_rss_bytes() } else { None };
-    let digest = Sha256::digest(format!("{:?}{:?}{:?}{:?}", result.findings, result.evidence, result.finding_evidence, result.warnings));
+    let digest = Sha256::digest(format!("{:?}{:?}{:?}{:?}", verdict.findings, verdict.evidence, verdict.finding_evidence, result.warnings));
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     let number = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "null".to_string());
     println!(
@@ -79,8 +80,8 @@ fn run() -> Result<(), String> {
         number(read_peak),
         number(finish_peak),
         number(temp_bytes),
-        result.findings.len(),
-        result.evidence.len()
+        verdict.findings.len(),
+        verdict.evidence.len()
     );
     Ok(())
 }

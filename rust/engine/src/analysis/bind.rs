@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 
-use super::{distinct_items, widen, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
+use super::{distinct_items, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
 use crate::model::{AccessType, MailAccessRecord};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl Analysis for BindAnalysis {
                 }
             })
             .collect();
-        Ok(AnalysisResult { reads, ..Default::default() })
+        Ok(AnalysisResult::new(AnalysisOutput::Reads(reads), Vec::new()))
     }
 }
 
@@ -121,10 +121,10 @@ mod tests {
                 rec("r4", "2024-05-01T11:00:00Z").mailbox("v@x").sync(&["\\Inbox"]).done(),
             ],
         );
-        assert_eq!(result.reads.len(), 2);
-        let other = &result.reads[0];
+        assert_eq!(result.output.reads().unwrap().len(), 2);
+        let other = &result.output.reads().unwrap()[0];
         assert_eq!(other.mailbox.as_deref(), Some("other@x"));
-        let read = &result.reads[1];
+        let read = &result.output.reads().unwrap()[1];
         assert_eq!(read.internet_message_id, "<a@x>");
         // r1 lists the message twice: one access.
         assert_eq!(read.access_count, 2);

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use chrono::{DateTime, Utc};
 
 use super::pattern::AddressRange;
-use super::{distinct_items, token_of, widen, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
+use super::{distinct_items, token_of, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
 use crate::model::{AccessType, MailAccessRecord, UserType};
 
 #[derive(Clone, Debug, Default)]
@@ -255,7 +255,7 @@ impl Analysis for ContextAnalysis {
                     .to_string(),
             );
         }
-        Ok(AnalysisResult { contexts: contexts.into_iter().map(|(c, _)| c).collect(), warnings, ..Default::default() })
+        Ok(AnalysisResult::new(AnalysisOutput::Contexts(contexts.into_iter().map(|(c, _)| c).collect()), warnings))
     }
 }
 
@@ -310,10 +310,10 @@ mod tests {
                     .done(),
             ],
         );
-        assert_eq!(result.contexts.len(), 2);
-        let other = &result.contexts[0];
+        assert_eq!(result.output.contexts().unwrap().len(), 2);
+        let other = &result.output.contexts().unwrap()[0];
         assert_eq!(other.context.session_id.as_deref(), Some("s-other"));
-        let owner = &result.contexts[1];
+        let owner = &result.output.contexts().unwrap()[1];
         assert_eq!(owner.context.client_ip_address.as_deref(), Some("192.0.2.10"));
         // One account spelled two ways: shown the way that sorts first, whatever the order.
         assert_eq!(owner.context.user_id.as_deref(), Some("V@X"));
@@ -341,12 +341,12 @@ mod tests {
             })),
             records(),
         );
-        assert_eq!(by_range.contexts.len(), 1);
-        assert_eq!(by_range.contexts[0].context.session_id.as_deref(), Some("s-2"));
+        assert_eq!(by_range.output.contexts().unwrap().len(), 1);
+        assert_eq!(by_range.output.contexts().unwrap()[0].context.session_id.as_deref(), Some("s-2"));
         let by_session =
             run(Box::new(ContextAnalysis::new(ContextOptions { sessions: vec!["s-1".into()], ..Default::default() })), records());
-        assert_eq!(by_session.contexts.len(), 1);
-        assert_eq!(by_session.contexts[0].context.session_id.as_deref(), Some("S-1"));
+        assert_eq!(by_session.output.contexts().unwrap().len(), 1);
+        assert_eq!(by_session.output.contexts().unwrap()[0].context.session_id.as_deref(), Some("S-1"));
     }
 
     #[test]
@@ -415,8 +415,13 @@ mod tests {
         let options =
             ContextOptions { suspicious: true, baseline_end: Some("2024-05-02T00:00:00Z".parse().unwrap()), ..Default::default() };
         let result = run(Box::new(ContextAnalysis::new(options)), records);
-        let got: Vec<_> =
-            result.contexts.iter().map(|c| (c.context.client_ip_address.clone().unwrap(), c.signals.join(","), c.score)).collect();
+        let got: Vec<_> = result
+            .output
+            .contexts()
+            .unwrap()
+            .iter()
+            .map(|c| (c.context.client_ip_address.clone().unwrap(), c.signals.join(","), c.score))
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 
-use super::{distinct_items, mailbox_sort_key, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
+use super::{distinct_items, mailbox_sort_key, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
 use crate::model::{normalize_message_id, MailAccessRecord};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Analysis for FindAnalysis {
         self.accesses.sort_by_cached_key(|a| {
             (mailbox_sort_key(a.mailbox.as_deref()), a.creation_time, a.record_id.clone(), a.internet_message_id.clone())
         });
-        Ok(AnalysisResult { accesses: self.accesses, ..Default::default() })
+        Ok(AnalysisResult::new(AnalysisOutput::Accesses(self.accesses), Vec::new()))
     }
 }
 
@@ -88,8 +88,9 @@ mod tests {
                     .done(),
             ],
         );
-        let got: Vec<_> = result.accesses.iter().map(|a| (a.record_id.clone().unwrap(), a.internet_message_id.clone())).collect();
+        let got: Vec<_> =
+            result.output.accesses().unwrap().iter().map(|a| (a.record_id.clone().unwrap(), a.internet_message_id.clone())).collect();
         assert_eq!(got, vec![("r1".into(), "<a@x>".to_string()), ("r2".into(), "<a@x>".into()), ("r2".into(), "<b@x>".into())]);
-        assert_eq!(result.accesses[1].context.client_ip_address.as_deref(), Some("203.0.113.5"));
+        assert_eq!(result.output.accesses().unwrap()[1].context.client_ip_address.as_deref(), Some("203.0.113.5"));
     }
 }

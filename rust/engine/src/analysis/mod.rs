@@ -32,7 +32,7 @@ pub use find::{FindAnalysis, MessageAccess};
 pub use pattern::{AddressRange, Wildcard};
 pub use sync::{SyncActivity, SyncAnalysis};
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
-pub use verdict::{CompromiseKind, EvidenceRecord, Finding, Indicators, VerdictAnalysis, VerdictOptions, VerdictResult};
+pub use verdict::{CompromiseKind, EvidenceRecord, Finding, Indicators, VerdictAnalysis, VerdictOptions};
 
 /// An analysis fed one record at a time.
 pub trait Analysis: Send {
@@ -67,20 +67,97 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), Cancelled> {
     }
 }
 
-/// What an analysis produced; `warnings` are sentences for the user.
-#[derive(Debug, Default)]
+/// What an analysis produced, and what the user should be told of it; `warnings` are
+/// sentences for the user.
+#[derive(Debug)]
 pub struct AnalysisResult {
-    pub windows: Vec<UnauditedWindow>,
-    pub syncs: Vec<SyncActivity>,
-    pub contexts: Vec<AccessContext>,
-    pub reads: Vec<MessageRead>,
-    pub accesses: Vec<MessageAccess>,
+    pub output: AnalysisOutput,
+    pub warnings: Vec<String>,
+}
+
+impl AnalysisResult {
+    pub fn new(output: AnalysisOutput, warnings: Vec<String>) -> AnalysisResult {
+        AnalysisResult { output, warnings }
+    }
+}
+
+/// The rows of one analysis: each analysis answers with its own kind.
+#[derive(Debug)]
+pub enum AnalysisOutput {
+    /// Get-MailAccessThrottling.
+    Windows(Vec<UnauditedWindow>),
+    /// Get-MailAccessSync.
+    Syncs(Vec<SyncActivity>),
+    /// Get-MailAccessContext.
+    Contexts(Vec<AccessContext>),
+    /// Get-MailAccessBind.
+    Reads(Vec<MessageRead>),
+    /// Find-MailAccessMessage.
+    Accesses(Vec<MessageAccess>),
+    /// Get-CompromisedMailAccess.
+    Verdict(Verdict),
+}
+
+impl AnalysisOutput {
+    /// The verdict's rows; None for another analysis.
+    pub fn verdict(&self) -> Option<&Verdict> {
+        match self {
+            AnalysisOutput::Verdict(verdict) => Some(verdict),
+            _ => None,
+        }
+    }
+
+    pub fn into_verdict(self) -> Option<Verdict> {
+        match self {
+            AnalysisOutput::Verdict(verdict) => Some(verdict),
+            _ => None,
+        }
+    }
+
+    pub fn windows(&self) -> Option<&[UnauditedWindow]> {
+        match self {
+            AnalysisOutput::Windows(windows) => Some(windows),
+            _ => None,
+        }
+    }
+
+    pub fn accesses(&self) -> Option<&[MessageAccess]> {
+        match self {
+            AnalysisOutput::Accesses(accesses) => Some(accesses),
+            _ => None,
+        }
+    }
+
+    pub fn contexts(&self) -> Option<&[AccessContext]> {
+        match self {
+            AnalysisOutput::Contexts(contexts) => Some(contexts),
+            _ => None,
+        }
+    }
+
+    pub fn syncs(&self) -> Option<&[SyncActivity]> {
+        match self {
+            AnalysisOutput::Syncs(syncs) => Some(syncs),
+            _ => None,
+        }
+    }
+
+    pub fn reads(&self) -> Option<&[MessageRead]> {
+        match self {
+            AnalysisOutput::Reads(reads) => Some(reads),
+            _ => None,
+        }
+    }
+}
+
+/// The verdict: its findings, and the records behind them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
     pub findings: Vec<Finding>,
-    /// The records behind the findings (the verdict), each once, by time.
+    /// The records behind the findings, each once, by time.
     pub evidence: Vec<EvidenceRecord>,
     /// (finding, evidence record) pairs: indexes into `findings` and `evidence`.
     pub finding_evidence: Vec<(u32, u32)>,
-    pub warnings: Vec<String>,
 }
 
 /// Which records an analysis considers (records outside are counted as Filtered).

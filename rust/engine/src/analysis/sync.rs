@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicBool;
 use chrono::{DateTime, Utc};
 
 use super::{
-    evidence_ids, folder_paths, record_ref, widen, Analysis, AnalysisResult, Cancelled, ContextKey, ContextText, RecordRef, Strings,
+    evidence_ids, folder_paths, record_ref, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, RecordRef,
+    Strings,
 };
 use crate::model::{AccessType, MailAccessRecord};
 
@@ -87,7 +88,7 @@ impl Analysis for SyncAnalysis {
                 record_ids: evidence_ids(&state.refs, strings),
             })
             .collect();
-        Ok(AnalysisResult { syncs, ..Default::default() })
+        Ok(AnalysisResult::new(AnalysisOutput::Syncs(syncs), Vec::new()))
     }
 }
 
@@ -126,7 +127,9 @@ mod tests {
             ],
         );
         let got: Vec<_> = result
-            .syncs
+            .output
+            .syncs()
+            .unwrap()
             .iter()
             .map(|s| (s.folder_path.clone().unwrap(), s.context.client_ip_address.clone().unwrap(), s.sync_count, s.record_ids.clone()))
             .collect();
@@ -138,7 +141,7 @@ mod tests {
                 ("\\Sent Items".into(), "203.0.113.9".into(), 1, vec!["r3".to_string()]),
             ]
         );
-        assert_eq!(result.syncs[0].start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
-        assert_eq!(result.syncs[0].end.to_rfc3339(), "2024-05-01T11:00:00+00:00");
+        assert_eq!(result.output.syncs().unwrap()[0].start.to_rfc3339(), "2024-05-01T10:00:00+00:00");
+        assert_eq!(result.output.syncs().unwrap()[0].end.to_rfc3339(), "2024-05-01T11:00:00+00:00");
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::address::ClientAddress;
-use crate::analysis::{Analysis, AnalysisResult};
+use crate::analysis::{Analysis, AnalysisResult, EvidenceRecord, Finding, Verdict};
 use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition, UserType};
 
 pub(crate) fn rec(id: &str, time: &str) -> Rec {
@@ -122,6 +122,22 @@ pub(crate) fn run(mut analysis: Box<dyn Analysis>, records: Vec<MailAccessRecord
         analysis.add(r);
     }
     analysis.finish(&AtomicBool::new(false)).unwrap()
+}
+
+/// A verdict's result as the tests read it: its rows and its warnings side by side.
+#[derive(Debug)]
+pub(crate) struct VerdictRun {
+    pub findings: Vec<Finding>,
+    pub evidence: Vec<EvidenceRecord>,
+    pub finding_evidence: Vec<(u32, u32)>,
+    pub warnings: Vec<String>,
+}
+
+impl VerdictRun {
+    pub(crate) fn of(result: AnalysisResult) -> VerdictRun {
+        let Verdict { findings, evidence, finding_evidence } = result.output.into_verdict().expect("a verdict");
+        VerdictRun { findings, evidence, finding_evidence, warnings: result.warnings }
+    }
 }
 
 /// A small deterministic generator (xorshift), so that generated cases are the same every run.

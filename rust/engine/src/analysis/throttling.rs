@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
 
 use super::{
-    actors, context_lists, evidence_ids, record_ref, ref_cmp, token_of, Actors, Analysis, AnalysisResult, AppKey, Cancelled, ContextKey,
-    RecordRef, Strings,
+    actors, context_lists, evidence_ids, record_ref, ref_cmp, token_of, Actors, Analysis, AnalysisOutput, AnalysisResult, AppKey,
+    Cancelled, ContextKey, RecordRef, Strings,
 };
 use crate::model::MailAccessRecord;
 
@@ -164,7 +164,7 @@ impl Analysis for ThrottlingAnalysis {
                 }
             })
             .collect();
-        Ok(AnalysisResult { windows, warnings, ..Default::default() })
+        Ok(AnalysisResult::new(AnalysisOutput::Windows(windows), warnings))
     }
 }
 
@@ -250,7 +250,7 @@ mod tests {
         analysis.add(&record("a@x", "2024-05-01T11:00:00Z", "r2", Some(false)));
         analysis.add(&record("b@x", "2024-05-01T11:00:00Z", "r3", None));
         let result = analysis.finish(&AtomicBool::new(false)).unwrap();
-        assert!(result.windows.is_empty());
+        assert!(result.output.windows().unwrap().is_empty());
         assert_eq!(result.warnings.len(), 2);
         assert!(result.warnings[0].contains("1 of its 2 records"), "{}", result.warnings[0]);
         assert!(result.warnings[1].contains("none of its 1 records"), "{}", result.warnings[1]);

@@ -23,7 +23,7 @@ use super::pattern::{any_match, AddressRange, Wildcard};
 use super::throttling::ThrottlingAnalysis;
 use super::{
     actors, check, context_lists, distinct_items, evidence_ids, folder_paths, mailbox_sort_key, record_ref, ref_cmp, token_of, widen,
-    Actors, Analysis, AnalysisResult, AppKey, Cancelled, ContextKey, RecordRef, Strings,
+    Actors, Analysis, AnalysisOutput, AnalysisResult, AppKey, Cancelled, ContextKey, RecordRef, Strings,
 };
 use crate::address::is_client_address;
 use crate::model::{AccessType, MailAccessRecord};
@@ -127,8 +127,6 @@ impl Finding {
         }
     }
 }
-
-pub type VerdictResult = Vec<Finding>;
 
 /// What attribution tells contexts apart by: the context, with the applications (the app
 /// indicator matches them) and the Entra session (an identifier that links).
@@ -778,7 +776,7 @@ impl Analysis for VerdictAnalysis {
         let mut warnings = Vec::new();
         if self.options.indicators.is_empty() {
             warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId, -AttackerAadSessionId): only throttled windows are reported; access cannot be attributed.".to_string());
-            return Ok(self.with_evidence(self.selected(findings, warnings), None));
+            return Ok(AnalysisResult::new(AnalysisOutput::Verdict(self.with_evidence(self.selected(findings), None)), warnings));
         }
         let attribution = self.attribute(cancel)?;
         warnings.extend(self.replay_details(&attribution, cancel)?);
@@ -799,15 +797,14 @@ impl Analysis for VerdictAnalysis {
         }
         warnings.extend(self.unmatched_indicators());
         check(cancel)?;
-        Ok(self.with_evidence(self.selected(findings, warnings), Some(&attribution)))
+        Ok(AnalysisResult::new(AnalysisOutput::Verdict(self.with_evidence(self.selected(findings), Some(&attribution))), warnings))
     }
 }
 
 impl VerdictAnalysis {
     /// The findings -Mailbox and -UserIds select, in order.
-    fn selected(&self, findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
-        let findings = findings.into_iter().filter(|f| self.reports(f)).collect();
-        sorted(findings, warnings)
+    fn selected(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        sorted(findings.into_iter().filter(|f| self.reports(f)).collect())
     }
 }
 
@@ -862,7 +859,7 @@ fn list_or_unknown(values: &[String]) -> String {
 
 /// Sorted by mailbox, start, kind, then what the finding is about (folder, message, address or
 /// session), then its first evidence.
-fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
+fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     fn subject(f: &Finding) -> &str {
         fn first(v: &[String]) -> Option<&str> {
             v.first().map(String::as_str)
@@ -879,13 +876,13 @@ fn sorted(mut findings: Vec<Finding>, warnings: Vec<String>) -> AnalysisResult {
     findings.sort_by_cached_key(|f| {
         (mailbox_sort_key(f.mailbox.as_deref()), f.start, f.kind, subject(f).to_string(), f.evidence_record_ids.first().cloned())
     });
-    AnalysisResult { findings, warnings, ..Default::default() }
+    findings
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::testing::rec;
+    use crate::analysis::testing::{rec, VerdictRun};
 
     const VICTIM: &str = "victim@contoso.com";
     const BOSS: &str = "boss@contoso.com";
@@ -972,12 +969,12 @@ mod tests {
         ]
     }
 
-    fn verdict(options: VerdictOptions) -> AnalysisResult {
+    fn verdict(options: VerdictOptions) -> VerdictRun {
         let mut analysis = Box::new(VerdictAnalysis::new(options));
         for r in breach() {
             analysis.add(&r);
         }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
+        VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap())
     }
 
     pub(super) fn by_ip(ip: &str) -> VerdictOptions {
@@ -987,7 +984,7 @@ mod tests {
         }
     }
 
-    fn summary(result: &AnalysisResult) -> Vec<String> {
+    fn summary(result: &VerdictRun) -> Vec<String> {
         result
             .findings
             .iter()
@@ -1129,7 +1126,7 @@ mod tests {
         for r in &records {
             analysis.add(r);
         }
-        let result = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let result = VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap());
         let messages: Vec<&str> = result.findings.iter().filter_map(|f| f.internet_message_id.as_deref()).collect();
         assert_eq!(messages, ["<m1@x>", "<m2@x>"]);
         // Case-only variants show in the spelling that sorts first (ordinal), whatever the order.
@@ -1155,7 +1152,7 @@ mod tests {
         for r in breach() {
             analysis.add_filtered(&r);
         }
-        let boss = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let boss = VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap());
         let expected: Vec<&Finding> = all.findings.iter().filter(|f| f.mailbox.is_none() || f.mailbox.as_deref() == Some(BOSS)).collect();
         assert_eq!(boss.findings.iter().collect::<Vec<_>>(), expected);
         assert!(boss.findings.iter().any(|f| f.internet_message_id.as_deref() == Some("<b1@x>")));
@@ -1166,7 +1163,7 @@ mod tests {
         for r in breach() {
             analysis.add(&r);
         }
-        let nobody = analysis.finish(&AtomicBool::new(false)).unwrap();
+        let nobody = VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap());
         assert!(nobody.findings.iter().all(|f| f.kind == CompromiseKind::AttackerIndicator), "{:?}", summary(&nobody));
     }
 
@@ -1177,7 +1174,7 @@ mod tests {
         for r in breach().iter().rev() {
             analysis.add(r);
         }
-        assert_eq!(analysis.finish(&AtomicBool::new(false)).unwrap().findings, forward.findings);
+        assert_eq!(VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap()).findings, forward.findings);
     }
 }
 
@@ -1187,7 +1184,7 @@ mod tests {
 mod differential {
     use super::detail::DetailLog;
     use super::*;
-    use crate::analysis::testing::{rec, Rng};
+    use crate::analysis::testing::{rec, Rng, VerdictRun};
     use crate::model::SourcePosition;
 
     const ATTACKER: &str = "203.0.113.77";
@@ -1301,11 +1298,11 @@ mod differential {
         sets
     }
 
-    fn run(mut analysis: Box<VerdictAnalysis>, records: &[MailAccessRecord]) -> AnalysisResult {
+    fn run(mut analysis: Box<VerdictAnalysis>, records: &[MailAccessRecord]) -> VerdictRun {
         for record in records {
             analysis.add(record);
         }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
+        VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap())
     }
 
     #[test]

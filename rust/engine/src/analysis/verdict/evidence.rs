@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use super::attribution::{Attribution, Ident, Link};
 use super::{CompromiseKind, FineKey, VerdictAnalysis};
 use crate::analysis::throttling::UNAUDITED_PERIOD_HOURS;
-use crate::analysis::{distinct_items, folder_paths, mailbox_sort_key, AnalysisResult, ContextText, RecordRef, Strings};
+use crate::analysis::{distinct_items, folder_paths, mailbox_sort_key, ContextText, RecordRef, Strings, Verdict};
 use crate::model::{AccessType, MailAccessRecord, SourcePosition};
 
 /// One record behind one or more findings.
@@ -219,159 +219,178 @@ impl VerdictAnalysis {
         })
     }
 
-    /// Adds to `result` (sorted findings) the records behind each finding: `evidence` in the
+    /// The verdict of some sorted findings, with the records behind each: `evidence` in the
     /// order of time, record id and position, and `finding_evidence` pairs. Every record in a
     /// finding's `evidence_record_ids` is among its evidence records, and no other (the tests
-    /// check it). A new kind of finding needs its case in the match below.
-    pub(super) fn with_evidence(&self, mut result: AnalysisResult, attribution: Option<&Attribution>) -> AnalysisResult {
-        let strings = &self.strings;
-        let log = &self.evidence;
-        let lower = |mailbox: Option<&str>| mailbox_sort_key(mailbox);
+    /// check it). A new kind of finding needs its case in [`Self::handles_of`].
+    pub(super) fn with_evidence(&self, findings: Vec<super::Finding>, attribution: Option<&Attribution>) -> Verdict {
+        let index = self.evidence_index(attribution);
+        let handles: Vec<Vec<RowHandle>> = findings.iter().map(|finding| self.handles_of(finding, &index)).collect();
+        let (records, keys) = self.evidence_records(&index, &handles);
+        let (evidence, finding_evidence) = numbered(records, &keys);
+        Verdict { findings, evidence, finding_evidence }
+    }
 
-        // What each attacker record did, from the aggregates of its context.
-        let mut rows: FxHashMap<u32, AttackerRow> = FxHashMap::default();
-        let mut by_message: FxHashMap<(String, &str), Vec<u32>> = FxHashMap::default();
-        let mut by_folder: FxHashMap<(String, Option<&str>), Vec<u32>> = FxHashMap::default();
-        let mut by_unresolved: FxHashMap<(String, DateTime<Utc>, String), Vec<u32>> = FxHashMap::default();
-        let mut by_indicator: FxHashMap<IdentText<'_>, u32> = FxHashMap::default();
-        let mut by_shared: FxHashMap<IdentText<'_>, Vec<RowHandle>> = FxHashMap::default();
-        if let Some(attribution) = attribution {
-            for (i, state) in self.contexts.iter().enumerate() {
-                if attribution.why[i].is_none() {
-                    continue;
-                }
-                fn row(rows: &mut FxHashMap<u32, AttackerRow>, reference: RecordRef, context: usize) -> &mut AttackerRow {
-                    rows.entry(reference.id).or_insert_with(|| AttackerRow {
-                        reference,
-                        context,
-                        items: BTreeSet::new(),
-                        unresolved_count: None,
-                    })
-                }
-                for (&(mailbox, message), m) in &state.messages {
-                    let key = (lower(mailbox.map(|m| strings.key(m))), strings.key(message));
-                    for reference in &m.refs {
-                        row(&mut rows, *reference, i).items.insert(message);
-                        by_message.entry(key.clone()).or_default().push(reference.id);
-                    }
-                }
-                for (&(mailbox, folder), refs) in &state.syncs {
-                    let key = (lower(mailbox.map(|m| strings.key(m))), folder.map(|f| strings.key(f)));
-                    for reference in refs {
-                        row(&mut rows, *reference, i);
-                        by_folder.entry(key.clone()).or_default().push(reference.id);
-                    }
-                }
-                for unresolved in &state.unresolved {
-                    row(&mut rows, unresolved.reference, i).unresolved_count = unresolved.operation_count;
-                    let key =
-                        (lower(unresolved.mailbox.as_deref()), unresolved.reference.time, strings.record_text(unresolved.reference.id));
-                    by_unresolved.entry(key).or_default().push(unresolved.reference.id);
+    /// What each attacker record did, from the aggregates of its context, and the records
+    /// behind each message, folder, unresolved read and identifier.
+    fn evidence_index(&self, attribution: Option<&Attribution>) -> EvidenceIndex<'_> {
+        let strings = &self.strings;
+        let mut index = EvidenceIndex::default();
+        let Some(attribution) = attribution else { return index };
+        for (i, state) in self.contexts.iter().enumerate() {
+            if attribution.why[i].is_none() {
+                continue;
+            }
+            fn row(rows: &mut FxHashMap<u32, AttackerRow>, reference: RecordRef, context: usize) -> &mut AttackerRow {
+                rows.entry(reference.id).or_insert_with(|| AttackerRow {
+                    reference,
+                    context,
+                    items: BTreeSet::new(),
+                    unresolved_count: None,
+                })
+            }
+            for (&(mailbox, message), m) in &state.messages {
+                let key = (mailbox_sort_key(mailbox.map(|m| strings.key(m))), strings.key(message));
+                for reference in &m.refs {
+                    row(&mut index.rows, *reference, i).items.insert(message);
+                    index.by_message.entry(key.clone()).or_default().push(reference.id);
                 }
             }
-            // A linked identifier: the earliest record of the context that linked it.
-            for (&ident, link) in &attribution.links {
-                if let Link::Linked { context, .. } = link {
-                    by_indicator.insert(ident_text(ident, strings), self.contexts[*context].earliest.id);
+            for (&(mailbox, folder), refs) in &state.syncs {
+                let key = (mailbox_sort_key(mailbox.map(|m| strings.key(m))), folder.map(|f| strings.key(f)));
+                for reference in refs {
+                    row(&mut index.rows, *reference, i);
+                    index.by_folder.entry(key.clone()).or_default().push(reference.id);
                 }
             }
-            // A shared identifier: the first record of each other context that used it before,
-            // and the record that would have linked it (an attacker record).
-            for refusal in &attribution.refused {
-                let mut of_refusal: Vec<RowHandle> = refusal.users.iter().map(|u| RowHandle::Other(u.first, u.key)).collect();
-                of_refusal.push(RowHandle::Attacker(self.contexts[refusal.context].earliest.id));
-                by_shared.insert(ident_text(refusal.ident, strings), of_refusal);
+            for unresolved in &state.unresolved {
+                row(&mut index.rows, unresolved.reference, i).unresolved_count = unresolved.operation_count;
+                let key = (
+                    mailbox_sort_key(unresolved.mailbox.as_deref()),
+                    unresolved.reference.time,
+                    strings.record_text(unresolved.reference.id),
+                );
+                index.by_unresolved.entry(key).or_default().push(unresolved.reference.id);
             }
         }
+        // A linked identifier: the earliest record of the context that linked it.
+        for (&ident, link) in &attribution.links {
+            if let Link::Linked { context, .. } = link {
+                index.by_indicator.insert(ident_text(ident, strings), self.contexts[*context].earliest.id);
+            }
+        }
+        // A shared identifier: the first record of each other context that used it before,
+        // and the record that would have linked it (an attacker record).
+        for refusal in &attribution.refused {
+            let mut of_refusal: Vec<RowHandle> = refusal.users.iter().map(|u| RowHandle::Other(u.first, u.key)).collect();
+            of_refusal.push(RowHandle::Attacker(self.contexts[refusal.context].earliest.id));
+            index.by_shared.insert(ident_text(refusal.ident, strings), of_refusal);
+        }
+        index
+    }
 
-        // Each finding's records.
-        let period = Duration::hours(UNAUDITED_PERIOD_HOURS);
-        let mut handles: Vec<Vec<RowHandle>> = Vec::with_capacity(result.findings.len());
-        for finding in &result.findings {
-            let mailbox = lower(finding.mailbox.as_deref());
-            let attacker = |ids: Option<&Vec<u32>>| ids.into_iter().flatten().map(|&id| RowHandle::Attacker(id)).collect::<Vec<_>>();
-            let of_finding: Vec<RowHandle> = match finding.kind {
-                CompromiseKind::AccessedMessage => {
-                    let message = finding.internet_message_id.as_deref().unwrap_or("");
-                    attacker(by_message.get(&(mailbox, message)))
-                }
-                CompromiseKind::SyncedFolder => attacker(by_folder.get(&(mailbox, finding.folder_path.as_deref()))),
-                CompromiseKind::UnresolvedAccess => {
-                    let record = finding.evidence_record_ids.first().cloned().unwrap_or_default();
-                    attacker(by_unresolved.get(&(mailbox, finding.start, record)))
-                }
-                CompromiseKind::AttackerIndicator => {
-                    by_indicator.get(&finding_ident(finding)).map(|&id| vec![RowHandle::Attacker(id)]).unwrap_or_default()
-                }
-                CompromiseKind::SharedIndicator => by_shared.get(&finding_ident(finding)).cloned().unwrap_or_default(),
-                // Windows are disjoint per mailbox, and each holds every throttled record of
-                // the mailbox from its start to 24 hours before its end.
-                CompromiseKind::ThrottledWindow => log
+    /// A finding's records.
+    fn handles_of(&self, finding: &super::Finding, index: &EvidenceIndex<'_>) -> Vec<RowHandle> {
+        let mailbox = mailbox_sort_key(finding.mailbox.as_deref());
+        let attacker = |ids: Option<&Vec<u32>>| ids.into_iter().flatten().map(|&id| RowHandle::Attacker(id)).collect::<Vec<_>>();
+        match finding.kind {
+            CompromiseKind::AccessedMessage => {
+                let message = finding.internet_message_id.as_deref().unwrap_or("");
+                attacker(index.by_message.get(&(mailbox, message)))
+            }
+            CompromiseKind::SyncedFolder => attacker(index.by_folder.get(&(mailbox, finding.folder_path.as_deref()))),
+            CompromiseKind::UnresolvedAccess => {
+                let record = finding.evidence_record_ids.first().cloned().unwrap_or_default();
+                attacker(index.by_unresolved.get(&(mailbox, finding.start, record)))
+            }
+            CompromiseKind::AttackerIndicator => {
+                index.by_indicator.get(&finding_ident(finding)).map(|&id| vec![RowHandle::Attacker(id)]).unwrap_or_default()
+            }
+            CompromiseKind::SharedIndicator => index.by_shared.get(&finding_ident(finding)).cloned().unwrap_or_default(),
+            // Windows are disjoint per mailbox, and each holds every throttled record of the
+            // mailbox from its start to 24 hours before its end.
+            CompromiseKind::ThrottledWindow => {
+                let period = Duration::hours(UNAUDITED_PERIOD_HOURS);
+                self.evidence
                     .throttled
                     .iter()
                     .enumerate()
-                    .filter(|(_, t)| lower(t.mailbox.as_deref()) == mailbox && t.time >= finding.start && t.time + period <= finding.end)
+                    .filter(|(_, t)| {
+                        mailbox_sort_key(t.mailbox.as_deref()) == mailbox && t.time >= finding.start && t.time + period <= finding.end
+                    })
                     .map(|(i, _)| RowHandle::Throttled(i))
-                    .collect(),
-            };
-            handles.push(of_finding);
-        }
-
-        // A record of the verdict's table, described by its context and its provenance.
-        let describe = |entry: u32, time: DateTime<Utc>, key: &FineKey, provenance: &Provenance| -> EvidenceRecord {
-            let folders = &log.folder_lists[provenance.folders_start as usize..][..provenance.folders_len as usize];
-            let record_id = strings.record_text(entry);
-            let text = |id: Option<u32>| id.map(|i| strings.display(i).to_string());
-            EvidenceRecord {
-                time,
-                record_id: (!record_id.is_empty()).then_some(record_id),
-                mailbox: text(provenance.mailbox()),
-                access_type: provenance.access,
-                is_throttled: provenance.throttled,
-                context: key.context.describe(strings),
-                app_id: text(key.apps.app),
-                client_app_id: text(key.apps.client_app),
-                aad_session_id: text(key.apps.aad_session),
-                unique_token_id: text(self.tokens.get(&entry).copied()),
-                folders: folders.iter().map(|&f| strings.key(f).to_string()).collect(),
-                items: Vec::new(),
-                operation_count: None,
-                source: provenance.source(),
-                origin: text(log.origins.get(&entry).copied()),
+                    .collect()
             }
-        };
-        // An attacker record, with what it contributed.
-        let describe_attacker = |row: &AttackerRow, provenance: &Provenance| -> EvidenceRecord {
-            let state = &self.contexts[row.context];
-            let mut record = describe(row.reference.id, row.reference.time, &state.key, provenance);
-            record.items = row.items.iter().map(|&m| strings.key(m).to_string()).collect();
-            record.items.sort();
-            record.operation_count = row.unresolved_count;
-            record
-        };
-        let displayed = |kept: &EvidenceRecord| {
-            let mut kept = kept.clone();
-            kept.mailbox = self.mailbox_display(kept.mailbox.as_deref());
-            kept
-        };
-        let throttled_at: FxHashMap<SourceKey, usize> = if by_shared.is_empty() {
+        }
+    }
+
+    /// A record of the verdict's table, described by its context and its provenance.
+    fn describe(&self, entry: u32, time: DateTime<Utc>, key: &FineKey, provenance: &Provenance) -> EvidenceRecord {
+        let (strings, log) = (&self.strings, &self.evidence);
+        let folders = &log.folder_lists[provenance.folders_start as usize..][..provenance.folders_len as usize];
+        let record_id = strings.record_text(entry);
+        let text = |id: Option<u32>| id.map(|i| strings.display(i).to_string());
+        EvidenceRecord {
+            time,
+            record_id: (!record_id.is_empty()).then_some(record_id),
+            mailbox: text(provenance.mailbox()),
+            access_type: provenance.access,
+            is_throttled: provenance.throttled,
+            context: key.context.describe(strings),
+            app_id: text(key.apps.app),
+            client_app_id: text(key.apps.client_app),
+            aad_session_id: text(key.apps.aad_session),
+            unique_token_id: text(self.tokens.get(&entry).copied()),
+            folders: folders.iter().map(|&f| strings.key(f).to_string()).collect(),
+            items: Vec::new(),
+            operation_count: None,
+            source: provenance.source(),
+            origin: text(log.origins.get(&entry).copied()),
+        }
+    }
+
+    /// An attacker record, with what it contributed.
+    fn describe_attacker(&self, row: &AttackerRow, provenance: &Provenance) -> EvidenceRecord {
+        let state = &self.contexts[row.context];
+        let mut record = self.describe(row.reference.id, row.reference.time, &state.key, provenance);
+        record.items = row.items.iter().map(|&m| self.strings.key(m).to_string()).collect();
+        record.items.sort();
+        record.operation_count = row.unresolved_count;
+        record
+    }
+
+    /// A throttled record kept whole, its mailbox as the verdict displays it.
+    fn displayed(&self, kept: &EvidenceRecord) -> EvidenceRecord {
+        let mut kept = kept.clone();
+        kept.mailbox = self.mailbox_display(kept.mailbox.as_deref());
+        kept
+    }
+
+    /// Each record behind the findings once (an attacker record may also be a throttled one),
+    /// by where it is, and each finding's records by that key.
+    fn evidence_records(
+        &self,
+        index: &EvidenceIndex<'_>,
+        handles: &[Vec<RowHandle>],
+    ) -> (BTreeMap<SourceKey, EvidenceRecord>, Vec<Vec<SourceKey>>) {
+        let log = &self.evidence;
+        let throttled_at: FxHashMap<SourceKey, usize> = if index.by_shared.is_empty() {
             FxHashMap::default()
         } else {
             log.throttled.iter().enumerate().map(|(i, t)| (source_key(&t.source), i)).collect()
         };
-        // Each record once (an attacker record may also be a throttled one), numbered in order.
         let mut records: BTreeMap<SourceKey, EvidenceRecord> = BTreeMap::new();
         let mut keys: Vec<Vec<SourceKey>> = Vec::with_capacity(handles.len());
-        for of_finding in &handles {
+        for of_finding in handles {
             let mut finding_keys = Vec::with_capacity(of_finding.len());
             for handle in of_finding {
                 let key = match *handle {
                     RowHandle::Attacker(id) => {
                         // Every attacker record has a row and a provenance; were one missing, the
                         // finding would lack that record rather than the verdict fail.
-                        let (Some(row), Some(provenance)) = (rows.get(&id), log.provenance.get(&id)) else { continue };
+                        let (Some(row), Some(provenance)) = (index.rows.get(&id), log.provenance.get(&id)) else { continue };
                         let key = source_key(&provenance.source());
-                        records.entry(key).or_insert_with(|| describe_attacker(row, provenance));
+                        records.entry(key).or_insert_with(|| self.describe_attacker(row, provenance));
                         key
                     }
                     RowHandle::Other(reference, context) => {
@@ -380,15 +399,15 @@ impl VerdictAnalysis {
                         // A throttled record is kept whole: the same object for every finding.
                         let kept = throttled_at.get(&key).map(|&i| &log.throttled[i]);
                         records.entry(key).or_insert_with(|| match kept {
-                            Some(kept) => displayed(kept),
-                            None => describe(reference.id, reference.time, &context, provenance),
+                            Some(kept) => self.displayed(kept),
+                            None => self.describe(reference.id, reference.time, &context, provenance),
                         });
                         key
                     }
                     RowHandle::Throttled(i) => {
                         let kept = &log.throttled[i];
                         let key = source_key(&kept.source);
-                        records.entry(key).or_insert_with(|| displayed(kept));
+                        records.entry(key).or_insert_with(|| self.displayed(kept));
                         key
                     }
                 };
@@ -396,20 +415,37 @@ impl VerdictAnalysis {
             }
             keys.push(finding_keys);
         }
-        let mut ordered: Vec<(SourceKey, EvidenceRecord)> = records.into_iter().collect();
-        ordered.sort_by(|(ka, a), (kb, b)| (a.time, &a.record_id, ka).cmp(&(b.time, &b.record_id, kb)));
-        let number: FxHashMap<SourceKey, u32> = ordered.iter().enumerate().map(|(n, (key, _))| (*key, n as u32)).collect();
-        let mut pairs = Vec::new();
-        for (finding, finding_keys) in keys.iter().enumerate() {
-            let mut numbers: Vec<u32> = finding_keys.iter().map(|k| number[k]).collect();
-            numbers.sort_unstable();
-            numbers.dedup();
-            pairs.extend(numbers.into_iter().map(|n| (finding as u32, n)));
-        }
-        result.evidence = ordered.into_iter().map(|(_, record)| record).collect();
-        result.finding_evidence = pairs;
-        result
+        (records, keys)
     }
+}
+
+/// What [`VerdictAnalysis::evidence_index`] finds: the attacker's records by entry, and the
+/// records behind each (mailbox, message), (mailbox, folder), (mailbox, time, record) of an
+/// unresolved read, linked identifier and shared identifier.
+#[derive(Default)]
+struct EvidenceIndex<'s> {
+    rows: FxHashMap<u32, AttackerRow>,
+    by_message: FxHashMap<(String, &'s str), Vec<u32>>,
+    by_folder: FxHashMap<(String, Option<&'s str>), Vec<u32>>,
+    by_unresolved: FxHashMap<(String, DateTime<Utc>, String), Vec<u32>>,
+    by_indicator: FxHashMap<IdentText<'s>, u32>,
+    by_shared: FxHashMap<IdentText<'s>, Vec<RowHandle>>,
+}
+
+/// The records in order (time, record id, position), and (finding, record) pairs by those
+/// numbers, each once.
+fn numbered(records: BTreeMap<SourceKey, EvidenceRecord>, keys: &[Vec<SourceKey>]) -> (Vec<EvidenceRecord>, Vec<(u32, u32)>) {
+    let mut ordered: Vec<(SourceKey, EvidenceRecord)> = records.into_iter().collect();
+    ordered.sort_by(|(ka, a), (kb, b)| (a.time, &a.record_id, ka).cmp(&(b.time, &b.record_id, kb)));
+    let number: FxHashMap<SourceKey, u32> = ordered.iter().enumerate().map(|(n, (key, _))| (*key, n as u32)).collect();
+    let mut pairs = Vec::new();
+    for (finding, finding_keys) in keys.iter().enumerate() {
+        let mut numbers: Vec<u32> = finding_keys.iter().map(|k| number[k]).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        pairs.extend(numbers.into_iter().map(|n| (finding as u32, n)));
+    }
+    (ordered.into_iter().map(|(_, record)| record).collect(), pairs)
 }
 
 #[cfg(test)]
@@ -418,21 +454,21 @@ mod tests {
 
     use super::super::tests::{breach, by_ip};
     use super::*;
-    use crate::analysis::testing::rec;
+    use crate::analysis::testing::{rec, VerdictRun};
     use crate::analysis::{Analysis, VerdictOptions};
 
     /// Records, each at line (its position + 2) of file 0, as a CSV export has them.
-    fn verdict_of(records: Vec<MailAccessRecord>, options: VerdictOptions) -> AnalysisResult {
+    fn verdict_of(records: Vec<MailAccessRecord>, options: VerdictOptions) -> VerdictRun {
         let mut analysis = Box::new(VerdictAnalysis::new(options));
         for (i, mut record) in records.into_iter().enumerate() {
             record.source = SourcePosition { index: i as u64, file: Some(0), line: Some(i as u64 + 2), result: None };
             analysis.add(&record);
         }
-        analysis.finish(&AtomicBool::new(false)).unwrap()
+        VerdictRun::of(analysis.finish(&AtomicBool::new(false)).unwrap())
     }
 
     /// The breach.
-    fn verdict(options: VerdictOptions) -> AnalysisResult {
+    fn verdict(options: VerdictOptions) -> VerdictRun {
         verdict_of(breach(), options)
     }
 
@@ -455,12 +491,12 @@ mod tests {
     }
 
     /// The evidence records of one finding, by record id.
-    fn evidence_of(result: &AnalysisResult, finding: usize) -> Vec<&EvidenceRecord> {
+    fn evidence_of(result: &VerdictRun, finding: usize) -> Vec<&EvidenceRecord> {
         result.finding_evidence.iter().filter(|(f, _)| *f as usize == finding).map(|(_, e)| &result.evidence[*e as usize]).collect()
     }
 
     /// Each finding's evidence records, as its (time, id) list must read.
-    fn check_every_finding(result: &AnalysisResult) {
+    fn check_every_finding(result: &VerdictRun) {
         for (i, finding) in result.findings.iter().enumerate() {
             let mut got: Vec<(DateTime<Utc>, String)> = result
                 .finding_evidence
@@ -478,7 +514,7 @@ mod tests {
         assert_eq!(referenced.len(), result.evidence.len(), "every evidence record supports a finding");
     }
 
-    fn record<'a>(result: &'a AnalysisResult, id: &str) -> &'a EvidenceRecord {
+    fn record<'a>(result: &'a VerdictRun, id: &str) -> &'a EvidenceRecord {
         result.evidence.iter().find(|e| e.record_id.as_deref() == Some(id)).unwrap_or_else(|| panic!("no evidence {id}"))
     }
 
