@@ -273,6 +273,16 @@ Describe 'Get-CompromisedMailAccess: the run and the evidence of the verdict''s 
         $run.SharedIndicatorExpansion | Should -BeTrue
     }
 
+    It 'says in its reasons why an identifier was not followed, in the words the engine used to write' {
+        # The engine says these as data (issue 16); the shim words them (EngineWording.cs).
+        $office = $Trapped | Where-Object { $_.Kind -eq 'SharedIndicator' -and $_.ClientIPAddress -contains '203.0.113.80' }
+        $office.Reason | Should -BeExactly 'Address 203.0.113.80 was not followed: before the first record that matches an indicator (2026-03-09T01:30:00Z), 5 other context(s) used it: alice@contoso.example (Client=MSExchangeRPC) first at 2026-03-02T08:01:10Z, bob@contoso.example (Client=MSExchangeRPC) first at 2026-03-02T08:05:00Z, alice@contoso.example (Client=OWA;Action=ViaProxy) first at 2026-03-02T09:12:00Z, and 2 more. It is shared (an office egress, a carrier NAT, a VPN, a reused session), so the 20 record(s) of the period that only it would link are not counted as the attacker''s. Record 5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0023 at 2026-03-09T12:00:00Z would have linked it (its session e7a1c3f5-2b4d-4c6e-8a0b-1c2d3e4f5a61 is the attacker''s). -ExpandSharedIndicator follows it anyway.'
+        $entra = $Trapped | Where-Object { $_.Kind -eq 'SharedIndicator' -and $_.AadSessionId -contains '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0' }
+        $entra.Reason | Should -BeLikeExactly 'Entra session 0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 was not followed: before the first record that matches an indicator (2026-03-09T01:30:00Z), 1 other context(s) used it: *(its address matches -AttackerIPAddress 198.51.100.66). -ExpandSharedIndicator follows it anyway.'
+        $linked = $Trapped | Where-Object { $_.Kind -eq 'AttackerIndicator' -and $_.SessionId -contains 'b5d7f9a1-3c5e-4f7a-8b9d-2e4f6a8c0d14' }
+        $linked.Reason | Should -BeLikeExactly 'Session b5d7f9a1-3c5e-4f7a-8b9d-2e4f6a8c0d14 is linked to the attacker by record * at *: its address 2001:db8:77::5 is the attacker''s.'
+    }
+
     It 'gives every finding, shared indicators included, exactly its records, each at its line of the file' {
         $Trapped.Kind | Should -Contain ([MailAccessForensics.CompromiseKind]::SharedIndicator)
         foreach ($finding in $Trapped) {

@@ -35,7 +35,7 @@ namespace MailAccessForensics.Native
         {
             var rows = new AnalysisReader(a);
             var output = new AnalysisOutput();
-            output.Warnings.AddRange(rows.List(a->warnings));
+            output.Warnings.AddRange(rows.Words(a->warnings));
             // One analysis fills one kind of row; the others are empty.
             rows.ReadWindows(output.Results);
             rows.ReadSyncs(output.Results);
@@ -56,6 +56,36 @@ namespace MailAccessForensics.Native
         private string? Text(MafText t) => NativeCall.Text(a->arena, t);
 
         private string RequiredText(MafText t) => NativeCall.RequiredText(a->arena, t);
+
+        /// <summary>A message of the engine (a warning, a reason, a phrase), as data.</summary>
+        private EngineMessage Message(uint index)
+        {
+            MafMessage* m = &a->messages[index];
+            var values = new string?[m->values.len];
+            for (uint i = 0; i < m->values.len; i++)
+            {
+                values[i] = NativeCall.Text(a->arena, a->texts[m->values.start + i]);
+            }
+            var phrases = new EngineMessage[m->phrases.len];
+            for (uint i = 0; i < m->phrases.len; i++)
+            {
+                phrases[i] = Message(m->phrases.start + i);
+            }
+            return new EngineMessage((MessageCode)m->code, values, phrases);
+        }
+
+        /// <summary>A message in words (<see cref="EngineWording"/>).</summary>
+        private string Word(uint index) => EngineWording.Word(Message(index));
+
+        private string[] Words(MafMessageList list)
+        {
+            var words = new string[list.len];
+            for (uint i = 0; i < list.len; i++)
+            {
+                words[i] = Word(list.start + i);
+            }
+            return words;
+        }
 
         private string[] List(MafTextList list)
         {
@@ -244,7 +274,7 @@ namespace MailAccessForensics.Native
                     AppId = List(f->app_ids),
                     ClientAppId = List(f->client_app_ids),
                     UniqueTokenId = List(f->unique_token_ids),
-                    Reason = RequiredText(f->reason),
+                    Reason = Word(f->reason),
                     EvidenceRecordIds = List(f->evidence_record_ids),
                     Evidence = evidenceOf[i]?.ToArray() ?? Array.Empty<EvidenceRecord>(),
                 });

@@ -18,7 +18,7 @@ namespace MailAccessForensics.Native
         ///  Bumped on every change to an export's signature or to a type in this file. The shim
         ///  refuses to load a library with another version.
         /// </summary>
-        internal const uint MAF_ABI_VERSION = 10;
+        internal const uint MAF_ABI_VERSION = 11;
         /// <summary>
         ///  Tri-state for values a record may not state: `IsThrottled`, `ExternalAccess`.
         /// </summary>
@@ -648,6 +648,38 @@ namespace MailAccessForensics.Native
     }
 
     /// <summary>
+    ///  A list of messages: `len` entries of the result's `messages` array from `start`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafMessageList
+    {
+        public uint start;
+        public uint len;
+    }
+
+    /// <summary>
+    ///  A warning, a finding's reason, or a phrase of one, as data: the shim words it
+    ///  (dotnet-shim/src/Model/EngineWording.cs).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct MafMessage
+    {
+        /// <summary>
+        ///  What it says: a `MessageCode` (Vocabulary.g.cs), which gives the meaning of its values
+        ///  and phrases by position.
+        /// </summary>
+        public uint code;
+        /// <summary>
+        ///  Its values, invariant text; absent ones null.
+        /// </summary>
+        public MafTextList values;
+        /// <summary>
+        ///  Its phrases, messages of their own.
+        /// </summary>
+        public MafMessageList phrases;
+    }
+
+    /// <summary>
     ///  A record's context written out.
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -786,7 +818,10 @@ namespace MailAccessForensics.Native
         public MafTextList client_app_ids;
         public MafTextList aad_session_ids;
         public MafTextList unique_token_ids;
-        public MafText reason;
+        /// <summary>
+        ///  Why it is a finding: an index into the result's `messages`.
+        /// </summary>
+        public uint reason;
         public MafTextList evidence_record_ids;
     }
 
@@ -862,10 +897,12 @@ namespace MailAccessForensics.Native
         public ulong evidence_len;
         public MafFindingEvidence* finding_evidence;
         public ulong finding_evidence_len;
+        public MafMessage* messages;
+        public ulong messages_len;
         /// <summary>
-        ///  Sentences for the user (WriteWarning).
+        ///  What the user should be told (WriteWarning), as messages.
         /// </summary>
-        public MafTextList warnings;
+        public MafMessageList warnings;
     }
 
     /// <summary>

@@ -213,3 +213,151 @@ namespace MailAccessForensics.Native
         Verdict = 6,
     }
 }
+
+namespace MailAccessForensics.Native
+{
+    /// <summary>
+    /// What a message of the engine says: a warning, a finding's reason, or a phrase of one.
+    /// The engine says it as data (this code, values and phrases: analysis/message.rs); the
+    /// shim words it, naming the cmdlets' parameters (dotnet-shim/src/Model/EngineWording.cs).
+    /// Values are invariant text (numbers in decimal, times as yyyy-MM-ddTHH:mm:ssZ); each
+    /// member says its values and phrases, by position; a value marked ? may be absent.
+    /// </summary>
+    /// <remarks>Rust: <c>mailaccess_engine::vocabulary::MessageCode</c>.</remarks>
+    internal enum MessageCode : uint
+    {
+        /// <summary>
+        /// Warning. Values: mailbox?, records. None of a mailbox's records says whether it was throttled.
+        /// </summary>
+        ThrottlingUnknownInAll = 1,
+        /// <summary>
+        /// Warning. Values: mailbox?, unknown, records. Some of a mailbox's records do not say.
+        /// </summary>
+        ThrottlingUnknownInSome = 2,
+        /// <summary>
+        /// Warning: the suspicious-context signals that need the end of a baseline were asked
+        /// for without one.
+        /// </summary>
+        NoBaselineEnd = 3,
+        /// <summary>
+        /// Warning: the verdict was given no attacker indicator.
+        /// </summary>
+        NoIndicator = 4,
+        /// <summary>
+        /// Warning. Phrase: the indicator (an Indicator* phrase). It matched no record in the period.
+        /// </summary>
+        IndicatorMatchedNothing = 5,
+        /// <summary>
+        /// Warning. Values: the attacker's records, the period's records, then each address. Records
+        /// carry an address that is not a client's, through which expansion never links.
+        /// </summary>
+        PlaceholderAddresses = 6,
+        /// <summary>
+        /// Warning. Values: identifiers. Phrase: the baseline (a Baseline* phrase). Identifiers
+        /// of the attacker's records were in use by other contexts and were not followed.
+        /// </summary>
+        SharedNotFollowed = 7,
+        /// <summary>
+        /// Warning. Values: why. The verdict could not read back its temporary file.
+        /// </summary>
+        DetailLogUnreadable = 8,
+        /// <summary>
+        /// Warning. Values: why. The verdict could not use a temporary file and kept the details in memory.
+        /// </summary>
+        DetailLogInMemory = 9,
+        /// <summary>
+        /// A ThrottledWindow's reason. Values: throttled records, start, end.
+        /// </summary>
+        ThrottledWindowReason = 20,
+        /// <summary>
+        /// A SyncedFolder's reason. Values: folder?, syncs, then each address.
+        /// </summary>
+        SyncedFolderReason = 21,
+        /// <summary>
+        /// An AccessedMessage's reason. Values: message id, records, first time, then each address.
+        /// </summary>
+        AccessedMessageReason = 22,
+        /// <summary>
+        /// An UnresolvedAccess's reason. Values: record id, items?, folder?, how an earlier tool
+        /// lost the message ids?, message ids recovered? (the last two together).
+        /// </summary>
+        UnresolvedAccessReason = 23,
+        /// <summary>
+        /// An AttackerIndicator's reason, given. Values: the indicator as given. Phrase: the identifier.
+        /// </summary>
+        GivenIndicatorReason = 24,
+        /// <summary>
+        /// An AttackerIndicator's reason, linked. Values: the linking record's id, its time, and
+        /// when others used the identifier before (followed anyway), how many. Phrases: the
+        /// identifier, why the record is the attacker's (an AttributedBy* phrase), and when
+        /// shared, the baseline and the first few contexts (ContextUse, MoreContexts).
+        /// </summary>
+        LinkedIndicatorReason = 25,
+        /// <summary>
+        /// A SharedIndicator's reason. Values: other contexts, records left out, the record that
+        /// would have linked it, its time. Phrases: the identifier, why that record is the
+        /// attacker's, the baseline, the first few contexts (ContextUse, MoreContexts).
+        /// </summary>
+        SharedIndicatorReason = 26,
+        /// <summary>
+        /// Phrase: the attacker address given (an address or a range). Values: the indicator.
+        /// </summary>
+        IndicatorIpAddress = 40,
+        /// <summary>
+        /// Phrase: the attacker session given. Values: the indicator.
+        /// </summary>
+        IndicatorSessionId = 41,
+        /// <summary>
+        /// Phrase: the attacker client pattern given. Values: the indicator.
+        /// </summary>
+        IndicatorClientInfoString = 42,
+        /// <summary>
+        /// Phrase: the attacker application given. Values: the indicator.
+        /// </summary>
+        IndicatorAppId = 43,
+        /// <summary>
+        /// Phrase: the attacker Entra session given. Values: the indicator.
+        /// </summary>
+        IndicatorAadSessionId = 44,
+        /// <summary>
+        /// Phrase: an address that links records. Values: the address.
+        /// </summary>
+        IdentifierAddress = 50,
+        /// <summary>
+        /// Phrase: an Exchange session that links records. Values: the session.
+        /// </summary>
+        IdentifierSession = 51,
+        /// <summary>
+        /// Phrase: an Entra session that links records. Values: the session.
+        /// </summary>
+        IdentifierEntraSession = 52,
+        /// <summary>
+        /// Phrase: a context is the attacker's as it matches an indicator. Phrase: the indicator.
+        /// </summary>
+        AttributedByIndicator = 60,
+        /// <summary>
+        /// Phrase: a context is the attacker's as it carries an identifier of theirs. Phrase: the identifier.
+        /// </summary>
+        AttributedByLink = 61,
+        /// <summary>
+        /// Phrase: the baseline ends at the period's start. Values: the start.
+        /// </summary>
+        BaselineStartDate = 70,
+        /// <summary>
+        /// Phrase: the baseline ends at the first record that matches an indicator. Values: its time.
+        /// </summary>
+        BaselineFirstIndicatorMatch = 71,
+        /// <summary>
+        /// Phrase: the baseline ends at the attacker's known activity.
+        /// </summary>
+        BaselineKnownActivity = 72,
+        /// <summary>
+        /// Phrase: a context that used an identifier before. Values: account?, client?, its first time.
+        /// </summary>
+        ContextUse = 80,
+        /// <summary>
+        /// Phrase: more contexts than those named. Values: how many more.
+        /// </summary>
+        MoreContexts = 81,
+    }
+}

@@ -319,8 +319,10 @@ fn rust_report() -> AbiReport {
             arena, arena_len, texts, texts_len, contexts, contexts_len, windows, windows_len,
             syncs, syncs_len, access_contexts, access_contexts_len, reads, reads_len,
             accesses, accesses_len, findings, findings_len, evidence, evidence_len,
-            finding_evidence, finding_evidence_len, warnings,
+            finding_evidence, finding_evidence_len, messages, messages_len, warnings,
         }
+        MafMessageList { start, len }
+        MafMessage { code, values, phrases }
         MafCollectStep {
             kind, page, session, permille, window, start, end, wait_ms, windows_done,
             records_written, session_id, session_id_len, notes, notes_len,

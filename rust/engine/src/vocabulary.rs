@@ -215,6 +215,89 @@ shared_enum! {
     }
 }
 
+shared_enum! {
+    /// What a message of the engine says: a warning, a finding's reason, or a phrase of one.
+    /// The engine says it as data (this code, values and phrases: analysis/message.rs); the
+    /// shim words it, naming the cmdlets' parameters (dotnet-shim/src/Model/EngineWording.cs).
+    /// Values are invariant text (numbers in decimal, times as yyyy-MM-ddTHH:mm:ssZ); each
+    /// member says its values and phrases, by position; a value marked ? may be absent.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[csharp("MessageCode", "MailAccessForensics.Native", "internal")]
+    pub enum MessageCode: u32 {
+        /// Warning. Values: mailbox?, records. None of a mailbox's records says whether it was throttled.
+        ThrottlingUnknownInAll = 1,
+        /// Warning. Values: mailbox?, unknown, records. Some of a mailbox's records do not say.
+        ThrottlingUnknownInSome = 2,
+        /// Warning: the suspicious-context signals that need the end of a baseline were asked
+        /// for without one.
+        NoBaselineEnd = 3,
+        /// Warning: the verdict was given no attacker indicator.
+        NoIndicator = 4,
+        /// Warning. Phrase: the indicator (an Indicator* phrase). It matched no record in the period.
+        IndicatorMatchedNothing = 5,
+        /// Warning. Values: the attacker's records, the period's records, then each address. Records
+        /// carry an address that is not a client's, through which expansion never links.
+        PlaceholderAddresses = 6,
+        /// Warning. Values: identifiers. Phrase: the baseline (a Baseline* phrase). Identifiers
+        /// of the attacker's records were in use by other contexts and were not followed.
+        SharedNotFollowed = 7,
+        /// Warning. Values: why. The verdict could not read back its temporary file.
+        DetailLogUnreadable = 8,
+        /// Warning. Values: why. The verdict could not use a temporary file and kept the details in memory.
+        DetailLogInMemory = 9,
+        /// A ThrottledWindow's reason. Values: throttled records, start, end.
+        ThrottledWindowReason = 20,
+        /// A SyncedFolder's reason. Values: folder?, syncs, then each address.
+        SyncedFolderReason = 21,
+        /// An AccessedMessage's reason. Values: message id, records, first time, then each address.
+        AccessedMessageReason = 22,
+        /// An UnresolvedAccess's reason. Values: record id, items?, folder?, how an earlier tool
+        /// lost the message ids?, message ids recovered? (the last two together).
+        UnresolvedAccessReason = 23,
+        /// An AttackerIndicator's reason, given. Values: the indicator as given. Phrase: the identifier.
+        GivenIndicatorReason = 24,
+        /// An AttackerIndicator's reason, linked. Values: the linking record's id, its time, and
+        /// when others used the identifier before (followed anyway), how many. Phrases: the
+        /// identifier, why the record is the attacker's (an AttributedBy* phrase), and when
+        /// shared, the baseline and the first few contexts (ContextUse, MoreContexts).
+        LinkedIndicatorReason = 25,
+        /// A SharedIndicator's reason. Values: other contexts, records left out, the record that
+        /// would have linked it, its time. Phrases: the identifier, why that record is the
+        /// attacker's, the baseline, the first few contexts (ContextUse, MoreContexts).
+        SharedIndicatorReason = 26,
+        /// Phrase: the attacker address given (an address or a range). Values: the indicator.
+        IndicatorIpAddress = 40,
+        /// Phrase: the attacker session given. Values: the indicator.
+        IndicatorSessionId = 41,
+        /// Phrase: the attacker client pattern given. Values: the indicator.
+        IndicatorClientInfoString = 42,
+        /// Phrase: the attacker application given. Values: the indicator.
+        IndicatorAppId = 43,
+        /// Phrase: the attacker Entra session given. Values: the indicator.
+        IndicatorAadSessionId = 44,
+        /// Phrase: an address that links records. Values: the address.
+        IdentifierAddress = 50,
+        /// Phrase: an Exchange session that links records. Values: the session.
+        IdentifierSession = 51,
+        /// Phrase: an Entra session that links records. Values: the session.
+        IdentifierEntraSession = 52,
+        /// Phrase: a context is the attacker's as it matches an indicator. Phrase: the indicator.
+        AttributedByIndicator = 60,
+        /// Phrase: a context is the attacker's as it carries an identifier of theirs. Phrase: the identifier.
+        AttributedByLink = 61,
+        /// Phrase: the baseline ends at the period's start. Values: the start.
+        BaselineStartDate = 70,
+        /// Phrase: the baseline ends at the first record that matches an indicator. Values: its time.
+        BaselineFirstIndicatorMatch = 71,
+        /// Phrase: the baseline ends at the attacker's known activity.
+        BaselineKnownActivity = 72,
+        /// Phrase: a context that used an identifier before. Values: account?, client?, its first time.
+        ContextUse = 80,
+        /// Phrase: more contexts than those named. Values: how many more.
+        MoreContexts = 81,
+    }
+}
+
 /// Every enum the C# generator writes, in the order it writes them.
 pub const CSHARP: &[CsEnum] = &[
     ErrorKind::CSHARP,
@@ -223,6 +306,7 @@ pub const CSHARP: &[CsEnum] = &[
     ObjectBatchTag::CSHARP,
     UnreadableReason::CSHARP,
     AnalysisName::CSHARP,
+    MessageCode::CSHARP,
 ];
 
 #[cfg(test)]

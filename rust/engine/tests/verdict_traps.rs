@@ -5,7 +5,14 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use mailaccess_engine::analysis::{AddressRange, Finding, Indicators, RecordFilter, Verdict, VerdictAnalysis, VerdictOptions, Wildcard};
+use chrono::{DateTime, Utc};
+use mailaccess_engine::analysis::message::{
+    AnalysisWarning, AttributionReason, Baseline, ContextUse, ContextUses, FindingReason, GivenIndicator, Identifier, IdentifierKind,
+    Indicator, Linker,
+};
+use mailaccess_engine::analysis::{
+    AddressRange, CompromiseKind, Finding, Indicators, RecordFilter, Verdict, VerdictAnalysis, VerdictOptions, Wildcard,
+};
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
 use mailaccess_engine::time::{parse_timestamp, DateOrder};
 use mailaccess_engine::{Session, SessionOptions, Tally};
@@ -48,12 +55,12 @@ fn session_for(parameters: &Value) -> Session {
     Session::new(SessionOptions { return_records: false, filter, analysis: Some(Box::new(VerdictAnalysis::new(options))) })
 }
 
-fn run(file: &str, parameters: &Value) -> (Vec<Finding>, Vec<String>, Tally) {
+fn run(file: &str, parameters: &Value) -> (Vec<Finding>, Vec<AnalysisWarning>, Tally) {
     let (verdict, warnings, tally) = run_result(file, parameters);
     (verdict.findings, warnings, tally)
 }
 
-fn run_result(file: &str, parameters: &Value) -> (Verdict, Vec<String>, Tally) {
+fn run_result(file: &str, parameters: &Value) -> (Verdict, Vec<AnalysisWarning>, Tally) {
     let mut session = session_for(parameters);
     let mut reader = RecordReader::open(&fixture(file), 0, ReaderOptions::default()).expect("fixture opens");
     let never = AtomicBool::new(false);
@@ -172,16 +179,23 @@ fn check_run(name: &str, file: &str) {
     let summary = |f: &Finding| format!("{} {:?} {:?}", f.kind.name(), f.mailbox, f.evidence_record_ids);
     assert_eq!(actual.len(), expected.len(), "{name} ({file}): {:#?}", findings.iter().map(summary).collect::<Vec<_>>());
     for finding in &findings {
-        assert!(!finding.reason.is_empty(), "{name}: a finding without a reason");
+        let fits = match finding.kind {
+            CompromiseKind::ThrottledWindow => matches!(finding.reason, FindingReason::ThrottledWindow { .. }),
+            CompromiseKind::SyncedFolder => matches!(finding.reason, FindingReason::SyncedFolder { .. }),
+            CompromiseKind::AccessedMessage => matches!(finding.reason, FindingReason::AccessedMessage { .. }),
+            CompromiseKind::UnresolvedAccess => matches!(finding.reason, FindingReason::UnresolvedAccess { .. }),
+            CompromiseKind::AttackerIndicator => {
+                matches!(finding.reason, FindingReason::GivenIndicator { .. } | FindingReason::LinkedIndicator { .. })
+            }
+            CompromiseKind::SharedIndicator => matches!(finding.reason, FindingReason::SharedIndicator { .. }),
+        };
+        assert!(fits, "{name}: a {} finding with the reason {:?}", finding.kind.name(), finding.reason);
     }
 
+    // The warnings' words are the shim's: Get-CompromisedMailAccess.Tests.ps1 checks their
+    // text against the same expected.json; here, their number.
     let expected_warnings = run_spec["Warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), expected_warnings.len(), "{name}: {warnings:#?}");
-    for (parts, warning) in expected_warnings.iter().zip(&warnings) {
-        for part in parts.as_array().unwrap() {
-            assert!(warning.contains(part.as_str().unwrap()), "{name}: warning {warning:?} lacks {part}");
-        }
-    }
     let s = &run_spec["Summary"];
     let counts = [
         ("Read", tally.read),
@@ -232,18 +246,42 @@ fn mailbox_and_user_filters_select_findings_not_the_records_that_link() {
 fn the_reasons_say_why_an_indicator_was_not_followed() {
     let doc = expected();
     let (findings, _, _) = run("traps.auditdata.jsonl", &doc["Runs"]["Expansion"]["Parameters"]);
-    let office = &findings[0];
-    let expected_start = "Address 203.0.113.80 was not followed: before the first record that matches an indicator (2026-03-09T01:30:00Z), 5 other context(s) used it: alice@contoso.example (Client=MSExchangeRPC) first at 2026-03-02T08:01:10Z, bob@contoso.example (Client=MSExchangeRPC) first at 2026-03-02T08:05:00Z, alice@contoso.example (Client=OWA;Action=ViaProxy) first at 2026-03-02T09:12:00Z, and 2 more.";
-    assert!(office.reason.starts_with(expected_start), "{}", office.reason);
-    assert!(
-        office.reason.contains("so the 20 record(s) of the period that only it would link are not counted as the attacker's"),
-        "{}",
-        office.reason
+    let at = |text: &str| -> DateTime<Utc> { text.parse().unwrap() };
+    let baseline = Baseline::FirstIndicatorMatch(at("2026-03-09T01:30:00Z"));
+    let rpc = Some("Client=MSExchangeRPC".to_string());
+    let alice = Some("alice@contoso.example".to_string());
+    // Get-CompromisedMailAccess.Tests.ps1 checks the words the shim makes of these.
+    assert_eq!(
+        findings[0].reason,
+        FindingReason::SharedIndicator {
+            identifier: Identifier { kind: IdentifierKind::Address, value: "203.0.113.80".into() },
+            linker: Linker {
+                record: "5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0023".into(),
+                time: at("2026-03-09T12:00:00Z"),
+                why: AttributionReason::Link(Identifier {
+                    kind: IdentifierKind::Session,
+                    value: "e7a1c3f5-2b4d-4c6e-8a0b-1c2d3e4f5a61".into()
+                }),
+            },
+            baseline,
+            users: ContextUses {
+                count: 5,
+                first: vec![
+                    ContextUse { user: alice.clone(), client: rpc.clone(), first: at("2026-03-02T08:01:10Z") },
+                    ContextUse { user: Some("bob@contoso.example".into()), client: rpc, first: at("2026-03-02T08:05:00Z") },
+                    ContextUse { user: alice, client: Some("Client=OWA;Action=ViaProxy".into()), first: at("2026-03-02T09:12:00Z") },
+                ],
+            },
+            left_out: 20,
+        }
     );
-    assert!(office.reason.contains("Record 5d2e9c10-3b4a-4e6f-8a1b-0c9d8e7f0023 at 2026-03-09T12:00:00Z would have linked it (its session e7a1c3f5-2b4d-4c6e-8a0b-1c2d3e4f5a61 is the attacker's)"), "{}", office.reason);
-    let entra = &findings[1];
-    assert!(entra.reason.starts_with("Entra session 0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0 was not followed: before the first record that matches an indicator (2026-03-09T01:30:00Z), 1 other context(s) used it"), "{}", entra.reason);
-    assert!(entra.reason.contains("(its address matches -AttackerIPAddress 198.51.100.66)"), "{}", entra.reason);
+    let FindingReason::SharedIndicator { identifier, linker, baseline: entra_baseline, users, .. } = &findings[1].reason else {
+        panic!("{:?}", findings[1].reason)
+    };
+    assert_eq!(identifier, &Identifier { kind: IdentifierKind::EntraSession, value: "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0".into() });
+    assert_eq!((entra_baseline, users.count), (&baseline, 1));
+    assert_eq!(linker.why, AttributionReason::Indicator(GivenIndicator { indicator: Indicator::IpAddress, value: "198.51.100.66".into() }));
     let linked = findings.iter().find(|f| f.session_ids == ["b5d7f9a1-3c5e-4f7a-8b9d-2e4f6a8c0d14"]).unwrap();
-    assert!(linked.reason.contains("its address 2001:db8:77::5 is the attacker's"), "{}", linked.reason);
+    let FindingReason::LinkedIndicator { linker, shared: None, .. } = &linked.reason else { panic!("{:?}", linked.reason) };
+    assert_eq!(linker.why, AttributionReason::Link(Identifier { kind: IdentifierKind::Address, value: "2001:db8:77::5".into() }));
 }

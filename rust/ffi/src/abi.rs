@@ -5,7 +5,7 @@
 
 /// Bumped on every change to an export's signature or to a type in this file. The shim
 /// refuses to load a library with another version.
-pub const MAF_ABI_VERSION: u32 = 10;
+pub const MAF_ABI_VERSION: u32 = 11;
 
 /// Result of every fallible export.
 #[repr(u32)]
@@ -181,6 +181,28 @@ pub struct MafTextList {
     pub len: u32,
 }
 
+/// A list of messages: `len` entries of the result's `messages` array from `start`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafMessageList {
+    pub start: u32,
+    pub len: u32,
+}
+
+/// A warning, a finding's reason, or a phrase of one, as data: the shim words it
+/// (dotnet-shim/src/Model/EngineWording.cs).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct MafMessage {
+    /// What it says: a `MessageCode` (Vocabulary.g.cs), which gives the meaning of its values
+    /// and phrases by position.
+    pub code: u32,
+    /// Its values, invariant text; absent ones null.
+    pub values: MafTextList,
+    /// Its phrases, messages of their own.
+    pub phrases: MafMessageList,
+}
+
 /// A record's context written out.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -294,7 +316,8 @@ pub struct MafFinding {
     pub client_app_ids: MafTextList,
     pub aad_session_ids: MafTextList,
     pub unique_token_ids: MafTextList,
-    pub reason: MafText,
+    /// Why it is a finding: an index into the result's `messages`.
+    pub reason: u32,
     pub evidence_record_ids: MafTextList,
 }
 
@@ -358,8 +381,10 @@ pub struct MafAnalysis {
     pub evidence_len: u64,
     pub finding_evidence: *const MafFindingEvidence,
     pub finding_evidence_len: u64,
-    /// Sentences for the user (WriteWarning).
-    pub warnings: MafTextList,
+    pub messages: *const MafMessage,
+    pub messages_len: u64,
+    /// What the user should be told (WriteWarning), as messages.
+    pub warnings: MafMessageList,
 }
 
 /// How far a file has been read. Counters are updated after each chunk.

@@ -2,6 +2,7 @@
 //! header is the first field, so the pointer handed out is the pointer freed.
 
 use mailaccess_engine::analysis::{
+    message::{AnalysisWarning, Message},
     AccessContext, AnalysisOutput, AnalysisResult, ContextText, MessageAccess, MessageRead, SyncActivity, UnauditedWindow, Verdict,
 };
 use mailaccess_engine::input::DigestOutcome;
@@ -254,6 +255,7 @@ struct AnalysisRows {
     findings: Vec<MafFinding>,
     evidence: Vec<MafEvidenceRecord>,
     finding_evidence: Vec<MafFindingEvidence>,
+    messages: Vec<MafMessage>,
 }
 
 impl AnalysisOwner {
@@ -267,7 +269,8 @@ impl AnalysisOwner {
             AnalysisOutput::Accesses(accesses) => o.accesses(accesses),
             AnalysisOutput::Verdict(verdict) => o.verdict(verdict),
         }
-        let warnings = o.list(&result.warnings);
+        let warnings: Vec<Message> = result.warnings.iter().map(AnalysisWarning::message).collect();
+        let warnings = o.messages(&warnings);
         let header = MafAnalysis {
             arena: o.arena.as_ptr(),
             arena_len: o.arena.len(),
@@ -291,6 +294,8 @@ impl AnalysisOwner {
             evidence_len: o.evidence.len() as u64,
             finding_evidence: o.finding_evidence.as_ptr(),
             finding_evidence_len: o.finding_evidence.len() as u64,
+            messages: o.messages.as_ptr(),
+            messages_len: o.messages.len() as u64,
             warnings,
         };
         Box::new(AnalysisOwner { header, rows: o })
@@ -425,7 +430,7 @@ impl AnalysisRows {
                 client_app_ids: self.list(&f.actors.client_app_ids),
                 aad_session_ids: self.list(&f.actors.aad_session_ids),
                 unique_token_ids: self.list(&f.actors.unique_token_ids),
-                reason: self.arena.text(&f.reason),
+                reason: self.message(&f.reason.message()),
                 evidence_record_ids: self.list(&f.evidence_record_ids),
             };
             self.findings.push(row);
@@ -461,6 +466,34 @@ impl AnalysisRows {
             self.texts.push(text);
         }
         MafTextList { start, len: values.len() as u32 }
+    }
+
+    /// Texts that may be absent.
+    fn optional_list(&mut self, values: &[Option<String>]) -> MafTextList {
+        let start = self.texts.len() as u32;
+        for value in values {
+            let text = self.arena.opt(value.as_deref());
+            self.texts.push(text);
+        }
+        MafTextList { start, len: values.len() as u32 }
+    }
+
+    /// Some messages, side by side in `messages` (each message's phrases side by side too).
+    fn messages(&mut self, messages: &[Message]) -> MafMessageList {
+        let start = self.messages.len();
+        let empty = MafMessage { code: 0, values: MafTextList { start: 0, len: 0 }, phrases: MafMessageList { start: 0, len: 0 } };
+        self.messages.extend(std::iter::repeat_n(empty, messages.len()));
+        for (i, message) in messages.iter().enumerate() {
+            let values = self.optional_list(&message.values);
+            let phrases = self.messages(&message.phrases);
+            self.messages[start + i] = MafMessage { code: message.code.code(), values, phrases };
+        }
+        MafMessageList { start: start as u32, len: messages.len() as u32 }
+    }
+
+    /// One message: its index in `messages`.
+    fn message(&mut self, message: &Message) -> u32 {
+        self.messages(std::slice::from_ref(message)).start
     }
 
     fn context(&mut self, c: &ContextText) -> MafContextText {

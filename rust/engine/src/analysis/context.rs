@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 
+use super::message::AnalysisWarning;
 use super::pattern::AddressRange;
 use super::{distinct_items, token_of, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
 use crate::model::{AccessType, MailAccessRecord, UserType};
@@ -250,10 +251,7 @@ impl Analysis for ContextAnalysis {
         contexts.sort_by(|(a, ka), (b, kb)| b.score.cmp(&a.score).then(a.start.cmp(&b.start)).then_with(|| ka.cmp(kb)));
         let mut warnings = Vec::new();
         if self.options.suspicious && self.options.baseline_end.is_none() {
-            warnings.push(
-                "Without -BaselineEndDate the NewInPeriod and NewSync signals cannot fire: give the end of a period of normal activity."
-                    .to_string(),
-            );
+            warnings.push(AnalysisWarning::NoBaselineEnd);
         }
         Ok(AnalysisResult::new(AnalysisOutput::Contexts(contexts.into_iter().map(|(c, _)| c).collect()), warnings))
     }

@@ -8,6 +8,7 @@
 mod bind;
 mod context;
 mod find;
+pub mod message;
 pub mod pattern;
 mod sync;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use crate::model::MailAccessRecord;
 pub use bind::{BindAnalysis, MessageRead};
 pub use context::{AccessContext, ContextAnalysis, ContextOptions};
 pub use find::{FindAnalysis, MessageAccess};
+use message::AnalysisWarning;
 pub use pattern::{AddressRange, Wildcard};
 pub use sync::{SyncActivity, SyncAnalysis};
 pub use throttling::{ThrottlingAnalysis, ThrottlingResult, UnauditedWindow};
@@ -67,16 +69,16 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), Cancelled> {
     }
 }
 
-/// What an analysis produced, and what the user should be told of it; `warnings` are
-/// sentences for the user.
+/// What an analysis produced, and what the user should be told of it (as data: the front end
+/// words it).
 #[derive(Debug)]
 pub struct AnalysisResult {
     pub output: AnalysisOutput,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<AnalysisWarning>,
 }
 
 impl AnalysisResult {
-    pub fn new(output: AnalysisOutput, warnings: Vec<String>) -> AnalysisResult {
+    pub fn new(output: AnalysisOutput, warnings: Vec<AnalysisWarning>) -> AnalysisResult {
         AnalysisResult { output, warnings }
     }
 }

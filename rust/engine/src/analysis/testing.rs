@@ -3,6 +3,7 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::address::ClientAddress;
+use crate::analysis::message::AnalysisWarning;
 use crate::analysis::{Analysis, AnalysisResult, EvidenceRecord, Finding, Verdict};
 use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition, UserType};
 
@@ -130,7 +131,7 @@ pub(crate) struct VerdictRun {
     pub findings: Vec<Finding>,
     pub evidence: Vec<EvidenceRecord>,
     pub finding_evidence: Vec<(u32, u32)>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<AnalysisWarning>,
 }
 
 impl VerdictRun {

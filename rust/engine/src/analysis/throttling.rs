@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use chrono::{DateTime, Duration, Utc};
 use rustc_hash::FxHashMap;
 
+use super::message::AnalysisWarning;
 use super::{
     actors, context_lists, evidence_ids, record_ref, ref_cmp, token_of, Actors, Analysis, AnalysisOutput, AnalysisResult, AppKey,
     Cancelled, ContextKey, RecordRef, Strings,
@@ -155,14 +156,7 @@ impl Analysis for ThrottlingAnalysis {
         let ThrottlingResult { windows, unknown } = self.result();
         let warnings = unknown
             .into_iter()
-            .map(|(mailbox, unknown, records)| {
-                let name = mailbox.as_deref().unwrap_or("(no mailbox)");
-                if unknown == records {
-                    format!("Mailbox {name}: none of its {records} records says whether it was throttled (IsThrottled is absent); throttling there is unknown, not absent.")
-                } else {
-                    format!("Mailbox {name}: {unknown} of its {records} records do not say whether they were throttled (IsThrottled is absent); throttling in their time is unknown, not absent.")
-                }
-            })
+            .map(|(mailbox, unknown, records)| AnalysisWarning::ThrottlingUnknown { mailbox, unknown, records })
             .collect();
         Ok(AnalysisResult::new(AnalysisOutput::Windows(windows), warnings))
     }
@@ -252,7 +246,7 @@ mod tests {
         let result = analysis.finish(&AtomicBool::new(false)).unwrap();
         assert!(result.output.windows().unwrap().is_empty());
         assert_eq!(result.warnings.len(), 2);
-        assert!(result.warnings[0].contains("1 of its 2 records"), "{}", result.warnings[0]);
-        assert!(result.warnings[1].contains("none of its 1 records"), "{}", result.warnings[1]);
+        assert_eq!(result.warnings[0], AnalysisWarning::ThrottlingUnknown { mailbox: Some("a@x".into()), unknown: 1, records: 2 });
+        assert_eq!(result.warnings[1], AnalysisWarning::ThrottlingUnknown { mailbox: Some("b@x".into()), unknown: 1, records: 1 });
     }
 }

@@ -19,6 +19,10 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use self::attribution::{Attribution, BaselineUse, Ident, Link, Why};
+use super::message::{
+    AnalysisWarning, AttributionReason, Baseline, ContextUse, ContextUses, FindingReason, GivenIndicator, Identifier, IdentifierKind,
+    Indicator, Linker, CONTEXT_USES_SHOWN,
+};
 use super::pattern::{any_match, AddressRange, Wildcard};
 use super::throttling::ThrottlingAnalysis;
 use super::{
@@ -103,12 +107,12 @@ pub struct Finding {
     /// The accounts, applications, Entra sessions and tokens of the evidence. For an indicator
     /// of an Entra session, `actors.aad_session_ids` holds the indicator.
     pub actors: Actors,
-    pub reason: String,
+    pub reason: FindingReason,
     pub evidence_record_ids: Vec<String>,
 }
 
 impl Finding {
-    fn new(kind: CompromiseKind, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
+    fn new(kind: CompromiseKind, start: DateTime<Utc>, end: DateTime<Utc>, reason: FindingReason) -> Finding {
         Finding {
             kind,
             mailbox: None,
@@ -122,7 +126,7 @@ impl Finding {
             session_ids: Vec::new(),
             client_info_strings: Vec::new(),
             actors: Actors::default(),
-            reason: String::new(),
+            reason,
             evidence_record_ids: Vec::new(),
         }
     }
@@ -344,7 +348,7 @@ impl VerdictAnalysis {
 
     /// Reads the detail log back: the attacker's contexts keep their records' details, the
     /// others only the evidence of their earliest record (a shared identifier's baseline).
-    fn replay_details(&mut self, attribution: &Attribution, cancel: &AtomicBool) -> Result<Option<String>, Cancelled> {
+    fn replay_details(&mut self, attribution: &Attribution, cancel: &AtomicBool) -> Result<Option<AnalysisWarning>, Cancelled> {
         let Some(log) = self.details.take() else { return Ok(None) };
         let kept_in_memory = log.failure().map(str::to_string);
         let mut cancelled = false;
@@ -364,8 +368,8 @@ impl VerdictAnalysis {
             return Err(Cancelled);
         }
         Ok(match (replayed, kept_in_memory) {
-            (Err(reason), _) => Some(format!("The verdict could not read back its temporary file ({reason}): the attacker's messages, folders and evidence may be incomplete; run it again with more free space in the temporary folder.")),
-            (Ok(_), Some(reason)) => Some(format!("The verdict could not use a temporary file ({reason}) and kept every record's details in memory instead; the verdict is complete.")),
+            (Err(reason), _) => Some(AnalysisWarning::DetailLogUnreadable(reason.to_string())),
+            (Ok(_), Some(reason)) => Some(AnalysisWarning::DetailLogInMemory(reason)),
             (Ok(_), None) => None,
         })
     }
@@ -408,13 +412,9 @@ impl VerdictAnalysis {
             if !overlaps {
                 continue;
             }
-            let mut finding = Finding::new(CompromiseKind::ThrottledWindow, window.start, window.end);
-            finding.reason = format!(
-                "IsThrottled was True in {} record(s): access to this mailbox was not audited from {} to {}; assume all its mail was read in that window.",
-                window.throttled_record_count,
-                time_text(window.start),
-                time_text(window.end)
-            );
+            let reason =
+                FindingReason::ThrottledWindow { throttled_records: window.throttled_record_count, start: window.start, end: window.end };
+            let mut finding = Finding::new(CompromiseKind::ThrottledWindow, window.start, window.end, reason);
             finding.mailbox = window.mailbox;
             finding.access_count = Some(window.throttled_record_count);
             finding.client_ip_addresses = window.client_ip_addresses;
@@ -446,13 +446,8 @@ impl VerdictAnalysis {
             let evidence = self.evidence(keys.iter(), &refs);
             let (start, end) = span(&refs);
             let folder = folder.map(|f| strings.key(f).to_string());
-            let mut finding = Finding::new(CompromiseKind::SyncedFolder, start, end);
-            finding.reason = format!(
-                "Folder {} was synced {} time(s) in the attacker's context (from {}): a synced folder can be read offline, unaudited; assume every message in it was read.",
-                folder.as_deref().unwrap_or("(unnamed)"),
-                refs.len(),
-                list_or_unknown(&evidence.ips)
-            );
+            let reason = FindingReason::SyncedFolder { folder: folder.clone(), syncs: refs.len() as u64, addresses: evidence.ips.clone() };
+            let mut finding = Finding::new(CompromiseKind::SyncedFolder, start, end, reason);
             finding.mailbox = self.mailbox_text(mailbox);
             finding.folder_path = folder;
             finding.access_count = Some(refs.len() as u64);
@@ -485,13 +480,13 @@ impl VerdictAnalysis {
             check(cancel)?;
             let evidence = self.evidence(keys.iter(), &refs);
             let (start, end) = span(&refs);
-            let mut finding = Finding::new(CompromiseKind::AccessedMessage, start, end);
-            finding.reason = format!(
-                "Message {message_id} was read in {} record(s) in the attacker's context (from {}), first at {}.",
-                refs.len(),
-                list_or_unknown(&evidence.ips),
-                time_text(start)
-            );
+            let reason = FindingReason::AccessedMessage {
+                message: message_id.to_string(),
+                records: refs.len() as u64,
+                first: start,
+                addresses: evidence.ips.clone(),
+            };
+            let mut finding = Finding::new(CompromiseKind::AccessedMessage, start, end, reason);
             finding.mailbox = self.mailbox_text(mailbox);
             finding.folder_path = folder.map(|f| strings.key(f).to_string());
             finding.internet_message_id = Some(message_id.to_string());
@@ -509,18 +504,14 @@ impl VerdictAnalysis {
         for state in attacker {
             for unresolved in &state.unresolved {
                 let evidence = self.evidence(std::iter::once(&state.key), &[unresolved.reference]);
-                let record = self.strings.record_text(unresolved.reference.id);
-                let count = unresolved.operation_count.map(|c| c.to_string()).unwrap_or_else(|| "an unknown number of".to_string());
-                let why = match &unresolved.degraded {
-                    Some(reason) => format!("an earlier tool lost its message ids ({reason}); {} were recovered", unresolved.recovered),
-                    None => "the record lists no message ids".to_string(),
+                let reason = FindingReason::UnresolvedAccess {
+                    record: self.strings.record_text(unresolved.reference.id),
+                    items: unresolved.operation_count,
+                    folder: unresolved.folder.clone(),
+                    lost: unresolved.degraded.clone().map(|how| (how, unresolved.recovered)),
                 };
                 let time = unresolved.reference.time;
-                let mut finding = Finding::new(CompromiseKind::UnresolvedAccess, time, time);
-                finding.reason = format!(
-                    "Record {record} read {count} item(s) in {} in the attacker's context, but {why}: find the messages from the folder and time.",
-                    unresolved.folder.as_deref().unwrap_or("an unnamed folder")
-                );
+                let mut finding = Finding::new(CompromiseKind::UnresolvedAccess, time, time, reason);
                 finding.mailbox = unresolved.mailbox.clone();
                 finding.folder_path = unresolved.folder.clone();
                 finding.access_count = unresolved.operation_count;
@@ -549,19 +540,27 @@ impl VerdictAnalysis {
         carriers
     }
 
-    /// "Address 192.0.2.1", "Session ...", "Entra session ...".
-    fn ident_text(&self, ident: Ident) -> String {
-        match ident {
-            Ident::Address(a) => format!("Address {}", self.strings.display(a)),
-            Ident::Session(s) => format!("Session {}", self.strings.display(s)),
-            Ident::Entra(e) => format!("Entra session {}", self.strings.display(e)),
-        }
+    /// An identifier as messages name it.
+    fn identifier(&self, ident: Ident) -> Identifier {
+        let (kind, id) = match ident {
+            Ident::Address(a) => (IdentifierKind::Address, a),
+            Ident::Session(s) => (IdentifierKind::Session, s),
+            Ident::Entra(e) => (IdentifierKind::EntraSession, e),
+        };
+        Identifier { kind, value: self.strings.display(id).to_string() }
     }
 
     /// A finding about an identifier: exactly one of its address, session and Entra session
     /// columns holds it.
-    fn ident_finding(&self, kind: CompromiseKind, ident: Ident, start: DateTime<Utc>, end: DateTime<Utc>) -> Finding {
-        let mut finding = Finding::new(kind, start, end);
+    fn ident_finding(
+        &self,
+        kind: CompromiseKind,
+        ident: Ident,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        reason: FindingReason,
+    ) -> Finding {
+        let mut finding = Finding::new(kind, start, end, reason);
         match ident {
             Ident::Address(a) => finding.client_ip_addresses = vec![self.strings.display(a).to_string()],
             Ident::Session(s) => finding.session_ids = vec![self.strings.display(s).to_string()],
@@ -570,52 +569,51 @@ impl VerdictAnalysis {
         finding
     }
 
-    fn describe_why(&self, why: &Why) -> String {
+    fn attribution_reason(&self, why: &Why) -> AttributionReason {
+        let given =
+            |indicator: Indicator, value: &str| AttributionReason::Indicator(GivenIndicator { indicator, value: value.to_string() });
         match why {
-            Why::Address(range) => format!("its address matches -AttackerIPAddress {range}"),
-            Why::Session(session) => format!("its session is -AttackerSessionId {session}"),
-            Why::ClientInfoString(pattern) => format!("its client matches -AttackerClientInfoString '{pattern}'"),
-            Why::App(app) => format!("its application is -AttackerAppId {app}"),
-            Why::Entra(session) => format!("its Entra session is -AttackerAadSessionId {session}"),
-            Why::Linked(Ident::Address(a)) => format!("its address {} is the attacker's", self.strings.display(*a)),
-            Why::Linked(Ident::Session(s)) => format!("its session {} is the attacker's", self.strings.display(*s)),
-            Why::Linked(Ident::Entra(e)) => format!("its Entra session {} is the attacker's", self.strings.display(*e)),
+            Why::Address(range) => given(Indicator::IpAddress, range),
+            Why::Session(session) => given(Indicator::SessionId, session),
+            Why::ClientInfoString(pattern) => given(Indicator::ClientInfoString, pattern),
+            Why::App(app) => given(Indicator::AppId, app),
+            Why::Entra(session) => given(Indicator::AadSessionId, session),
+            Why::Linked(ident) => AttributionReason::Link(self.identifier(*ident)),
         }
     }
 
-    /// ("record R at T", why the context is the attacker's), of the earliest record of a context.
-    fn describe_linker(&self, context: usize, attribution: &Attribution) -> (String, String) {
+    /// The earliest record of an attacker context, and why the context is the attacker's.
+    fn linker(&self, context: usize, attribution: &Attribution) -> Linker {
         let state = &self.contexts[context];
-        let why = attribution.why[context].as_ref().map(|w| self.describe_why(w)).unwrap_or_default();
-        (format!("record {} at {}", self.strings.record_text(state.earliest.id), time_text(state.earliest.time)), why)
+        Linker {
+            record: self.strings.record_text(state.earliest.id),
+            time: state.earliest.time,
+            why: self.attribution_reason(attribution.why[context].as_ref().expect("a record that links is the attacker's")),
+        }
     }
 
     /// The contexts that used an identifier before, as a reader can check them: the first few
     /// by account and client, with when each first did.
-    fn describe_users(&self, users: &[BaselineUse]) -> String {
-        const SHOWN: usize = 3;
+    fn context_uses(&self, users: &[BaselineUse]) -> ContextUses {
         let strings = &self.strings;
-        let mut parts: Vec<String> = users
+        let first = users
             .iter()
-            .take(SHOWN)
-            .map(|u| {
-                let who = u.key.context.user.map(|id| strings.display(id)).unwrap_or("an unknown account");
-                let client = u.key.context.client.map(|id| format!(" ({})", strings.display(id))).unwrap_or_default();
-                format!("{who}{client} first at {}", time_text(u.first.time))
+            .take(CONTEXT_USES_SHOWN)
+            .map(|u| ContextUse {
+                user: u.key.context.user.map(|id| strings.display(id).to_string()),
+                client: u.key.context.client.map(|id| strings.display(id).to_string()),
+                first: u.first.time,
             })
             .collect();
-        if users.len() > SHOWN {
-            parts.push(format!("and {} more", users.len() - SHOWN));
-        }
-        parts.join(", ")
+        ContextUses { count: users.len(), first }
     }
 
-    /// When the baseline ends, in words.
-    fn baseline_text(&self, attribution: &Attribution) -> String {
+    /// Where the baseline ends.
+    fn baseline(&self, attribution: &Attribution) -> Baseline {
         match (self.options.period_start, attribution.baseline_end) {
-            (Some(start), _) => format!("before -StartDate ({})", time_text(start)),
-            (None, Some(end)) => format!("before the first record that matches an indicator ({})", time_text(end)),
-            (None, None) => "before the attacker's known activity".to_string(),
+            (Some(start), _) => Baseline::StartDate(start),
+            (None, Some(end)) => Baseline::FirstIndicatorMatch(end),
+            (None, None) => Baseline::KnownActivity,
         }
     }
 
@@ -628,28 +626,27 @@ impl VerdictAnalysis {
                 carriers[&ident].iter().filter(|&&i| attribution.why[i].is_some()).map(|&i| &self.contexts[i]).collect();
             let start = carrying.iter().map(|s| s.span.0).min().expect("an indicator comes from a context");
             let end = carrying.iter().map(|s| s.span.1).max().expect("an indicator comes from a context");
-            let mut finding = self.ident_finding(CompromiseKind::AttackerIndicator, ident, start, end);
-            finding.access_count = Some(carrying.iter().map(|s| s.records).sum());
-            let what = self.ident_text(ident);
-            match link {
-                Link::Given(given) => finding.reason = format!("{what} was given as an attacker indicator ({given})."),
+            let identifier = self.identifier(ident);
+            let records = Some(carrying.iter().map(|s| s.records).sum());
+            let finding = match link {
+                Link::Given(given) => {
+                    let reason = FindingReason::GivenIndicator { identifier, given: given.clone() };
+                    let mut finding = self.ident_finding(CompromiseKind::AttackerIndicator, ident, start, end, reason);
+                    finding.access_count = records;
+                    finding
+                }
                 Link::Linked { context, shared } => {
-                    let linker = &self.contexts[*context];
-                    let evidence = self.evidence(std::iter::once(&linker.key), &[linker.earliest]);
-                    let (record, why) = self.describe_linker(*context, attribution);
-                    finding.reason = format!("{what} is linked to the attacker by {record}: {why}.");
-                    if !shared.is_empty() {
-                        finding.reason.push_str(&format!(
-                            " {}, {} other context(s) used it too: {}. It may be shared; it was followed because -ExpandSharedIndicator was given.",
-                            capitalised(&self.baseline_text(attribution)),
-                            shared.len(),
-                            self.describe_users(shared)
-                        ));
-                    }
+                    let state = &self.contexts[*context];
+                    let evidence = self.evidence(std::iter::once(&state.key), &[state.earliest]);
+                    let shared = (!shared.is_empty()).then(|| (self.baseline(attribution), self.context_uses(shared)));
+                    let reason = FindingReason::LinkedIndicator { identifier, linker: self.linker(*context, attribution), shared };
+                    let mut finding = self.ident_finding(CompromiseKind::AttackerIndicator, ident, start, end, reason);
+                    finding.access_count = records;
                     take_actors(&mut finding, evidence.actors);
                     finding.evidence_record_ids = evidence.ids;
+                    finding
                 }
-            }
+            };
             findings.push(finding);
         }
         findings
@@ -671,16 +668,14 @@ impl VerdictAnalysis {
             // are not the attacker's.
             let left_out: u64 =
                 carriers[&refusal.ident].iter().filter(|&&i| attribution.why[i].is_none()).map(|&i| self.contexts[i].records).sum();
-            let mut finding = self.ident_finding(CompromiseKind::SharedIndicator, refusal.ident, start, end);
-            let (record, why) = self.describe_linker(refusal.context, attribution);
-            finding.reason = format!(
-                "{what} was not followed: {baseline}, {count} other context(s) used it: {users}. It is shared (an office egress, a carrier NAT, a VPN, a reused session), so the {left_out} record(s) of the period that only it would link are not counted as the attacker's. {record} would have linked it ({why}). -ExpandSharedIndicator follows it anyway.",
-                what = self.ident_text(refusal.ident),
-                baseline = self.baseline_text(attribution),
-                count = refusal.users.len(),
-                users = self.describe_users(&refusal.users),
-                record = capitalised(&record),
-            );
+            let reason = FindingReason::SharedIndicator {
+                identifier: self.identifier(refusal.ident),
+                linker: self.linker(refusal.context, attribution),
+                baseline: self.baseline(attribution),
+                users: self.context_uses(&refusal.users),
+                left_out,
+            };
+            let mut finding = self.ident_finding(CompromiseKind::SharedIndicator, refusal.ident, start, end, reason);
             finding.access_count = Some(left_out);
             finding.client_info_strings = evidence.clients;
             take_actors(&mut finding, evidence.actors);
@@ -691,34 +686,37 @@ impl VerdictAnalysis {
     }
 
     /// Indicators that matched nothing are worth saying: a typo, or the wrong period.
-    fn unmatched_indicators(&self) -> Vec<String> {
+    fn unmatched_indicators(&self) -> Vec<AnalysisWarning> {
         let strings = &self.strings;
         let indicators = &self.options.indicators;
         let mut warnings = Vec::new();
+        let mut unmatched = |indicator: Indicator, value: &str| {
+            warnings.push(AnalysisWarning::IndicatorMatchedNothing(GivenIndicator { indicator, value: value.to_string() }))
+        };
         for range in &indicators.addresses {
             if !self.contexts.iter().any(|c| c.ip.is_some_and(|ip| range.contains(&ip))) {
-                warnings.push(format!("-AttackerIPAddress {} matched no record in the period.", range.text()));
+                unmatched(Indicator::IpAddress, range.text());
             }
         }
         let matches = |given: &str, id: Option<u32>| id.is_some_and(|id| strings.key(id).eq_ignore_ascii_case(given));
         for session in &indicators.sessions {
             if !self.contexts.iter().any(|c| matches(session, c.key.context.session)) {
-                warnings.push(format!("-AttackerSessionId {session} matched no record in the period."));
+                unmatched(Indicator::SessionId, session);
             }
         }
         for pattern in &indicators.client_info_strings {
             if !self.contexts.iter().any(|c| c.key.context.client.is_some_and(|s| pattern.is_match(strings.key(s)))) {
-                warnings.push(format!("-AttackerClientInfoString '{}' matched no record in the period.", pattern.text()));
+                unmatched(Indicator::ClientInfoString, pattern.text());
             }
         }
         for app in &indicators.app_ids {
             if !self.contexts.iter().any(|c| matches(app, c.key.apps.app) || matches(app, c.key.apps.client_app)) {
-                warnings.push(format!("-AttackerAppId {app} matched no record in the period."));
+                unmatched(Indicator::AppId, app);
             }
         }
         for session in &indicators.aad_sessions {
             if !self.contexts.iter().any(|c| matches(session, c.key.apps.aad_session)) {
-                warnings.push(format!("-AttackerAadSessionId {session} matched no record in the period."));
+                unmatched(Indicator::AadSessionId, session);
             }
         }
         warnings
@@ -726,7 +724,7 @@ impl VerdictAnalysis {
 
     /// Said once: the attacker's records that carry an address no client has, through which
     /// expansion did not link.
-    fn placeholder_warning(&self, attribution: &Attribution) -> Option<String> {
+    fn placeholder_warning(&self, attribution: &Attribution) -> Option<AnalysisWarning> {
         if !self.options.expand {
             return None;
         }
@@ -743,11 +741,10 @@ impl VerdictAnalysis {
                 addresses.insert(self.strings.display(address));
             }
         }
-        (attacker_records > 0).then(|| {
-            format!(
-                "{attacker_records} of the attacker's record(s) carry an address that is not a client's ({}): a placeholder (unspecified, loopback, link-local, broadcast, multicast) or not an IP address. Expansion never links through such an address; {all_records} record(s) of the period carry one.",
-                addresses.into_iter().collect::<Vec<_>>().join(", ")
-            )
+        (attacker_records > 0).then(|| AnalysisWarning::PlaceholderAddresses {
+            attacker_records,
+            all_records,
+            addresses: addresses.into_iter().map(str::to_string).collect(),
         })
     }
 }
@@ -775,7 +772,7 @@ impl Analysis for VerdictAnalysis {
         let mut findings = self.throttled_windows();
         let mut warnings = Vec::new();
         if self.options.indicators.is_empty() {
-            warnings.push("No attacker indicator was given (-AttackerIPAddress, -AttackerSessionId, -AttackerClientInfoString, -AttackerAppId, -AttackerAadSessionId): only throttled windows are reported; access cannot be attributed.".to_string());
+            warnings.push(AnalysisWarning::NoIndicator);
             return Ok(AnalysisResult::new(AnalysisOutput::Verdict(self.with_evidence(self.selected(findings), None)), warnings));
         }
         let attribution = self.attribute(cancel)?;
@@ -789,11 +786,8 @@ impl Analysis for VerdictAnalysis {
         findings.extend(self.shared_indicators(&attribution));
         warnings.extend(self.placeholder_warning(&attribution));
         if !attribution.refused.is_empty() {
-            warnings.push(format!(
-                "{} address(es) or session(s) of the attacker's records were in use {} by other contexts and were not followed: see the SharedIndicator findings; -ExpandSharedIndicator follows them.",
-                attribution.refused.len(),
-                self.baseline_text(&attribution)
-            ));
+            warnings
+                .push(AnalysisWarning::SharedNotFollowed { identifiers: attribution.refused.len(), baseline: self.baseline(&attribution) });
         }
         warnings.extend(self.unmatched_indicators());
         check(cancel)?;
@@ -825,18 +819,6 @@ fn fill(finding: &mut Finding, evidence: Evidence) {
     finding.evidence_record_ids = evidence.ids;
 }
 
-fn time_text(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 /// Whether an access (time, folder) is later than another: a message's folder is the one of its
 /// latest access, the greater folder text breaking a tie so that input order does not matter.
 fn is_later(strings: &Strings, access: (DateTime<Utc>, Option<u32>), than: (DateTime<Utc>, Option<u32>)) -> bool {
@@ -847,14 +829,6 @@ fn span(refs: &[RecordRef]) -> (DateTime<Utc>, DateTime<Utc>) {
     let start = refs.iter().map(|r| r.time).min().expect("evidence is never empty");
     let end = refs.iter().map(|r| r.time).max().expect("evidence is never empty");
     (start, end)
-}
-
-fn list_or_unknown(values: &[String]) -> String {
-    if values.is_empty() {
-        "an unknown address".to_string()
-    } else {
-        values.join(", ")
-    }
 }
 
 /// Sorted by mailbox, start, kind, then what the finding is about (folder, message, address or
@@ -1024,10 +998,17 @@ mod tests {
             ]
         );
         let address_b = &result.findings[2];
-        assert!(
-            address_b.reason.contains("record a2") && address_b.reason.contains("its session s-att is the attacker's"),
-            "{}",
-            address_b.reason
+        assert_eq!(
+            address_b.reason,
+            FindingReason::LinkedIndicator {
+                identifier: Identifier { kind: IdentifierKind::Address, value: B.into() },
+                linker: Linker {
+                    record: "a2".into(),
+                    time: "2024-05-02T11:00:00Z".parse().unwrap(),
+                    why: AttributionReason::Link(Identifier { kind: IdentifierKind::Session, value: "s-att".into() }),
+                },
+                shared: None,
+            }
         );
         assert!(result.warnings.is_empty(), "{:?}", result.warnings);
     }
@@ -1084,14 +1065,17 @@ mod tests {
     fn no_indicator_reports_throttling_and_warns() {
         let result = verdict(VerdictOptions::default());
         assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - 192.0.2.10|s-owner-2 n=1 ev=t1"]);
-        assert!(result.warnings[0].contains("No attacker indicator"));
+        assert_eq!(result.warnings, [AnalysisWarning::NoIndicator]);
     }
 
     #[test]
     fn an_indicator_that_matches_nothing_is_a_warning() {
         let result = verdict(by_ip("2001:db8::1"));
         assert_eq!(summary(&result), vec!["ThrottledWindow victim@contoso.com - 192.0.2.10|s-owner-2 n=1 ev=t1"]);
-        assert!(result.warnings[0].contains("-AttackerIPAddress 2001:db8::1 matched no record"), "{:?}", result.warnings);
+        assert_eq!(
+            result.warnings,
+            [AnalysisWarning::IndicatorMatchedNothing(GivenIndicator { indicator: Indicator::IpAddress, value: "2001:db8::1".into() })]
+        );
     }
 
     #[test]
@@ -1133,10 +1117,8 @@ mod tests {
         // Text that is not an address is folded, and shown in the spelling that sorts first
         // (issue #14: the output does not depend on the order of the input).
         assert!(
-            result
-                .warnings
-                .iter()
-                .any(|w| w.contains("1 of the attacker's record(s) carry an address that is not a client's (ANONYMIZED)")),
+            result.warnings.iter().any(|w| *w
+                == AnalysisWarning::PlaceholderAddresses { attacker_records: 1, all_records: 2, addresses: vec!["ANONYMIZED".into()] }),
             "{:?}",
             result.warnings
         );
@@ -1342,7 +1324,7 @@ mod differential {
         let logged = run(Box::new(log), &records);
         assert_eq!(logged.findings, eager.findings);
         assert_eq!(logged.evidence, eager.evidence);
-        assert!(logged.warnings[0].starts_with("The verdict could not use a temporary file ("), "{:?}", logged.warnings);
+        assert!(matches!(&logged.warnings[0], AnalysisWarning::DetailLogInMemory(why) if !why.is_empty()), "{:?}", logged.warnings);
         assert_eq!(logged.warnings[1..], eager.warnings[..]);
     }
 
