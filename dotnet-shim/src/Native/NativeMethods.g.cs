@@ -517,7 +517,7 @@ namespace MailAccessForensics.Native
         /// </summary>
         public int client_port;
         /// <summary>
-        ///  `mailaccess_engine::AccessType` as a number (the shim's MailAccessType).
+        ///  `mailaccess_engine::MailAccessType` as a number (the shim's MailAccessType).
         /// </summary>
         public byte access_type;
         public byte is_throttled;

@@ -90,7 +90,7 @@ namespace MailAccessForensics
     /// <summary>
     /// MailAccessType of a MailItemsAccessed record.
     /// </summary>
-    /// <remarks>Rust: <c>mailaccess_engine::vocabulary::AccessType</c>.</remarks>
+    /// <remarks>Rust: <c>mailaccess_engine::vocabulary::MailAccessType</c>.</remarks>
     public enum MailAccessType
     {
         /// <summary>

@@ -26,6 +26,6 @@ pub use input::interpret::{
     interpret_fields, interpret_json, interpret_json_at, interpret_json_placed, result_position, InterpretOptions, Outcome, Placed,
     MAX_NESTING,
 };
-pub use model::{AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition, SourcePosition, UserType};
+pub use model::{FolderAccess, LogonType, MailAccessRecord, MailAccessType, MessageItem, ResultPosition, SourcePosition, UserType};
 pub use session::{BatchOutput, Session, SessionOptions};
 pub use tally::Tally;

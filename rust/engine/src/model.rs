@@ -6,17 +6,17 @@ use chrono::{DateTime, Utc};
 
 use crate::address::ClientAddress;
 
-pub use crate::vocabulary::AccessType;
+pub use crate::vocabulary::MailAccessType;
 
-impl AccessType {
-    pub fn parse(text: &str) -> AccessType {
+impl MailAccessType {
+    pub fn parse(text: &str) -> MailAccessType {
         let text = text.trim();
         if text.eq_ignore_ascii_case("bind") {
-            AccessType::Bind
+            MailAccessType::Bind
         } else if text.eq_ignore_ascii_case("sync") {
-            AccessType::Sync
+            MailAccessType::Sync
         } else {
-            AccessType::Unknown
+            MailAccessType::Unknown
         }
     }
 }
@@ -142,7 +142,7 @@ pub struct MailAccessRecord {
     /// The acting account (differs from `mailbox` for delegate access).
     pub user_id: Option<String>,
     pub user_type: Option<UserType>,
-    pub access_type: AccessType,
+    pub access_type: MailAccessType,
     /// `IsThrottled`; None when the record does not say.
     pub is_throttled: Option<bool>,
     pub client_address: Option<ClientAddress>,
@@ -245,8 +245,8 @@ mod tests {
 
     #[test]
     fn access_type_is_case_insensitive() {
-        assert_eq!(AccessType::parse("bind"), AccessType::Bind);
-        assert_eq!(AccessType::parse(" Sync"), AccessType::Sync);
-        assert_eq!(AccessType::parse("Other"), AccessType::Unknown);
+        assert_eq!(MailAccessType::parse("bind"), MailAccessType::Bind);
+        assert_eq!(MailAccessType::parse(" Sync"), MailAccessType::Sync);
+        assert_eq!(MailAccessType::parse("Other"), MailAccessType::Unknown);
     }
 }

@@ -142,7 +142,7 @@ shared_enum! {
     /// MailAccessType of a MailItemsAccessed record.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     #[csharp("MailAccessType", "MailAccessForensics", "public")]
-    pub enum AccessType: u8 {
+    pub enum MailAccessType: u8 {
         /// Individual messages were read; the record lists them.
         Bind = 1,
         /// A client downloaded a whole folder.
@@ -302,7 +302,7 @@ shared_enum! {
 pub const CSHARP: &[CsEnum] = &[
     ErrorKind::CSHARP,
     CompromiseKind::CSHARP,
-    AccessType::CSHARP,
+    MailAccessType::CSHARP,
     ObjectBatchTag::CSHARP,
     UnreadableReason::CSHARP,
     AnalysisName::CSHARP,
@@ -322,7 +322,7 @@ mod tests {
         for kind in CompromiseKind::ALL {
             assert_eq!(CompromiseKind::from_code(kind.code()), Some(*kind));
         }
-        assert_eq!(AccessType::Unknown.code(), 0);
+        assert_eq!(MailAccessType::Unknown.code(), 0);
         assert_eq!(AnalysisName::from_name("Verdict"), Some(AnalysisName::Verdict));
         assert_eq!(AnalysisName::from_name("verdict"), None);
         assert_eq!(ObjectBatchTag::from_code(10), None);

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use input_common::*;
 use mailaccess_engine::input::{ReaderOptions, RecordReader};
-use mailaccess_engine::{AccessType, ErrorKind, Outcome, Session, SessionOptions};
+use mailaccess_engine::{ErrorKind, MailAccessType, Outcome, Session, SessionOptions};
 
 fn read_file(path: &Path, threads: usize) -> Vec<mailaccess_engine::input::ReadResult> {
     let reader = RecordReader::open(path, 7, ReaderOptions { threads, ..ReaderOptions::default() }).unwrap();
@@ -84,7 +84,7 @@ fn otrf_sentinel_office_activity() {
     assert_eq!(summary(&results), ["R 699e0b10-1c53-403e-976f-ce0847a92b44 @1"]);
     let Ok(Outcome::Record(r)) = &results[0].outcome else { unreachable!() };
     assert_eq!(r.items.len(), 7);
-    assert_eq!(r.access_type, AccessType::Bind);
+    assert_eq!(r.access_type, MailAccessType::Bind);
     assert_eq!(r.client_address.as_ref().unwrap().canonical(), "1.2.3.4");
 }
 

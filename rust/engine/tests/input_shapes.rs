@@ -5,7 +5,7 @@ mod input_common;
 
 use input_common::*;
 use mailaccess_engine::input::{DocumentFormat, ReaderOptions, RecordReader};
-use mailaccess_engine::{AccessType, ErrorKind, LogonType, Outcome, Session, SessionOptions, UserType};
+use mailaccess_engine::{ErrorKind, LogonType, MailAccessType, Outcome, Session, SessionOptions, UserType};
 use std::io::Cursor;
 use std::sync::atomic::AtomicBool;
 
@@ -52,7 +52,7 @@ fn golden_records_are_what_the_fixtures_say() {
     assert_eq!(r.items[0].internet_message_id, "<b1@contoso.com>");
     assert_eq!(r.items[0].size_in_bytes, Some(1352491));
     let r = record(2);
-    assert_eq!(r.access_type, AccessType::Sync);
+    assert_eq!(r.access_type, MailAccessType::Sync);
     assert_eq!(r.is_throttled, Some(true));
     assert_eq!(r.folders.len(), 2);
     let r = record(4);
@@ -158,7 +158,7 @@ fn search_mailbox_audit_log_show_details_csv() {
     assert_eq!(summary(&results), ["R RgAAAAB1 @3", "S Update @4"]);
     let Ok(Outcome::Record(r)) = &results[0].outcome else { unreachable!() };
     assert_eq!(r.creation_time.to_rfc3339(), "2019-01-04T14:46:40+00:00");
-    assert_eq!(r.access_type, AccessType::Bind);
+    assert_eq!(r.access_type, MailAccessType::Bind);
     assert_eq!(r.is_throttled, Some(false));
     assert_eq!(r.operation_count, Some(2));
     assert_eq!(r.items.iter().map(|i| i.internet_message_id.as_str()).collect::<Vec<_>>(), ["<m1@contoso.com>", "<m2@contoso.com>"]);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use mailaccess_engine::input::objects::{interpret_node, parse_objects};
 use mailaccess_engine::input::tree::{BatchReader, BatchWriter};
 use mailaccess_engine::{
-    interpret_json, AccessType, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, Outcome, Session, SessionOptions, UserType,
+    interpret_json, ErrorKind, InterpretOptions, LogonType, MailAccessRecord, MailAccessType, Outcome, Session, SessionOptions, UserType,
 };
 
 fn samples_dir() -> PathBuf {
@@ -43,7 +43,7 @@ fn sekoia_owa_bind_with_localised_folder() {
     let r = record(&sekoia_message("sekoia__o365__exchange_item_aggregated.json"));
     assert_eq!(r.record_id.as_deref(), Some("461a38ce-fc36-4a4d-b73e-643262cc063f"));
     assert_eq!(r.creation_time.to_rfc3339(), "2023-09-15T18:16:53+00:00");
-    assert_eq!(r.access_type, AccessType::Bind);
+    assert_eq!(r.access_type, MailAccessType::Bind);
     assert_eq!(r.is_throttled, Some(false));
     assert_eq!(r.mailbox.as_deref(), Some("user1"));
     assert_eq!(r.user_id.as_deref(), Some("user1"));
@@ -97,7 +97,7 @@ fn sekoia_app_access_with_ipv6_and_string_boolean() {
 #[test]
 fn sekoia_2025_record_without_is_throttled_is_unknown_not_false() {
     let r = record(&sekoia_message("sekoia__o365__exchange_item_group_7.json"));
-    assert_eq!(r.access_type, AccessType::Bind);
+    assert_eq!(r.access_type, MailAccessType::Bind);
     assert_eq!(r.is_throttled, None);
     // The token of the access, as the sanitised sample writes it.
     assert_eq!(r.aad_session_id.as_deref(), Some("ANONYMIZED"));
@@ -133,7 +133,7 @@ fn sentinel_office_activity_row() {
     assert_eq!(r.logon_type, Some(LogonType::Owner));
     assert_eq!(r.user_type.as_ref().map(UserType::as_str), Some("Regular"));
     assert_eq!(r.external_access, Some(false));
-    assert_eq!(r.access_type, AccessType::Bind);
+    assert_eq!(r.access_type, MailAccessType::Bind);
     assert_eq!(r.is_throttled, Some(false));
     assert_eq!(r.app_id.as_deref(), Some("00000003-0000-0000-c000-000000000000"));
     assert_eq!(r.client_app_id.as_deref(), Some("5a95e683-08ad-424e-a441-1d1aec52c02c"));
@@ -160,7 +160,7 @@ fn defender_cloud_app_event_is_degraded_and_recovers_what_is_left() {
     let line = defender_lines().into_iter().find(|l| l.contains("\"ActionType\":\"MailItemsAccessed\"")).unwrap();
     let r = record(&line);
     assert_eq!(r.creation_time.to_rfc3339(), "2021-08-02T13:32:07+00:00");
-    assert_eq!(r.access_type, AccessType::Bind, "recovered from '@{{Value=Bind; Name=MailAccessType}}'");
+    assert_eq!(r.access_type, MailAccessType::Bind, "recovered from '@{{Value=Bind; Name=MailAccessType}}'");
     assert_eq!(r.is_throttled, Some(false));
     assert_eq!(r.operation_count, Some(7));
     assert_eq!(r.folders.len(), 1);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use mailaccess_engine::analysis::{AddressRange, Analysis, Indicators, VerdictAnalysis, VerdictOptions};
-use mailaccess_engine::{AccessType, ClientAddress, FolderAccess, MailAccessRecord, SourcePosition};
+use mailaccess_engine::{ClientAddress, FolderAccess, MailAccessRecord, MailAccessType, SourcePosition};
 
 struct CountingAllocator;
 
@@ -45,7 +45,7 @@ fn sync_of(folders: usize) -> MailAccessRecord {
         mailbox_guid: None,
         user_id: Some("victim@contoso.com".into()),
         user_type: None,
-        access_type: AccessType::Sync,
+        access_type: MailAccessType::Sync,
         is_throttled: Some(false),
         client_address: ClientAddress::parse(ATTACKER),
         client_info_string: Some("Client=MSExchangeRPC".into()),

@@ -80,7 +80,7 @@ pub struct MafRecord {
     pub items_len: u32,
     /// -1 when the address carried no port.
     pub client_port: i32,
-    /// `mailaccess_engine::AccessType` as a number (the shim's MailAccessType).
+    /// `mailaccess_engine::MailAccessType` as a number (the shim's MailAccessType).
     pub access_type: u8,
     pub is_throttled: u8,
     pub external_access: u8,

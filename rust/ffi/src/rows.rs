@@ -6,7 +6,7 @@ use mailaccess_engine::analysis::{
     AccessContext, AnalysisOutput, AnalysisResult, ContextText, MessageAccess, MessageRead, SyncActivity, UnauditedWindow, Verdict,
 };
 use mailaccess_engine::input::DigestOutcome;
-use mailaccess_engine::{AccessType, BatchOutput, MailAccessRecord, RecordError, SourcePosition, Tally, UserType};
+use mailaccess_engine::{BatchOutput, MailAccessRecord, MailAccessType, RecordError, SourcePosition, Tally, UserType};
 
 use crate::abi::*;
 
@@ -147,7 +147,7 @@ impl BatchRows {
             items_start,
             items_len: r.items.len() as u32,
             client_port: address.and_then(|c| c.port).map(i32::from).unwrap_or(-1),
-            access_type: AccessType::code(r.access_type),
+            access_type: MailAccessType::code(r.access_type),
             is_throttled: tri(r.is_throttled),
             external_access: tri(r.external_access),
             is_degraded: u8::from(r.degraded.is_some()),
@@ -440,7 +440,7 @@ impl AnalysisRows {
                 source: source(&e.source),
                 time: ticks(&e.time),
                 operation_count: number(e.operation_count),
-                access_type: AccessType::code(e.access_type),
+                access_type: MailAccessType::code(e.access_type),
                 is_throttled: tri(e.is_throttled),
                 record_id: self.arena.opt(e.record_id.as_deref()),
                 mailbox: self.arena.opt(e.mailbox.as_deref()),

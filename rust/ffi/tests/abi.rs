@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use libloading::{Library, Symbol};
 use maf_native::abi::*;
 use mailaccess_engine::input::tree::BatchWriter;
-use mailaccess_engine::AccessType;
+use mailaccess_engine::MailAccessType;
 
 /// The cdylib cargo built for this test run: `cargo test` leaves it beside the test executable
 /// in target/<profile>/deps/ (the copy in target/<profile>/ is only refreshed by `cargo build`).
@@ -135,7 +135,7 @@ fn a_batch_round_trips_with_records_errors_and_tally() {
     let record = unsafe { &*result_ref.records };
     assert_eq!(record.source.index, 10);
     assert_eq!(record.source.file, -1);
-    assert_eq!(record.access_type, AccessType::Bind.code());
+    assert_eq!(record.access_type, MailAccessType::Bind.code());
     assert_eq!(record.is_throttled, MAF_FALSE);
     assert_eq!(text(result_ref.arena, record.client_ip_address).as_deref(), Some("fe80::"));
     assert_eq!(text(result_ref.arena, record.client_ip_address_original).as_deref(), Some("FE80::"));
@@ -312,7 +312,7 @@ fn an_analysis_session_returns_findings() {
     let pair = unsafe { &*a.finding_evidence };
     assert_eq!((pair.finding, pair.evidence), (1, 0));
     assert_eq!(text(a.arena, record.record_id).as_deref(), Some("461a38ce-fc36-4a4d-b73e-643262cc063f"));
-    assert_eq!((record.source.file, record.source.index, record.access_type), (-1, 0, AccessType::Bind.code()));
+    assert_eq!((record.source.file, record.source.index, record.access_type), (-1, 0, MailAccessType::Bind.code()));
     assert_eq!(text(a.arena, record.mailbox).as_deref(), Some("user1"));
     unsafe { free(analysis) };
 

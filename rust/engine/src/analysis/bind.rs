@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use chrono::{DateTime, Utc};
 
 use super::{distinct_items, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
-use crate::model::{AccessType, MailAccessRecord};
+use crate::model::{MailAccessRecord, MailAccessType};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRead {
@@ -45,7 +45,7 @@ impl BindAnalysis {
 
 impl Analysis for BindAnalysis {
     fn add(&mut self, record: &MailAccessRecord) {
-        if record.access_type == AccessType::Sync || record.items.is_empty() {
+        if record.access_type == MailAccessType::Sync || record.items.is_empty() {
             return;
         }
         let context = ContextKey::of(record, &mut self.strings);

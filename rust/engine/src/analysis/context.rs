@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::message::AnalysisWarning;
 use super::pattern::AddressRange;
 use super::{distinct_items, token_of, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
-use crate::model::{AccessType, MailAccessRecord, UserType};
+use crate::model::{MailAccessRecord, MailAccessType, UserType};
 
 #[derive(Clone, Debug, Default)]
 pub struct ContextOptions {
@@ -137,7 +137,7 @@ impl Analysis for ContextAnalysis {
         let client_app = record.client_app_id.as_deref().map(|a| self.strings.intern(a));
         let aad_session = record.aad_session_id.as_deref().map(|s| self.strings.intern_folded(s));
         let token = token_of(record, &mut self.strings);
-        let items: Vec<(u32, Option<u64>)> = if record.access_type == AccessType::Sync {
+        let items: Vec<(u32, Option<u64>)> = if record.access_type == MailAccessType::Sync {
             Vec::new()
         } else {
             distinct_items(record).into_iter().map(|item| (self.strings.intern(&item.internet_message_id), item.size_in_bytes)).collect()
@@ -173,8 +173,8 @@ impl Analysis for ContextAnalysis {
             state.records_before_baseline += 1;
         }
         match record.access_type {
-            AccessType::Bind => state.binds += 1,
-            AccessType::Sync => {
+            MailAccessType::Bind => state.binds += 1,
+            MailAccessType::Sync => {
                 state.syncs += 1;
                 if let Some(m) = mailbox {
                     if before_baseline {
@@ -184,7 +184,7 @@ impl Analysis for ContextAnalysis {
                     }
                 }
             }
-            AccessType::Unknown => {}
+            MailAccessType::Unknown => {}
         }
         if let Some(m) = mailbox {
             for (message, size) in items {

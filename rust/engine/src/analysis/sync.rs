@@ -10,7 +10,7 @@ use super::{
     evidence_ids, folder_paths, record_ref, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, RecordRef,
     Strings,
 };
-use crate::model::{AccessType, MailAccessRecord};
+use crate::model::{MailAccessRecord, MailAccessType};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncActivity {
@@ -45,7 +45,7 @@ impl SyncAnalysis {
 
 impl Analysis for SyncAnalysis {
     fn add(&mut self, record: &MailAccessRecord) {
-        if record.access_type != AccessType::Sync {
+        if record.access_type != MailAccessType::Sync {
             return;
         }
         let context = ContextKey::of(record, &mut self.strings);

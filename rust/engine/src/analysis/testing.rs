@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use crate::address::ClientAddress;
 use crate::analysis::message::AnalysisWarning;
 use crate::analysis::{Analysis, AnalysisResult, EvidenceRecord, Finding, Verdict};
-use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition, UserType};
+use crate::model::{FolderAccess, MailAccessRecord, MailAccessType, MessageItem, SourcePosition, UserType};
 
 pub(crate) fn rec(id: &str, time: &str) -> Rec {
     Rec(MailAccessRecord {
@@ -15,7 +15,7 @@ pub(crate) fn rec(id: &str, time: &str) -> Rec {
         mailbox_guid: None,
         user_id: None,
         user_type: None,
-        access_type: AccessType::Bind,
+        access_type: MailAccessType::Bind,
         is_throttled: Some(false),
         client_address: None,
         client_info_string: None,
@@ -79,7 +79,7 @@ impl Rec {
     }
     /// A Bind of `(message id, folder, size)` items.
     pub fn bind(mut self, items: &[(&str, &str, u64)]) -> Self {
-        self.0.access_type = AccessType::Bind;
+        self.0.access_type = MailAccessType::Bind;
         for (id, folder, size) in items {
             self.0.items.push(MessageItem {
                 internet_message_id: crate::model::normalize_message_id(id).unwrap(),
@@ -97,7 +97,7 @@ impl Rec {
         self
     }
     pub fn sync(mut self, folders: &[&str]) -> Self {
-        self.0.access_type = AccessType::Sync;
+        self.0.access_type = MailAccessType::Sync;
         for folder in folders {
             self.0.folders.push(FolderAccess { path: Some(folder.to_string()), id: None, item_count: None });
         }
@@ -105,7 +105,7 @@ impl Rec {
     }
     /// A record whose items were lost by an earlier tool.
     pub fn degraded(mut self, folder: &str, operation_count: u64) -> Self {
-        self.0.access_type = AccessType::Bind;
+        self.0.access_type = MailAccessType::Bind;
         self.0.folders = vec![FolderAccess { path: Some(folder.into()), id: None, item_count: None }];
         self.0.items.clear();
         self.0.operation_count = Some(operation_count);

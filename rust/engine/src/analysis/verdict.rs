@@ -30,7 +30,7 @@ use super::{
     Actors, Analysis, AnalysisOutput, AnalysisResult, AppKey, Cancelled, ContextKey, RecordRef, Strings,
 };
 use crate::address::is_client_address;
-use crate::model::{AccessType, MailAccessRecord};
+use crate::model::{MailAccessRecord, MailAccessType};
 
 use self::detail::DetailLog;
 use self::evidence::EvidenceLog;
@@ -311,7 +311,7 @@ impl VerdictAnalysis {
         let strings = &mut self.strings;
         let mailbox = record.mailbox.as_deref().map(|m| strings.intern_folded(m));
         let state = &mut self.contexts[index];
-        if record.access_type == AccessType::Sync {
+        if record.access_type == MailAccessType::Sync {
             for folder in folder_paths(record) {
                 let folder = folder.map(|f| strings.intern(f));
                 state.syncs.entry((mailbox, folder)).or_default().push(reference);

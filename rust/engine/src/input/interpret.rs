@@ -14,7 +14,7 @@ use crate::input::raw::{
     parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar,
 };
 use crate::model::{
-    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, ResultPosition,
+    normalize_folder_path, normalize_message_id, FolderAccess, LogonType, MailAccessRecord, MailAccessType, MessageItem, ResultPosition,
     SourcePosition, UserType,
 };
 use crate::time::{parse_timestamp, DateOrder};
@@ -284,7 +284,7 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
     let (access_type, is_throttled) =
         match pick_list(primary.operation_properties.as_ref(), wrapper.and_then(|w| w.operation_properties.as_ref())) {
             Some(list) => read_operation_properties(list, &mut degradation).map_err(fail_part)?,
-            None => (AccessType::Unknown, None),
+            None => (MailAccessType::Unknown, None),
         };
 
     let (folders, items) = read_accessed(primary, &mut degradation).map_err(fail_part)?;
@@ -449,13 +449,13 @@ fn read_app_access_context(context: &AppAccessContext<'_>, options: &InterpretOp
 fn read_operation_properties(
     list: &ListOrText<'_, PropertyEntry<'_>>,
     degradation: &mut Degradation,
-) -> Result<(AccessType, Option<bool>), RecordError> {
-    let mut access_type = AccessType::Unknown;
+) -> Result<(MailAccessType, Option<bool>), RecordError> {
+    let mut access_type = MailAccessType::Unknown;
     let mut is_throttled = None;
     let mut apply = |name: &str, value: &str, degradation: &mut Degradation| {
         let name = name.trim();
         if name.eq_ignore_ascii_case("MailAccessType") {
-            access_type = AccessType::parse(value);
+            access_type = MailAccessType::parse(value);
         } else if name.eq_ignore_ascii_case("IsThrottled") {
             match parse_bool_text(value) {
                 Ok(v) => is_throttled = v,
@@ -496,7 +496,7 @@ fn read_operation_properties(
                 let parsed: ListOrText<PropertyEntry> =
                     parse_json(trimmed).map_err(|e| RecordError::from_json("OperationProperties is text but not valid JSON", &e))?;
                 if let ListOrText::Text(_) = parsed {
-                    return Ok((AccessType::Unknown, None));
+                    return Ok((MailAccessType::Unknown, None));
                 }
                 return read_operation_properties(&parsed, degradation);
             }

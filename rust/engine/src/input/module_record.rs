@@ -11,7 +11,7 @@ use crate::address::ClientAddress;
 use crate::error::{ErrorKind, RecordError};
 use crate::input::tree::{Node, NodeDeserializer};
 use crate::model::{
-    normalize_folder_path, normalize_message_id, AccessType, FolderAccess, LogonType, MailAccessRecord, MessageItem, SourcePosition,
+    normalize_folder_path, normalize_message_id, FolderAccess, LogonType, MailAccessRecord, MailAccessType, MessageItem, SourcePosition,
     UserType,
 };
 use crate::time::{parse_timestamp, DateOrder};
@@ -64,12 +64,12 @@ enum AccessTypeWire {
 }
 
 impl AccessTypeWire {
-    fn access_type(&self) -> AccessType {
+    fn access_type(&self) -> MailAccessType {
         match self {
-            AccessTypeWire::Name(name) => AccessType::parse(name),
-            AccessTypeWire::Code(1) => AccessType::Bind,
-            AccessTypeWire::Code(2) => AccessType::Sync,
-            AccessTypeWire::Code(_) => AccessType::Unknown,
+            AccessTypeWire::Name(name) => MailAccessType::parse(name),
+            AccessTypeWire::Code(1) => MailAccessType::Bind,
+            AccessTypeWire::Code(2) => MailAccessType::Sync,
+            AccessTypeWire::Code(_) => MailAccessType::Unknown,
         }
     }
 }
@@ -179,7 +179,7 @@ pub fn read_module_record(properties: &Node<'_>) -> Result<MailAccessRecord, Rec
         mailbox_guid: blank_to_none(wire.mailbox_guid),
         user_id: blank_to_none(wire.user_id),
         user_type: blank_to_none(wire.user_type).map(|t| UserType::from_text(&t)),
-        access_type: wire.access_type.as_ref().map(AccessTypeWire::access_type).unwrap_or(AccessType::Unknown),
+        access_type: wire.access_type.as_ref().map(AccessTypeWire::access_type).unwrap_or(MailAccessType::Unknown),
         is_throttled: wire.is_throttled,
         client_address,
         client_info_string: blank_to_none(wire.client_info_string),
@@ -230,7 +230,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(record.creation_time.to_rfc3339(), "2024-03-01T12:34:56.123456700+00:00");
-        assert_eq!(record.access_type, AccessType::Sync);
+        assert_eq!(record.access_type, MailAccessType::Sync);
         assert_eq!(record.client_address.as_ref().map(|a| (a.original.as_str(), a.canonical())), Some(("FE80::", "fe80::".to_string())));
         assert_eq!(record.folders[0].path.as_deref(), Some("\\Inbox"));
         assert_eq!(record.items[0].internet_message_id, "<a@b>");

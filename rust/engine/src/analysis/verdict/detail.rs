@@ -17,7 +17,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use chrono::{DateTime, Utc};
 
 use crate::analysis::RecordRef;
-use crate::model::{AccessType, FolderAccess, MailAccessRecord, MessageItem, SourcePosition};
+use crate::model::{FolderAccess, MailAccessRecord, MailAccessType, MessageItem, SourcePosition};
 
 /// Kept in memory up to this many bytes of encoded details (about 300,000 records).
 pub(super) const SPILL_BYTES: usize = 32 * 1024 * 1024;
@@ -165,9 +165,9 @@ fn encode(out: &mut Vec<u8>, context: u32, reference: RecordRef, record: &MailAc
     put_u64(out, record.creation_time.timestamp_subsec_nanos() as u64);
     put_text(out, record.mailbox.as_deref());
     out.push(match record.access_type {
-        AccessType::Bind => 0,
-        AccessType::Sync => 1,
-        AccessType::Unknown => 2,
+        MailAccessType::Bind => 0,
+        MailAccessType::Sync => 1,
+        MailAccessType::Unknown => 2,
     });
     out.push(match record.is_throttled {
         None => 0,
@@ -247,9 +247,9 @@ fn decode(input: &mut impl Read) -> std::io::Result<Option<Detail>> {
     let time: DateTime<Utc> = DateTime::from_timestamp(i64::from_le_bytes(seconds), nanos).ok_or_else(|| corrupt("a bad time"))?;
     let mailbox = get_text(input)?;
     let access_type = match byte(input)? {
-        0 => AccessType::Bind,
-        1 => AccessType::Sync,
-        _ => AccessType::Unknown,
+        0 => MailAccessType::Bind,
+        1 => MailAccessType::Sync,
+        _ => MailAccessType::Unknown,
     };
     let is_throttled = match byte(input)? {
         0 => None,

@@ -20,7 +20,7 @@ use super::attribution::{Attribution, Ident, Link};
 use super::{CompromiseKind, FineKey, VerdictAnalysis};
 use crate::analysis::throttling::UNAUDITED_PERIOD_HOURS;
 use crate::analysis::{distinct_items, folder_paths, mailbox_sort_key, ContextText, RecordRef, Strings, Verdict};
-use crate::model::{AccessType, MailAccessRecord, SourcePosition};
+use crate::model::{MailAccessRecord, MailAccessType, SourcePosition};
 
 /// One record behind one or more findings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct EvidenceRecord {
     pub record_id: Option<String>,
     /// The mailbox that was read.
     pub mailbox: Option<String>,
-    pub access_type: AccessType,
+    pub access_type: MailAccessType,
     pub is_throttled: Option<bool>,
     /// Address, client, session and acting account.
     pub context: ContextText,
@@ -62,7 +62,7 @@ struct Provenance {
     /// Its distinct folder paths: `folder_lists[folders_start..][..folders_len]`.
     folders_start: u32,
     folders_len: u16,
-    access: AccessType,
+    access: MailAccessType,
     throttled: Option<bool>,
 }
 
@@ -556,7 +556,7 @@ mod tests {
             let o1 = evidence[0];
             assert_eq!(o1.mailbox.as_deref(), Some("victim@contoso.com"));
             assert_eq!(o1.context.session_id.as_deref(), Some("s-owner"));
-            assert_eq!((o1.access_type, o1.folders.as_slice()), (AccessType::Bind, &["\\Inbox".to_string()][..]));
+            assert_eq!((o1.access_type, o1.folders.as_slice()), (MailAccessType::Bind, &["\\Inbox".to_string()][..]));
             assert_eq!(o1.source, SourcePosition { index: 0, file: Some(0), line: Some(2), result: None });
             assert!(o1.items.is_empty(), "a record that is not the attacker's lists no message of a finding");
             let a7 = evidence[2];
@@ -572,7 +572,7 @@ mod tests {
         let ids: Vec<&str> = result.evidence.iter().map(|e| e.record_id.as_deref().unwrap()).collect();
         assert_eq!(ids, ["a1", "a2", "a3", "a4", "a5", "a6", "t1"]);
         let sync = record(&result, "a4");
-        assert_eq!(sync.access_type, AccessType::Sync);
+        assert_eq!(sync.access_type, MailAccessType::Sync);
         assert_eq!(sync.folders, ["\\Inbox", "\\Finance"]);
         assert!(sync.items.is_empty());
         assert_eq!(sync.context.client_ip_address.as_deref(), Some("198.51.100.20"));
