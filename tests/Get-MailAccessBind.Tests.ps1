@@ -24,6 +24,23 @@ Describe 'Get-MailAccessBind on the breach scenario (<Shape>)' -ForEach $Shapes 
         ($actual | Sort-Object) | Should -Be ($wanted | Sort-Object)
     }
 
+    It 'shares one object for a context, mailbox or folder that many messages have' {
+        # Memory grows with the messages, not with copies of the few contexts that read them.
+        $byContext = $Messages | Group-Object { Get-Contexts $_ } | Where-Object Count -GT 1
+        $byContext | Should -Not -BeNullOrEmpty
+        foreach ($group in $byContext) {
+            $first = $group.Group[0]
+            foreach ($other in $group.Group | Select-Object -Skip 1) {
+                for ($k = 0; $k -lt $first.Contexts.Count; $k++) {
+                    [object]::ReferenceEquals($other.Contexts[$k], $first.Contexts[$k]) | Should -BeTrue
+                }
+                if ($other.Mailbox -ceq $first.Mailbox) {
+                    [object]::ReferenceEquals($other.Mailbox, $first.Mailbox) | Should -BeTrue
+                }
+            }
+        }
+    }
+
     It 'orders by mailbox, then first access' {
         $keys = $Messages | ForEach-Object { '{0}|{1:yyyy-MM-ddTHH:mm:ss}' -f $_.Mailbox.ToLowerInvariant(), $_.Start }
         $keys | Should -Be ($keys | Sort-Object -CaseSensitive)

@@ -166,23 +166,48 @@ namespace MailAccessForensics.Native
             }
         }
 
-        /// <summary>Get-MailAccessBind's messages read.</summary>
+        /// <summary>Get-MailAccessBind's messages read. The engine writes a mailbox, folder or
+        /// context that many rows share once; each is read once here and shared by the rows
+        /// (immutable strings and ClientContext objects), so memory grows with the messages
+        /// and not with their copies of the same texts.</summary>
         private void ReadReads(List<object> results)
         {
+            // By offset and length: an empty text may start where the next one does.
+            var texts = new Dictionary<(uint, int), string?>();
+            var clientContexts = new Dictionary<uint, ClientContext>();
+            string? SharedText(MafText t)
+            {
+                if (t.len < 0)
+                {
+                    return null;
+                }
+                if (!texts.TryGetValue((t.offset, t.len), out string? text))
+                {
+                    text = Text(t);
+                    texts.Add((t.offset, t.len), text);
+                }
+                return text;
+            }
             for (ulong i = 0; i < a->reads_len; i++)
             {
                 MafMessageRead* r = &a->reads[i];
                 var contexts = new ClientContext[r->contexts_len];
                 for (uint k = 0; k < r->contexts_len; k++)
                 {
-                    MafContextText* c = &a->contexts[r->contexts_start + k];
-                    contexts[k] = new ClientContext(Text(c->client_ip_address), Text(c->client_info_string), Text(c->session_id), Text(c->user_id));
+                    uint index = r->contexts_start + k;
+                    if (!clientContexts.TryGetValue(index, out ClientContext? context))
+                    {
+                        MafContextText* c = &a->contexts[index];
+                        context = new ClientContext(Text(c->client_ip_address), Text(c->client_info_string), Text(c->session_id), Text(c->user_id));
+                        clientContexts.Add(index, context);
+                    }
+                    contexts[k] = context;
                 }
                 results.Add(new MessageRead
                 {
-                    Mailbox = Text(r->mailbox),
+                    Mailbox = SharedText(r->mailbox),
                     InternetMessageId = RequiredText(r->internet_message_id),
-                    FolderPath = Text(r->folder_path),
+                    FolderPath = SharedText(r->folder_path),
                     SizeInBytes = NativeCall.Optional(r->size_in_bytes),
                     Start = NativeCall.Time(r->start),
                     End = NativeCall.Time(r->end),

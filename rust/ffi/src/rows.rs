@@ -5,6 +5,9 @@ use mailaccess_engine::analysis::{
     message::{AnalysisWarning, Message},
     AccessContext, AnalysisOutput, AnalysisResult, ContextText, MessageAccess, MessageRead, SyncActivity, UnauditedWindow, Verdict,
 };
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use mailaccess_engine::input::DigestOutcome;
 use mailaccess_engine::{BatchOutput, MailAccessRecord, MailAccessType, RecordError, SourcePosition, Tally, UserType};
 
@@ -368,24 +371,41 @@ impl AnalysisRows {
         }
     }
 
-    /// Get-MailAccessBind's messages read.
+    /// Get-MailAccessBind's messages read. A mailbox, folder or set of contexts that many rows
+    /// share is written once and pointed to by each (the shim then shares one managed object):
+    /// rows are one a message, their contexts few.
     fn reads(&mut self, reads: &[MessageRead]) {
+        let mut texts: HashMap<*const u8, MafText> = HashMap::new();
+        let mut context_runs: HashMap<Vec<*const ContextText>, (u32, u32)> = HashMap::new();
         for r in reads {
-            let contexts_start = self.contexts.len() as u32;
-            for context in &r.contexts {
-                let text = self.context(context);
-                self.contexts.push(text);
-            }
+            let key: Vec<*const ContextText> = r.contexts.iter().map(Arc::as_ptr).collect();
+            let (contexts_start, contexts_len) = match context_runs.get(&key) {
+                Some(&run) => run,
+                None => {
+                    let start = self.contexts.len() as u32;
+                    for context in &r.contexts {
+                        let text = self.context(context);
+                        self.contexts.push(text);
+                    }
+                    let run = (start, r.contexts.len() as u32);
+                    context_runs.insert(key, run);
+                    run
+                }
+            };
+            let mut shared = |text: &Option<Arc<str>>| match text {
+                Some(text) => *texts.entry(text.as_ptr()).or_insert_with(|| self.arena.text(text)),
+                None => self.arena.opt(None),
+            };
             let row = MafMessageRead {
-                mailbox: self.arena.opt(r.mailbox.as_deref()),
+                mailbox: shared(&r.mailbox),
+                folder_path: shared(&r.folder_path),
                 internet_message_id: self.arena.text(&r.internet_message_id),
-                folder_path: self.arena.opt(r.folder_path.as_deref()),
                 size_in_bytes: number(r.size_in_bytes),
                 start: ticks(&r.start),
                 end: ticks(&r.end),
                 access_count: r.access_count,
                 contexts_start,
-                contexts_len: r.contexts.len() as u32,
+                contexts_len,
             };
             self.reads.push(row);
         }

@@ -1,45 +1,63 @@
 //! Step 4 of the guidance: the messages read (`MailAccessType` Bind), each with its contexts.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 
 use super::{distinct_items, widen, Analysis, AnalysisOutput, AnalysisResult, Cancelled, ContextKey, ContextText, Strings};
 use crate::model::{MailAccessRecord, MailAccessType};
 
+/// One message read, with every context that read it. The texts many rows share (mailbox,
+/// folder, contexts) are shared, not copied: a tenant's messages outnumber its contexts by far.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRead {
-    pub mailbox: Option<String>,
+    pub mailbox: Option<Arc<str>>,
     pub internet_message_id: String,
-    pub folder_path: Option<String>,
+    pub folder_path: Option<Arc<str>>,
     pub size_in_bytes: Option<u64>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub access_count: u64,
-    pub contexts: Vec<ContextText>,
+    pub contexts: Vec<Arc<ContextText>>,
 }
 
+/// What is kept of one message while reading: numbers only (ids into [`Strings`] and into the
+/// analysis' context table), since it is kept for every message read by anyone.
 struct ReadState {
-    mailbox: Option<String>,
+    /// The mailbox as the first record spelled it (an exact id).
+    mailbox: Option<u32>,
     span: (DateTime<Utc>, DateTime<Utc>),
-    /// Folder of the latest access (ties: the greater path, to stay deterministic).
-    latest_folder: (DateTime<Utc>, Option<std::sync::Arc<str>>),
+    /// Folder of the latest access (ties: the greater path, to stay deterministic); an exact id.
+    latest_folder: (DateTime<Utc>, Option<u32>),
     size: Option<u64>,
     count: u64,
-    contexts: HashSet<ContextKey>,
+    /// Distinct contexts, as indexes into `BindAnalysis::contexts` (most messages have one).
+    contexts: SmallVec<[u32; 2]>,
 }
 
 #[derive(Default)]
 pub struct BindAnalysis {
     strings: Strings,
     /// By mailbox (folded) and message.
-    messages: HashMap<(Option<u32>, u32), ReadState>,
+    messages: FxHashMap<(Option<u32>, u32), ReadState>,
+    contexts: Vec<ContextKey>,
+    context_ids: FxHashMap<ContextKey, u32>,
 }
 
 impl BindAnalysis {
     pub fn new() -> BindAnalysis {
         BindAnalysis::default()
+    }
+
+    fn context_id(&mut self, context: ContextKey) -> u32 {
+        let contexts = &mut self.contexts;
+        *self.context_ids.entry(context).or_insert_with(|| {
+            contexts.push(context);
+            (contexts.len() - 1) as u32
+        })
     }
 }
 
@@ -49,50 +67,59 @@ impl Analysis for BindAnalysis {
             return;
         }
         let context = ContextKey::of(record, &mut self.strings);
+        let context = self.context_id(context);
         let mailbox = record.mailbox.as_deref().map(|m| self.strings.intern_folded(m));
+        let time = record.creation_time;
         for item in distinct_items(record) {
             let message = self.strings.intern(&item.internet_message_id);
-            let key = (mailbox, message);
-            let time = record.creation_time;
-            let state = self.messages.entry(key).or_insert_with(|| ReadState {
-                mailbox: record.mailbox.clone(),
+            let folder = item.folder_path.as_deref().map(|f| self.strings.intern(f));
+            let strings = &mut self.strings;
+            let state = self.messages.entry((mailbox, message)).or_insert_with(|| ReadState {
+                mailbox: record.mailbox.as_deref().map(|m| strings.intern(m)),
                 span: (time, time),
-                latest_folder: (time, item.folder_path.clone()),
+                latest_folder: (time, folder),
                 size: None,
                 count: 0,
-                contexts: HashSet::new(),
+                contexts: SmallVec::new(),
             });
             widen(&mut state.span, time);
-            let candidate = (time, item.folder_path.clone());
-            if candidate > state.latest_folder {
-                state.latest_folder = candidate;
+            let strings = &self.strings;
+            let path = |id: Option<u32>| id.map(|id| strings.key(id));
+            if (time, path(folder)) > (state.latest_folder.0, path(state.latest_folder.1)) {
+                state.latest_folder = (time, folder);
             }
             state.size = state.size.max(item.size_in_bytes);
             state.count += 1;
-            state.contexts.insert(context);
+            if !state.contexts.contains(&context) {
+                state.contexts.push(context);
+            }
         }
     }
 
     fn finish(self: Box<Self>, _cancel: &AtomicBool) -> Result<AnalysisResult, Cancelled> {
-        let strings = &self.strings;
-        let mut messages: Vec<_> = self.messages.iter().collect();
+        let BindAnalysis { strings, messages, contexts, .. } = *self;
+        let mut messages: Vec<_> = messages.into_iter().collect();
         messages.sort_by(|((ma, ia), a), ((mb, ib), b)| {
             (strings.key_or_empty(*ma), a.span.0, strings.key(*ia)).cmp(&(strings.key_or_empty(*mb), b.span.0, strings.key(*ib)))
         });
+        let described: Vec<Arc<ContextText>> = contexts.iter().map(|c| Arc::new(c.describe(&strings))).collect();
+        // One shared text per distinct mailbox spelling and folder.
+        let mut shared: FxHashMap<u32, Arc<str>> = FxHashMap::default();
+        let mut text = |id: Option<u32>| id.map(|id| Arc::clone(shared.entry(id).or_insert_with(|| strings.key(id).into())));
         let reads = messages
             .into_iter()
             .map(|((_, message), state)| {
-                let mut contexts: Vec<&ContextKey> = state.contexts.iter().collect();
-                contexts.sort_by_key(|c| c.sort_key(strings));
+                let mut ids = state.contexts;
+                ids.sort_by_key(|&c| contexts[c as usize].sort_key(&strings));
                 MessageRead {
-                    mailbox: state.mailbox.clone(),
-                    internet_message_id: strings.key(*message).to_string(),
-                    folder_path: state.latest_folder.1.as_deref().map(str::to_string),
+                    mailbox: text(state.mailbox),
+                    internet_message_id: strings.key(message).to_string(),
+                    folder_path: text(state.latest_folder.1),
                     size_in_bytes: state.size,
                     start: state.span.0,
                     end: state.span.1,
                     access_count: state.count,
-                    contexts: contexts.into_iter().map(|c| c.describe(strings)).collect(),
+                    contexts: ids.into_iter().map(|c| Arc::clone(&described[c as usize])).collect(),
                 }
             })
             .collect();
