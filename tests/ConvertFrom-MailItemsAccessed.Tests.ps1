@@ -334,11 +334,13 @@ Describe 'ConvertFrom-MailItemsAccessed' {
             $tally = $null
             $first = @($Many | ConvertFrom-MailItemsAccessed -ErrorAction SilentlyContinue -SummaryVariable tally | Select-Object -First 1)
             $first.Count | Should -Be 1
-            # Two batches of 4096 (8 objects broken) were in flight when the first record came out;
-            # the stop waits for them, so both are counted, and the third was never sent.
-            $tally.Read | Should -Be 8192
-            $tally.Analysed | Should -Be 8184
-            $tally.Errors | Should -Be 8
+            # Two batches were in flight when the first record came out; the stop waits for them,
+            # so both are counted, and the third was never sent.
+            $batch = [MailAccessForensics.Commands.MailAccessInputCommand].GetField('BatchObjectLimit', [Reflection.BindingFlags]'NonPublic, Static').GetValue($null)
+            $broken = @(0..(2 * $batch - 1) | Where-Object { $_ % 1000 -eq 999 }).Count
+            $tally.Read | Should -Be (2 * $batch)
+            $tally.Analysed | Should -Be (2 * $batch - $broken)
+            $tally.Errors | Should -Be $broken
             $tally.IsBalanced | Should -BeTrue
             $tally.PossiblyTruncated | Should -BeTrue
             $tally.TruncationReason | Should -Match 'stopped before it read all its input'

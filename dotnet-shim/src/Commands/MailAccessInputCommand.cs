@@ -26,10 +26,13 @@ namespace MailAccessForensics.Commands
         internal const string PathSet = "Path";
         internal const string LiteralPathSet = "LiteralPath";
 
-        // A batch is sent when either bound is reached; both keep a batch's native call short
-        // enough for Ctrl+C to be prompt.
-        private const int BatchObjectLimit = 4096;
-        private const int BatchByteLimit = 8 << 20;
+        // A batch is sent when either bound is reached. Small batches keep the engine busy from
+        // the first objects on and leave little to read once the pipeline ends (two batches of
+        // 4,096 Search-UnifiedAuditLog objects were a fifth of 50,000 left to read after the
+        // last object); their buffers, reused, stay in the cache instead of being faulted in
+        // afresh (8 MB ones were), and the native call stays short for a prompt Ctrl+C.
+        internal const int BatchObjectLimit = 256;
+        private const int BatchByteLimit = 1 << 20;
         // Batches being read while the next one fills: one is parsed while the one before it is
         // counted, so the engine's two halves and the encoding overlap.
         private const int MaxBatchesInFlight = 2;
@@ -329,7 +332,7 @@ namespace MailAccessForensics.Commands
             _inFlight.Enqueue(new PendingBatch(_lastSubmitted, encoder, _fillingInputs, firstIndex));
             _filling = _spareEncoders.Count > 0 ? _spareEncoders.Pop() : new ObjectBatchEncoder();
             _filling.Clear();
-            _fillingInputs = new List<PSObject?>();
+            _fillingInputs = new List<PSObject?>(BatchObjectLimit);
         }
 
         /// <summary>
