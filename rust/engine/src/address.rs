@@ -16,7 +16,7 @@ pub struct ClientAddress {
 impl ClientAddress {
     /// Parses a record's address text; None for empty text.
     pub fn parse(text: &str) -> Option<ClientAddress> {
-        let trimmed = text.trim();
+        let trimmed = crate::model::trim(text);
         if trimmed.is_empty() {
             return None;
         }
@@ -91,7 +91,7 @@ fn parse_ip_and_port(text: &str) -> Option<(IpAddr, Option<u16>)> {
         let port = after.strip_prefix(':')?.parse::<u16>().ok()?;
         return Some((IpAddr::V6(ip), Some(port)));
     }
-    match text.matches(':').count() {
+    match memchr::memchr_iter(b':', text.as_bytes()).count() {
         0 => text.parse::<Ipv4Addr>().ok().map(|ip| (IpAddr::V4(ip), None)),
         // a.b.c.d:port
         1 => {

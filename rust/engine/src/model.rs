@@ -10,7 +10,7 @@ pub use crate::vocabulary::MailAccessType;
 
 impl MailAccessType {
     pub fn parse(text: &str) -> MailAccessType {
-        let text = text.trim();
+        let text = trim(text);
         if text.eq_ignore_ascii_case("bind") {
             MailAccessType::Bind
         } else if text.eq_ignore_ascii_case("sync") {
@@ -42,7 +42,7 @@ macro_rules! exchange_enum {
             }
 
             pub fn from_text(text: &str) -> $name {
-                let text = text.trim();
+                let text = trim(text);
                 if let Ok(code) = text.parse::<i64>() {
                     return $name::from_code(code);
                 }
@@ -171,15 +171,26 @@ pub struct MailAccessRecord {
     pub origin: Option<String>,
 }
 
+/// [`str::trim`], without its walk over the characters when the text starts and ends with a
+/// visible ASCII character, where no white space can be: nearly every value of a record.
+#[inline]
+pub(crate) fn trim(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// Message ids are compared in their `<local@domain>` form: records carry them with or
 /// without the angle brackets.
 pub fn normalize_message_id(text: &str) -> Option<String> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     let inner = trimmed
         .strip_prefix('<')
         .map(|rest| rest.strip_suffix('>').unwrap_or(rest))
-        .unwrap_or_else(|| trimmed.strip_suffix('>').unwrap_or(trimmed))
-        .trim();
+        .unwrap_or_else(|| trimmed.strip_suffix('>').unwrap_or(trimmed));
+    let inner = trim(inner);
     if inner.is_empty() {
         return None;
     }
@@ -192,7 +203,7 @@ pub fn normalize_message_id(text: &str) -> Option<String> {
 
 /// Folder paths are compared with a leading backslash: some records omit it.
 pub fn normalize_folder_path(text: &str) -> Option<String> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     if trimmed.is_empty() {
         return None;
     }
@@ -209,6 +220,19 @@ pub fn normalize_folder_path(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        let ends = ["", "a", "<", "~", " ", "\t", "\r\n", "\u{a0}", "\u{3000}", "\u{85}", "é", "\u{1f}", "\u{7f}", "\0"];
+        for first in ends {
+            for middle in ["", "x", " x ", "\u{2028}"] {
+                for last in ends {
+                    let text = format!("{first}{middle}{last}");
+                    assert_eq!(trim(&text), text.trim(), "{text:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn message_ids_compare_with_or_without_brackets() {

@@ -17,7 +17,7 @@ pub enum DateOrder {
 /// instead of `T`, padded with spaces) and culture forms (`5/13/2020 10:30:00 AM`,
 /// `13.05.2020 10:30:00`, `2020/05/13 10:30:00`).
 pub fn parse_timestamp(text: &str, order: DateOrder) -> Result<DateTime<Utc>, String> {
-    let trimmed = text.trim();
+    let trimmed = crate::model::trim(text);
     if trimmed.is_empty() {
         return Err("the timestamp is empty".to_string());
     }
@@ -50,9 +50,30 @@ fn digits(bytes: &[u8]) -> Option<u32> {
     Some(value)
 }
 
+fn two_digits(tens: u8, ones: u8) -> Option<u32> {
+    (tens.is_ascii_digit() && ones.is_ascii_digit()).then(|| u32::from(tens - b'0') * 10 + u32::from(ones - b'0'))
+}
+
 fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     let date = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
+    match parse_common_clock(b) {
+        Some(time) => Some(NaiveDateTime::new(date, time?).and_utc()),
+        None => parse_iso_after_date(text, date),
+    }
+}
+
+/// The clock of AuditData's own shape, `2025-03-03T08:15:02`, as [`parse_iso_after_date`]
+/// reads it, without its searches for a zone and a fraction; None for any other shape.
+fn parse_common_clock(b: &[u8]) -> Option<Option<NaiveTime>> {
+    let [_, _, _, _, _, _, _, _, _, _, b'T', h1, h2, b':', m1, m2, b':', s1, s2] = *b else {
+        return None;
+    };
+    let (hour, minute, second) = (two_digits(h1, h2)?, two_digits(m1, m2)?, two_digits(s1, s2)?);
+    Some(NaiveTime::from_hms_opt(hour, minute, second))
+}
+
+fn parse_iso_after_date(text: &str, date: NaiveDate) -> Option<DateTime<Utc>> {
     let mut rest = &text[10..];
     if rest.is_empty() {
         return Some(date.and_time(NaiveTime::MIN).and_utc());
@@ -217,6 +238,24 @@ mod tests {
 
     fn iso(text: &str) -> String {
         format_iso(&parse_timestamp(text, DateOrder::MonthFirst).unwrap())
+    }
+
+    #[test]
+    fn the_common_shape_reads_as_any_other() {
+        let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+        for clock in
+            ["08:15:02", "00:00:00", "23:59:59", "23:59:60", "24:00:00", "12:60:00", "1a:00:00", "12:0 :00", "12:00:+1", "-1:00:00"]
+        {
+            let text = format!("2024-02-29T{clock}");
+            let general = parse_iso_after_date(&text, date);
+            assert_eq!(
+                parse_common_clock(text.as_bytes()).map(|time| time.map(|t| NaiveDateTime::new(date, t).and_utc())).unwrap_or(general),
+                general,
+                "{text}"
+            );
+            assert_eq!(parse_iso(&text), general, "{text}");
+        }
+        assert!(parse_common_clock(b"2024-02-29T08:15:02").is_some(), "the shortcut is taken");
     }
 
     #[test]

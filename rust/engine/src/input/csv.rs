@@ -456,40 +456,23 @@ pub(crate) fn split_fields<'a>(row: &'a str, delimiter: u8, out: &mut Vec<Cow<'a
     let mut i = 0;
     loop {
         if i < n && b[i] == b'"' {
-            let mut owned: Option<String> = None;
-            let mut segment = i + 1;
-            let mut j = i + 1;
-            let content_end;
-            loop {
-                match memchr(b'"', &b[j..]) {
-                    None => {
-                        // Only a row cut by the end of the input gets here.
-                        content_end = n;
-                        j = n;
-                        break;
-                    }
-                    Some(k) => {
-                        j += k;
-                        if j + 1 < n && b[j + 1] == b'"' {
-                            // Room for the rest of the row at once: AuditData doubles every
-                            // quote, and growing by each piece would copy the text many times.
-                            owned.get_or_insert_with(|| String::with_capacity(n - segment)).push_str(&row[segment..=j]);
-                            j += 2;
-                            segment = j;
-                        } else {
-                            content_end = j;
-                            j += 1;
-                            break;
-                        }
-                    }
+            let content_start = i + 1;
+            let first_quote = memchr(b'"', &b[content_start..]).map(|k| content_start + k);
+            // (unquoted text when it must be copied, end of the content, first byte after the closing quote)
+            let (owned, content_end, j) = match first_quote {
+                // Only a row cut by the end of the input gets here.
+                None => (None, n, n),
+                Some(q) if q + 1 < n && b[q + 1] == b'"' => {
+                    let (text, end) = unquote_from(b, content_start, q);
+                    (Some(text), end, (end + 1).min(n))
                 }
-            }
+                Some(q) => (None, q, q + 1),
+            };
             let tail_end = memchr(delimiter, &b[j..]).map_or(n, |k| j + k);
             let field = match owned {
-                None if tail_end == j => Cow::Borrowed(&row[segment..content_end]),
-                owned => {
-                    let mut text = owned.unwrap_or_default();
-                    text.push_str(&row[segment..content_end]);
+                None if tail_end == j => Cow::Borrowed(&row[content_start..content_end]),
+                None => Cow::Owned(format!("{}{}", &row[content_start..content_end], &row[j..tail_end])),
+                Some(mut text) => {
                     text.push_str(&row[j..tail_end]);
                     Cow::Owned(text)
                 }
@@ -510,6 +493,62 @@ pub(crate) fn split_fields<'a>(row: &'a str, delimiter: u8, out: &mut Vec<Cow<'a
             break;
         }
     }
+}
+
+/// The content of a quoted field that holds a doubled quote at `first_doubled`, unquoted, and
+/// where it ends (its closing quote, or the end of the row). One pass, sixteen bytes at a time:
+/// AuditData doubles every quote, a quote every few bytes, too often for a search and a copy
+/// per quote to pay.
+fn unquote_from(b: &[u8], content_start: usize, first_doubled: usize) -> (String, usize) {
+    const CHUNK: usize = 16;
+    const QUOTES: u128 = u128::from_ne_bytes([b'"'; CHUNK]);
+    const LOW: u128 = u128::from_ne_bytes([0x01; CHUNK]);
+    const HIGH: u128 = u128::from_ne_bytes([0x80; CHUNK]);
+    let n = b.len();
+    // The text is never longer than the rest of the row, and a chunk written past its end fits.
+    let mut out = vec![0u8; n - content_start + CHUNK];
+    let mut w = first_doubled + 1 - content_start;
+    out[..w].copy_from_slice(&b[content_start..=first_doubled]);
+    let mut j = first_doubled + 2;
+    let end = loop {
+        // To the next quote: whole chunks are copied, and what lies past the quote is written over.
+        while let (Some(chunk), Some(dest)) = (b.get(j..j + CHUNK), out.get_mut(w..w + CHUNK)) {
+            dest.copy_from_slice(chunk);
+            let x = u128::from_le_bytes(chunk.try_into().expect("a chunk")) ^ QUOTES;
+            // The lowest byte that was a quote is exact (bits above it may not be).
+            let quotes = x.wrapping_sub(LOW) & !x & HIGH;
+            if quotes == 0 {
+                j += CHUNK;
+                w += CHUNK;
+            } else {
+                let at = (quotes.trailing_zeros() / 8) as usize;
+                j += at;
+                w += at;
+                break;
+            }
+        }
+        if j + CHUNK > n {
+            // The last bytes of the row.
+            let rest = memchr(b'"', &b[j..]).map_or(n, |k| j + k);
+            out[w..w + (rest - j)].copy_from_slice(&b[j..rest]);
+            w += rest - j;
+            j = rest;
+        }
+        if j >= n {
+            break n;
+        }
+        // b[j] is a quote: doubled, it is one quote of the text; alone, it closes the field.
+        if j + 1 < n && b[j + 1] == b'"' {
+            out[w] = b'"';
+            w += 1;
+            j += 2;
+        } else {
+            break j;
+        }
+    };
+    out.truncate(w);
+    // Only ASCII quotes were taken out of UTF-8 text: still UTF-8.
+    (String::from_utf8(out).expect("UTF-8 without some of its quotes is UTF-8"), end)
 }
 
 #[cfg(test)]
@@ -533,6 +572,57 @@ mod tests {
         assert_eq!(fields("\"q\"tail,x", b','), ["qtail", "x"]);
         assert_eq!(fields("a\"b,c", b','), ["a\"b", "c"]);
         assert_eq!(fields("", b','), [""]);
+    }
+
+    /// The rules of the module comment, one character at a time: what the fast field splitter
+    /// must agree with wherever a quote falls (before, inside or after an eight-byte chunk).
+    fn fields_slowly(row: &str, delimiter: char) -> Vec<String> {
+        let mut out = vec![String::new()];
+        let mut chars = row.chars().peekable();
+        let mut at_field_start = true;
+        while let Some(c) = chars.next() {
+            if c == delimiter {
+                out.push(String::new());
+                at_field_start = true;
+                continue;
+            }
+            if c == '"' && at_field_start {
+                loop {
+                    match chars.next() {
+                        None => break,
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            out.last_mut().unwrap().push('"');
+                        }
+                        Some('"') => break,
+                        Some(other) => out.last_mut().unwrap().push(other),
+                    }
+                }
+            } else {
+                out.last_mut().unwrap().push(c);
+            }
+            at_field_start = false;
+        }
+        out
+    }
+
+    #[test]
+    fn quoted_fields_are_unquoted_wherever_the_quotes_fall() {
+        const PIECES: [&str; 6] = ["a", "\"", "\"\"", ",", "é", "xyzxyzxyz"];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut row = String::from("\"");
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let pieces = (state % 24) as usize;
+            for k in 0..pieces {
+                row.push_str(PIECES[((state >> (2 * k + 8)) % 6) as usize]);
+            }
+            assert_eq!(fields(&row, b','), fields_slowly(&row, ','), "{row:?}");
+            let doubled = format!("\"{{\"\"Key{}\"\":\"\"{}\"\"}}\",x", "k".repeat(pieces), row.replace('"', "\"\""));
+            assert_eq!(fields(&doubled, b','), fields_slowly(&doubled, ','), "{doubled:?}");
+        }
     }
 
     #[test]

@@ -14,8 +14,8 @@ use crate::input::raw::{
     parse_bool_text, AppAccessContext, FolderEntry, ItemEntry, ListOrText, NestedRecord, PropertyEntry, RawFields, Scalar,
 };
 use crate::model::{
-    normalize_folder_path, normalize_message_id, FolderAccess, LogonType, MailAccessRecord, MailAccessType, MessageItem, ResultPosition,
-    SourcePosition, UserType,
+    normalize_folder_path, normalize_message_id, trim, FolderAccess, LogonType, MailAccessRecord, MailAccessType, MessageItem,
+    ResultPosition, SourcePosition, UserType,
 };
 use crate::time::{parse_timestamp, DateOrder};
 
@@ -209,7 +209,7 @@ fn with_wrapper_id(mut error: RecordError, wrapper: &RawFields<'_>) -> RecordErr
 fn is_blank(value: &Scalar<'_>) -> bool {
     match value {
         Scalar::Null => true,
-        Scalar::Str(s) => s.trim().is_empty(),
+        Scalar::Str(s) => trim(s).is_empty(),
         _ => false,
     }
 }
@@ -304,13 +304,13 @@ fn build<'a>(primary: &RawFields<'a>, wrapper: Option<&RawFields<'a>>, options: 
     };
 
     let record = MailAccessRecord {
-        record_id: record_id.clone(),
+        record_id,
         creation_time,
         mailbox: text_of(pick!(levels; mailbox_owner_upn)),
         mailbox_guid: text_of(pick!(levels; mailbox_guid)),
         // Graph's envelope `userId` is the UserKey; its UPN is `userPrincipalName`.
         user_id: text_of(pick!(levels; user_principal_name, user_ids, user_id)),
-        user_type: pick!(levels; user_type).and_then(|v| v.text()).map(|t| UserType::from_text(&t)),
+        user_type: pick!(levels; user_type).and_then(read_user_type),
         access_type,
         is_throttled,
         client_address,
@@ -383,6 +383,19 @@ fn read_external_access(levels: &Levels, degradation: &mut Degradation) -> Optio
     })
 }
 
+/// A number is read as its text would be, without writing the text out (AuditData writes `0`).
+fn read_user_type(value: &Scalar<'_>) -> Option<UserType> {
+    let code = match value {
+        Scalar::Int(code) => Some(*code),
+        Scalar::UInt(code) => i64::try_from(*code).ok(),
+        _ => None,
+    };
+    match code {
+        Some(code) => Some(UserType::from_code(code)),
+        None => value.text().map(|t| UserType::from_text(&t)),
+    }
+}
+
 fn read_logon_type(levels: &Levels) -> Option<LogonType> {
     pick!(levels; logon_type, sentinel_logon_type).and_then(|value| match value {
         Scalar::Int(code) => Some(LogonType::from_code(*code)),
@@ -392,11 +405,15 @@ fn read_logon_type(levels: &Levels) -> Option<LogonType> {
 }
 
 fn min_time() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(-62_135_510_400, 0).expect("0001-01-02")
+    static MIN: LazyLock<chrono::DateTime<chrono::Utc>> =
+        LazyLock::new(|| chrono::DateTime::from_timestamp(-62_135_510_400, 0).expect("0001-01-02"));
+    *MIN
 }
 
 fn max_time() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(253_402_128_000, 0).expect("9999-12-30")
+    static MAX: LazyLock<chrono::DateTime<chrono::Utc>> =
+        LazyLock::new(|| chrono::DateTime::from_timestamp(253_402_128_000, 0).expect("9999-12-30"));
+    *MAX
 }
 
 fn pick_list<'x, T>(first: Option<&'x T>, second: Option<&'x T>) -> Option<&'x T> {
@@ -453,7 +470,7 @@ fn read_operation_properties(
     let mut access_type = MailAccessType::Unknown;
     let mut is_throttled = None;
     let mut apply = |name: &str, value: &str, degradation: &mut Degradation| {
-        let name = name.trim();
+        let name = trim(name);
         if name.eq_ignore_ascii_case("MailAccessType") {
             access_type = MailAccessType::parse(value);
         } else if name.eq_ignore_ascii_case("IsThrottled") {
@@ -745,6 +762,16 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_type_number_reads_as_its_text() {
+        for value in
+            [Scalar::Int(0), Scalar::Int(5), Scalar::Int(-1), Scalar::Int(42), Scalar::UInt(3), Scalar::UInt(u64::MAX), Scalar::Float(2.0)]
+        {
+            let text = value.text().map(|t| UserType::from_text(&t));
+            assert_eq!(read_user_type(&value), text, "{value:?}");
+        }
+    }
 
     #[test]
     fn other_operations_are_counted_without_a_full_parse() {

@@ -9,8 +9,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::model::trim;
 
 /// A loosely typed scalar: audit tools write numbers as strings and booleans as "False".
 #[derive(Clone, Debug, PartialEq)]
@@ -33,7 +36,7 @@ impl Scalar<'_> {
             Scalar::UInt(u) => Some(Cow::Owned(u.to_string())),
             Scalar::Float(f) => Some(Cow::Owned(f.to_string())),
             Scalar::Str(s) => {
-                let trimmed = s.trim();
+                let trimmed = trim(s);
                 if trimmed.is_empty() {
                     None
                 } else {
@@ -54,7 +57,7 @@ impl Scalar<'_> {
             Scalar::Float(f) => float_to_whole(*f).map(Some),
             Scalar::Bool(_) => Err(()),
             Scalar::Str(s) => {
-                let t = s.trim();
+                let t = trim(s);
                 if t.is_empty() {
                     return Ok(None);
                 }
@@ -75,7 +78,7 @@ impl Scalar<'_> {
             Scalar::Int(i) => Some(*i),
             Scalar::UInt(u) => i64::try_from(*u).ok(),
             Scalar::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
-            Scalar::Str(s) => s.trim().parse::<i64>().ok(),
+            Scalar::Str(s) => trim(s).parse::<i64>().ok(),
             _ => None,
         }
     }
@@ -95,7 +98,7 @@ impl Scalar<'_> {
 }
 
 pub(crate) fn parse_bool_text(text: &str) -> Result<Option<bool>, ()> {
-    let t = text.trim();
+    let t = trim(text);
     if t.is_empty() {
         Ok(None)
     } else if t.eq_ignore_ascii_case("true") || t == "1" {
@@ -295,15 +298,31 @@ macro_rules! keys {
         }
 
         impl Key {
+            /// Every key with its usual spelling, in the order above.
+            const ALL: &'static [(&'static str, Key)] = &[$(($spelling, Key::$key),)+];
+
             /// The usual spelling matches exactly (the fast path for every real AuditData);
-            /// otherwise trimmed and case-insensitively (`"ExternalAccess "`, Graph's camelCase).
+            /// otherwise trimmed and case-insensitively (`"ExternalAccess "`, Graph's camelCase),
+            /// compared only to the spellings of the same length and first and last letter: a
+            /// record has a dozen keys this tool does not read, each compared to every spelling
+            /// before.
             fn from_text(raw: &str) -> Key {
                 match raw {
                     $($spelling => return Key::$key,)+
                     _ => {}
                 }
-                let key = raw.trim();
-                $(if key.eq_ignore_ascii_case($spelling) { return Key::$key; })+
+                let key = trim(raw);
+                let bytes = key.as_bytes();
+                let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+                    return Key::Unknown;
+                };
+                for &(spelling, known) in &KEY_BUCKETS[key_bucket(bytes.len(), first, last)] {
+                    // No two spellings differ only in case (a test says): the first that
+                    // matches is the one the order above would find.
+                    if spelling.eq_ignore_ascii_case(key) {
+                        return known;
+                    }
+                }
                 Key::Unknown
             }
 
@@ -375,6 +394,24 @@ keys! {
     AadSessionId = "AADSessionId",
     UniqueTokenId = "UniqueTokenId",
     IssuedAtTime = "IssuedAtTime",
+}
+
+/// The spellings by [`key_bucket`].
+static KEY_BUCKETS: LazyLock<Vec<Vec<(&'static str, Key)>>> = LazyLock::new(|| {
+    let mut buckets = vec![Vec::new(); KEY_BUCKET_COUNT];
+    for &(spelling, key) in Key::ALL {
+        let bytes = spelling.as_bytes();
+        buckets[key_bucket(bytes.len(), bytes[0], bytes[bytes.len() - 1])].push((spelling, key));
+    }
+    buckets
+});
+
+const KEY_BUCKET_COUNT: usize = 256;
+
+/// Where a key's spellings are: from its length and its first and last byte, the same for
+/// every case of an ASCII letter.
+fn key_bucket(len: usize, first: u8, last: u8) -> usize {
+    (len.wrapping_mul(37) ^ usize::from(first | 0x20).wrapping_mul(7) ^ usize::from(last | 0x20)) % KEY_BUCKET_COUNT
 }
 
 impl<'de> Deserialize<'de> for Key {
@@ -683,6 +720,27 @@ mod tests {
         assert_eq!(raw.external_access, Some(Scalar::Bool(false)));
         assert_eq!(raw.mailbox_owner_upn, Some(Scalar::Str("a@b".into())));
         assert_eq!(raw.operation, Some(Scalar::Str("MailItemsAccessed".into())));
+    }
+
+    #[test]
+    fn every_spelling_is_its_key_in_any_case_and_padding() {
+        for (i, &(spelling, key)) in Key::ALL.iter().enumerate() {
+            // The lookup takes the first spelling that matches: none may match another.
+            for &(other, _) in &Key::ALL[i + 1..] {
+                assert!(!spelling.eq_ignore_ascii_case(other), "{spelling} and {other}");
+            }
+            for text in [spelling.to_string(), spelling.to_ascii_lowercase(), spelling.to_ascii_uppercase(), format!(" {spelling}\t")] {
+                assert_eq!(Key::from_text(&text), key, "{text:?}");
+            }
+            assert_eq!(Key::from_text(&format!("{spelling}x")), Key::Unknown);
+            assert_eq!(
+                Key::from_text(&spelling[1..]),
+                Key::ALL.iter().find(|(s, _)| s.eq_ignore_ascii_case(&spelling[1..])).map_or(Key::Unknown, |k| k.1)
+            );
+        }
+        for unknown in ["", " ", "OrganizationId", "UserKey", "LogonUserSid", "I d", "Idé"] {
+            assert_eq!(Key::from_text(unknown), Key::Unknown, "{unknown:?}");
+        }
     }
 
     #[test]
