@@ -21,9 +21,12 @@ use mailaccess_engine::input::{PrefetchingReader, ReaderOptions, RecordReader};
 use mailaccess_engine::{Session, SessionOptions};
 use sha2::{Digest, Sha256};
 
-// The allocator of the module's native library, so that memory is the cmdlet's.
+// The allocator of the module's native library, with its options, so that memory is the cmdlet's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "../../../ffi/src/allocator.rs"]
+mod allocator;
 
 fn main() -> ExitCode {
     match run() {
@@ -50,6 +53,7 @@ fn run() -> Result<(), String> {
     let attacker = attacker.ok_or("--attacker-ip is required")?;
     let range = AddressRange::parse(&attacker).map_err(|e| format!("--attacker-ip: {e:?}"))?;
     let options = VerdictOptions { indicators: Indicators { addresses: vec![range], ..Default::default() }, ..Default::default() };
+    allocator::tune();
     let analysis = Box::new(VerdictAnalysis::new(options));
     let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis: Some(analysis) });
     let cancel = Arc::new(AtomicBool::new(false));
