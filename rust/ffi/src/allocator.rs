@@ -7,8 +7,8 @@
 //! zeroed again by the kernel (a 200 k record verdict: about 16,000 page faults instead of 230,
 //! and much of its system time). A delay longer than the gap between two chunks, even on a
 //! busy machine, keeps them; the cost is that freed memory goes back to the system that much
-//! later, which raises the peak a little (1 M records in the cmdlet: about 450 MB instead of
-//! 410 at 250 ms; 100 ms kept less but let most faults back on a loaded machine).
+//! later, which raises the peak a little (1 M records in the cmdlet at 250 ms: 417-422 MB
+//! instead of 407-416, up to 455 on a loaded machine; 100 ms let most faults back there).
 
 use std::ffi::{c_int, c_long};
 use std::sync::Once;
