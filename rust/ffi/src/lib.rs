@@ -16,6 +16,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod abi;
+mod allocator;
 mod boundary;
 mod collect;
 mod rows;
@@ -41,7 +42,8 @@ use boundary::{guard, guard_void, FfiError};
 use rows::{AnalysisOwner, BatchOwner, DigestOwner, TallyOwner};
 
 // Records are many small allocations made on one thread and freed on another: mimalloc does
-// that several times faster than the system allocator (the benchmark measures it).
+// that several times faster than the system allocator (the benchmark measures it). Its
+// options are set with the first session (allocator.rs).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -337,6 +339,7 @@ pub unsafe extern "C" fn maf_session_new(options: *const u8, options_len: usize,
         let buf = unsafe { bytes(options, options_len) }?;
         let wire: OptionsWire = if buf.is_empty() { OptionsWire::default() } else { read_options(buf, "session options")? };
         let options = wire.into_options()?;
+        allocator::tune();
         let session = MafSession {
             reader_options: options.1,
             session: Mutex::new(Session::new(options.0)),

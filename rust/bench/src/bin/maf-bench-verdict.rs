@@ -12,17 +12,21 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use maf_bench::floor::{peak_rss_bytes, reset_peak_rss, rss_bytes};
 use mailaccess_engine::analysis::{AddressRange, Indicators, RecordFilter, VerdictAnalysis, VerdictOptions};
-use mailaccess_engine::input::{ReaderOptions, RecordReader};
+use mailaccess_engine::input::{PrefetchingReader, ReaderOptions, RecordReader};
 use mailaccess_engine::{Session, SessionOptions};
 use sha2::{Digest, Sha256};
 
-// The allocator of the module's native library, so that memory is the cmdlet's.
+// The allocator of the module's native library, with its options, so that memory is the cmdlet's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "../../../ffi/src/allocator.rs"]
+mod allocator;
 
 fn main() -> ExitCode {
     match run() {
@@ -49,14 +53,18 @@ fn run() -> Result<(), String> {
     let attacker = attacker.ok_or("--attacker-ip is required")?;
     let range = AddressRange::parse(&attacker).map_err(|e| format!("--attacker-ip: {e:?}"))?;
     let options = VerdictOptions { indicators: Indicators { addresses: vec![range], ..Default::default() }, ..Default::default() };
+    allocator::tune();
     let analysis = Box::new(VerdictAnalysis::new(options));
     let mut session = Session::new(SessionOptions { return_records: false, filter: RecordFilter::default(), analysis: Some(analysis) });
-    let cancel = AtomicBool::new(false);
+    let cancel = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     for (index, path) in files.iter().enumerate() {
         let reader_options = ReaderOptions { threads, ..ReaderOptions::default() };
-        let mut reader = RecordReader::open(path, index as u32, reader_options).map_err(|e| e.message)?;
-        while let Some(chunk) = reader.next_chunk(&cancel) {
+        let reader = RecordReader::open(path, index as u32, reader_options).map_err(|e| e.message)?;
+        // As the cmdlet reads a file (maf_reader_open): reading and parsing run ahead on their
+        // own thread while this one ingests, so the two overlap as they do there.
+        let mut reader = PrefetchingReader::spawn(reader, Arc::clone(&cancel));
+        while let Some(chunk) = reader.next_chunk() {
             std::hint::black_box(session.ingest_results(chunk));
         }
     }

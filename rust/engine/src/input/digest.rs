@@ -20,10 +20,17 @@ use sha2::{Digest, Sha256};
 /// Copies of what was read waiting to be hashed: bounds the memory the hash may lag behind by.
 const PENDING_BUFFERS: usize = 2;
 
+/// The buffers there are at most: those waiting, and the one being hashed. The same few are
+/// used again for the whole file: a fresh buffer of a few MiB for every read would be memory
+/// the allocator returns to the system and takes back (zeroed by the kernel) again and again.
+const BUFFERS: usize = PENDING_BUFFERS + 1;
+
 /// The hashing thread: takes buffers, hashes them, hands them back for reuse.
 struct Hasher {
     buffers: Option<SyncSender<Vec<u8>>>,
     spare: Receiver<Vec<u8>>,
+    /// Buffers made so far (at most [`BUFFERS`]).
+    made: usize,
     thread: Option<JoinHandle<Sha256>>,
     /// Once finished, the hash (the thread is gone).
     done: Option<[u8; 32]>,
@@ -32,7 +39,8 @@ struct Hasher {
 impl Hasher {
     fn start() -> Hasher {
         let (buffers, incoming) = sync_channel::<Vec<u8>>(PENDING_BUFFERS);
-        let (give_back, spare) = sync_channel::<Vec<u8>>(PENDING_BUFFERS + 1);
+        // Room for every buffer, so that giving one back never waits.
+        let (give_back, spare) = sync_channel::<Vec<u8>>(BUFFERS);
         let thread = std::thread::Builder::new()
             .name("maf-hash".into())
             .spawn(move || {
@@ -44,19 +52,29 @@ impl Hasher {
                 hasher
             })
             .ok();
-        Hasher { buffers: Some(buffers), spare, thread, done: None }
+        Hasher { buffers: Some(buffers), spare, made: 0, thread, done: None }
     }
 
     fn update(&mut self, bytes: &[u8]) {
-        let mut buffer = self.spare.try_recv().unwrap_or_default();
-        buffer.clear();
-        buffer.extend_from_slice(bytes);
-        if let Some(buffers) = &self.buffers {
-            if buffers.send(buffer).is_err() {
-                // The thread is gone (it could not start or it failed): the hash is lost,
-                // and `finish` says so.
-                self.buffers = None;
+        let Some(buffers) = &self.buffers else { return };
+        let buffer = match self.spare.try_recv() {
+            Ok(buffer) => Ok(buffer),
+            Err(_) if self.made < BUFFERS => {
+                self.made += 1;
+                Ok(Vec::new())
             }
+            // All of them are waiting or being hashed: the next one back is free.
+            Err(_) => self.spare.recv(),
+        };
+        let sent = buffer.map_err(drop).and_then(|mut buffer| {
+            buffer.clear();
+            buffer.extend_from_slice(bytes);
+            buffers.send(buffer).map_err(drop)
+        });
+        if sent.is_err() {
+            // The thread is gone (it could not start or it failed): the hash is lost, and
+            // `finish` says so.
+            self.buffers = None;
         }
     }
 
@@ -206,6 +224,19 @@ mod tests {
         assert!(!outcome.complete);
         let (_, empty) = hashing(Box::new(Cursor::new(Vec::new())));
         assert_eq!(empty.finish(true, &AtomicBool::new(false)).hex(), EMPTY);
+    }
+
+    #[test]
+    fn the_same_few_buffers_carry_every_read() {
+        let mut hasher = Hasher::start();
+        let mut expected = Sha256::new();
+        for i in 0..64u8 {
+            let read = vec![i; 4096 + usize::from(i)];
+            hasher.update(&read);
+            expected.update(&read);
+        }
+        assert!(hasher.made <= BUFFERS, "{} buffers made for 64 reads", hasher.made);
+        assert_eq!(hasher.finish(), Some(<[u8; 32]>::from(expected.finalize())));
     }
 
     struct Failing;
