@@ -6,13 +6,16 @@
 //! attacker's findings, not with every message read by anyone.
 //!
 //! The log stays in memory up to [`SPILL_BYTES`], then goes to an anonymous temporary file
-//! (deleted when closed, whatever happens). The pipeline cannot be read twice, files could be;
+//! (deleted when closed, whatever happens), written by a thread of its own while the next
+//! buffer fills. The pipeline cannot be read twice, files could be;
 //! one log serves both, and costs one sequential write and read of about 100 bytes a record.
 //! Were the temporary file to fail, the log stays in memory and the verdict says so: slower
 //! and larger, never different.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
 
@@ -32,7 +35,12 @@ pub(super) struct DetailLog {
     buffer: Vec<u8>,
     /// One record's encoding, before its length is known (reused).
     scratch: Vec<u8>,
+    /// A buffer written out and emptied, for the next.
+    spare: Vec<u8>,
+    /// The temporary file when no thread writes it (not opened yet, written on the caller's
+    /// thread when no thread could be started, or back from the writer for replay).
     file: Option<File>,
+    writer: Option<Writer>,
     /// Bytes known written to the file: a failed write may have left part of a buffer there,
     /// which is then not read back (the buffer stays in memory, whole).
     committed: u64,
@@ -57,7 +65,17 @@ pub(super) struct Detail {
 
 impl DetailLog {
     pub(super) fn with_spill_at(spill_at: usize) -> DetailLog {
-        DetailLog { buffer: Vec::new(), scratch: Vec::new(), file: None, committed: 0, spill_at, failure: None, records: 0 }
+        DetailLog {
+            buffer: Vec::new(),
+            scratch: Vec::new(),
+            spare: Vec::new(),
+            file: None,
+            writer: None,
+            committed: 0,
+            spill_at,
+            failure: None,
+            records: 0,
+        }
     }
 
     pub(super) fn push(&mut self, context: u32, reference: RecordRef, record: &MailAccessRecord) {
@@ -85,18 +103,43 @@ impl DetailLog {
     /// Bytes held in memory now (for the tests).
     #[cfg(test)]
     pub(super) fn in_memory(&self) -> usize {
-        self.buffer.capacity() + self.scratch.capacity()
+        self.buffer.capacity() + self.scratch.capacity() + self.spare.capacity()
     }
 
+    /// Hands the full buffer to the writer (written while the next one fills), or writes it.
     fn spill(&mut self) {
-        if self.file.is_none() {
-            match tempfile::tempfile() {
-                Ok(file) => self.file = Some(file),
-                Err(e) => {
-                    self.failure = Some(e.to_string());
-                    return;
-                }
+        if self.writer.is_none() {
+            let file = match self.file.take() {
+                Some(file) => file,
+                None => match tempfile::tempfile() {
+                    Ok(file) => file,
+                    Err(e) => {
+                        self.failure = Some(e.to_string());
+                        return;
+                    }
+                },
+            };
+            match Writer::start(file) {
+                Ok(writer) => self.writer = Some(writer),
+                Err(file) => self.file = Some(file),
             }
+        }
+        if self.writer.is_some() {
+            self.settle();
+            if self.failure.is_some() {
+                return;
+            }
+            let next = std::mem::take(&mut self.spare);
+            let full = std::mem::replace(&mut self.buffer, next);
+            let writer = self.writer.as_mut().expect("started above");
+            if let Err(unsent) = writer.send.send(full) {
+                // The writer is gone: what it was given stays in memory.
+                self.buffer = unsent.0;
+                self.failure = Some("the thread that writes the temporary file stopped".to_string());
+                return;
+            }
+            writer.busy = true;
+            return;
         }
         let file = self.file.as_mut().expect("opened above");
         match file.write_all(&self.buffer) {
@@ -106,6 +149,26 @@ impl DetailLog {
             }
             // What was written before stays; this buffer and the rest stay in memory, after it.
             Err(e) => self.failure = Some(e.to_string()),
+        }
+    }
+
+    /// Waits for the buffer being written: once written it is the spare; when its write
+    /// failed, it stays in memory before the current buffer (in the order pushed).
+    pub(super) fn settle(&mut self) {
+        let Some(writer) = self.writer.as_mut().filter(|w| w.busy) else { return };
+        writer.busy = false;
+        match writer.done.recv() {
+            Ok(Written::Whole(len, buffer)) => {
+                self.committed += len;
+                self.spare = buffer;
+            }
+            Ok(Written::Failed(mut held, why)) => {
+                held.extend_from_slice(&self.buffer);
+                self.buffer = held;
+                self.failure = Some(why);
+            }
+            // Only a panic ends the writer early: the buffer is lost, and replay says so.
+            Err(_) => self.failure = Some("the thread that writes the temporary file stopped".to_string()),
         }
     }
 
@@ -119,7 +182,13 @@ impl DetailLog {
     /// held. An error reading back the temporary file is returned: the verdict cannot be given
     /// without them.
     pub(super) fn replay(self, mut wanted: impl FnMut(u32, RecordRef) -> bool, mut each: impl FnMut(Detail)) -> Result<u64, String> {
-        let DetailLog { buffer, file, committed, records, .. } = self;
+        let mut log = self;
+        log.settle();
+        if let Some(writer) = log.writer.take() {
+            drop(writer.send);
+            log.file = Some(writer.thread.join().map_err(|_| "the thread that wrote the temporary file stopped".to_string())?);
+        }
+        let DetailLog { buffer, file, committed, records, .. } = log;
         let mut count = 0u64;
         let mut take = |body: &[u8]| -> std::io::Result<()> {
             count += 1;
@@ -145,6 +214,61 @@ impl DetailLog {
             return Err(format!("{count} of {records} records were read back"));
         }
         Ok(count)
+    }
+}
+
+/// The thread that writes the temporary file, one buffer at a time: the kernel's copy of a
+/// spilled buffer (a quarter of a gigabyte for a million records) is then not the reading
+/// thread's. One buffer at most is in flight: the log holds at most two.
+struct Writer {
+    send: SyncSender<Vec<u8>>,
+    done: Receiver<Written>,
+    /// Gives the file back once `send` is closed.
+    thread: JoinHandle<File>,
+    /// A buffer was sent and its answer not yet received.
+    busy: bool,
+}
+
+enum Written {
+    /// Its length, and the buffer emptied.
+    Whole(u64, Vec<u8>),
+    /// The buffer, whole, and why. Nothing is written after a failure.
+    Failed(Vec<u8>, String),
+}
+
+impl Writer {
+    /// The file back when no thread can be started.
+    fn start(file: File) -> Result<Writer, File> {
+        let (send, buffers) = sync_channel::<Vec<u8>>(1);
+        let (written, done) = sync_channel::<Written>(1);
+        // The file goes to the thread through a channel: a failed spawn gives it back.
+        let (give, file_in) = sync_channel::<File>(1);
+        let spawned = std::thread::Builder::new().name("maf-detail-log".into()).spawn(move || {
+            let mut file = file_in.recv().expect("sent before the first buffer");
+            for mut buffer in buffers {
+                match file.write_all(&buffer) {
+                    Ok(()) => {
+                        let len = buffer.len() as u64;
+                        buffer.clear();
+                        if written.send(Written::Whole(len, buffer)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = written.send(Written::Failed(buffer, e.to_string()));
+                        break;
+                    }
+                }
+            }
+            file
+        });
+        match spawned {
+            Ok(thread) => {
+                give.send(file).expect("the thread waits for it");
+                Ok(Writer { send, done, thread, busy: false })
+            }
+            Err(_) => Err(file),
+        }
     }
 }
 
@@ -440,7 +564,7 @@ mod tests {
             for (i, record) in records.iter().enumerate() {
                 log.push(i as u32 % 7, RecordRef { time: record.creation_time, id: i as u32 }, record);
             }
-            assert_eq!(log.file.is_some(), spill_at == 1);
+            assert_eq!(log.file.is_some() || log.writer.is_some(), spill_at == 1);
             let mut back = Vec::new();
             assert_eq!(log.replay(|_, _| true, |d| back.push(d)), Ok(1000));
             for (i, (detail, record)) in back.iter().zip(&records).enumerate() {
