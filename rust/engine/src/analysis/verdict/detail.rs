@@ -22,8 +22,9 @@ use chrono::{DateTime, Utc};
 use crate::analysis::RecordRef;
 use crate::model::{FolderAccess, MailAccessRecord, MailAccessType, MessageItem, SourcePosition};
 
-/// Kept in memory up to this many bytes of encoded details (about 300,000 records).
-pub(super) const SPILL_BYTES: usize = 32 * 1024 * 1024;
+/// Kept in memory up to this many bytes of encoded details (about 150,000 records). Once
+/// spilled, two such buffers: one filling while the other is written.
+pub(super) const SPILL_BYTES: usize = 16 * 1024 * 1024;
 
 /// The temporary file is read back this many bytes at a time (more when a record is larger).
 const READ_CHUNK: usize = 1 << 20;
