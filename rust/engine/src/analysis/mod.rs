@@ -339,26 +339,39 @@ impl RecordId {
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower case only: anything else keeps its text.
 fn parse_guid(text: &str) -> Option<[u8; 16]> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 36 || bytes[8] != b'-' || bytes[13] != b'-' || bytes[18] != b'-' || bytes[23] != b'-' {
+    let bytes: &[u8; 36] = text.as_bytes().try_into().ok()?;
+    if bytes[8] != b'-' || bytes[13] != b'-' || bytes[18] != b'-' || bytes[23] != b'-' {
         return None;
     }
+    // Every record has one (twice: the duplicate set and the record table): a table and no
+    // early exit, so that the loop has no branch but the one at its end.
+    /// Where each byte's two digits start.
+    const DIGITS: [u8; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let mut out = [0u8; 16];
-    let mut nibbles = bytes.iter().filter(|&&b| b != b'-');
-    for byte in out.iter_mut() {
-        let mut value = 0u8;
-        for _ in 0..2 {
-            let digit = match *nibbles.next()? {
-                c @ b'0'..=b'9' => c - b'0',
-                c @ b'a'..=b'f' => c - b'a' + 10,
-                _ => return None,
-            };
-            value = value * 16 + digit;
-        }
-        *byte = value;
+    let mut bad = 0u8;
+    for (byte, &at) in out.iter_mut().zip(&DIGITS) {
+        let (high, low) = (HEX[bytes[at as usize] as usize], HEX[bytes[at as usize + 1] as usize]);
+        bad |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
     }
-    Some(out)
+    (bad & 0xf0 == 0).then_some(out)
 }
+
+/// The value of a lower-case hex digit; 0xff for any other byte.
+const HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// The context of a record: client address, client, session and acting user. Ids refer to
 /// [`Strings`]; None when the record does not say.
@@ -576,6 +589,30 @@ mod tests {
         by_cmp.sort_by(|a, b| strings.record_cmp(*a, *b));
         assert_eq!(by_cmp, by_text);
         assert_eq!(parse_guid("461a38ce-fc36-4a4d-b73e-643262cc063g"), None);
+    }
+
+    #[test]
+    fn a_guid_is_its_bytes_only_in_canonical_form() {
+        let text = "0123abcd-ef45-6789-a0b1-c2d3e4f5a6b7";
+        let guid = parse_guid(text).expect("a canonical GUID");
+        assert_eq!(guid, [0x01, 0x23, 0xab, 0xcd, 0xef, 0x45, 0x67, 0x89, 0xa0, 0xb1, 0xc2, 0xd3, 0xe4, 0xf5, 0xa6, 0xb7]);
+        let mut strings = Strings::default();
+        assert_eq!(RecordId::of(text, &mut strings).text(&strings), text);
+        // Any one character out of place, at any position, and it is text.
+        for at in 0..text.len() {
+            for wrong in ['g', 'A', 'F', '-', ' ', '/', ':', '`', '0'] {
+                let mut bad: Vec<char> = text.chars().collect();
+                if bad[at] == wrong || (wrong == '0' && bad[at] != '-') {
+                    continue;
+                }
+                bad[at] = wrong;
+                let bad: String = bad.into_iter().collect();
+                assert_eq!(parse_guid(&bad), None, "{bad}");
+            }
+        }
+        assert_eq!(parse_guid(&text[1..]), None);
+        assert_eq!(parse_guid(&format!("{text}0")), None);
+        assert_eq!(parse_guid("é123abcd-ef45-6789-a0b1-c2d3e4f5a6b"), None);
     }
 
     #[test]

@@ -349,18 +349,26 @@ impl VerdictAnalysis {
     /// Reads the detail log back: the attacker's contexts keep their records' details, the
     /// others only the evidence of their earliest record (a shared identifier's baseline).
     fn replay_details(&mut self, attribution: &Attribution, cancel: &AtomicBool) -> Result<Option<AnalysisWarning>, Cancelled> {
-        let Some(log) = self.details.take() else { return Ok(None) };
+        let Some(mut log) = self.details.take() else { return Ok(None) };
+        // The write in flight may yet fail and leave its buffer in memory.
+        log.settle();
         let kept_in_memory = log.failure().map(str::to_string);
+        // A record is decoded only for an attacker's context, or as its context's earliest.
+        let earliest: Vec<u32> = self.contexts.iter().map(|c| c.earliest.id).collect();
         let mut cancelled = false;
-        let replayed = log.replay(|detail| {
+        let wanted = |context: u32, reference: RecordRef| {
             if cancelled || check(cancel).is_err() {
                 cancelled = true;
-                return;
+                return false;
             }
+            let index = context as usize;
+            attribution.why[index].is_some() || earliest[index] == reference.id
+        };
+        let replayed = log.replay(wanted, |detail| {
             let index = detail.context as usize;
             if attribution.why[index].is_some() {
                 self.add_detail(index, detail.reference, &detail.record);
-            } else if self.contexts[index].earliest.id == detail.reference.id {
+            } else {
                 self.note_evidence(detail.reference, &detail.record);
             }
         });
