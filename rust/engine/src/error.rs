@@ -31,14 +31,17 @@ impl RecordError {
         self
     }
 
+    /// `subject` (the record, a field) nests `depth` levels, more than [`MAX_NESTING`]: one
+    /// wording wherever the depth was measured.
+    pub(crate) fn too_deep(subject: &str, depth: u64) -> RecordError {
+        RecordError::new(ErrorKind::TooDeep, format!("{subject} nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"))
+    }
+
     /// Classifies a failure to read JSON text: nesting, syntax and type errors are different
     /// problems for the user.
     pub fn from_json(context: &str, failure: &JsonFailure) -> RecordError {
         match failure {
-            JsonFailure::TooDeep { depth } => RecordError::new(
-                ErrorKind::TooDeep,
-                format!("{context}: it nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
-            ),
+            JsonFailure::TooDeep { depth } => RecordError::too_deep(&format!("{context}: it"), *depth),
             JsonFailure::Invalid { error, after_value } => {
                 let kind = if error.is_data() { ErrorKind::InvalidValue } else { ErrorKind::InvalidJson };
                 let mut record_error = RecordError::new(kind, format!("{context}: {error}"));

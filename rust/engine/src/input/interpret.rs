@@ -119,10 +119,7 @@ fn check_json_text(what: &str, text: &str) -> Result<(), RecordError> {
     }
     // Before the operation is looked at: a record too deep is an error whatever its operation.
     if let Some(depth) = deeper_than_read(bytes) {
-        return Err(RecordError::new(
-            ErrorKind::TooDeep,
-            format!("{what} nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"),
-        ));
+        return Err(RecordError::too_deep(what, depth));
     }
     Ok(())
 }

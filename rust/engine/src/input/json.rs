@@ -926,7 +926,7 @@ fn too_large(size: u64, max: u64) -> RecordError {
 }
 
 fn too_deep(depth: u64) -> RecordError {
-    RecordError::new(ErrorKind::TooDeep, format!("the record nests {depth} levels deep, more than the {MAX_NESTING} this tool reads"))
+    RecordError::too_deep("the record", depth)
 }
 
 /// How a byte is named in an error message.
