@@ -50,10 +50,6 @@ fn digits(bytes: &[u8]) -> Option<u32> {
     Some(value)
 }
 
-fn two_digits(tens: u8, ones: u8) -> Option<u32> {
-    (tens.is_ascii_digit() && ones.is_ascii_digit()).then(|| u32::from(tens - b'0') * 10 + u32::from(ones - b'0'))
-}
-
 fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     let b = text.as_bytes();
     let date = NaiveDate::from_ymd_opt(digits(&b[0..4])? as i32, digits(&b[5..7])?, digits(&b[8..10])?)?;
@@ -69,7 +65,7 @@ fn parse_common_clock(b: &[u8]) -> Option<Option<NaiveTime>> {
     let [_, _, _, _, _, _, _, _, _, _, b'T', h1, h2, b':', m1, m2, b':', s1, s2] = *b else {
         return None;
     };
-    let (hour, minute, second) = (two_digits(h1, h2)?, two_digits(m1, m2)?, two_digits(s1, s2)?);
+    let (hour, minute, second) = (digits(&[h1, h2])?, digits(&[m1, m2])?, digits(&[s1, s2])?);
     Some(NaiveTime::from_hms_opt(hour, minute, second))
 }
 

@@ -575,7 +575,7 @@ mod tests {
     }
 
     /// The rules of the module comment, one character at a time: what the fast field splitter
-    /// must agree with wherever a quote falls (before, inside or after an eight-byte chunk).
+    /// must agree with wherever a quote falls (before, inside or after a sixteen-byte chunk).
     fn fields_slowly(row: &str, delimiter: char) -> Vec<String> {
         let mut out = vec![String::new()];
         let mut chars = row.chars().peekable();

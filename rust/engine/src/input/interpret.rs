@@ -341,7 +341,7 @@ fn read_creation_time(levels: &Levels, options: &InterpretOptions) -> Result<chr
         None => return Err((ErrorKind::MissingField, "the record has no CreationTime".to_string())),
     };
     // .NET dates run from year 1 to 9999; a day's margin keeps every window (+24 h) inside.
-    if !(min_time()..=max_time()).contains(&creation_time) {
+    if !(MIN_TIME..=MAX_TIME).contains(&creation_time) {
         return Err((
             ErrorKind::InvalidValue,
             format!("CreationTime {} is outside the dates this tool can represent (years 1 to 9999)", creation_time.to_rfc3339()),
@@ -401,17 +401,15 @@ fn read_logon_type(levels: &Levels) -> Option<LogonType> {
     })
 }
 
-fn min_time() -> chrono::DateTime<chrono::Utc> {
-    static MIN: LazyLock<chrono::DateTime<chrono::Utc>> =
-        LazyLock::new(|| chrono::DateTime::from_timestamp(-62_135_510_400, 0).expect("0001-01-02"));
-    *MIN
-}
-
-fn max_time() -> chrono::DateTime<chrono::Utc> {
-    static MAX: LazyLock<chrono::DateTime<chrono::Utc>> =
-        LazyLock::new(|| chrono::DateTime::from_timestamp(253_402_128_000, 0).expect("9999-12-30"));
-    *MAX
-}
+/// .NET's range, a day inside at each end; computed when the engine is compiled.
+const MIN_TIME: chrono::DateTime<chrono::Utc> = match chrono::DateTime::from_timestamp(-62_135_510_400, 0) {
+    Some(time) => time, // 0001-01-02
+    None => panic!("0001-01-02 is a valid time"),
+};
+const MAX_TIME: chrono::DateTime<chrono::Utc> = match chrono::DateTime::from_timestamp(253_402_128_000, 0) {
+    Some(time) => time, // 9999-12-30
+    None => panic!("9999-12-30 is a valid time"),
+};
 
 fn pick_list<'x, T>(first: Option<&'x T>, second: Option<&'x T>) -> Option<&'x T> {
     first.or(second)
