@@ -82,6 +82,11 @@ impl DetailLog {
     pub(super) fn push(&mut self, context: u32, reference: RecordRef, record: &MailAccessRecord) {
         self.scratch.clear();
         encode(&mut self.scratch, context, reference, record);
+        if self.buffer.capacity() - self.buffer.len() < self.scratch.len() + 10 && !self.buffer.is_empty() && self.failure.is_none() {
+            // A record that does not fit is a spill now, not a buffer grown: growing copies
+            // the whole buffer into fresh pages, which cost more than the write.
+            self.spill();
+        }
         if self.buffer.capacity() == 0 {
             // Filled up to the spill size and emptied again: one allocation, not a doubling
             // that copies and faults in the whole buffer again at every step.
@@ -654,6 +659,28 @@ mod tests {
         let mut ids = Vec::new();
         assert_eq!(log.replay(|_, _| true, |d| ids.push(d.reference.id)), Ok(100));
         assert_eq!(ids, (0..100).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn a_record_that_does_not_fit_spills_the_buffer_instead_of_growing_it() {
+        let spill_at = 64 * 1024;
+        let mut log = DetailLog::with_spill_at(spill_at);
+        let small = sample(1);
+        // Ten times the small one's messages: several times its encoding.
+        let mut large = sample(2);
+        for k in 0..20 {
+            large.items.push(MessageItem { internet_message_id: format!("<big{k}@x>"), folder_path: None, size_in_bytes: Some(k) });
+        }
+        let mut most = 0;
+        for i in 0..5_000 {
+            let record = if i % 7 == 6 { &large } else { &small };
+            log.push(0, RecordRef { time: record.creation_time, id: i }, record);
+            most = most.max(log.buffer.capacity());
+        }
+        assert!(log.failure().is_none());
+        // Reserved once for the spill size and the first record: never doubled.
+        assert!(most < spill_at + 1024, "a buffer grew to {most} bytes");
+        assert_eq!(log.replay(|_, _| true, |_| ()), Ok(5_000));
     }
 
     #[test]
