@@ -55,3 +55,52 @@ Describe 'Get-MailAccessBind -Mailbox' {
         Assert-InputSummary $tally $e
     }
 }
+
+Describe 'Get-MailAccessBind writes each message read as it is made' {
+    BeforeAll {
+        # 200 records of 25 messages each: 5,000 distinct messages, all in one mailbox.
+        $script:Generated = Join-Path $TestDrive 'many-messages.jsonl'
+        $lines = foreach ($r in 0..199) {
+            $items = foreach ($i in 1..25) { '{"InternetMessageId":"<m' + $r + '-' + $i + '@contoso.example>","SizeInBytes":' + (1000 + $i) + '}' }
+            $time = [datetime]::new(2026, 1, 5, 10, 0, 0).AddSeconds($r).ToString('yyyy-MM-ddTHH:mm:ss')
+            '{"CreationTime":"' + $time + '","Id":"' + [guid]::NewGuid() + '","Operation":"MailItemsAccessed","RecordType":50,"ResultStatus":"Succeeded",' +
+            '"UserType":0,"Version":1,"Workload":"Exchange","UserId":"alice@contoso.example","ClientIPAddress":"198.51.100.7",' +
+            '"ClientInfoString":"Client=OWA;Action=ViaProxy","MailboxOwnerUPN":"alice@contoso.example","SessionId":"5d1f4c39-1b7e-4f6e-9a57-0d7c2b3e8a11",' +
+            '"OperationProperties":[{"Name":"MailAccessType","Value":"Bind"},{"Name":"IsThrottled","Value":"False"}],' +
+            '"Folders":[{"Path":"\\Inbox","FolderItems":[' + ($items -join ',') + ']}],"OperationCount":25}'
+        }
+        Set-Content -Path $Generated -Value $lines -Encoding utf8NoBOM
+        $script:MessageCount = 5000
+    }
+
+    It 'holds no row once it went down the pipeline' {
+        # The old design held every row in a list until the last was written: the first row
+        # stayed reachable until the command ended.
+        $state = @{ Seen = 0; First = $null; FirstCollected = $null }
+        Get-MailAccessBind -Path $Generated | ForEach-Object {
+            $state.Seen++
+            if ($state.Seen -eq 1) {
+                $state.First = [WeakReference]::new($_.PSObject.BaseObject)
+            }
+            elseif ($state.Seen -eq 2000) {
+                [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+                $state.FirstCollected = -not $state.First.IsAlive
+            }
+        }
+        $state.Seen | Should -Be $MessageCount
+        $state.FirstCollected | Should -BeTrue
+    }
+
+    It 'stops at Select-Object -First 1, freeing the analysis, and runs again in full' {
+        $first = @(Get-MailAccessBind -Path $Generated | Select-Object -First 1)
+        $first.Count | Should -Be 1
+        $first[0].Mailbox | Should -Be 'alice@contoso.example'
+        $all = @(Get-MailAccessBind -Path $Generated -SummaryVariable tally)
+        $all.Count | Should -Be $MessageCount
+        ($all.InternetMessageId | Sort-Object -Unique).Count | Should -Be $MessageCount
+        $all | Where-Object AccessCount -NE 1 | Should -BeNullOrEmpty
+        $all | Where-Object FolderPath -NE '\Inbox' | Should -BeNullOrEmpty
+        $all[0].InternetMessageId | Should -Be $first[0].InternetMessageId
+        $tally.Analysed | Should -Be 200
+    }
+}

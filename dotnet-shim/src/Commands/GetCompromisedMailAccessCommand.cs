@@ -119,12 +119,14 @@ namespace MailAccessForensics.Commands
         /// <summary>
         /// The run is complete before any finding is written: every finding refers to it, and the
         /// report (-ReportPath) is written first, so that it exists even when the pipeline stops
-        /// after the first finding.
+        /// after the first finding. So, unlike the steps, the verdict holds all its findings.
         /// </summary>
-        private protected override void WriteResults(AnalysisOutput output, InputSummary summary)
+        private protected override void WriteResults(AnalysisHandle analysis, string[] warnings, InputSummary summary)
         {
+            var results = new List<object>();
+            analysis.Read(FileName, results.Add);
             var findings = new List<CompromiseFinding>();
-            foreach (object result in output.Results)
+            foreach (object result in results)
             {
                 if (result is CompromiseFinding finding)
                 {
@@ -136,7 +138,7 @@ namespace MailAccessForensics.Commands
             {
                 finding.Run = run;
             }
-            foreach (string warning in output.Warnings)
+            foreach (string warning in warnings)
             {
                 WriteWarning(warning);
             }
@@ -145,7 +147,7 @@ namespace MailAccessForensics.Commands
             {
                 WriteReport(run, findings, file, format);
             }
-            foreach (object result in output.Results)
+            foreach (object result in results)
             {
                 WriteObject(result);
             }

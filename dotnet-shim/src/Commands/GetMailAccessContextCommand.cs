@@ -37,23 +37,23 @@ namespace MailAccessForensics.Commands
         /// <summary>The type name of ranked contexts: their default view leads with Score and Signals.</summary>
         internal const string SuspiciousTypeName = "MailAccessForensics.AccessContext#Suspicious";
 
-        private protected override void WriteResults(AnalysisOutput output, InputSummary summary)
+        private protected override void WriteResults(AnalysisHandle analysis, string[] warnings, InputSummary summary)
         {
             if (!Suspicious)
             {
-                base.WriteResults(output, summary);
+                base.WriteResults(analysis, warnings, summary);
                 return;
             }
-            foreach (string warning in output.Warnings)
+            foreach (string warning in warnings)
             {
                 WriteWarning(warning);
             }
-            foreach (object result in output.Results)
+            analysis.Read(FileName, result =>
             {
                 PSObject ranked = PSObject.AsPSObject(result);
                 ranked.TypeNames.Insert(0, SuspiciousTypeName);
                 WriteObject(ranked);
-            }
+            });
         }
 
         private protected override void AddAnalysisOptions(IDictionary options)

@@ -72,34 +72,37 @@ namespace MailAccessForensics.Commands
 
         private protected sealed override void OnInputComplete(SessionHandle session, InputSummary summary)
         {
-            AnalysisOutput output;
+            AnalysisHandle analysis;
             try
             {
-                output = AnalysisReader.Finish(session, FileName);
+                analysis = AnalysisHandle.Finish(session);
             }
             catch (NativeCallException e)
             {
                 ThrowEngineError(e);
                 return;
             }
-            foreach (string warning in output.Warnings)
+            // The rows are written while the engine's are alive; freed however the writing ends
+            // (Select-Object -First and Ctrl+C stop the pipeline by throwing through WriteObject).
+            using (analysis)
             {
-                Log.AddWarning(warning);
+                string[] warnings = analysis.Warnings();
+                foreach (string warning in warnings)
+                {
+                    Log.AddWarning(warning);
+                }
+                WriteResults(analysis, warnings, summary);
             }
-            WriteResults(output, summary);
         }
 
-        /// <summary>Writes the warnings, then the results in the engine's order.</summary>
-        private protected virtual void WriteResults(AnalysisOutput output, InputSummary summary)
+        /// <summary>Writes the warnings, then each result as it is read, in the engine's order.</summary>
+        private protected virtual void WriteResults(AnalysisHandle analysis, string[] warnings, InputSummary summary)
         {
-            foreach (string warning in output.Warnings)
+            foreach (string warning in warnings)
             {
                 WriteWarning(warning);
             }
-            foreach (object result in output.Results)
-            {
-                WriteObject(result);
-            }
+            analysis.Read(FileName, WriteObject);
         }
 
         /// <summary>Parameters that are not described in a run: the records themselves.</summary>

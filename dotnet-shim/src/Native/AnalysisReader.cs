@@ -3,52 +3,68 @@ using System.Collections.Generic;
 
 namespace MailAccessForensics.Native
 {
-    /// <summary>An analysis' results as managed objects, in the engine's order.</summary>
-    internal sealed class AnalysisOutput
+    /// <summary>A finished analysis: its warnings and result rows, as the engine wrote them.</summary>
+    internal sealed unsafe class AnalysisHandle : NativeHandle
     {
-        internal readonly List<object> Results = new List<object>();
-        internal readonly List<string> Warnings = new List<string>();
-    }
+        private AnalysisHandle(IntPtr analysis) : base(analysis)
+        {
+        }
 
-    /// <summary>Reads MafAnalysis rows into the module's result types.</summary>
-    internal sealed unsafe class AnalysisReader
-    {
-        /// <summary>Ends the analysis; <paramref name="fileName"/> names the files evidence was read from.</summary>
-        internal static AnalysisOutput Finish(SessionHandle session, Func<int, string> fileName)
+        protected override bool ReleaseHandle()
+        {
+            NativeMethods.maf_analysis_free((MafAnalysis*)handle);
+            return true;
+        }
+
+        /// <summary>Ends the session's analysis.</summary>
+        internal static AnalysisHandle Finish(SessionHandle session)
         {
             return session.Use(h =>
             {
                 MafAnalysis* analysis = null;
                 NativeCall.Check(NativeMethods.maf_session_finish((MafSession*)h, &analysis));
-                try
-                {
-                    return Read(analysis, fileName);
-                }
-                finally
-                {
-                    NativeMethods.maf_analysis_free(analysis);
-                }
+                return new AnalysisHandle((IntPtr)analysis);
             });
         }
 
-        private static AnalysisOutput Read(MafAnalysis* a, Func<int, string> fileName)
+        /// <summary>The analysis' warnings, in words.</summary>
+        internal string[] Warnings() => Use(a => new AnalysisReader((MafAnalysis*)a).Warnings());
+
+        /// <summary>
+        /// Makes each result row into its result type, in the engine's order, and hands it to
+        /// <paramref name="write"/> before making the next, so that a cmdlet can write it down
+        /// the pipeline and hold none (a million messages read are a million objects).
+        /// <paramref name="fileName"/> names the files evidence was read from.
+        /// </summary>
+        internal void Read(Func<int, string> fileName, Action<object> write)
         {
-            var rows = new AnalysisReader(a);
-            var output = new AnalysisOutput();
-            output.Warnings.AddRange(rows.Words(a->warnings));
+            Use(a =>
+            {
+                new AnalysisReader((MafAnalysis*)a).Read(fileName, write);
+                return 0;
+            });
+        }
+    }
+
+    /// <summary>Reads MafAnalysis rows into the module's result types.</summary>
+    internal sealed unsafe class AnalysisReader
+    {
+        internal string[] Warnings() => Words(a->warnings);
+
+        internal void Read(Func<int, string> fileName, Action<object> write)
+        {
             // One analysis fills one kind of row; the others are empty.
-            rows.ReadWindows(output.Results);
-            rows.ReadSyncs(output.Results);
-            rows.ReadContexts(output.Results);
-            rows.ReadReads(output.Results);
-            rows.ReadAccesses(output.Results);
-            rows.ReadFindings(output.Results, fileName);
-            return output;
+            ReadWindows(write);
+            ReadSyncs(write);
+            ReadContexts(write);
+            ReadReads(write);
+            ReadAccesses(write);
+            ReadFindings(write, fileName);
         }
 
         private readonly MafAnalysis* a;
 
-        private AnalysisReader(MafAnalysis* analysis)
+        internal AnalysisReader(MafAnalysis* analysis)
         {
             a = analysis;
         }
@@ -98,12 +114,12 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>Get-MailAccessThrottling's unaudited windows.</summary>
-        private void ReadWindows(List<object> results)
+        private void ReadWindows(Action<object> write)
         {
             for (ulong i = 0; i < a->windows_len; i++)
             {
                 MafUnauditedWindow* w = &a->windows[i];
-                results.Add(new UnauditedWindow
+                write(new UnauditedWindow
                 {
                     Mailbox = Text(w->mailbox),
                     Start = NativeCall.Time(w->start),
@@ -115,12 +131,12 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>Get-MailAccessSync's synced folders.</summary>
-        private void ReadSyncs(List<object> results)
+        private void ReadSyncs(Action<object> write)
         {
             for (ulong i = 0; i < a->syncs_len; i++)
             {
                 MafSyncActivity* s = &a->syncs[i];
-                results.Add(new SyncActivity
+                write(new SyncActivity
                 {
                     Mailbox = Text(s->mailbox),
                     FolderPath = Text(s->folder_path),
@@ -137,12 +153,12 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>Get-MailAccessContext's access contexts.</summary>
-        private void ReadContexts(List<object> results)
+        private void ReadContexts(Action<object> write)
         {
             for (ulong i = 0; i < a->access_contexts_len; i++)
             {
                 MafAccessContext* c = &a->access_contexts[i];
-                results.Add(new AccessContext
+                write(new AccessContext
                 {
                     ClientIPAddress = Text(c->context.client_ip_address),
                     ClientInfoString = Text(c->context.client_info_string),
@@ -170,7 +186,7 @@ namespace MailAccessForensics.Native
         /// context that many rows share once; each is read once here and shared by the rows
         /// (immutable strings and ClientContext objects), so memory grows with the messages
         /// and not with their copies of the same texts.</summary>
-        private void ReadReads(List<object> results)
+        private void ReadReads(Action<object> write)
         {
             // By offset and length: an empty text may start where the next one does.
             var texts = new Dictionary<(uint, int), string?>();
@@ -203,7 +219,7 @@ namespace MailAccessForensics.Native
                     }
                     contexts[k] = context;
                 }
-                results.Add(new MessageRead
+                write(new MessageRead
                 {
                     Mailbox = SharedText(r->mailbox),
                     InternetMessageId = RequiredText(r->internet_message_id),
@@ -218,12 +234,12 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>Find-MailAccessMessage's accesses.</summary>
-        private void ReadAccesses(List<object> results)
+        private void ReadAccesses(Action<object> write)
         {
             for (ulong i = 0; i < a->accesses_len; i++)
             {
                 MafMessageAccess* m = &a->accesses[i];
-                results.Add(new MessageAccess
+                write(new MessageAccess
                 {
                     InternetMessageId = RequiredText(m->internet_message_id),
                     Mailbox = Text(m->mailbox),
@@ -242,7 +258,7 @@ namespace MailAccessForensics.Native
         }
 
         /// <summary>The verdict's findings, each with its evidence records.</summary>
-        private void ReadFindings(List<object> results, Func<int, string> fileName)
+        private void ReadFindings(Action<object> write, Func<int, string> fileName)
         {
             var evidence = new EvidenceRecord[a->evidence_len];
             for (ulong i = 0; i < a->evidence_len; i++)
@@ -281,7 +297,7 @@ namespace MailAccessForensics.Native
             for (ulong i = 0; i < a->findings_len; i++)
             {
                 MafFinding* f = &a->findings[i];
-                results.Add(new CompromiseFinding
+                write(new CompromiseFinding
                 {
                     Kind = (CompromiseKind)f->kind,
                     Mailbox = Text(f->mailbox),
