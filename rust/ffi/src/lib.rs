@@ -741,7 +741,7 @@ pub unsafe extern "C" fn maf_session_finish(session: *const MafSession, out: *mu
             .finish_analysis(&session.cancelled)
             .ok_or_else(|| FfiError::invalid_argument("the session has no analysis to finish"))?
             .map_err(|cancelled| FfiError::new(MafStatus::Cancelled, cancelled.to_string()))?;
-        *out = AnalysisOwner::build(&result).into_raw();
+        *out = AnalysisOwner::build(result).into_raw();
         Ok(())
     })
 }

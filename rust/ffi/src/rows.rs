@@ -35,6 +35,10 @@ impl Arena {
         }
     }
 
+    pub fn reserve(&mut self, additional: usize) {
+        self.bytes.reserve_exact(additional);
+    }
+
     pub fn as_ptr(&self) -> *const u8 {
         self.bytes.as_ptr()
     }
@@ -262,17 +266,20 @@ struct AnalysisRows {
 }
 
 impl AnalysisOwner {
-    pub fn build(result: &AnalysisResult) -> Box<AnalysisOwner> {
+    /// Takes the result: what is written out is freed as it goes (the messages read are the
+    /// bulk of a large result, and both copies at once would double it).
+    pub fn build(result: AnalysisResult) -> Box<AnalysisOwner> {
         let mut o = AnalysisRows::default();
-        match &result.output {
-            AnalysisOutput::Windows(windows) => o.windows(windows),
-            AnalysisOutput::Syncs(syncs) => o.syncs(syncs),
-            AnalysisOutput::Contexts(contexts) => o.access_contexts(contexts),
+        let AnalysisResult { output, warnings } = result;
+        match output {
+            AnalysisOutput::Windows(windows) => o.windows(&windows),
+            AnalysisOutput::Syncs(syncs) => o.syncs(&syncs),
+            AnalysisOutput::Contexts(contexts) => o.access_contexts(&contexts),
             AnalysisOutput::Reads(reads) => o.reads(reads),
-            AnalysisOutput::Accesses(accesses) => o.accesses(accesses),
-            AnalysisOutput::Verdict(verdict) => o.verdict(verdict),
+            AnalysisOutput::Accesses(accesses) => o.accesses(&accesses),
+            AnalysisOutput::Verdict(verdict) => o.verdict(&verdict),
         }
-        let warnings: Vec<Message> = result.warnings.iter().map(AnalysisWarning::message).collect();
+        let warnings: Vec<Message> = warnings.iter().map(AnalysisWarning::message).collect();
         let warnings = o.messages(&warnings);
         let header = MafAnalysis {
             arena: o.arena.as_ptr(),
@@ -374,28 +381,39 @@ impl AnalysisRows {
     /// Get-MailAccessBind's messages read. A mailbox, folder or set of contexts that many rows
     /// share is written once and pointed to by each (the shim then shares one managed object):
     /// rows are one a message, their contexts few.
-    fn reads(&mut self, reads: &[MessageRead]) {
+    ///
+    /// The shared texts are written first, then the rows, each freed once written: sized by
+    /// then, neither the rows nor the arena grow by doubling (a copy of all of them into fresh
+    /// pages at each step), and the result is never held twice.
+    fn reads(&mut self, reads: Vec<MessageRead>) {
+        // Keyed by address: every address is taken in the first pass, while all rows are alive,
+        // and the second makes no text nor context, so an address freed with its last row is
+        // never met again.
         let mut texts: HashMap<*const u8, MafText> = HashMap::new();
         let mut context_runs: HashMap<Vec<*const ContextText>, (u32, u32)> = HashMap::new();
+        let mut id_bytes = 0;
+        for r in &reads {
+            id_bytes += r.internet_message_id.len();
+            for text in [&r.mailbox, &r.folder_path].into_iter().flatten() {
+                texts.entry(text.as_ptr()).or_insert_with(|| self.arena.text(text));
+            }
+            let key: Vec<*const ContextText> = r.contexts.iter().map(Arc::as_ptr).collect();
+            if let std::collections::hash_map::Entry::Vacant(entry) = context_runs.entry(key) {
+                let start = self.contexts.len() as u32;
+                for context in &r.contexts {
+                    let text = self.context(context);
+                    self.contexts.push(text);
+                }
+                entry.insert((start, r.contexts.len() as u32));
+            }
+        }
+        self.arena.reserve(id_bytes);
+        self.reads.reserve_exact(reads.len());
+        let absent = self.arena.opt(None);
+        let shared = |text: &Option<Arc<str>>| text.as_ref().map_or(absent, |text| texts[&text.as_ptr()]);
         for r in reads {
             let key: Vec<*const ContextText> = r.contexts.iter().map(Arc::as_ptr).collect();
-            let (contexts_start, contexts_len) = match context_runs.get(&key) {
-                Some(&run) => run,
-                None => {
-                    let start = self.contexts.len() as u32;
-                    for context in &r.contexts {
-                        let text = self.context(context);
-                        self.contexts.push(text);
-                    }
-                    let run = (start, r.contexts.len() as u32);
-                    context_runs.insert(key, run);
-                    run
-                }
-            };
-            let mut shared = |text: &Option<Arc<str>>| match text {
-                Some(text) => *texts.entry(text.as_ptr()).or_insert_with(|| self.arena.text(text)),
-                None => self.arena.opt(None),
-            };
+            let (contexts_start, contexts_len) = context_runs[&key];
             let row = MafMessageRead {
                 mailbox: shared(&r.mailbox),
                 folder_path: shared(&r.folder_path),
