@@ -92,9 +92,14 @@ Describe 'Get-MailAccessBind writes each message read as it is made' {
     }
 
     It 'stops at Select-Object -First 1, freeing the analysis, and runs again in full' {
-        $first = @(Get-MailAccessBind -Path $Generated | Select-Object -First 1)
+        $first = @(Get-MailAccessBind -Path $Generated -SummaryVariable stopped | Select-Object -First 1)
         $first.Count | Should -Be 1
         $first[0].Mailbox | Should -Be 'alice@contoso.example'
+        # Stopped while writing its rows, it had read every record: the input was not cut.
+        $stopped.PossiblyTruncated | Should -BeFalse
+        $stopped.TruncationReason | Should -BeNullOrEmpty
+        $stopped.Read | Should -Be 200
+        $stopped.Analysed | Should -Be 200
         $all = @(Get-MailAccessBind -Path $Generated -SummaryVariable tally)
         $all.Count | Should -Be $MessageCount
         ($all.InternetMessageId | Sort-Object -Unique).Count | Should -Be $MessageCount

@@ -63,6 +63,10 @@ namespace MailAccessForensics.Commands
         internal static ManualResetEventSlim? HoldAfterFirstChunk;
         private bool _summarySet;
 
+        /// <summary>The accounting once every input record was read: a stop while the results
+        /// are being written (Select-Object -First) did not cut the input.</summary>
+        private InputSummary? _inputSummary;
+
         /// <summary>What the command read and said, for the chain of custody of its run.</summary>
         private protected RunLog Log { get; } = new RunLog();
 
@@ -181,6 +185,7 @@ namespace MailAccessForensics.Commands
             SubmitFilling();
             CompleteInFlight();
             InputSummary summary = NativeResults.Tally(Session);
+            _inputSummary = summary;
             OnInputComplete(Session, summary);
             WriteVerbose(summary.ToString());
             if (summary.SkippedOperations.Count > 0)
@@ -210,10 +215,11 @@ namespace MailAccessForensics.Commands
         }
 
         /// <summary>
-        /// Stopped mid-pipeline (Select-Object -First, Ctrl+C), EndProcessing never runs: the
+        /// Stopped mid-pipeline (Select-Object -First, Ctrl+C), EndProcessing never ends: the
         /// summary variable then gets the accounting of what was read until the stop, marked
-        /// possibly truncated, with the reason. Best effort: a summary that cannot be had
-        /// leaves the variable unset rather than fail the stop.
+        /// possibly truncated, with the reason; stopped while the results were written, all the
+        /// input was read, and it gets that accounting as it is. Best effort: a summary that
+        /// cannot be had leaves the variable unset rather than fail the stop.
         /// </summary>
         private void SetSummaryVariableOnStop()
         {
@@ -223,10 +229,14 @@ namespace MailAccessForensics.Commands
             }
             try
             {
-                InputSummary summary = NativeResults.Tally(_session);
-                const string stopped = "The command was stopped before it read all its input (Select-Object -First, Ctrl+C): these counts are of the records read until then.";
-                summary.PossiblyTruncated = true;
-                summary.TruncationReason = summary.TruncationReason == null ? stopped : summary.TruncationReason + " " + stopped;
+                InputSummary? summary = _inputSummary;
+                if (summary == null)
+                {
+                    summary = NativeResults.Tally(_session);
+                    const string stopped = "The command was stopped before it read all its input (Select-Object -First, Ctrl+C): these counts are of the records read until then.";
+                    summary.PossiblyTruncated = true;
+                    summary.TruncationReason = summary.TruncationReason == null ? stopped : summary.TruncationReason + " " + stopped;
+                }
                 SetSummaryVariable(summary);
             }
             catch (NativeCallException)
