@@ -450,10 +450,14 @@ impl Front {
     }
 }
 
-/// Text whose records one call to `next_chunk` parses and returns: records are handed on in
-/// groups of about this much text, so that only a few thousand are alive at a time (freeing
-/// many more at once costs more than parsing them with some allocators).
-const GROUP_BYTES: u64 = 256 * 1024;
+/// Text whose records one call to `next_chunk` parses and returns when no chunk is read meanwhile
+/// (one thread, or the last chunk): records are handed on in groups of about this much text, so
+/// that only a few thousand are alive at a time. With workers, while the next chunk is read,
+/// the group is the whole chunk: every group ends with the workers joining, and 256 KiB
+/// groups (7,000 joins for 1,000,000 records) left the cores idle between them (side by side
+/// on 2 cores: 1,000,000 records 4.0-4.7 s -> 3.7-4.2 s, 3,000,000 records 14.7-18.1 s ->
+/// 12.4-13.3 s, 20-30 MB more at the peak; CONTRIBUTING.md, Benchmarks).
+const GROUP_BYTES: u64 = 1024 * 1024;
 
 /// Reads the records of one document, a chunk at a time.
 pub struct RecordReader {
@@ -534,8 +538,8 @@ impl RecordReader {
     }
 
     /// The next results in input order; None at the end. Memory stays bounded whatever the
-    /// input size. Each call returns the records of about 256 KiB of text (1 MiB while the
-    /// workers also wait for the next chunk to be read); never an empty Vec. Once `cancel` is
+    /// input size. Each call returns the records of about 1 MiB of text (the whole chunk while
+    /// the workers also wait for the next chunk to be read); never an empty Vec. Once `cancel` is
     /// set, returns within one chunk: the results parsed before it (if any), then None.
     pub fn next_chunk(&mut self, cancel: &AtomicBool) -> Option<Vec<ReadResult>> {
         loop {
@@ -555,10 +559,10 @@ impl RecordReader {
             }
             let RecordReader { front, current, pending, workers, options, .. } = self;
             let batch = current.as_mut().expect("a chunk in progress");
-            // With workers, the next chunk is read and split while this group is parsed: a
-            // larger group then keeps the workers busy as long as that takes.
+            // With workers, the next chunk is read and split while this group is parsed: the
+            // group is then the whole chunk, which keeps the workers busy as long as that takes.
             let read_ahead = workers.is_some() && pending.is_none() && !front.done;
-            let group_bytes = if read_ahead { 4 * GROUP_BYTES } else { GROUP_BYTES };
+            let group_bytes = if read_ahead { u64::MAX } else { GROUP_BYTES };
             let mut group = Vec::new();
             let mut bytes = 0;
             while bytes < group_bytes {
@@ -668,7 +672,8 @@ pub struct PrefetchingReader {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Chunks read ahead and waiting.
+/// Chunks read ahead and waiting (each the records of about one chunk of text: 4 MiB, about
+/// 2,000 records). Four instead of two measured no faster and up to 30 MB more.
 pub const PREFETCH_CHUNKS: usize = 2;
 
 struct SharedProgress {
@@ -869,6 +874,39 @@ mod tests {
         assert_eq!(b.next_chunk(&cancel).map(|chunk| chunk.len()), Some(1));
         let one = RecordReader::from_reader(Box::new(&b""[..]), None, None, ReaderOptions::default());
         assert!(one.workers.is_none(), "a one-thread read stays on the calling thread");
+    }
+
+    #[test]
+    fn workers_parse_a_whole_chunk_while_the_next_is_read_and_one_thread_a_group() {
+        // Lines of 512 bytes: 10,240 of them are 5 MiB, three chunks of 2 MiB.
+        const LINE: usize = 512;
+        let line = format!("{{\"Operation\":\"Send\",\"Pad\":\"{}\"}}\n", "x".repeat(LINE - 30));
+        assert_eq!(line.len(), LINE);
+        let text = line.repeat(10_240).into_bytes();
+        // A group ends with the piece (a line, its break not counted) that reaches its size.
+        let per_group = GROUP_BYTES as usize / (LINE - 1) + 1;
+        let cancel = AtomicBool::new(false);
+        for threads in [1, 2] {
+            let options = ReaderOptions { threads, chunk_bytes: 2 * GROUP_BYTES as usize, ..ReaderOptions::default() };
+            let mut reader = RecordReader::from_reader(Box::new(io::Cursor::new(text.clone())), None, None, options);
+            let mut calls = Vec::new();
+            let mut next_index = 0;
+            while let Some(results) = reader.next_chunk(&cancel) {
+                for result in &results {
+                    assert_eq!(result.position.index, next_index, "in input order");
+                    next_index += 1;
+                }
+                calls.push(results.len());
+            }
+            assert_eq!(next_index, 10_240, "{threads} threads: every record, once");
+            if threads == 1 {
+                assert!(calls.iter().all(|&n| n <= per_group), "one thread: groups of about {GROUP_BYTES} bytes: {calls:?}");
+            } else {
+                // Every group ending in a join of the workers, a group is the whole chunk.
+                let chunk = 2 * GROUP_BYTES as usize / LINE;
+                assert!(calls[0] >= chunk - 1 && calls[0] > per_group, "two threads: the first chunk whole: {calls:?}");
+            }
+        }
     }
 
     #[test]
