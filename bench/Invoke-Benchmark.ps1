@@ -477,8 +477,7 @@ function Format-Bytes($Value) {
 function Format-Met($Target) {
     $state = if ($null -eq $Target.met) { 'n/a' } elseif ($Target.met) { 'met' } else { 'MISSED' }
     if (-not $Target.applies) {
-        $at = if ($Target.Contains('appliesAt')) { $Target.appliesAt } else { 'targets apply from 100,000 records' }
-        $state = if ($Target.Contains('appliesAt')) { "not judged ($at)" } else { "$state ($at)" }
+        $state = if ($Target.Contains('appliesAt')) { "not judged ($($Target.appliesAt))" } else { "$state (targets apply from 100,000 records)" }
     }
     $state
 }
