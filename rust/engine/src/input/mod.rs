@@ -672,8 +672,9 @@ pub struct PrefetchingReader {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Chunks read ahead and waiting (each the records of about one chunk of text: 4 MiB, about
-/// 2,000 records). Four instead of two measured no faster and up to 30 MB more.
+/// Groups read ahead and waiting (each the records of one `next_chunk` call: with workers a
+/// whole 4 MiB chunk, about 2,000 records). Four instead of two measured no faster and up to
+/// 30 MB more.
 pub const PREFETCH_CHUNKS: usize = 2;
 
 struct SharedProgress {
@@ -878,7 +879,7 @@ mod tests {
 
     #[test]
     fn workers_parse_a_whole_chunk_while_the_next_is_read_and_one_thread_a_group() {
-        // Lines of 512 bytes: 10,240 of them are 5 MiB, three chunks of 2 MiB.
+        // Lines of 512 bytes: 10,240 of them are 5 MiB, two chunks of 2 MiB and half of one.
         const LINE: usize = 512;
         let line = format!("{{\"Operation\":\"Send\",\"Pad\":\"{}\"}}\n", "x".repeat(LINE - 30));
         assert_eq!(line.len(), LINE);
