@@ -536,6 +536,9 @@ function Invoke-Bench {
     #   MAF_BENCH_NO_MEMORY=1       skip the per-variant processes that measure peak memory
     #   MAF_BENCH_SCALE_POINT=3000000  also the verdict in-process over that many records of JSON
     #                               Lines alone (about 1.8 GB a million), memory per stage
+    #   MAF_BENCH_INSTRUCTIONS=10000  also instructions a record for the parse floor and each
+    #                               engine stage over that many records (needs valgrind):
+    #                               the same on every run, where a shared VM's timings are not
     Invoke-Build
     if ($Configuration -ne 'Release') {
         Write-Warning "Benchmarking a $Configuration build of the module: its timings say little about a release."
@@ -547,6 +550,7 @@ function Invoke-Bench {
         MAF_BENCH_REPETITIONS = '-Repetitions'
         MAF_BENCH_SEED_LIMIT  = '-SeedStyleLimit'
         MAF_BENCH_SCALE_POINT = '-ScalePoint'
+        MAF_BENCH_INSTRUCTIONS = '-InstructionRecords'
     }
     foreach ($name in $settings.Keys) {
         $value = [Environment]::GetEnvironmentVariable($name)

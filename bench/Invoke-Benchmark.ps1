@@ -43,6 +43,9 @@ param(
     # Also run the verdict in-process (maf-bench-verdict) on this many records of AuditData JSON
     # Lines alone, and on this size's, and report memory per stage and the ratios. 0: off.
     [long] $ScalePoint = 0,
+    # Also count instructions a record (valgrind's callgrind, bench/Measure-Instructions.ps1)
+    # for the parse floor and each engine stage over this many of the records. 0: off.
+    [int] $InstructionRecords = 0,
     [string] $Configuration = 'Release',
 
     # Internal (the scale run): the tenant shape, and where to write this size's result
@@ -306,6 +309,11 @@ function Invoke-SizeBenchmark {
 
     Write-Step 'parse floor and engine stages (Rust, one core, own process)'
     $result.parseFloor = Invoke-ParseFloor -Path $jsonLines -Count $Count
+    if ($InstructionRecords -gt 0) {
+        Write-Step "instructions a record: parse floor and engine stages (callgrind, first $([math]::Min($InstructionRecords, $Count)) records)"
+        $result.instructions = @(& (Join-Path $PSScriptRoot 'Measure-Instructions.ps1') -Path $jsonLines -Records ([math]::Min($InstructionRecords, $Count)) -AttackerIPAddress $AttackerIPAddress -Root $Root)
+        $result.instructions | Format-Table -AutoSize | Out-Host
+    }
 
     $memory = [ordered]@{}
     if (-not $NoMemory) {

@@ -4,7 +4,10 @@
 //!
 //! cargo bench -p maf-bench --bench parse_floor -- [--input FILE] [--repetitions N]
 //!     [--min-seconds S] [--warmup N] [--engine] [--attacker-ip A] [--expect-records N]
-//!     [--json-out FILE]
+//!     [--engine-stage interpret|session|verdict] [--json-out FILE]
+//!
+//! --engine-stage runs that one engine stage only (with --engine implied): what
+//! bench/Measure-Instructions.ps1 counts under callgrind, one stage a process.
 //!
 //! Each measurement runs at least --repetitions times (5) and until the runs add up to
 //! --min-seconds (2): the minimum of many short runs is robust to a busy machine.
@@ -92,6 +95,7 @@ fn run() -> Result<(), String> {
     let mut expect_records: Option<u64> = None;
     let mut json_out: Option<PathBuf> = None;
     let mut min_seconds = 2.0f64;
+    let mut only_stage: Option<EngineStage> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -106,6 +110,15 @@ fn run() -> Result<(), String> {
             "--expect-records" => expect_records = Some(value("--expect-records")?.parse().map_err(|e| format!("--expect-records: {e}"))?),
             "--min-seconds" => min_seconds = value("--min-seconds")?.parse().map_err(|e| format!("--min-seconds: {e}"))?,
             "--json-out" => json_out = Some(PathBuf::from(value("--json-out")?)),
+            "--engine-stage" => {
+                only_stage = Some(match value("--engine-stage")?.as_str() {
+                    "interpret" => EngineStage::Interpret,
+                    "session" => EngineStage::Session,
+                    "verdict" => EngineStage::Verdict,
+                    other => return Err(format!("--engine-stage: {other} is not interpret, session or verdict")),
+                });
+                engine = true;
+            }
             other if other.starts_with("--") => return Err(format!("unknown argument {other}")),
             _ => {} // a libtest-style filter: ignored
         }
@@ -172,7 +185,7 @@ fn run() -> Result<(), String> {
             (EngineStage::Session, "engineSession", "engine: + session (duplicates, tally)"),
             (EngineStage::Verdict, "engine", "engine: + verdict (the cmdlet's work, in-process)"),
         ];
-        for (stage, key, label) in stages {
+        for (stage, key, label) in stages.into_iter().filter(|(stage, _, _)| only_stage.is_none_or(|only| only == *stage)) {
             // The engine's own peak: what a pass holds on top of the input already in memory.
             let before = rss_bytes();
             let reset = reset_peak_rss();
