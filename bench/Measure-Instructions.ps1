@@ -49,20 +49,8 @@ finally {
 }
 
 # The first lines only: callgrind runs some 50 times slower than the CPU.
+Import-Module (Join-Path $PSScriptRoot 'BenchHelpers.psm1')
 $sample = Join-Path ([System.IO.Path]::GetTempPath()) "maf-bench-instructions-$PID.jsonl"
-$taken = 0
-$writer = [System.IO.StreamWriter]::new($sample, $false, [System.Text.UTF8Encoding]::new($false))
-try {
-    foreach ($line in [System.IO.File]::ReadLines((Resolve-Path $Path).ProviderPath)) {
-        if ($line.Trim().Length -eq 0) { continue }
-        $writer.Write($line)
-        $writer.Write("`n")
-        if (++$taken -ge $Records) { break }
-    }
-}
-finally {
-    $writer.Dispose()
-}
 
 $runs = @(
     [pscustomobject]@{ Name = 'floor: parse (serde_json)'; Function = 'parse_all'; Arguments = @() }
@@ -72,12 +60,17 @@ $runs = @(
 )
 $floor = $null
 try {
+    New-SampleFile -Path (Resolve-Path $Path).ProviderPath -Lines $Records -Destination $sample
     foreach ($run in $runs) {
         $out = "$sample.callgrind"
+        $json = "$sample.json"
         $log = & valgrind --tool=callgrind "--callgrind-out-file=$out" "--toggle-collect=*$($run.Function)*" $binary `
-            --input $sample --repetitions 1 --warmup 0 --min-seconds 0 --attacker-ip $AttackerIPAddress --expect-records $taken @($run.Arguments) 2>&1
+            --input $sample --repetitions 1 --warmup 0 --min-seconds 0 --attacker-ip $AttackerIPAddress --json-out $json @($run.Arguments) 2>&1
         if ($LASTEXITCODE -ne 0) { throw "callgrind over $($run.Name) failed (exit code $LASTEXITCODE): $($log | Select-Object -Last 5)" }
         Remove-Item $out -ErrorAction SilentlyContinue
+        # The records as the bench binary split them (blank lines are not records).
+        $taken = [long](Get-Content $json -Raw | ConvertFrom-Json).records
+        Remove-Item $json
         $collected = $log | ForEach-Object { "$_" } | Select-String -Pattern 'Collected\s*:\s*([\d,]+)' | Select-Object -Last 1
         if (-not $collected) { throw "callgrind over $($run.Name) printed no count." }
         $instructions = [double]($collected.Matches[0].Groups[1].Value -replace ',', '')
